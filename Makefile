@@ -1,0 +1,44 @@
+# Everything runs from a local virtualenv so a fresh clone needs only python3 (>= 3.11) and the package index.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8765
+CONFIG ?= servers.json
+
+.PHONY: install run stdio test lint typecheck unit e2e bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+run: install
+	$(BIN)/mcp-gateway serve --config $(CONFIG) --host $(HOST) --port $(PORT)
+
+stdio: install
+	$(BIN)/mcp-gateway stdio --config $(CONFIG)
+
+lint: install
+	$(BIN)/ruff check .
+
+typecheck: install
+	$(BIN)/mypy
+
+unit: install
+	$(BIN)/pytest tests/unit
+
+e2e: install
+	$(BIN)/pytest tests/e2e
+
+test: lint typecheck
+	$(BIN)/pytest
+
+bench: install
+	$(BIN)/python benchmarks/load_specs.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,0 +1,1 @@
+"""Registry tools as LLM provider tool schemas, and provider tool calls mapped back."""

@@ -1,0 +1,103 @@
+"""What one OpenAPI operation becomes: a tool definition plus the HTTP binding that calls it.
+
+These are the seam between spec -> tools (pure) and tools -> HTTP requests (I/O). Nothing here refers to
+a particular spec library.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Location = Literal["path", "query", "header", "cookie"]
+HTTP_METHODS: tuple[str, ...] = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+"""The fixed method order used everywhere operations are enumerated."""
+
+
+@dataclass(frozen=True)
+class ParameterBinding:
+    """One path/query/header/cookie parameter: which tool argument feeds it and how it is serialized."""
+
+    argument: str
+    """Key of this parameter in the tool's input schema (may differ from `name` on clashes or odd names)."""
+    name: str
+    """The parameter's name on the wire."""
+    location: Location
+    required: bool = False
+    style: str | None = None
+    """OpenAPI style; None means the default for the location (simple for path/header, form otherwise)."""
+    explode: bool | None = None
+    """None means the default for the style (true for form, false otherwise)."""
+    allow_reserved: bool = False
+
+
+@dataclass(frozen=True)
+class FieldEncoding:
+    """Per-property encoding of a form or multipart body (OpenAPI Encoding Object)."""
+
+    content_type: str | None = None
+    style: str | None = None
+    explode: bool | None = None
+
+
+@dataclass(frozen=True)
+class BodyBinding:
+    """How the request body is assembled from tool arguments.
+
+    Either the body's top-level object properties are flattened into tool arguments (`properties`, pairs of
+    argument key and body property name), or the whole body is one argument (`argument`).
+    """
+
+    media_type: str
+    required: bool = False
+    argument: str | None = None
+    properties: tuple[tuple[str, str], ...] = ()
+    encoding: Mapping[str, FieldEncoding] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HttpBinding:
+    method: str
+    """Upper-case HTTP method."""
+    path: str
+    """Path template as written in the spec, e.g. ``/repos/{owner}/{repo}``."""
+    parameters: tuple[ParameterBinding, ...] = ()
+    body: BodyBinding | None = None
+    servers: tuple[str, ...] = ()
+    """Operation- or path-level server URLs, which take precedence over the document's servers."""
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    name: str
+    """Allocated MCP tool name, unique within its spec (mcp_gateway.names.MCP rule)."""
+    source_name: str
+    """operationId, or ``{method}_{path}`` when the operation has none; what `name` was allocated from."""
+    description: str
+    input_schema: dict[str, Any]
+    binding: HttpBinding
+    operation_id: str | None = None
+
+
+@dataclass(frozen=True)
+class SkippedOperation:
+    """An operation that could not become a tool, and why. The rest of the spec still loads."""
+
+    method: str
+    path: str
+    operation_id: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class OpenAPITools:
+    title: str
+    servers: tuple[str, ...]
+    """Document-level server URLs with variables filled in from their defaults."""
+    tools: tuple[ToolSpec, ...]
+    skipped: tuple[SkippedOperation, ...] = ()
+
+    @property
+    def operation_count(self) -> int:
+        return len(self.tools) + len(self.skipped)

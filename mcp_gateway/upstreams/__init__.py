@@ -1,0 +1,1 @@
+"""Where tools come from: OpenAPI specs and upstream MCP servers."""
