@@ -1,0 +1,258 @@
+"""`mcp-gateway serve | stdio | preview | tools | export`."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import logging
+import os
+import socket
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import anyio
+import uvicorn
+
+from mcp_gateway.bridge.targets import PROVIDERS, parse_provider
+from mcp_gateway.bridge.tools import ToolLimitError, convert_tools
+from mcp_gateway.config import ConfigError, load_config
+from mcp_gateway.openapi.loader import SpecLoadError, read_spec
+from mcp_gateway.openapi.preview import format_preview, preview
+from mcp_gateway.openapi.tools import build_tools
+from mcp_gateway.registry import Registry, UnknownServerError
+from mcp_gateway.server.app import HostPolicy, create_app
+from mcp_gateway.server.stdio import serve_stdio
+from mcp_gateway.upstreams.factory import build_registry
+
+DEFAULT_PORT = 8765
+GATEWAY_URL_VARIABLE = "MCP_GATEWAY_URL"
+"""Set to the gateway's own base URL before the config is read, so servers.json can point at the gateway."""
+
+logger = logging.getLogger("mcp_gateway")
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        stream=sys.stderr, level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # The HTTP client logs every request URL at INFO; URLs can carry API keys in the query string.
+    logging.getLogger("httpx2").setLevel(logging.WARNING)
+    logging.getLogger("httpcore2").setLevel(logging.WARNING)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """Bind before reading the config, so the actual port (also for --port 0) is known to servers.json."""
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(address)
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _load_registry(config_path: str) -> Registry:
+    return build_registry(load_config(config_path))
+
+
+def command_serve(args: argparse.Namespace) -> int:
+    if not _is_loopback(args.host) and not args.allow_remote:
+        print(
+            f"refusing to bind {args.host}: the gateway binds loopback only unless --allow-remote is given "
+            "(put it behind authentication before exposing it)",
+            file=sys.stderr,
+        )
+        return 2
+    sock = _bind(args.host, args.port)
+    port = sock.getsockname()[1]
+    base_url = f"http://{_url_host(args.host)}:{port}"
+    os.environ[GATEWAY_URL_VARIABLE] = base_url
+    registry = _load_registry(args.config)
+    if args.allowed_host:
+        hosts = tuple(args.allowed_host)
+        origins = tuple(f"{scheme}://{host}" for host in hosts for scheme in ("http", "https"))
+        policy = HostPolicy(hosts=hosts, origins=origins)
+    elif _is_loopback(args.host):
+        policy = HostPolicy()
+    else:
+        policy = HostPolicy(hosts=(), origins=())
+    app = create_app(
+        registry,
+        stateless=args.stateless,
+        policy=policy,
+        on_ready=[f"listening on {base_url} (MCP at {base_url}/mcp)"],
+    )
+    config = uvicorn.Config(app, log_config=None, log_level=args.log_level.lower(), lifespan="on")
+    uvicorn.Server(config).run(sockets=[sock])
+    return 0
+
+
+def command_stdio(args: argparse.Namespace) -> int:
+    sock = _bind("127.0.0.1", 0)
+    os.environ[GATEWAY_URL_VARIABLE] = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    registry = _load_registry(args.config)
+    anyio.run(serve_stdio, registry, sock)
+    return 0
+
+
+def command_preview(args: argparse.Namespace) -> int:
+    try:
+        document = anyio.run(read_spec, args.spec)
+    except SpecLoadError as error:
+        print(str(error), file=sys.stderr)
+        return 1
+    tools = build_tools(document)
+    if args.json:
+        print(json.dumps(preview(tools), indent=2))
+    else:
+        print(format_preview(tools))
+    return 0
+
+
+async def _started(config_path: str) -> Registry:
+    registry = _load_registry(config_path)
+    await registry.start()
+    return registry
+
+
+def _offline_gateway_url() -> None:
+    # Listing and exporting never call the gateway itself; the default port keeps the bundled config loadable.
+    os.environ.setdefault(GATEWAY_URL_VARIABLE, f"http://127.0.0.1:{DEFAULT_PORT}")
+
+
+def command_tools(args: argparse.Namespace) -> int:
+    _offline_gateway_url()
+
+    async def run() -> int:
+        registry = await _started(args.config)
+        try:
+            for status in registry.servers():
+                detail = f" ({status.health.detail})" if status.health.detail else ""
+                print(f"# {status.name} [{status.kind}] {status.health.state}: {status.tool_count} tools{detail}",
+                      file=sys.stderr)
+            try:
+                tools = registry.list_tools(args.server)
+            except UnknownServerError:
+                print(f"unknown server '{args.server}'", file=sys.stderr)
+                return 1
+            if args.json:
+                print(json.dumps([tool.model_dump(mode="json", by_alias=True, exclude_none=True) for tool in tools],
+                                 indent=2))
+            else:
+                for tool in tools:
+                    summary = (tool.description or "").split("\n", 1)[0]
+                    print(f"{tool.name}\t{summary}")
+            return 0
+        finally:
+            await registry.aclose()
+
+    return anyio.run(run)
+
+
+def command_export(args: argparse.Namespace) -> int:
+    _offline_gateway_url()
+    provider = parse_provider(args.provider)
+
+    async def run() -> int:
+        registry = await _started(args.config)
+        try:
+            try:
+                tools = registry.list_tools(args.server)
+            except UnknownServerError:
+                print(f"unknown server '{args.server}'", file=sys.stderr)
+                return 1
+            try:
+                converted = convert_tools(tools, provider, strict=args.strict)
+            except ToolLimitError as error:
+                print(str(error), file=sys.stderr)
+                return 1
+            output: dict[str, Any] = {
+                "provider": provider,
+                "tools": converted.definitions,
+                "name_map": {"forward": dict(converted.name_map.forward), "reverse": dict(converted.name_map.reverse)},
+            }
+            print(json.dumps(output, indent=2))
+            return 0
+        finally:
+            await registry.aclose()
+
+    return anyio.run(run)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mcp-gateway", description=__doc__)
+    parser.add_argument("--log-level", default=os.environ.get("MCP_GATEWAY_LOG_LEVEL", "info"))
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def with_config(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--config", default="servers.json", help="mcpServers config (default: servers.json)")
+
+    serve = commands.add_parser("serve", help="serve MCP over streamable HTTP (/mcp, /mcp/{server}) and REST")
+    with_config(serve)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT)
+    serve.add_argument("--stateless", action="store_true", help="no MCP sessions: for replicas behind a balancer")
+    serve.add_argument("--allow-remote", action="store_true", help="allow binding a non-loopback address")
+    serve.add_argument("--allowed-host", action="append", default=[],
+                       help="Host header value to accept (repeatable; default: loopback names when bound to loopback)")
+    serve.set_defaults(handler=command_serve)
+
+    stdio = commands.add_parser("stdio", help="serve MCP over stdin/stdout (for Claude Desktop)")
+    with_config(stdio)
+    stdio.set_defaults(handler=command_stdio)
+
+    preview_cmd = commands.add_parser("preview", help="print the tools an OpenAPI spec would become")
+    preview_cmd.add_argument("spec", help="file path or http(s) URL")
+    preview_cmd.add_argument("--json", action="store_true")
+    preview_cmd.set_defaults(handler=command_preview)
+
+    tools = commands.add_parser("tools", help="list the tools the configured servers expose")
+    with_config(tools)
+    tools.add_argument("--server")
+    tools.add_argument("--json", action="store_true")
+    tools.set_defaults(handler=command_tools)
+
+    export = commands.add_parser("export", help="print tool definitions in an LLM provider's format")
+    with_config(export)
+    export.add_argument("--provider", required=True, help=", ".join(PROVIDERS))
+    export.add_argument("--server")
+    export.add_argument("--strict", action="store_true", help="OpenAI strict mode")
+    export.set_defaults(handler=command_export)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _configure_logging(args.log_level)
+    if args.command == "export":
+        try:
+            parse_provider(args.provider)
+        except ValueError as error:
+            print(str(error), file=sys.stderr)
+            return 2
+    try:
+        result: int = args.handler(args)
+    except ConfigError as error:
+        print(str(error), file=sys.stderr)
+        return 1
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

@@ -1,0 +1,178 @@
+"""servers.json in the `mcpServers` format that Claude Desktop and Cursor use, plus our `openapi` block.
+
+Each server is expanded and validated on its own: a bad entry becomes a `ServerEntry` with an `error` naming
+the file, the server and the field, and every other server still loads. Fields we do not know are kept
+(`extra="allow"`) so a pasted Claude Desktop or Cursor config always loads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
+
+from mcp_gateway.upstreams.auth import OutboundAuth
+
+ServerKind = Literal["openapi", "stdio", "http", "sse"]
+
+# ${VAR} or ${VAR:-default}; `$${` escapes a literal `${`.
+_ENV_REFERENCE = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class ConfigError(ValueError):
+    """The config file as a whole cannot be used (unreadable, not JSON, no `mcpServers` object)."""
+
+
+class OpenAPISource(BaseModel):
+    """The `openapi` block of a server entry: where the spec is and how to call the API it describes."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    spec: str
+    """File path (relative to the config file) or http(s) URL of an OpenAPI 3.x / Swagger 2.0 document."""
+    base_url: str | None = Field(default=None, validation_alias=AliasChoices("baseUrl", "base_url"))
+    auth: OutboundAuth | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    timeout: float = Field(default=30.0, gt=0)
+
+
+class ServerConfig(BaseModel):
+    """One `mcpServers` entry. Exactly one of `openapi`, `command` or `url` says what kind of server it is."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    command: str | None = None
+    args: list[str] = Field(default_factory=list)
+    env: dict[str, str] = Field(default_factory=dict)
+    cwd: str | None = None
+    url: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    transport: str | None = Field(default=None, validation_alias=AliasChoices("type", "transport"))
+    openapi: OpenAPISource | None = None
+    allowed_tools: list[str] | None = Field(
+        default=None, validation_alias=AliasChoices("allowedTools", "allowed_tools")
+    )
+    disallowed_tools: list[str] = Field(
+        default_factory=list, validation_alias=AliasChoices("disallowedTools", "disallowed_tools")
+    )
+    disabled: bool = False
+    timeout: float = Field(default=60.0, gt=0)
+
+    @property
+    def kind(self) -> ServerKind:
+        if self.openapi is not None:
+            return "openapi"
+        if self.command is not None:
+            return "stdio"
+        transport = (self.transport or "").lower()
+        if transport == "sse" or (not transport and self.url is not None and self.url.rstrip("/").endswith("/sse")):
+            return "sse"
+        return "http"
+
+
+@dataclass(frozen=True)
+class ServerEntry:
+    """A named server as loaded: either a valid config or the error that keeps it from starting."""
+
+    name: str
+    config: ServerConfig | None
+    error: str | None = None
+    kind: ServerKind | None = None
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    path: Path | None
+    servers: tuple[ServerEntry, ...]
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent if self.path is not None else Path.cwd()
+
+
+def expand_env(value: Any, environ: Mapping[str, str], where: str = "") -> Any:
+    """Expand `${VAR}` / `${VAR:-default}` in every string of a JSON value. Returns a new value.
+
+    Raises KeyError(field path, variable) for an unset variable without a default, so the caller can name the
+    field; the error never includes any variable's value.
+    """
+    if isinstance(value, str):
+
+        def replace(match: re.Match[str]) -> str:
+            if match.group(0) == "$${":
+                return "${"
+            variable, default = match.group(1), match.group(2)
+            if variable in environ:
+                return environ[variable]
+            if default is not None:
+                return default
+            raise KeyError(where, variable)
+
+        return _ENV_REFERENCE.sub(replace, value)
+    if isinstance(value, dict):
+        return {key: expand_env(item, environ, f"{where}.{key}" if where else str(key)) for key, item in value.items()}
+    if isinstance(value, list):
+        return [expand_env(item, environ, f"{where}[{index}]") for index, item in enumerate(value)]
+    return value
+
+
+def _describe_validation_error(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors():
+        location = ".".join(str(part) for part in item["loc"]) or "(entry)"
+        parts.append(f"field '{location}': {item['msg']}")
+    return "; ".join(parts)
+
+
+def parse_server(name: str, raw: Any, *, source: str, environ: Mapping[str, str]) -> ServerEntry:
+    prefix = f"{source}: server '{name}'"
+    if not isinstance(raw, dict):
+        return ServerEntry(name, None, f"{prefix}: expected an object, got {type(raw).__name__}")
+    try:
+        expanded = expand_env(raw, environ)
+    except KeyError as missing:
+        field, variable = missing.args
+        return ServerEntry(name, None, f"{prefix}, field '{field}': environment variable {variable} is not set")
+    try:
+        config = ServerConfig.model_validate(expanded)
+    except ValidationError as error:
+        return ServerEntry(name, None, f"{prefix}: {_describe_validation_error(error)}")
+    kinds = [kind for kind, present in (("openapi", config.openapi), ("command", config.command), ("url", config.url))
+             if present is not None]
+    if not kinds:
+        return ServerEntry(name, None, f"{prefix}: needs one of 'openapi', 'command' or 'url'")
+    if len(kinds) > 1:
+        return ServerEntry(name, None, f"{prefix}: has {', '.join(kinds)}; use exactly one of them")
+    return ServerEntry(name, config, None, config.kind)
+
+
+def parse_config(document: Any, *, source: str = "servers.json", environ: Mapping[str, str] | None = None,
+                 path: Path | None = None) -> GatewayConfig:
+    if not isinstance(document, dict) or not isinstance(document.get("mcpServers"), dict):
+        raise ConfigError(f"{source}: expected a JSON object with an 'mcpServers' object")
+    env = os.environ if environ is None else environ
+    servers = tuple(
+        parse_server(str(name), raw, source=source, environ=env) for name, raw in document["mcpServers"].items()
+    )
+    return GatewayConfig(path=path, servers=servers)
+
+
+def load_config(path: str | Path, *, environ: Mapping[str, str] | None = None) -> GatewayConfig:
+    config_path = Path(path)
+    try:
+        text = config_path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"{config_path}: cannot read: {error.strerror or error}") from error
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ConfigError(
+            f"{config_path}: not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})"
+        ) from error
+    return parse_config(document, source=str(config_path), environ=environ, path=config_path.resolve())

@@ -1,0 +1,178 @@
+"""All upstreams' tools in one place: per-server names, gateway-wide `{server}-{tool}` names, filters, routing.
+
+Names are a pure function of the configuration and the upstreams' tool lists (config order, then each
+upstream's order), so every replica computes the same registry.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import mcp_types as types
+
+from mcp_gateway import names
+from mcp_gateway.upstreams.base import Health, Upstream
+
+logger = logging.getLogger(__name__)
+
+
+class UnknownToolError(LookupError):
+    """A call named a tool the registry does not expose (never existed, or filtered out)."""
+
+
+class UnknownServerError(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class RegisteredTool:
+    server: str
+    upstream_name: str
+    """The tool's name at its upstream."""
+    server_name: str
+    """Its name under /mcp/{server}: the upstream name, sanitized and deduplicated within the server."""
+    gateway_name: str
+    """Its name under /mcp: `{server}-{tool}`, unique across the gateway."""
+    definition: types.Tool
+
+    def as_tool(self, *, prefixed: bool) -> types.Tool:
+        name = self.gateway_name if prefixed else self.server_name
+        return self.definition.model_copy(update={"name": name})
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    name: str
+    kind: str
+    health: Health
+    tool_count: int
+
+
+def _matches(patterns: Sequence[str], *candidates: str) -> bool:
+    return any(fnmatch.fnmatchcase(candidate, pattern) for pattern in patterns for candidate in candidates)
+
+
+@dataclass(frozen=True)
+class ToolFilter:
+    """allowedTools / disallowedTools; patterns are shell-style globs matched against upstream or server names."""
+
+    allowed: tuple[str, ...] | None = None
+    disallowed: tuple[str, ...] = ()
+
+    def admits(self, upstream_name: str, server_name: str) -> bool:
+        if self.allowed is not None and not _matches(self.allowed, upstream_name, server_name):
+            return False
+        return not _matches(self.disallowed, upstream_name, server_name)
+
+
+@dataclass
+class RegistryServer:
+    upstream: Upstream
+    kind: str
+    tool_filter: ToolFilter
+
+
+class Registry:
+    def __init__(self, servers: Sequence[RegistryServer]) -> None:
+        self._servers = {server.upstream.name: server for server in servers}
+        self._tools: list[RegisteredTool] = []
+        self._by_gateway_name: dict[str, RegisteredTool] = {}
+        self._by_server: dict[str, dict[str, RegisteredTool]] = {}
+
+    async def start(self) -> None:
+        """Start every upstream concurrently; an upstream that fails only marks itself unhealthy."""
+
+        async def start_one(server: RegistryServer) -> None:
+            try:
+                await server.upstream.start()
+            except Exception:
+                # start() is meant to record expected failures itself; anything else is a bug in that upstream,
+                # and it must still not take the other servers down with it.
+                logger.exception("server '%s' failed to start", server.upstream.name)
+
+        async with anyio.create_task_group() as group:
+            for server in self._servers.values():
+                group.start_soon(start_one, server)
+        self.rebuild()
+        for status in self.servers():
+            logger.info("server '%s' (%s): %s %s", status.name, status.kind, status.health.state, status.health.detail)
+
+    def rebuild(self) -> None:
+        """Recompute every name from the upstreams' current tool lists."""
+        prefixes = names.allocate_names(self._servers, names.MCP)
+        collected: list[tuple[str, types.Tool, str]] = []
+        for server_name in self._servers:
+            upstream_tools = self._servers[server_name].upstream.tools()
+            local = names.allocate_names([tool.name for tool in upstream_tools], names.MCP)
+            seen: set[str] = set()
+            for tool in upstream_tools:
+                if tool.name in seen:
+                    # An upstream listing one name twice can only be called once under it.
+                    logger.warning("server '%s' lists tool '%s' twice; keeping the first", server_name, tool.name)
+                    continue
+                seen.add(tool.name)
+                collected.append((server_name, tool, local[tool.name]))
+        gateway_names = names.allocate_names(
+            [f"{prefixes[server]}-{local_name}" for server, _, local_name in collected], names.MCP
+        )
+        tools: list[RegisteredTool] = []
+        for server_name, tool, local_name in collected:
+            if not self._servers[server_name].tool_filter.admits(tool.name, local_name):
+                continue
+            gateway_name = gateway_names[f"{prefixes[server_name]}-{local_name}"]
+            tools.append(RegisteredTool(server_name, tool.name, local_name, gateway_name, tool))
+        self._tools = tools
+        self._by_gateway_name = {tool.gateway_name: tool for tool in tools}
+        self._by_server = {server: {} for server in self._servers}
+        for tool in tools:
+            self._by_server[tool.server][tool.server_name] = tool
+
+    def server_names(self) -> list[str]:
+        return list(self._servers)
+
+    def has_server(self, name: str) -> bool:
+        return name in self._servers
+
+    def servers(self) -> list[ServerStatus]:
+        return [
+            ServerStatus(name, server.kind, server.upstream.health, len(self._by_server.get(name, {})))
+            for name, server in self._servers.items()
+        ]
+
+    def registered(self, server: str | None = None) -> list[RegisteredTool]:
+        if server is None:
+            return list(self._tools)
+        if server not in self._servers:
+            raise UnknownServerError(server)
+        return list(self._by_server[server].values())
+
+    def list_tools(self, server: str | None = None) -> list[types.Tool]:
+        """Tools as an MCP client sees them: prefixed on the gateway endpoint, unprefixed on a server's own."""
+        return [tool.as_tool(prefixed=server is None) for tool in self.registered(server)]
+
+    def resolve(self, name: str, server: str | None = None) -> RegisteredTool:
+        if server is None:
+            found = self._by_gateway_name.get(name)
+        else:
+            if server not in self._servers:
+                raise UnknownServerError(server)
+            found = self._by_server[server].get(name)
+        if found is None:
+            raise UnknownToolError(name)
+        return found
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], server: str | None = None) -> types.CallToolResult:
+        tool = self.resolve(name, server)
+        return await self._servers[tool.server].upstream.call_tool(tool.upstream_name, arguments)
+
+    async def aclose(self) -> None:
+        for server in self._servers.values():
+            try:
+                await server.upstream.aclose()
+            except Exception:
+                logger.exception("server '%s' failed to close cleanly", server.upstream.name)

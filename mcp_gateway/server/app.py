@@ -1,0 +1,112 @@
+"""Starlette app assembly: registry lifespan, MCP endpoints, REST endpoints, DNS-rebinding protection."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.applications import Starlette
+from starlette.datastructures import Headers
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from mcp_gateway.registry import Registry
+from mcp_gateway.server.mcp import McpEndpoints
+from mcp_gateway.server.rest import rest_routes
+
+logger = logging.getLogger(__name__)
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
+@dataclass(frozen=True)
+class HostPolicy:
+    """Which Host and Origin headers the gateway answers; empty `hosts` means any (explicit remote binding)."""
+
+    hosts: tuple[str, ...] = LOOPBACK_HOSTS
+    origins: tuple[str, ...] = field(default_factory=lambda: tuple(f"http://{host}" for host in LOOPBACK_HOSTS))
+
+    @property
+    def enforced(self) -> bool:
+        return bool(self.hosts)
+
+    def transport_security(self) -> TransportSecuritySettings:
+        if not self.enforced:
+            return TransportSecuritySettings(enable_dns_rebinding_protection=False)
+        return TransportSecuritySettings(
+            enable_dns_rebinding_protection=True,
+            allowed_hosts=[pattern for host in self.hosts for pattern in (host, f"{host}:*")],
+            allowed_origins=[pattern for origin in self.origins for pattern in (origin, f"{origin}:*")],
+        )
+
+    def admits(self, host: str | None, origin: str | None) -> bool:
+        if not self.enforced:
+            return True
+        if host is None or _strip_port(host) not in self.hosts:
+            return False
+        return origin is None or _strip_port(origin) in self.origins
+
+
+def _strip_port(value: str) -> str:
+    head, separator, tail = value.rpartition(":")
+    if separator and tail.isdigit() and not head.endswith(("http", "https")):
+        return head
+    return value
+
+
+class HostCheckMiddleware:
+    """Rejects requests whose Host or Origin is not ours, so a web page cannot rebind a name to loopback and
+    drive the gateway (the SDK checks /mcp; this covers the REST endpoints too)."""
+
+    def __init__(self, app: ASGIApp, policy: HostPolicy) -> None:
+        self.app = app
+        self.policy = policy
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = Headers(scope=scope)
+            if not self.policy.admits(headers.get("host"), headers.get("origin")):
+                response = JSONResponse({"error": "host or origin not allowed"}, status_code=421)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def create_app(
+    registry: Registry,
+    *,
+    stateless: bool = False,
+    policy: HostPolicy | None = None,
+    on_ready: Sequence[str] = (),
+) -> Starlette:
+    """The whole HTTP gateway. `on_ready` lines are logged once every upstream has been started."""
+    host_policy = policy or HostPolicy()
+    endpoints = McpEndpoints(registry, stateless=stateless, security=host_policy.transport_security())
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await registry.start()
+        try:
+            async with endpoints.run():
+                for line in on_ready:
+                    logger.info("%s", line)
+                yield
+        finally:
+            await registry.aclose()
+
+    gateway_app, server_app = endpoints.gateway_app(), endpoints.server_app()
+    routes = [
+        # Both spellings are routes of their own: a redirect would lose the POST body for many clients.
+        Route("/mcp", gateway_app, methods=["GET", "POST", "DELETE"]),
+        Route("/mcp/", gateway_app, methods=["GET", "POST", "DELETE"]),
+        Route("/mcp/{server}", server_app, methods=["GET", "POST", "DELETE"]),
+        Route("/mcp/{server}/", server_app, methods=["GET", "POST", "DELETE"]),
+        *rest_routes(registry),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.add_middleware(HostCheckMiddleware, policy=host_policy)
+    return app

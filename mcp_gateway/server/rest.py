@@ -1,0 +1,116 @@
+"""The REST front door: health, servers, tools (optionally in a provider's format) and OpenAPI preview.
+
+Responses never contain credentials: server health details are written by upstreams to be secret-free,
+and config values (headers, env, auth) are never echoed.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from importlib import resources
+from typing import Any
+
+import anyio.to_thread
+import yaml
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from mcp_gateway.bridge.targets import parse_provider
+from mcp_gateway.bridge.tools import ToolLimitError, convert_tools
+from mcp_gateway.openapi.loader import SpecLoadError, parse_spec_text
+from mcp_gateway.openapi.preview import preview
+from mcp_gateway.openapi.tools import build_tools
+from mcp_gateway.registry import Registry, UnknownServerError
+
+MAX_PREVIEW_BYTES = 32 * 1024 * 1024
+
+
+def management_document() -> dict[str, Any]:
+    """The gateway's own OpenAPI document, shipped with the package."""
+    text = resources.files("mcp_gateway.server").joinpath("management.yaml").read_text(encoding="utf-8")
+    document: dict[str, Any] = yaml.safe_load(text)
+    return document
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def _truthy(value: str | None) -> bool:
+    return value is not None and value.lower() in ("1", "true", "yes")
+
+
+def preview_document_text(text: str) -> dict[str, Any]:
+    """Parse and convert a spec exactly as registration does, and describe the result."""
+    return preview(build_tools(parse_spec_text(text, source="request body")))
+
+
+def rest_routes(registry: Registry) -> list[Route]:
+    async def health(request: Request) -> JSONResponse:
+        states = Counter(status.health.state for status in registry.servers())
+        return JSONResponse({"status": "ok", "servers": dict(states)})
+
+    async def servers(request: Request) -> JSONResponse:
+        return JSONResponse(
+            {
+                "servers": [
+                    {
+                        "name": status.name,
+                        "kind": status.kind,
+                        "health": status.health.state,
+                        "detail": status.health.detail,
+                        "tools": status.tool_count,
+                    }
+                    for status in registry.servers()
+                ]
+            }
+        )
+
+    async def tools(request: Request) -> JSONResponse:
+        server = request.query_params.get("server") or None
+        try:
+            listed = registry.list_tools(server)
+        except UnknownServerError:
+            return _error(404, f"unknown server '{server}'")
+        provider_param = request.query_params.get("provider")
+        if not provider_param:
+            return JSONResponse({"tools": [tool.model_dump(mode="json", by_alias=True, exclude_none=True)
+                                           for tool in listed]})
+        try:
+            provider = parse_provider(provider_param)
+            converted = convert_tools(listed, provider, strict=_truthy(request.query_params.get("strict")))
+        except (ValueError, ToolLimitError) as error:
+            return _error(400, str(error))
+        return JSONResponse(
+            {
+                "provider": provider,
+                "tools": converted.definitions,
+                "name_map": {"forward": dict(converted.name_map.forward), "reverse": dict(converted.name_map.reverse)},
+            }
+        )
+
+    async def openapi_preview(request: Request) -> Response:
+        body = await request.body()
+        if len(body) > MAX_PREVIEW_BYTES:
+            return _error(413, f"spec larger than {MAX_PREVIEW_BYTES} bytes")
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return _error(400, "spec must be UTF-8 text (JSON or YAML)")
+        try:
+            result = await anyio.to_thread.run_sync(preview_document_text, text)
+        except SpecLoadError as error:
+            return _error(400, str(error))
+        return JSONResponse(result)
+
+    async def openapi_document(request: Request) -> JSONResponse:
+        return JSONResponse(management_document())
+
+    return [
+        Route("/health", health, methods=["GET"]),
+        Route("/servers", servers, methods=["GET"]),
+        Route("/tools", tools, methods=["GET"]),
+        Route("/openapi/preview", openapi_preview, methods=["POST"]),
+        Route("/openapi.json", openapi_document, methods=["GET"]),
+    ]

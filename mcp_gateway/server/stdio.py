@@ -1,0 +1,39 @@
+"""The stdio front door, for clients that launch a command (Claude Desktop).
+
+The MCP conversation runs on stdin/stdout. The HTTP app (REST + /mcp) also runs, on an ephemeral loopback
+port, because the bundled config's `gateway` server calls the gateway's own REST API through it.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+
+import anyio
+import uvicorn
+from mcp.server.stdio import stdio_server
+
+from mcp_gateway.registry import Registry
+from mcp_gateway.server.app import create_app
+from mcp_gateway.server.mcp import build_mcp_server
+
+logger = logging.getLogger(__name__)
+
+
+async def serve_stdio(registry: Registry, sock: socket.socket) -> None:
+    """Serve MCP on stdio until stdin closes; `sock` is the bound loopback socket for the HTTP side."""
+    app = create_app(registry)
+    http_server = uvicorn.Server(uvicorn.Config(app, log_config=None, log_level="warning", lifespan="on"))
+    async with anyio.create_task_group() as group:
+        group.start_soon(http_server.serve, [sock])
+        # The registry starts in the HTTP app's lifespan; serve MCP only once its tools are known.
+        while not http_server.started:
+            if http_server.should_exit:
+                return
+            await anyio.sleep(0.02)
+        server = build_mcp_server(registry)
+        try:
+            async with stdio_server() as (read_stream, write_stream):
+                await server.run(read_stream, write_stream, server.create_initialization_options())
+        finally:
+            http_server.should_exit = True

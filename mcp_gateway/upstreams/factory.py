@@ -1,0 +1,78 @@
+"""Config entries -> upstream objects. The only place that knows which class serves which kind of server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import mcp_types as types
+
+from mcp_gateway.config import GatewayConfig, ServerEntry
+from mcp_gateway.registry import Registry, RegistryServer, ToolFilter
+from mcp_gateway.upstreams.base import Health, Upstream
+from mcp_gateway.upstreams.mcp import McpServerSpec, McpUpstream
+from mcp_gateway.upstreams.openapi import OpenAPIUpstream, error_result
+
+
+class UnavailableUpstream:
+    """Stands in for a server that cannot start (bad config) or is switched off, so it still shows in health."""
+
+    def __init__(self, name: str, health: Health) -> None:
+        self.name = name
+        self._health = health
+
+    @property
+    def health(self) -> Health:
+        return self._health
+
+    async def start(self) -> None:
+        return None
+
+    def tools(self) -> list[types.Tool]:
+        return []
+
+    async def call_tool(self, name: str, arguments: dict[str, Any]) -> types.CallToolResult:
+        return error_result(f"server '{self.name}' is {self._health.state}: {self._health.detail}")
+
+    async def aclose(self) -> None:
+        return None
+
+
+def create_upstream(entry: ServerEntry, base_dir: Path) -> Upstream:
+    config = entry.config
+    if config is None:
+        return UnavailableUpstream(entry.name, Health("unhealthy", entry.error or "invalid configuration"))
+    if config.disabled:
+        return UnavailableUpstream(entry.name, Health("disabled", "disabled in the config"))
+    if config.openapi is not None:
+        return OpenAPIUpstream(entry.name, config.openapi, base_dir)
+    kind = config.kind
+    cwd = config.cwd
+    if cwd is not None and not Path(cwd).is_absolute():
+        cwd = str(base_dir / cwd)
+    spec = McpServerSpec(
+        transport="stdio" if kind == "stdio" else kind if kind in ("http", "sse") else "http",
+        command=config.command,
+        args=tuple(config.args),
+        env=dict(config.env),
+        cwd=cwd,
+        url=config.url,
+        headers=dict(config.headers),
+        timeout=config.timeout,
+    )
+    return McpUpstream(entry.name, spec)
+
+
+def build_registry(config: GatewayConfig) -> Registry:
+    servers = []
+    for entry in config.servers:
+        upstream = create_upstream(entry, config.base_dir)
+        tool_filter = ToolFilter()
+        if entry.config is not None:
+            allowed = entry.config.allowed_tools
+            tool_filter = ToolFilter(
+                allowed=tuple(allowed) if allowed is not None else None,
+                disallowed=tuple(entry.config.disallowed_tools),
+            )
+        servers.append(RegistryServer(upstream, entry.kind or "invalid", tool_filter))
+    return Registry(servers)

@@ -1,0 +1,117 @@
+"""An upstream backed by an OpenAPI spec: its operations are the tools, calls are HTTP requests."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+import anyio.to_thread
+import mcp_types as types
+
+from mcp_gateway.config import OpenAPISource
+from mcp_gateway.http import httpx, new_client
+from mcp_gateway.openapi.invoke import invoke
+from mcp_gateway.openapi.loader import SpecLoadError, read_spec
+from mcp_gateway.openapi.model import OpenAPITools, ToolSpec
+from mcp_gateway.openapi.tools import build_tools
+from mcp_gateway.upstreams.auth import OutboundAuth
+from mcp_gateway.upstreams.base import Health
+
+logger = logging.getLogger(__name__)
+
+
+def _is_url(value: str) -> bool:
+    return value.startswith(("http://", "https://"))
+
+
+def resolve_base_url(server_urls: tuple[str, ...], spec_source: str) -> str | None:
+    """The first usable server URL; a relative one resolves against the spec's own URL (OpenAPI 3 rule)."""
+    for url in server_urls:
+        if _is_url(url):
+            return url
+        if _is_url(spec_source):
+            return urljoin(spec_source, url)
+    return None
+
+
+def error_result(message: str) -> types.CallToolResult:
+    return types.CallToolResult(content=[types.TextContent(text=message)], is_error=True)
+
+
+class OpenAPIUpstream:
+    def __init__(self, name: str, source: OpenAPISource, base_dir: Path) -> None:
+        self.name = name
+        self._source = source
+        self._base_dir = base_dir
+        self._health = Health("starting")
+        self._loaded: OpenAPITools | None = None
+        self._by_name: dict[str, ToolSpec] = {}
+        self._client: httpx.AsyncClient | None = None
+        self._auth: OutboundAuth | None = source.auth
+        if self._auth is not None and not any(self._auth.secrets()):
+            # An empty credential (e.g. "${GITHUB_TOKEN:-}" with the variable unset) means "call without auth",
+            # which is what public APIs allow; sending "Bearer " would only earn a 401.
+            logger.warning("server '%s': outbound auth credential is empty; calls go unauthenticated", name)
+            self._auth = None
+
+    @property
+    def health(self) -> Health:
+        return self._health
+
+    @property
+    def loaded(self) -> OpenAPITools | None:
+        return self._loaded
+
+    async def start(self) -> None:
+        self._client = new_client(timeout=self._source.timeout)
+        try:
+            document = await read_spec(self._source.spec, base_dir=self._base_dir, client=self._client)
+            # Large specs (GitHub's is 13 MB) take a moment to convert; keep the event loop responsive.
+            loaded = await anyio.to_thread.run_sync(build_tools, document)
+        except SpecLoadError as error:
+            self._health = Health("unhealthy", f"server '{self.name}': {error}")
+            return
+        self._loaded = loaded
+        self._by_name = {tool.name: tool for tool in loaded.tools}
+        detail = f"{len(loaded.tools)} tools from {loaded.operation_count} operations"
+        if loaded.skipped:
+            detail += f"; {len(loaded.skipped)} skipped: " + "; ".join(
+                f"{skip.method.upper()} {skip.path}: {skip.reason}" for skip in loaded.skipped[:5]
+            )
+        for skip in loaded.skipped:
+            logger.warning("server '%s': skipped %s %s: %s", self.name, skip.method.upper(), skip.path, skip.reason)
+        self._health = Health("healthy", detail)
+
+    def tools(self) -> list[types.Tool]:
+        if self._loaded is None:
+            return []
+        return [
+            types.Tool(name=tool.name, description=tool.description, input_schema=tool.input_schema)
+            for tool in self._loaded.tools
+        ]
+
+    def base_url_for(self, tool: ToolSpec) -> str | None:
+        if self._source.base_url:
+            return self._source.base_url
+        servers = tool.binding.servers or (self._loaded.servers if self._loaded else ())
+        return resolve_base_url(servers, self._source.spec)
+
+    async def call_tool(self, name: str, arguments: dict[str, Any]) -> types.CallToolResult:
+        tool = self._by_name.get(name)
+        if tool is None or self._client is None:
+            return error_result(f"server '{self.name}' has no tool '{name}'")
+        base_url = self.base_url_for(tool)
+        if base_url is None:
+            return error_result(
+                f"server '{self.name}': the spec names no absolute server URL; set openapi.baseUrl in the config"
+            )
+        return await invoke(
+            self._client, tool, base_url, arguments, auth=self._auth, headers=self._source.headers
+        )
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None

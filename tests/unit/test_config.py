@@ -1,0 +1,92 @@
+"""servers.json: the mcpServers format, ${VAR} expansion, and errors that name file, server and field."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mcp_gateway.config import ConfigError, expand_env, load_config, parse_config
+
+
+def test_pasted_claude_desktop_config_loads_with_unknown_fields() -> None:
+    document = {
+        "globalShortcut": "Ctrl+Space",
+        "mcpServers": {
+            "filesystem": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-filesystem", "/tmp"],
+                           "env": {"DEBUG": "1"}, "autoApprove": ["read_file"], "someFutureField": {"x": 1}},
+            "remote": {"url": "https://example.com/mcp", "headers": {"Authorization": "Bearer t"}},
+            "events": {"url": "https://example.com/sse"},
+            "typed": {"type": "sse", "url": "https://example.com/events"},
+        },
+    }
+    config = parse_config(document, environ={})
+    kinds = {entry.name: entry.kind for entry in config.servers}
+    assert kinds == {"filesystem": "stdio", "remote": "http", "events": "sse", "typed": "sse"}
+    assert all(entry.error is None for entry in config.servers)
+    filesystem = config.servers[0].config
+    assert filesystem is not None and filesystem.model_extra == {"autoApprove": ["read_file"],
+                                                                 "someFutureField": {"x": 1}}
+
+
+def test_env_expansion_with_defaults_and_escapes() -> None:
+    env = {"TOKEN": "abc"}
+    assert expand_env({"a": "Bearer ${TOKEN}", "b": ["${MISSING:-fallback}", "$${TOKEN}"]}, env) == {
+        "a": "Bearer abc", "b": ["fallback", "${TOKEN}"]}
+
+
+def test_missing_variable_names_the_server_and_field_and_keeps_the_others() -> None:
+    document = {"mcpServers": {
+        "github": {"openapi": {"spec": "x.json", "auth": {"type": "bearer", "token": "${GH_TOKEN}"}}},
+        "ok": {"command": "echo"},
+    }}
+    config = parse_config(document, source="servers.json", environ={})
+    github, ok = config.servers
+    assert github.config is None
+    assert github.error == (
+        "servers.json: server 'github', field 'openapi.auth.token': environment variable GH_TOKEN is not set")
+    assert ok.error is None and ok.kind == "stdio"
+
+
+def test_validation_errors_name_file_server_and_field() -> None:
+    document = {"mcpServers": {
+        "bad_auth": {"openapi": {"spec": "s.yaml", "auth": {"type": "bearer"}}},
+        "typo": {"openapi": {"spec": "s.yaml", "baseURL": "http://x"}},
+        "nothing": {"args": ["x"]},
+        "both": {"command": "x", "url": "http://x"},
+        "not_object": 3,
+    }}
+    errors = {entry.name: entry.error for entry in parse_config(document, source="cfg.json", environ={}).servers}
+    assert errors["bad_auth"] is not None and "cfg.json: server 'bad_auth'" in errors["bad_auth"]
+    assert "openapi.auth.bearer.token" in errors["bad_auth"]
+    assert errors["typo"] is not None and "openapi.baseURL" in errors["typo"]
+    assert errors["nothing"] == "cfg.json: server 'nothing': needs one of 'openapi', 'command' or 'url'"
+    assert errors["both"] is not None and "exactly one" in errors["both"]
+    assert errors["not_object"] == "cfg.json: server 'not_object': expected an object, got int"
+
+
+def test_secret_values_never_appear_in_errors() -> None:
+    document = {"mcpServers": {"x": {"openapi": {"spec": "s", "auth": {"type": "bearer", "token": "s3cr3t"},
+                                                 "timeout": -1}}}}
+    entry = parse_config(document, environ={}).servers[0]
+    assert entry.error is not None and "s3cr3t" not in entry.error
+
+
+def test_whole_file_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(tmp_path / "absent.json")
+    broken = tmp_path / "broken.json"
+    broken.write_text("{", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"broken.json: not valid JSON"):
+        load_config(broken)
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text(json.dumps({"servers": {}}), encoding="utf-8")
+    with pytest.raises(ConfigError, match="'mcpServers'"):
+        load_config(wrong)
+
+
+def test_bundled_config_loads_without_any_environment() -> None:
+    config = load_config(Path(__file__).parents[2] / "servers.json", environ={"MCP_GATEWAY_URL": "http://127.0.0.1:1"})
+    assert [(entry.name, entry.kind, entry.error) for entry in config.servers] == [
+        ("gateway", "openapi", None), ("github", "openapi", None)]
