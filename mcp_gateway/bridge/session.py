@@ -1,0 +1,92 @@
+"""The bridge for any MCP client: a server's tools in a provider's format, and provider tool calls run on it.
+
+Works with an `mcp.Client` or the `mcp.ClientSession` under it, connected to any server, not only this
+gateway:
+
+    async with Client("http://127.0.0.1:8000/mcp") as client:
+        tools = await load_tools(client, "anthropic")
+        ...  # send tools.definitions with the request; for each tool_use block in the reply:
+        result = await call_tool(client, block, tools.name_map, "anthropic")
+
+Failures of a single call (arguments that are not a JSON object, an MCP error from the server) come back
+as an error result in the provider's shape, so the model can read them and correct itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import mcp_types
+from mcp import Client, ClientSession
+from mcp.shared.exceptions import MCPError
+
+from mcp_gateway.bridge.messages.tool_results import error_result, format_tool_result, read_tool_call
+from mcp_gateway.bridge.targets import Provider, parse_provider
+from mcp_gateway.bridge.tools import ConvertedTools, convert_tools
+from mcp_gateway.names import NameMap
+
+__all__ = ["call_tool", "list_all_tools", "load_tools"]
+
+McpSession = Client | ClientSession
+
+# A server that hands back a cursor forever would otherwise keep us listing; no real server has this many pages.
+_MAX_PAGES = 10_000
+
+
+async def list_all_tools(session: McpSession) -> list[mcp_types.Tool]:
+    """Every tool of the server, following `next_cursor` through all pages."""
+    tools: list[mcp_types.Tool] = []
+    cursor: str | None = None
+    seen: set[str] = set()
+    for _ in range(_MAX_PAGES):
+        page = await _list_page(session, cursor)
+        tools.extend(page.tools)
+        cursor = page.next_cursor
+        if cursor is None or cursor in seen:
+            return tools
+        seen.add(cursor)
+    return tools
+
+
+async def _list_page(session: McpSession, cursor: str | None) -> mcp_types.ListToolsResult:
+    if isinstance(session, Client):
+        return await session.list_tools(cursor=cursor)
+    params = mcp_types.PaginatedRequestParams(cursor=cursor) if cursor is not None else None
+    return await session.list_tools(params=params)
+
+
+async def load_tools(session: McpSession, provider: Provider | str, *, strict: bool = False) -> ConvertedTools:
+    """The server's tools as `provider` tool definitions, with the name map that `call_tool` needs.
+
+    `provider` is a `Provider` id or an alias `parse_provider` accepts ("claude", "google", "responses").
+    """
+    return convert_tools(await list_all_tools(session), parse_provider(provider), strict=strict)
+
+
+async def call_tool(
+    session: McpSession, provider_tool_call: Mapping[str, Any], name_map: NameMap, provider: Provider | str
+) -> dict[str, Any]:
+    """Run one tool call the provider returned and answer it in the provider's tool-result shape.
+
+    Accepted tool calls, by provider:
+    OpenAI, Mistral, Cohere: `{"id", "function": {"name", "arguments": "<json>"}}` -> `{"role": "tool", ...}`;
+    OpenAI Responses: `{"type": "function_call", "call_id", "name", "arguments"}` -> `function_call_output`;
+    Anthropic: `{"type": "tool_use", "id", "name", "input"}` -> `{"type": "tool_result", ...}`;
+    Gemini: a `{"functionCall": {...}}` part or the bare `{"name", "args"}` -> `{"functionResponse": {...}}`;
+    Bedrock: `{"toolUse": {...}}` or the bare `{"toolUseId", "name", "input"}` -> `{"toolResult": {...}}`.
+    """
+    target = parse_provider(provider)
+    call = read_tool_call(provider_tool_call, target)
+    if call.arguments is None:
+        result = error_result(call.argument_error or "invalid arguments")
+    else:
+        result = await _call(session, name_map.to_original(call.name), call.arguments)
+    return format_tool_result(call, result, target)
+
+
+async def _call(session: McpSession, name: str, arguments: dict[str, Any]) -> mcp_types.CallToolResult:
+    try:
+        return await session.call_tool(name, arguments)
+    except MCPError as error:
+        return error_result(f"tool {name!r} failed: {error.message}")

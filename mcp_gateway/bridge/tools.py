@@ -1,0 +1,187 @@
+"""MCP tools as each provider's tool definitions, with the per-request name map.
+
+Wire shapes (one entry of `definitions` per MCP tool):
+
+- openai (Chat Completions; also Groq, xAI, Ollama, vLLM):
+  ``{"type": "function", "function": {"name", "description"?, "parameters", "strict"?}}``
+- openai-responses: ``{"type": "function", "name", "description"?, "parameters", "strict": bool}`` — `strict`
+  is always explicit because the Responses API defaults it to true.
+- anthropic: ``{"name", "description"?, "input_schema": {"type": "object", ...}}``
+- gemini: one function declaration ``{"name", "description"?, "parameters"?}``; the caller sends them as
+  ``"tools": [{"functionDeclarations": definitions}]``. `parameters` is left out for a tool without arguments,
+  as Gemini documents for parameterless functions.
+- bedrock (Converse): ``{"toolSpec": {"name", "description", "inputSchema": {"json": schema}}}`` — Bedrock
+  requires a non-empty description, so a tool without one is described by its title or its original name.
+- mistral: the OpenAI Chat Completions shape (without `strict`).
+- cohere (v2): ``{"type": "function", "function": {"name", "description"?, "parameters"}}``
+
+`strict=True` applies to OpenAI Chat Completions and Responses only. A tool whose schema has no faithful strict
+form (see `strict_schema`) is sent with ``"strict": false`` and its ordinary schema instead of failing the request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import mcp_types
+
+from mcp_gateway.bridge.gemini_schema import to_gemini_schema
+from mcp_gateway.bridge.names import build_name_map
+from mcp_gateway.bridge.schemas import JsonSchema, normalize_schema
+from mcp_gateway.bridge.strict_schema import to_strict_schema
+from mcp_gateway.bridge.targets import NAME_RULES, Provider
+from mcp_gateway.names import NameMap
+
+__all__ = [
+    "DESCRIPTION_LIMITS",
+    "TOOL_COUNT_LIMITS",
+    "ConvertedTools",
+    "ToolLimitError",
+    "convert_tools",
+    "is_hosted_tool",
+    "tool_definition",
+]
+
+TOOL_COUNT_LIMITS: dict[Provider, int] = {
+    # OpenAI rejects larger requests: "Invalid 'tools': array too long. Expected an array with maximum length
+    # 128" (the `maxItems` of `tools` in openai/openai-openapi); the Responses API shares the limit.
+    "openai": 128,
+    "openai-responses": 128,
+    # Gemini API: "tools[0].function_declarations: At most 512 function declarations can be specified."
+    "gemini": 512,
+}
+"""Documented per-request tool limits. Anthropic, Bedrock, Mistral and Cohere document none."""
+
+DESCRIPTION_LIMITS: dict[Provider, int] = {
+    # OpenAI: "Invalid 'tools[n].function.description': string too long. Expected a string with maximum
+    # length 1024".
+    "openai": 1024,
+    "openai-responses": 1024,
+}
+"""Documented description length caps (characters); longer descriptions are cut and end with an ellipsis."""
+
+_ELLIPSIS = "…"
+
+
+class ToolLimitError(ValueError):
+    """More tools than the provider accepts in one request; raised before any request is built."""
+
+    def __init__(self, provider: Provider, limit: int, count: int) -> None:
+        super().__init__(
+            f"{provider} accepts at most {limit} tools per request, but {count} were given; "
+            "select fewer tools (one server, or an allow-list)"
+        )
+        self.provider = provider
+        self.limit = limit
+        self.count = count
+
+
+@dataclass(frozen=True)
+class ConvertedTools:
+    """One request's tools in a provider's wire shape (see the module docstring), with the names used.
+
+    `definitions` follow the order of the input tools, one per distinct tool name. For Gemini each entry is a
+    function declaration; wrap them as ``[{"functionDeclarations": definitions}]`` in the request's `tools`.
+    `name_map` translates names in both directions: `to_target` for tool_choice and history, `to_original` for
+    the provider's tool calls. It is never part of a definition.
+    """
+
+    provider: Provider
+    definitions: list[dict[str, Any]]
+    name_map: NameMap
+
+
+def convert_tools(tools: Sequence[mcp_types.Tool], provider: Provider, *, strict: bool = False) -> ConvertedTools:
+    """Every tool in the provider's shape under a provider-safe, unique name; the first of duplicate names wins."""
+    unique: dict[str, mcp_types.Tool] = {}
+    for tool in tools:
+        unique.setdefault(tool.name, tool)
+    limit = TOOL_COUNT_LIMITS.get(provider)
+    if limit is not None and len(unique) > limit:
+        raise ToolLimitError(provider, limit, len(unique))
+    name_map = build_name_map(unique, provider)
+    definitions = [
+        tool_definition(tool, provider, name_map.to_target(original), strict=strict)
+        for original, tool in unique.items()
+    ]
+    return ConvertedTools(provider=provider, definitions=definitions, name_map=name_map)
+
+
+def tool_definition(tool: mcp_types.Tool, provider: Provider, name: str, *, strict: bool = False) -> dict[str, Any]:
+    """One tool in the provider's shape under `name`, which must already satisfy the provider's name rule."""
+    if not NAME_RULES[provider].is_valid(name):
+        raise ValueError(f"{name!r} is not a valid {provider} tool name; allocate it with build_name_map")
+    description = _description(tool, provider)
+    schema = normalize_schema(tool.input_schema)
+    if provider == "openai":
+        function: dict[str, Any] = {"name": name, **_optional_description(description)}
+        if strict:
+            strict_parameters = to_strict_schema(schema)
+            function["parameters"] = strict_parameters if strict_parameters is not None else schema
+            function["strict"] = strict_parameters is not None
+        else:
+            function["parameters"] = schema
+        return {"type": "function", "function": function}
+    if provider == "openai-responses":
+        strict_parameters = to_strict_schema(schema) if strict else None
+        return {
+            "type": "function",
+            "name": name,
+            **_optional_description(description),
+            "parameters": strict_parameters if strict_parameters is not None else schema,
+            "strict": strict_parameters is not None,
+        }
+    if provider == "anthropic":
+        return {"name": name, **_optional_description(description), "input_schema": schema}
+    if provider == "gemini":
+        return _gemini_declaration(name, description, to_gemini_schema(schema))
+    if provider == "bedrock":
+        spec = {"name": name, "description": description or tool.name, "inputSchema": {"json": schema}}
+        return {"toolSpec": spec}
+    # Mistral and Cohere v2 both take the Chat Completions function shape.
+    return {"type": "function", "function": {"name": name, **_optional_description(description), "parameters": schema}}
+
+
+def is_hosted_tool(definition: Mapping[str, Any], provider: Provider) -> bool:
+    """Whether `definition` is a provider-defined tool (web search, bash, code execution, ...), not a function.
+
+    Hosted tools are passed through untouched: their names belong to the provider, not to the name map.
+    """
+    if provider == "anthropic":
+        kind = definition.get("type")
+        # Custom tools have no type (or "custom"); every Anthropic-defined tool carries a versioned type such as
+        # web_search_20250305, bash_20250124 or text_editor_20250728.
+        return isinstance(kind, str) and kind != "custom"
+    if provider == "gemini":
+        # A Gemini Tool is either function declarations or a built-in such as googleSearch or codeExecution.
+        function_keys = ("name", "functionDeclarations", "function_declarations")
+        return bool(definition) and not any(key in definition for key in function_keys)
+    if provider == "bedrock":
+        # Converse's Tool union: toolSpec (a function), systemTool or cachePoint.
+        return "toolSpec" not in definition
+    kind = definition.get("type")
+    return isinstance(kind, str) and kind != "function"
+
+
+def _description(tool: mcp_types.Tool, provider: Provider) -> str | None:
+    text = tool.description if tool.description and tool.description.strip() else None
+    if text is None:
+        titles = (tool.title, tool.annotations.title if tool.annotations else None)
+        text = next((title for title in titles if title and title.strip()), None)
+    limit = DESCRIPTION_LIMITS.get(provider)
+    if text is not None and limit is not None and len(text) > limit:
+        text = text[: limit - len(_ELLIPSIS)] + _ELLIPSIS
+    return text
+
+
+def _optional_description(description: str | None) -> dict[str, str]:
+    return {"description": description} if description is not None else {}
+
+
+def _gemini_declaration(name: str, description: str | None, parameters: JsonSchema) -> dict[str, Any]:
+    declaration: dict[str, Any] = {"name": name, **_optional_description(description)}
+    if parameters.get("properties"):
+        declaration["parameters"] = parameters
+    return declaration

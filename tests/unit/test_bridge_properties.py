@@ -1,0 +1,148 @@
+"""Properties that hold for any tool names and any JSON Schema, on every provider.
+
+Names: valid for the provider, unique, and mapped back to every original. Schemas: whatever nesting of
+objects, arrays, enums, anyOf/oneOf/allOf, type arrays, `$defs` with (possibly recursive) `$ref`, `const` and
+formats goes in, what comes out passes that provider's documented rules, and the input is left as it was.
+"""
+
+from __future__ import annotations
+
+import copy
+import string
+from typing import Any
+
+import mcp_types
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mcp_gateway.bridge.names import build_name_map
+from mcp_gateway.bridge.targets import PROVIDERS
+from mcp_gateway.bridge.tool_choice import map_tool_choice
+from mcp_gateway.bridge.tools import convert_tools
+from tests.provider_rules import NAME_PATTERNS, tool_name, validate_tool_definitions
+
+DEFINITION_NAMES = ("Node", "Pet", "Owner")
+TYPES = ("string", "integer", "number", "boolean", "object", "array", "null")
+FORMATS = ("date-time", "date", "uuid", "email", "uri", "int32", "int64", "float", "double", "enum", "binary")
+
+scalars = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.text(string.ascii_letters, max_size=4))
+property_names = st.text(string.ascii_letters + string.digits + "_.-", min_size=1, max_size=12)
+descriptions = st.text(max_size=20)
+
+leaf_schemas = st.one_of(
+    st.fixed_dictionaries(
+        {"type": st.sampled_from((*TYPES[:4], "null"))},
+        optional={
+            "description": descriptions,
+            "format": st.sampled_from(FORMATS),
+            "enum": st.lists(scalars, min_size=1, max_size=4),
+            "minimum": st.integers(-5, 5),
+            "maxLength": st.integers(0, 9),
+            "pattern": st.just("^[a-z]+$"),
+            "nullable": st.booleans(),
+            "default": scalars,
+            "examples": st.lists(scalars, max_size=2),
+            "title": descriptions,
+        },
+    ),
+    st.builds(lambda value: {"const": value}, scalars),
+    st.builds(lambda values: {"enum": values}, st.lists(scalars, min_size=1, max_size=4)),
+    st.builds(lambda name: {"$ref": f"#/$defs/{name}"}, st.sampled_from(DEFINITION_NAMES)),
+    st.just({}),
+    st.just({"type": "array"}),
+    st.just({"type": "object"}),
+)
+
+
+def _compound(children: st.SearchStrategy[dict[str, Any]]) -> st.SearchStrategy[dict[str, Any]]:
+    objects = st.fixed_dictionaries(
+        {"type": st.just("object")},
+        optional={
+            "properties": st.dictionaries(property_names, children, max_size=4),
+            "required": st.lists(property_names, max_size=3),
+            "additionalProperties": st.one_of(st.booleans(), children),
+            "description": descriptions,
+        },
+    )
+    arrays = st.fixed_dictionaries(
+        {"type": st.just("array")},
+        optional={"items": children, "minItems": st.integers(0, 3), "maxItems": st.integers(3, 6)},
+    )
+    type_arrays = st.fixed_dictionaries(
+        {"type": st.lists(st.sampled_from(TYPES), min_size=1, max_size=3, unique=True)},
+        optional={"items": children, "properties": st.dictionaries(property_names, children, max_size=2)},
+    )
+    combinators = st.builds(
+        lambda keyword, members: {keyword: members},
+        st.sampled_from(["anyOf", "oneOf", "allOf"]),
+        st.lists(children, min_size=1, max_size=3),
+    )
+    nullable = st.builds(lambda child: {"anyOf": [child, {"type": "null"}]}, children)
+    return st.one_of(objects, arrays, type_arrays, combinators, nullable)
+
+
+schemas = st.recursive(leaf_schemas, _compound, max_leaves=12)
+
+
+@st.composite
+def input_schemas(draw: st.DrawFn) -> dict[str, Any]:
+    root: dict[str, Any] = {
+        "type": "object",
+        "properties": draw(st.dictionaries(property_names, schemas, max_size=5)),
+        # Every name a `$ref` may point at is defined; Node always refers to itself, so cycles are common.
+        "$defs": {name: draw(schemas) for name in DEFINITION_NAMES},
+    }
+    root["$defs"]["Node"] = {
+        "type": "object",
+        "properties": {"value": root["$defs"]["Node"], "next": {"$ref": "#/$defs/Node"}},
+    }
+    if draw(st.booleans()):
+        root["required"] = draw(st.lists(st.sampled_from([*root["properties"], "ghost"]), max_size=4))
+    if draw(st.booleans()):
+        root["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return root
+
+
+odd_names = st.text(st.characters(codec="utf-8"), min_size=1, max_size=90)
+tool_names = st.lists(
+    st.one_of(st.sampled_from(["foo/bar", "foo_bar", "a b", "a_b", "1st", "x" * 70, "x" * 69 + "!"]), odd_names),
+    max_size=30,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(tool_names)
+def test_names_are_valid_unique_and_map_back_on_every_provider(originals: list[str]) -> None:
+    tools = [mcp_types.Tool(name=name, input_schema={}) for name in originals]
+    distinct = list(dict.fromkeys(originals))
+    for provider in PROVIDERS:
+        converted = convert_tools(tools, provider)
+        names = [tool_name(provider, definition) for definition in converted.definitions]
+        assert all(isinstance(name, str) and NAME_PATTERNS[provider].fullmatch(name) for name in names)
+        assert len(set(names)) == len(names) == len(distinct)
+        assert [converted.name_map.to_original(name) for name in names if name is not None] == distinct
+        assert converted.name_map == build_name_map(list(originals), provider)
+        if provider == "cohere":
+            continue  # Cohere's tool_choice cannot name a tool
+        for original in distinct:
+            choice = map_tool_choice({"name": original}, provider, converted.name_map)
+            assert original in (converted.name_map.to_original(name) for name in _names_in_choice(choice))
+
+
+def _names_in_choice(choice: Any) -> list[str]:
+    if isinstance(choice, dict):
+        found = [value for key, value in choice.items() if key == "name" and isinstance(value, str)]
+        found += [name for value in choice.values() for name in _names_in_choice(value)]
+        return found + list(choice.get("allowedFunctionNames", []))
+    return []
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(input_schemas(), st.booleans())
+def test_any_schema_converts_to_a_definition_every_provider_accepts(schema: dict[str, Any], strict: bool) -> None:
+    before = copy.deepcopy(schema)
+    tools = [mcp_types.Tool(name="any/tool", description="Anything.", input_schema=schema)]
+    for provider in PROVIDERS:
+        converted = convert_tools(tools, provider, strict=strict)
+        assert validate_tool_definitions(provider, converted.definitions) == [], provider
+    assert schema == before
