@@ -1,0 +1,121 @@
+"""Call one OpenAPI tool: build the request, send it, and turn whatever happens into an MCP result.
+
+Expected failures — arguments that cannot make a request, an unreachable or slow upstream, an oversized
+response — come back as results with is_error=True, never as exceptions, and never with credentials in them.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import mcp_types
+
+from mcp_gateway.http import httpx
+from mcp_gateway.openapi.arguments import ArgumentError, provided
+from mcp_gateway.openapi.model import ToolSpec
+from mcp_gateway.openapi.request import build_request
+from mcp_gateway.openapi.response import error_result, public_url, to_call_result
+from mcp_gateway.upstreams.auth import OutboundAuth, header_secrets, redact
+
+__all__ = ["MAX_RESPONSE_BYTES", "ArgumentError", "build_request", "invoke", "to_call_result"]
+
+logger = logging.getLogger(__name__)
+
+MAX_RESPONSE_BYTES = 20 * 1024 * 1024
+"""Bodies are read up to this many (decoded) bytes; one huge response must not exhaust the gateway's memory."""
+
+
+async def invoke(
+    client: httpx.AsyncClient,
+    tool: ToolSpec,
+    base_url: str,
+    arguments: Mapping[str, Any],
+    *,
+    auth: OutboundAuth | None = None,
+    headers: Mapping[str, str] | None = None,
+    max_excerpt: int = 2000,
+) -> mcp_types.CallToolResult:
+    secrets = [*(auth.secrets() if auth else ()), *header_secrets(headers or {})]
+    try:
+        request = build_request(tool.binding, base_url, arguments, auth=auth, headers=headers)
+        _check_required(tool, arguments)
+    except ArgumentError as error:
+        return error_result(redact(f"invalid arguments for tool '{tool.name}': {error}", secrets))
+    except httpx.InvalidURL as error:
+        return error_result(redact(f"invalid upstream URL for tool '{tool.name}': {error}", secrets))
+
+    target = f"{request.method} {public_url(request.url, secrets)}"
+    try:
+        response = await _send_bounded(client, request)
+    except httpx.TimeoutException:
+        return _failure(f"upstream timed out: {target}", secrets)
+    except httpx.TransportError as error:
+        return _failure(f"upstream unreachable: {target}: {describe_transport_error(error)}", secrets)
+    except httpx.RequestError as error:
+        return _failure(f"upstream request failed: {target}: {error}", secrets)
+    if response is None:
+        return _failure(f"upstream response too large: {target}: over {MAX_RESPONSE_BYTES} bytes", secrets)
+    logger.debug("%s -> HTTP %d", target, response.status_code)
+    return to_call_result(response, secrets=secrets, max_excerpt=max_excerpt)
+
+
+def describe_transport_error(error: httpx.TransportError) -> str:
+    """The root cause in a few words: httpx's own message is often only 'All connection attempts failed'."""
+    cause: BaseException = error
+    seen = {id(cause)}
+    while (parent := cause.__cause__ or cause.__context__) is not None and id(parent) not in seen:
+        seen.add(id(parent))
+        cause = parent
+    if isinstance(cause, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(cause, ConnectionResetError):
+        return "connection reset"
+    if isinstance(cause, socket.gaierror):
+        return f"DNS lookup failed ({cause.strerror})"
+    return str(error) or type(error).__name__
+
+
+def _check_required(tool: ToolSpec, arguments: Mapping[str, Any]) -> None:
+    """Required arguments the binding cannot see, such as required properties of a flattened body."""
+    required: Sequence[Any] = tool.input_schema.get("required", ())
+    missing = [key for key in required if isinstance(key, str) and not provided(arguments, key)]
+    if missing:
+        listed = ", ".join(f"'{key}'" for key in missing)
+        raise ArgumentError(f"missing required argument{'s' if len(missing) > 1 else ''} {listed}")
+
+
+async def _send_bounded(client: httpx.AsyncClient, request: httpx.Request) -> httpx.Response | None:
+    """Send and read the body, or None when the body exceeds MAX_RESPONSE_BYTES."""
+    response = await client.send(request, stream=True)
+    try:
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > MAX_RESPONSE_BYTES:
+                return None
+            chunks.append(chunk)
+    finally:
+        await response.aclose()
+    # The chunks are already decoded, so the copy must not claim an encoding or the original length.
+    kept_headers = [
+        (name, value)
+        for name, value in response.headers.multi_items()
+        if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+    ]
+    return httpx.Response(
+        response.status_code,
+        headers=kept_headers,
+        content=b"".join(chunks),
+        request=request,
+        extensions=response.extensions,
+    )
+
+
+def _failure(message: str, secrets: Sequence[str]) -> mcp_types.CallToolResult:
+    text = redact(message, secrets)
+    logger.warning("%s", text)
+    return error_result(text)

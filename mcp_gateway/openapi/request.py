@@ -1,0 +1,182 @@
+"""Tool arguments + HTTP binding -> one httpx.Request. Pure: no I/O, and the caller's arguments are only read.
+
+Order of precedence for headers: static config headers first, then header parameters, then the body's
+Content-Type, then credentials — so a parameter can refine config, and nothing can displace the credential.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from functools import partial
+from typing import Any
+
+from mcp_gateway.http import httpx
+from mcp_gateway.openapi.arguments import ArgumentError, provided, require
+from mcp_gateway.openapi.body import encode_body
+from mcp_gateway.openapi.model import HttpBinding, ParameterBinding
+from mcp_gateway.openapi.serialize import (
+    ValueShapeError,
+    encode_cookie_value,
+    encode_key,
+    encode_query_value,
+    expand_cookie,
+    expand_header,
+    expand_pairs,
+    expand_path,
+    join_pairs,
+)
+from mcp_gateway.upstreams.auth import OutboundAuth
+
+__all__ = ["ArgumentError", "build_request", "join_url"]
+
+_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+
+
+def build_request(
+    binding: HttpBinding,
+    base_url: str,
+    arguments: Mapping[str, Any],
+    *,
+    auth: OutboundAuth | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> httpx.Request:
+    _reject_unknown(binding, arguments)
+    path = _fill_path(binding, arguments)
+    query: list[tuple[str, str]] = []
+    cookies: list[tuple[str, str]] = []
+    header_map = _HeaderMap(headers or {})
+    for parameter in binding.parameters:
+        if parameter.location == "path" or not _wanted(parameter, arguments):
+            continue
+        value = arguments[parameter.argument]
+        try:
+            if parameter.location == "query":
+                query.extend(
+                    expand_pairs(
+                        parameter.name,
+                        value,
+                        parameter.style,
+                        parameter.explode,
+                        encode_value=partial(encode_query_value, allow_reserved=parameter.allow_reserved),
+                    )
+                )
+            elif parameter.location == "header":
+                header_map.set(parameter.name, expand_header(value, parameter.explode))
+            else:
+                cookies.extend(expand_cookie(parameter.name, value, parameter.explode))
+        except ValueShapeError as error:
+            raise ArgumentError(f"argument '{parameter.argument}': {error}") from error
+
+    body = encode_body(binding.body, arguments) if binding.body else None
+    if body is not None:
+        header_map.remove("content-type")
+        if body.content_type:
+            header_map.set("Content-Type", body.content_type)
+
+    if auth is not None:
+        credentials = auth.credentials()
+        for name, secret in credentials.headers:
+            header_map.set(name, secret)
+        query = _replace_pairs(query, [(encode_key(k), encode_query_value(v)) for k, v in credentials.query])
+        cookies = _replace_pairs(cookies, [(encode_key(k), encode_cookie_value(v)) for k, v in credentials.cookies])
+    if cookies:
+        header_map.set("Cookie", "; ".join(filter(None, [header_map.get("cookie"), join_pairs(cookies, "; ")])))
+
+    return httpx.Request(
+        binding.method,
+        join_url(base_url, path, query),
+        headers=header_map.items(),
+        content=body.content if body and not body.parts else None,
+        files=list(body.parts) if body and body.parts else None,
+    )
+
+
+def join_url(base_url: str, path: str, query: Sequence[tuple[str, str]] = ()) -> str:
+    """Append an expanded path to a base URL, keeping the base's own path prefix and query."""
+    base, _, base_query = base_url.partition("#")[0].partition("?")
+    url = base.rstrip("/") + ("" if path.startswith("/") else "/") + path
+    query_string = "&".join(part for part in (base_query, join_pairs(query)) if part)
+    return f"{url}?{query_string}" if query_string else url
+
+
+def _known_arguments(binding: HttpBinding) -> set[str]:
+    known = {parameter.argument for parameter in binding.parameters}
+    if binding.body is not None:
+        if binding.body.argument is not None:
+            known.add(binding.body.argument)
+        known.update(key for key, _ in binding.body.properties)
+    return known
+
+
+def _reject_unknown(binding: HttpBinding, arguments: Mapping[str, Any]) -> None:
+    # A misspelt argument silently dropped would send a different request than the model intended.
+    unknown = sorted(set(arguments) - _known_arguments(binding))
+    if unknown:
+        listed = ", ".join(f"'{key}'" for key in unknown)
+        raise ArgumentError(f"unknown argument{'s' if len(unknown) > 1 else ''} {listed}")
+
+
+def _wanted(parameter: ParameterBinding, arguments: Mapping[str, Any]) -> bool:
+    if provided(arguments, parameter.argument):
+        return True
+    if parameter.required:
+        raise ArgumentError(f"missing required {parameter.location} argument '{parameter.argument}'")
+    return False
+
+
+def _fill_path(binding: HttpBinding, arguments: Mapping[str, Any]) -> str:
+    by_name = {parameter.name: parameter for parameter in binding.parameters if parameter.location == "path"}
+    filled_segments: list[str] = []
+    for segment in binding.path.split("/"):
+        names = _PLACEHOLDER.findall(segment)
+        if not names:
+            filled_segments.append(segment)
+            continue
+        filled = _PLACEHOLDER.sub(lambda match: _path_value(by_name, match.group(1), arguments), segment)
+        # An expansion that leaves the segment empty or made of dots would address a different resource.
+        if not filled.strip("."):
+            arguments_named = ", ".join(f"'{by_name[name].argument}'" for name in names)
+            raise ArgumentError(f"path argument {arguments_named} would make the path segment {filled!r}")
+        filled_segments.append(filled)
+    return "/".join(filled_segments)
+
+
+def _path_value(by_name: Mapping[str, ParameterBinding], name: str, arguments: Mapping[str, Any]) -> str:
+    parameter = by_name.get(name)
+    if parameter is None:
+        raise ArgumentError(f"path template has {{{name}}} but the operation declares no such path parameter")
+    value = require(arguments, parameter.argument, "path")
+    if isinstance(value, str) and value and not value.strip("."):
+        raise ArgumentError(f"path argument '{parameter.argument}' cannot be {value!r}")
+    try:
+        return expand_path(name, value, parameter.style, parameter.explode)
+    except ValueShapeError as error:
+        raise ArgumentError(f"argument '{parameter.argument}': {error}") from error
+
+
+def _replace_pairs(pairs: list[tuple[str, str]], replacements: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    replaced = {key for key, _ in replacements}
+    return [pair for pair in pairs if pair[0] not in replaced] + replacements
+
+
+class _HeaderMap:
+    """Headers by case-insensitive name; setting a name replaces every earlier value of it."""
+
+    def __init__(self, initial: Mapping[str, str]) -> None:
+        self._headers: dict[str, tuple[str, str]] = {}
+        for name, value in initial.items():
+            self.set(name, value)
+
+    def set(self, name: str, value: str) -> None:
+        self._headers[name.lower()] = (name, value)
+
+    def get(self, name: str) -> str | None:
+        entry = self._headers.get(name.lower())
+        return entry[1] if entry else None
+
+    def remove(self, name: str) -> None:
+        self._headers.pop(name.lower(), None)
+
+    def items(self) -> list[tuple[str, str]]:
+        return list(self._headers.values())

@@ -1,0 +1,102 @@
+"""Outbound credentials for upstream APIs, and keeping them out of every text the gateway returns or logs.
+
+Each auth model says where its credential goes (`credentials()`) and which strings must never be shown
+(`secrets()`). The request builder places the credential; the result builder redacts the secrets.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Literal
+from urllib.parse import quote, quote_plus
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+REDACTED = "***"
+
+# Static headers whose names look like these carry credentials even though config does not say so.
+_SECRET_HEADER_NAMES = frozenset({"authorization", "proxy-authorization", "cookie"})
+_SECRET_HEADER_WORDS = ("key", "token", "secret", "password", "auth", "session", "signature", "credential")
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Where one credential is placed on a request. Values are raw: the request builder encodes them."""
+
+    headers: tuple[tuple[str, str], ...] = ()
+    query: tuple[tuple[str, str], ...] = ()
+    cookies: tuple[tuple[str, str], ...] = ()
+
+
+class _AuthModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class BearerAuth(_AuthModel):
+    type: Literal["bearer"] = "bearer"
+    token: SecretStr
+
+    def credentials(self) -> Credentials:
+        return Credentials(headers=(("Authorization", f"Bearer {self.token.get_secret_value()}"),))
+
+    def secrets(self) -> list[str]:
+        return [self.token.get_secret_value()]
+
+
+class ApiKeyAuth(_AuthModel):
+    type: Literal["apiKey"] = "apiKey"
+    in_: Literal["header", "query", "cookie"] = Field(alias="in")
+    name: str = Field(min_length=1)
+    value: SecretStr
+
+    def credentials(self) -> Credentials:
+        pair = ((self.name, self.value.get_secret_value()),)
+        if self.in_ == "header":
+            return Credentials(headers=pair)
+        if self.in_ == "query":
+            return Credentials(query=pair)
+        return Credentials(cookies=pair)
+
+    def secrets(self) -> list[str]:
+        return [self.value.get_secret_value()]
+
+
+class BasicAuth(_AuthModel):
+    type: Literal["basic"] = "basic"
+    username: str
+    password: SecretStr
+
+    def _token(self) -> str:
+        pair = f"{self.username}:{self.password.get_secret_value()}"
+        return base64.b64encode(pair.encode()).decode("ascii")
+
+    def credentials(self) -> Credentials:
+        return Credentials(headers=(("Authorization", f"Basic {self._token()}"),))
+
+    def secrets(self) -> list[str]:
+        # The encoded pair is as revealing as the password itself.
+        return [self.password.get_secret_value(), self._token()]
+
+
+OutboundAuth = Annotated[BearerAuth | ApiKeyAuth | BasicAuth, Field(discriminator="type")]
+
+
+def is_secret_header(name: str) -> bool:
+    """Whether a static header's value should be treated as a credential, judged by its name."""
+    lowered = name.lower()
+    return lowered in _SECRET_HEADER_NAMES or any(word in lowered for word in _SECRET_HEADER_WORDS)
+
+
+def header_secrets(headers: Mapping[str, str]) -> list[str]:
+    return [value for name, value in headers.items() if is_secret_header(name)]
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """Replace every secret, raw or as it appears percent-encoded in a URL or form, with a marker."""
+    forms = {form for secret in secrets if secret for form in (secret, quote(secret, safe=""), quote_plus(secret))}
+    # Longest first, so a secret that contains another is removed whole rather than leaving a fragment.
+    for form in sorted(forms, key=len, reverse=True):
+        text = text.replace(form, REDACTED)
+    return text
