@@ -1,0 +1,353 @@
+"""An upstream MCP server (stdio, streamable HTTP or SSE) as a source of tools, through the official SDK client.
+
+Task ownership, the one subtle part. The SDK's transports and `Client` are async context managers that open
+anyio task groups, so each must be entered and exited by the same task, and an error inside one (a POST to a
+dead server, a child that exits) cancels the task that entered it. Neither the task calling `start()` (the
+registry starts upstreams concurrently, in short-lived tasks) nor a call handler can be that owner: both end
+long before the connection should. So:
+
+- each connection gets its own holder task, `_hold`, which enters the client, publishes it, and parks until
+  asked to let go; other tasks only send requests through the published client, which the SDK allows from
+  any task. When a connection dies, its holder leaves the client's context, records why, and ends without
+  raising, so a broken connection never takes anything else down;
+- the holders live in one anyio task group owned by the upstream. Its host is the upstream's own supervisor
+  task, spawned by `start()` and ended by `aclose()`, so the group is entered and exited in one task whichever
+  tasks call `start()` and `aclose()`. anyio has no way to spawn a task outside a task group, so the
+  supervisor is an asyncio task: the gateway runs on asyncio (uvicorn).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+import anyio
+import mcp_types as types
+from anyio.abc import TaskGroup
+from mcp import Client, StdioServerParameters
+from mcp.client.sse import sse_client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
+
+from mcp_gateway import __version__
+from mcp_gateway.http import httpx, new_client
+from mcp_gateway.upstreams.base import Health
+
+McpTransport = Literal["stdio", "http", "sse"]
+
+_STREAM_READ_TIMEOUT = 300.0
+"""How long a response stream may stay silent. Streams are long-lived and carry the responses, so they are not
+bounded by the per-call timeout: calls are bounded on our side, and a transport-level read timeout would
+instead tear down the whole connection."""
+
+_MIN_SECRET_LENGTH = 4
+"""Configured values shorter than this are not masked in messages: masking "1" or "on" would garble the
+text (every digit of a port number) while hiding nothing a reader could use."""
+
+
+@dataclass(frozen=True)
+class McpServerSpec:
+    """How to reach one upstream MCP server, as read from a servers.json `mcpServers` entry."""
+
+    transport: McpTransport
+    command: str | None = None
+    args: tuple[str, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+    """Extra environment for a stdio child, on top of the SDK's safe default set (HOME, LOGNAME, PATH, SHELL,
+    TERM, USER on POSIX): like Claude Desktop, the child does not inherit the gateway's whole environment."""
+    cwd: str | None = None
+    url: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    timeout: float = 60.0
+    """Seconds allowed for connecting (handshake and tool listing) and for each tool call."""
+
+    def __post_init__(self) -> None:
+        if self.transport == "stdio" and not self.command:
+            raise ValueError("a stdio MCP server needs a command")
+        if self.transport != "stdio" and not self.url:
+            raise ValueError(f"an {self.transport} MCP server needs a url")
+        if self.timeout <= 0:
+            raise ValueError("timeout must be positive")
+
+
+class _Connection:
+    """One session with the upstream, held open by its own `_hold` task."""
+
+    def __init__(self) -> None:
+        self.client: Client | None = None
+        """Set only while the session is usable; cleared before the client's context is left."""
+        self.tools: list[types.Tool] = []
+        self.failure = ""
+        self.settled = anyio.Event()
+        """Connected, or failed to."""
+        self.release = anyio.Event()
+        self.closed = anyio.Event()
+        """The holder has left the client's context (the stdio child is gone)."""
+        self.scope = anyio.CancelScope()
+        """Lets a connection stuck before `settled` be abandoned; a settled one is released gracefully."""
+
+
+class McpUpstream:
+    """Tools of one upstream MCP server, reconnecting once on the next call after the connection is lost."""
+
+    def __init__(self, name: str, spec: McpServerSpec) -> None:
+        self.name = name
+        self._spec = spec
+        self._health = Health("starting")
+        self._tools: list[types.Tool] = []
+        self._supervisor: asyncio.Task[None] | None = None
+        self._closing = anyio.Event()
+        self._task_group: TaskGroup | None = None
+        """Set while the supervisor runs; None before start() and from the moment aclose() begins."""
+        self._connection: _Connection | None = None
+        self._reconnect_lock = anyio.Lock()
+
+    @property
+    def health(self) -> Health:
+        return self._health
+
+    async def start(self) -> None:
+        if self._supervisor is not None:
+            raise RuntimeError(f"server '{self.name}' is already started")
+        running = anyio.Event()
+        self._closing = anyio.Event()
+        self._supervisor = asyncio.get_running_loop().create_task(
+            self._supervise(running), name=f"mcp upstream {self.name}"
+        )
+        await running.wait()
+        await self._connect()
+
+    async def _supervise(self, running: anyio.Event) -> None:
+        """Host the holder tasks' group from `start()` until `aclose()`."""
+        async with anyio.create_task_group() as task_group:
+            self._task_group = task_group
+            running.set()
+            await self._closing.wait()
+            self._task_group = None
+            if self._connection is not None:
+                await self._release(self._connection)
+
+    def tools(self) -> list[types.Tool]:
+        """The tools of the last successful listing, kept while a reconnect is pending."""
+        return list(self._tools)
+
+    async def call_tool(self, name: str, arguments: dict[str, Any]) -> types.CallToolResult:
+        connection = await self._usable_connection()
+        client = connection.client if connection is not None else None
+        if connection is None or client is None:
+            # The health detail already names the server and says why it cannot be reached.
+            return _error_result(self._health.detail or f"server '{self.name}' is not started")
+        try:
+            with anyio.fail_after(self._spec.timeout):
+                return await client.call_tool(name, arguments)
+        except TimeoutError:
+            return self._failure(f"tool '{name}' did not answer within {self._spec.timeout:g}s")
+        except MCPError as error:
+            reason = self._redact(error.message)
+            if error.code == types.REQUEST_TIMEOUT:
+                # The SDK's own read timeout (the same length, armed a moment later) can win the race.
+                return self._failure(f"tool '{name}' did not answer within {self._spec.timeout:g}s")
+            if _means_connection_lost(error):
+                await self._lose(connection, reason)
+                return self._failure(f"connection lost ({reason})")
+            return self._failure(f"rejected the call to '{name}': {reason}")
+        except RuntimeError as error:
+            # How the SDK reports structured content that breaks the tool's own output schema: a fault of the
+            # upstream's result, not of the connection. Its first line says what is wrong; the rest dumps schemas.
+            summary = self._redact(str(error).partition("\n")[0])
+            return self._failure(f"returned an invalid result for '{name}': {summary}")
+        except (httpx.HTTPError, OSError, anyio.BrokenResourceError, anyio.ClosedResourceError) as error:
+            reason = self._describe(error)
+            await self._lose(connection, reason)
+            return self._failure(f"connection lost ({reason})")
+
+    async def aclose(self) -> None:
+        supervisor, self._supervisor = self._supervisor, None
+        if supervisor is None:
+            return
+        self._closing.set()
+        await supervisor
+        self._health = Health("unhealthy", f"server '{self.name}' is closed")
+
+    async def _connect(self) -> None:
+        """Open a new connection (releasing the old one) and record the outcome in health and tools."""
+        if self._connection is not None:
+            await self._release(self._connection)
+        if self._task_group is None:
+            return
+        connection = _Connection()
+        self._connection = connection
+        self._task_group.start_soon(self._hold, connection)
+        with anyio.move_on_after(self._spec.timeout):
+            await connection.settled.wait()
+        if not connection.settled.is_set():
+            connection.failure = f"no answer within {self._spec.timeout:g}s"
+            await self._release(connection)
+        if self._task_group is None:
+            return  # aclose() began meanwhile: "closed" is the health that stands
+        if connection.client is not None:
+            self._tools = list(connection.tools)
+            self._health = Health("healthy", f"{len(self._tools)} tools")
+        else:
+            detail = f"server '{self.name}': cannot connect to {self._target()}: {connection.failure}"
+            self._health = Health("unhealthy", detail)
+
+    async def _hold(self, connection: _Connection) -> None:
+        """Own one client context from entry to exit; never raises into the upstream's task group."""
+        with connection.scope:
+            try:
+                async with self._open_client() as client:
+                    connection.tools = await list_all_tools(client)
+                    connection.client = client
+                    connection.settled.set()
+                    try:
+                        await connection.release.wait()
+                    finally:
+                        connection.client = None
+            # The boundary of the connection: whatever ended it becomes a health detail, never a crash.
+            except Exception as error:
+                connection.failure = self._describe(error)
+                if connection.settled.is_set() and not connection.release.is_set():
+                    self._note_lost(connection, connection.failure)
+            finally:
+                connection.settled.set()
+                connection.closed.set()
+
+    async def _usable_connection(self) -> _Connection | None:
+        """The live connection, after at most one reconnect attempt shared by every caller that saw it dead."""
+        observed = self._connection
+        if observed is not None and observed.client is not None:
+            return observed
+        async with self._reconnect_lock:
+            if self._task_group is None:
+                return None
+            if self._connection is observed:
+                await self._connect()
+            # Otherwise another caller reconnected while we waited: its outcome stands for this call too.
+            return self._connection
+
+    async def _lose(self, connection: _Connection, reason: str) -> None:
+        self._note_lost(connection, reason)
+        await self._release(connection)
+
+    def _note_lost(self, connection: _Connection, reason: str) -> None:
+        if connection is self._connection and self._task_group is not None:
+            self._health = Health("unhealthy", f"server '{self.name}': connection to {self._target()} lost: {reason}")
+
+    @staticmethod
+    async def _release(connection: _Connection) -> None:
+        connection.client = None
+        connection.release.set()
+        if not connection.settled.is_set():
+            connection.scope.cancel()
+        await connection.closed.wait()
+
+    @asynccontextmanager
+    async def _open_client(self) -> AsyncIterator[Client]:
+        spec = self._spec
+        options: dict[str, Any] = {
+            "read_timeout_seconds": spec.timeout,
+            "client_info": types.Implementation(name="mcp-gateway", version=__version__),
+            # The upstream keeps its own copy of the listing; a response cache would only hide a fresh one.
+            "cache": None,
+        }
+        if spec.transport == "stdio":
+            assert spec.command is not None, "checked by McpServerSpec"
+            # The SDK merges env over its safe default set and leaves the child's stderr on ours.
+            params = StdioServerParameters(
+                command=spec.command, args=list(spec.args), env=dict(spec.env) or None, cwd=spec.cwd
+            )
+            async with Client(params, **options) as client:
+                yield client
+        elif spec.transport == "http":
+            assert spec.url is not None, "checked by McpServerSpec"
+            http_client = new_client(timeout=spec.timeout, headers=dict(spec.headers))
+            # Responses stream back on the POST (and server messages on a GET): an idle read there must not
+            # break the transport before our own per-call deadline reports the slow call as an error.
+            http_client.timeout = httpx.Timeout(spec.timeout, read=_STREAM_READ_TIMEOUT)
+            async with (
+                http_client,
+                Client(streamable_http_client(spec.url, http_client=http_client), **options) as client,
+            ):
+                yield client
+        else:
+            assert spec.url is not None, "checked by McpServerSpec"
+            transport = sse_client(
+                spec.url, headers=dict(spec.headers), timeout=spec.timeout, sse_read_timeout=_STREAM_READ_TIMEOUT
+            )
+            async with Client(transport, **options) as client:
+                yield client
+
+    def _failure(self, reason: str) -> types.CallToolResult:
+        return _error_result(f"server '{self.name}': {reason}")
+
+    def _target(self) -> str:
+        """Where the upstream lives, without arguments, credentials in the URL, or query strings."""
+        if self._spec.transport == "stdio":
+            return f"command {self._spec.command!r}"
+        parts = urlsplit(self._spec.url or "")
+        host = parts.hostname or ""
+        netloc = f"{host}:{parts.port}" if parts.port is not None else host
+        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+    def _describe(self, error: BaseException) -> str:
+        leaf = _first_leaf(error)
+        if isinstance(leaf, MCPError):
+            text = leaf.message
+        elif isinstance(leaf, httpx.HTTPStatusError):
+            # The exception's own text carries the full URL, which may hold a token in its query.
+            text = f"HTTP {leaf.response.status_code}"
+        else:
+            text = f"{type(leaf).__name__}: {leaf}" if str(leaf) else type(leaf).__name__
+        return self._redact(text)
+
+    def _redact(self, text: str) -> str:
+        """Mask configured secrets that a library might echo back (header and env values, URL credentials)."""
+        spec = self._spec
+        parts = urlsplit(spec.url or "")
+        candidates = [*spec.headers.values(), *spec.env.values(), parts.password or "", parts.query]
+        for secret in sorted(candidates, key=len, reverse=True):
+            if len(secret) >= _MIN_SECRET_LENGTH:
+                text = text.replace(secret, "***")
+        return text
+
+
+class PaginationLoopError(Exception):
+    """The server handed back a cursor it had already given, so following it would never end."""
+
+
+async def list_all_tools(client: Client) -> list[types.Tool]:
+    """Every tool the server lists, following `next_cursor` until the last page."""
+    tools: list[types.Tool] = []
+    seen_cursors: set[str] = set()
+    cursor: str | None = None
+    while True:
+        page = await client.list_tools(cursor=cursor)
+        tools.extend(page.tools)
+        cursor = page.next_cursor
+        if cursor is None:
+            return tools
+        if cursor in seen_cursors:
+            raise PaginationLoopError(f"tools/list returned the cursor {cursor!r} twice")
+        seen_cursors.add(cursor)
+
+
+def _error_result(text: str) -> types.CallToolResult:
+    return types.CallToolResult(content=[types.TextContent(text=text)], is_error=True)
+
+
+def _means_connection_lost(error: MCPError) -> bool:
+    # The streamable HTTP transport reports a server that no longer knows our session (it restarted) as
+    # INVALID_REQUEST "Session terminated"; only a new connection recovers from that, as from a closed one.
+    return error.code in (types.CONNECTION_CLOSED, types.INVALID_REQUEST)
+
+
+def _first_leaf(error: BaseException) -> BaseException:
+    """The first real error inside the exception groups the SDK's task groups wrap failures in."""
+    while isinstance(error, BaseExceptionGroup) and error.exceptions:
+        error = error.exceptions[0]
+    return error
