@@ -129,8 +129,8 @@ class Registry:
         self._tools = tools
         self._by_gateway_name = {tool.gateway_name: tool for tool in tools}
         self._by_server = {server: {} for server in self._servers}
-        for tool in tools:
-            self._by_server[tool.server][tool.server_name] = tool
+        for registered in tools:
+            self._by_server[registered.server][registered.server_name] = registered
 
     def server_names(self) -> list[str]:
         return list(self._servers)

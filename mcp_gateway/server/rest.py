@@ -53,18 +53,16 @@ def rest_routes(registry: Registry) -> list[Route]:
 
     async def servers(request: Request) -> JSONResponse:
         return JSONResponse(
-            {
-                "servers": [
-                    {
-                        "name": status.name,
-                        "kind": status.kind,
-                        "health": status.health.state,
-                        "detail": status.health.detail,
-                        "tools": status.tool_count,
-                    }
-                    for status in registry.servers()
-                ]
-            }
+            [
+                {
+                    "name": status.name,
+                    "kind": status.kind,
+                    "health": status.health.state,
+                    "detail": status.health.detail,
+                    "tools": status.tool_count,
+                }
+                for status in registry.servers()
+            ]
         )
 
     async def tools(request: Request) -> JSONResponse:
