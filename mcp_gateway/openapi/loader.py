@@ -1,0 +1,118 @@
+"""Read an OpenAPI document (JSON or YAML, from a file or an http(s) URL) into plain Python data.
+
+Only parsing lives here; turning the document into tools is `mcp_gateway.openapi.tools.build_tools`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Hashable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import yaml
+
+from mcp_gateway.http import httpx, new_client
+
+try:
+    from yaml import CSafeLoader as _SafeLoaderBase
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    from yaml import SafeLoader as _SafeLoaderBase  # type: ignore[assignment]
+
+__all__ = ["SpecLoadError", "parse_spec_text", "read_spec", "read_spec_file"]
+
+
+class SpecLoadError(Exception):
+    """A spec could not be read or parsed; names the source and the reason."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        super().__init__(f"cannot load OpenAPI spec {source}: {reason}")
+        self.source = source
+        self.reason = reason
+
+
+class _SpecYamlLoader(_SafeLoaderBase):
+    """A safe YAML loader that keeps OpenAPI's string-typed values strings.
+
+    Unquoted response codes (`200:`) would otherwise become ints, and dates (`version: 2024-01-01`) would
+    become `date` objects; OpenAPI means both as strings. Keys keep the exact text written in the file.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
+        self.flatten_mapping(node)
+        mapping: dict[Hashable, Any] = {}
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, str):
+                key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key)
+            mapping[key] = self.construct_object(value_node, deep=deep)
+        return mapping
+
+
+def _construct_timestamp_as_text(loader: yaml.SafeLoader, node: yaml.Node) -> str:
+    return str(node.value)
+
+
+_SpecYamlLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp_as_text)
+
+
+def parse_spec_text(text: str, source: str = "<spec>") -> dict[str, Any]:
+    """Parse JSON or YAML text into a document; the top level must be an object."""
+    stripped = text.lstrip("\ufeff \t\r\n")
+    document: Any
+    if stripped.startswith("{"):
+        # JSON is YAML, but the JSON parser is an order of magnitude faster on large specs.
+        try:
+            document = json.loads(stripped)
+        except json.JSONDecodeError as error:
+            raise SpecLoadError(source, f"invalid JSON: {error}") from error
+    else:
+        try:
+            document = yaml.load(text, Loader=_SpecYamlLoader)  # a SafeLoader subclass
+        except yaml.YAMLError as error:
+            raise SpecLoadError(source, f"invalid YAML: {error}") from error
+    if not isinstance(document, dict):
+        raise SpecLoadError(source, f"top level must be an object, not {type(document).__name__}")
+    return document
+
+
+def read_spec_file(path: str | Path) -> dict[str, Any]:
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise SpecLoadError(source, str(error)) from error
+    return parse_spec_text(text, source)
+
+
+def _is_url(source: str) -> bool:
+    return source.startswith(("http://", "https://"))
+
+
+async def _fetch_text(url: str, client: httpx.AsyncClient) -> str:
+    try:
+        response = await client.get(url)
+        response.raise_for_status()
+    except httpx.HTTPStatusError as error:
+        raise SpecLoadError(url, f"HTTP {error.response.status_code}") from error
+    except httpx.HTTPError as error:
+        raise SpecLoadError(url, f"{type(error).__name__}: {error}") from error
+    return response.text
+
+
+async def read_spec(
+    source: str, *, base_dir: Path | None = None, client: httpx.AsyncClient | None = None
+) -> dict[str, Any]:
+    """Read a spec from an http(s) URL or a file path (relative paths resolve against `base_dir`)."""
+    if _is_url(source):
+        if client is not None:
+            text = await _fetch_text(source, client)
+        else:
+            async with new_client() as temporary_client:
+                text = await _fetch_text(source, temporary_client)
+        return await anyio.to_thread.run_sync(parse_spec_text, text, source)
+    path = Path(source)
+    if base_dir is not None and not path.is_absolute():
+        path = base_dir / path
+    return await anyio.to_thread.run_sync(read_spec_file, path)

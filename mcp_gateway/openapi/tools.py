@@ -1,0 +1,112 @@
+"""An OpenAPI document -> MCP tool definitions with HTTP bindings. Pure: no I/O, the input is never changed.
+
+One tool per operation, paths in document order and methods in `HTTP_METHODS` order. An operation that
+cannot become a tool is reported as skipped, with its reason, and the rest of the document still loads.
+Webhooks (3.1) are requests the API makes, not calls a client can make, so they are neither tools nor
+skipped. Swagger 2.0 documents are upgraded to OpenAPI 3.0 first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from mcp_gateway import names
+from mcp_gateway.openapi.model import HTTP_METHODS, OpenAPITools, SkippedOperation, ToolSpec
+from mcp_gateway.openapi.operations import OperationBuilder, PreparedTool, operation_id_of
+from mcp_gateway.openapi.parameters import InvalidOperation
+from mcp_gateway.openapi.refs import RefIndex, UnresolvableRef
+from mcp_gateway.openapi.schemas import SchemaConverter
+from mcp_gateway.openapi.servers import server_urls
+from mcp_gateway.openapi.swagger2 import is_swagger2, upgrade_swagger2
+from mcp_gateway.openapi.validation import PartValidator
+
+__all__ = ["WHOLE_PATH_ITEM", "build_tools"]
+
+WHOLE_PATH_ITEM = "*"
+"""`SkippedOperation.method` when a whole path item is unusable and its operations cannot be listed."""
+
+
+def _skip_reason(method: str, path: str, operation_id: str | None, cause: Exception) -> str:
+    named = f" (operationId {operation_id!r})" if operation_id else ""
+    return f"{method} {path}{named}: {cause}"
+
+
+def _collect(
+    document: Mapping[str, Any], refs: RefIndex, builder: OperationBuilder
+) -> tuple[list[PreparedTool], list[SkippedOperation]]:
+    prepared: list[PreparedTool] = []
+    skipped: list[SkippedOperation] = []
+    paths = document.get("paths")
+    if not isinstance(paths, Mapping):
+        return prepared, skipped
+    for raw_path, raw_item in paths.items():
+        path = str(raw_path)
+        try:
+            path_item = refs.follow(raw_item)
+            if not isinstance(path_item, Mapping):
+                raise InvalidOperation("path item is not an object")
+        except (InvalidOperation, UnresolvableRef) as error:
+            reason = _skip_reason(WHOLE_PATH_ITEM, path, None, error)
+            skipped.append(SkippedOperation(WHOLE_PATH_ITEM, path, None, reason))
+            continue
+        for method in HTTP_METHODS:
+            operation = path_item.get(method)
+            if operation is None:
+                continue
+            operation_id = operation_id_of(operation)
+            try:
+                if not isinstance(operation, Mapping):
+                    raise InvalidOperation("operation is not an object")
+                prepared.append(builder.build(path, method, path_item, operation))
+            except (InvalidOperation, UnresolvableRef) as error:
+                reason = _skip_reason(method.upper(), path, operation_id, error)
+                skipped.append(SkippedOperation(method.upper(), path, operation_id, reason))
+    return prepared, skipped
+
+
+def allocate_tool_names(source_names: list[str]) -> list[str]:
+    """One unique MCP name per operation, in order, all through the one naming module.
+
+    `allocate_names` maps a repeated source name once; a spec that repeats an operationId still has two
+    operations, so each repeat gets its own name, allocated against every name already handed out.
+    """
+    allocated = names.allocate_names(source_names, names.MCP)
+    taken = set(allocated.values())
+    seen: set[str] = set()
+    result: list[str] = []
+    for source in source_names:
+        if source not in seen:
+            seen.add(source)
+            result.append(allocated[source])
+            continue
+        repeat = names.allocate_names([source], names.MCP, reserved=taken)[source]
+        taken.add(repeat)
+        result.append(repeat)
+    return result
+
+
+def build_tools(document: Mapping[str, Any]) -> OpenAPITools:
+    spec = upgrade_swagger2(document) if is_swagger2(document) else document
+    refs = RefIndex(spec)
+    builder = OperationBuilder(refs, SchemaConverter(refs, spec), PartValidator(str(spec.get("openapi", ""))))
+    prepared, skipped = _collect(spec, refs, builder)
+    tool_names = allocate_tool_names([tool.source_name for tool in prepared])
+    info = spec.get("info")
+    title = info.get("title") if isinstance(info, Mapping) else None
+    return OpenAPITools(
+        title=str(title) if title is not None else "",
+        servers=server_urls(spec.get("servers")),
+        tools=tuple(
+            ToolSpec(
+                name=name,
+                source_name=tool.source_name,
+                description=tool.description,
+                input_schema=tool.input_schema,
+                binding=tool.binding,
+                operation_id=tool.operation_id,
+            )
+            for name, tool in zip(tool_names, prepared, strict=True)
+        ),
+        skipped=tuple(skipped),
+    )

@@ -1,0 +1,123 @@
+"""Reading specs: JSON or YAML, from a file or a URL, with OpenAPI's strings kept strings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mcp_gateway.http import httpx
+from mcp_gateway.openapi.loader import SpecLoadError, parse_spec_text, read_spec, read_spec_file
+
+SPECS = Path(__file__).parent / "specs"
+
+YAML_WITH_NUMBERS_AND_DATES = """
+openapi: 3.0.3
+info:
+  title: Dates
+  version: 2024-01-31
+paths:
+  /events:
+    get:
+      parameters:
+        - name: since
+          in: query
+          schema:
+            type: string
+            default: 2024-01-31T10:00:00Z
+      responses:
+        200:
+          description: ok
+        404:
+          description: missing
+x-flags:
+  on: yes
+"""
+
+
+def test_json_text_is_parsed() -> None:
+    assert parse_spec_text('{"openapi": "3.1.0", "paths": {}}') == {"openapi": "3.1.0", "paths": {}}
+
+
+def test_a_byte_order_mark_before_json_is_ignored() -> None:
+    assert parse_spec_text('\ufeff{"openapi": "3.0.3"}') == {"openapi": "3.0.3"}
+
+
+def test_yaml_response_codes_and_dates_stay_strings() -> None:
+    document = parse_spec_text(YAML_WITH_NUMBERS_AND_DATES)
+
+    operation = document["paths"]["/events"]["get"]
+    assert list(operation["responses"]) == ["200", "404"]
+    assert document["info"]["version"] == "2024-01-31"
+    assert operation["parameters"][0]["schema"]["default"] == "2024-01-31T10:00:00Z"
+
+
+def test_yaml_keys_keep_the_text_written_in_the_file() -> None:
+    # YAML 1.1 reads a bare `on` as true; a key is a name, so it stays "on". Values are still typed.
+    assert parse_spec_text(YAML_WITH_NUMBERS_AND_DATES)["x-flags"] == {"on": True}
+
+
+def test_unparseable_yaml_names_the_source_and_reason() -> None:
+    with pytest.raises(SpecLoadError) as raised:
+        parse_spec_text("openapi: [3.0\npaths: {", source="broken.yaml")
+
+    assert "broken.yaml" in str(raised.value)
+    assert raised.value.reason.startswith("invalid YAML")
+
+
+def test_unparseable_json_is_reported_as_json() -> None:
+    with pytest.raises(SpecLoadError, match="invalid JSON"):
+        parse_spec_text('{"openapi": "3.0.0",', source="broken.json")
+
+
+@pytest.mark.parametrize("text", ["- just\n- a list\n", "42", ""])
+def test_top_level_must_be_an_object(text: str) -> None:
+    with pytest.raises(SpecLoadError, match="top level must be an object"):
+        parse_spec_text(text, source="odd.yaml")
+
+
+def test_read_spec_file_parses_yaml_files() -> None:
+    document = read_spec_file(SPECS / "bodies.yaml")
+
+    assert document["info"]["title"] == "Bodies"
+
+
+def test_a_missing_file_is_a_load_error_naming_the_path(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.json"
+
+    with pytest.raises(SpecLoadError) as raised:
+        read_spec_file(missing)
+
+    assert str(missing) in str(raised.value)
+
+
+@pytest.mark.anyio
+async def test_read_spec_resolves_relative_paths_against_base_dir() -> None:
+    document = await read_spec("odd-names.yaml", base_dir=SPECS)
+
+    assert document["info"]["title"] == "Odd names"
+
+
+def _serving(status: int, body: str) -> httpx.AsyncClient:
+    def respond(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, text=body)
+
+    return httpx.AsyncClient(transport=httpx.MockTransport(respond))
+
+
+@pytest.mark.anyio
+async def test_read_spec_fetches_urls_with_the_given_client() -> None:
+    async with _serving(200, "openapi: 3.1.0\npaths: {}\n") as client:
+        document = await read_spec("https://api.example.com/openapi.yaml", client=client)
+
+    assert document == {"openapi": "3.1.0", "paths": {}}
+
+
+@pytest.mark.anyio
+async def test_http_errors_become_load_errors_naming_the_url() -> None:
+    async with _serving(404, "not here") as client:
+        with pytest.raises(SpecLoadError) as raised:
+            await read_spec("https://api.example.com/missing.json", client=client)
+
+    assert "https://api.example.com/missing.json" in str(raised.value)
+    assert raised.value.reason == "HTTP 404"
