@@ -30,6 +30,9 @@ class ParameterBinding:
     explode: bool | None = None
     """None means the default for the style (true for form, false otherwise)."""
     allow_reserved: bool = False
+    content_type: str | None = None
+    """Set when the parameter is described by `content` instead of `schema`: the value is serialized as this
+    media type (e.g. JSON text for application/json) and sent as one string, not by style/explode."""
 
 
 @dataclass(frozen=True)

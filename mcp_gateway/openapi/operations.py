@@ -206,6 +206,7 @@ def _parameter_binding(key: str, parameter: OperationParameter) -> ParameterBind
         style=parameter.style,
         explode=parameter.explode,
         allow_reserved=parameter.allow_reserved,
+        content_type=parameter.content_type,
     )
 
 

@@ -44,6 +44,14 @@ class OperationParameter:
     style: str | None = None
     explode: bool | None = None
     allow_reserved: bool = False
+    content_type: str | None = None
+
+
+def _content_type_of(parameter: Mapping[str, Any]) -> str | None:
+    content = parameter.get("content")
+    if "schema" in parameter or not isinstance(content, Mapping) or not content:
+        return None
+    return str(next(iter(content)))
 
 
 def _resolved_list(raw: Any, refs: RefIndex, level: str) -> list[Any]:
@@ -103,6 +111,7 @@ def read_parameter(parameter: Mapping[str, Any]) -> OperationParameter | None:
         style=style if isinstance(style, str) else None,
         explode=explode if isinstance(explode, bool) else None,
         allow_reserved=parameter.get("allowReserved") is True,
+        content_type=_content_type_of(parameter),
     )
 
 

@@ -6,6 +6,7 @@ Content-Type, then credentials — so a parameter can refine config, and nothing
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from functools import partial
@@ -49,7 +50,7 @@ def build_request(
     for parameter in binding.parameters:
         if parameter.location == "path" or not _wanted(parameter, arguments):
             continue
-        value = arguments[parameter.argument]
+        value = _content_encoded(parameter, arguments[parameter.argument])
         try:
             if parameter.location == "query":
                 query.extend(
@@ -142,11 +143,20 @@ def _fill_path(binding: HttpBinding, arguments: Mapping[str, Any]) -> str:
     return "/".join(filled_segments)
 
 
+def _content_encoded(parameter: ParameterBinding, value: Any) -> Any:
+    """A `content`-described parameter travels as one serialized string (OpenAPI: style does not apply)."""
+    if parameter.content_type is None or isinstance(value, str):
+        return value
+    if "json" in parameter.content_type.split(";")[0]:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return value
+
+
 def _path_value(by_name: Mapping[str, ParameterBinding], name: str, arguments: Mapping[str, Any]) -> str:
     parameter = by_name.get(name)
     if parameter is None:
         raise ArgumentError(f"path template has {{{name}}} but the operation declares no such path parameter")
-    value = require(arguments, parameter.argument, "path")
+    value = _content_encoded(parameter, require(arguments, parameter.argument, "path"))
     if isinstance(value, str) and value and not value.strip("."):
         raise ArgumentError(f"path argument '{parameter.argument}' cannot be {value!r}")
     try:

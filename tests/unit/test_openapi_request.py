@@ -413,3 +413,13 @@ class TestTextAndBinaryBodies:
     def test_binary_body_rejects_other_shapes(self) -> None:
         with pytest.raises(ArgumentError, match="'data'"):
             build(method="PUT", body=BodyBinding("application/octet-stream", argument="data"), arguments={"data": 1})
+
+
+def test_content_described_query_parameter_is_sent_as_one_json_string() -> None:
+    binding = HttpBinding(
+        method="GET",
+        path="/search",
+        parameters=(ParameterBinding("filter", "filter", "query", content_type="application/json"),),
+    )
+    request = build_request(binding, "http://api.test", {"filter": {"status": "open", "ids": [1, 0]}})
+    assert request.url.params.get("filter") == '{"status":"open","ids":[1,0]}'

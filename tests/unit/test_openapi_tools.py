@@ -445,3 +445,19 @@ def test_format_preview_is_a_table_of_what_registration_produces() -> None:
     assert "updateItem" in text
     assert "PATCH" in text
     assert "id*, query_id, coordinates, X-Request-Id, body_id*, name*, body" in text
+
+
+def test_content_described_parameter_keeps_its_schema_and_media_type() -> None:
+    document = {
+        "openapi": "3.0.3",
+        "info": {"title": "t", "version": "1"},
+        "paths": {"/search": {"get": operation("search", parameters=[{
+            "name": "filter", "in": "query",
+            "content": {"application/json": {"schema": {"type": "object", "properties": {"q": {"type": "string"}}}}},
+        }])}},
+    }
+    (tool,) = build_tools(document).tools
+    assert tool.binding.parameters == (
+        ParameterBinding("filter", "filter", "query", content_type="application/json"),
+    )
+    assert tool.input_schema["properties"]["filter"]["properties"] == {"q": {"type": "string"}}
