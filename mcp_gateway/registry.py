@@ -117,6 +117,7 @@ class Registry:
                     continue
                 seen.add(tool.name)
                 collected.append((server_name, tool, local[tool.name]))
+        self._warn_unmatched_patterns(collected)
         gateway_names = names.allocate_names(
             [f"{prefixes[server]}-{local_name}" for server, _, local_name in collected], names.MCP
         )
@@ -131,6 +132,18 @@ class Registry:
         self._by_server = {server: {} for server in self._servers}
         for registered in tools:
             self._by_server[registered.server][registered.server_name] = registered
+
+    def _warn_unmatched_patterns(self, collected: Sequence[tuple[str, types.Tool, str]]) -> None:
+        # A misspelt allow-list entry otherwise just makes a tool silently vanish.
+        for server_name, server in self._servers.items():
+            tool_filter = server.tool_filter
+            candidates = [(tool.name, local) for owner, tool, local in collected if owner == server_name]
+            if not candidates:
+                continue
+            patterns = (*(tool_filter.allowed or ()), *tool_filter.disallowed)
+            for pattern in patterns:
+                if not any(_matches((pattern,), upstream, local) for upstream, local in candidates):
+                    logger.warning("server '%s': tool filter pattern '%s' matches no tool", server_name, pattern)
 
     def server_names(self) -> list[str]:
         return list(self._servers)

@@ -46,6 +46,8 @@ async def test_bundled_management_tools_answer_offline(bundled_gateway: Gateway)
     listed = {entry["name"]: entry for entry in json.loads(result_text(servers))}
     assert listed["gateway"]["health"] == "healthy"
     assert listed["github"]["health"] == "healthy"
+    allowed = json.loads(BUNDLED_CONFIG.read_text(encoding="utf-8"))["mcpServers"]["github"]["allowedTools"]
+    assert listed["github"]["tools"] == len(allowed), "every allowedTools entry of the bundled config must exist"
     assert not preview.is_error, result_text(preview)
     assert [tool["name"] for tool in json.loads(result_text(preview))["tools"]] == [
         "listPets",

@@ -100,3 +100,11 @@ async def test_an_upstream_that_crashes_on_start_does_not_take_the_others_down()
     await registry.start()
     assert [tool.name for tool in registry.list_tools()] == ["good-y"]
     assert {status.name: status.tool_count for status in registry.servers()} == {"bad": 0, "good": 1}
+
+
+@pytest.mark.anyio
+async def test_a_filter_pattern_that_matches_nothing_is_reported(caplog: pytest.LogCaptureFixture) -> None:
+    registry = make_registry((InMemoryUpstream("api", ["list_pets"]), ToolFilter(allowed=("list_pets", "lsit_*"))))
+    await registry.start()
+    assert "server 'api': tool filter pattern 'lsit_*' matches no tool" in caplog.text
+    assert "'list_pets' matches no tool" not in caplog.text
