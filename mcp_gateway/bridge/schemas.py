@@ -15,11 +15,14 @@ import copy
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from mcp_gateway.schema_keywords import (
+    LIST_SUBSCHEMA_KEYWORDS,
+    MAP_SUBSCHEMA_KEYWORDS,
+    SINGLE_SUBSCHEMA_KEYWORDS,
+)
+
 __all__ = [
     "JSON_TYPES",
-    "LIST_SUBSCHEMA_KEYWORDS",
-    "MAP_SUBSCHEMA_KEYWORDS",
-    "SINGLE_SUBSCHEMA_KEYWORDS",
     "JsonSchema",
     "declared_types",
     "normalize_schema",
@@ -29,21 +32,6 @@ __all__ = [
 
 JsonSchema = dict[str, Any]
 
-SINGLE_SUBSCHEMA_KEYWORDS = (
-    "items",
-    "additionalProperties",
-    "additionalItems",
-    "not",
-    "if",
-    "then",
-    "else",
-    "contains",
-    "propertyNames",
-    "unevaluatedItems",
-    "unevaluatedProperties",
-)
-LIST_SUBSCHEMA_KEYWORDS = ("anyOf", "oneOf", "allOf", "prefixItems")
-MAP_SUBSCHEMA_KEYWORDS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
 JSON_TYPES = frozenset({"string", "number", "integer", "boolean", "array", "object", "null"})
 
 # Swagger 2.0 form parameters use `type: file`; the closest JSON Schema is a binary string.

@@ -26,27 +26,10 @@ from typing import Any
 from mcp_gateway import names
 from mcp_gateway.openapi.closures import close_over
 from mcp_gateway.openapi.refs import RefIndex, pointer_segments, reference_to
+from mcp_gateway.schema_keywords import LIST_SUBSCHEMA_KEYWORDS, MAP_SUBSCHEMA_KEYWORDS, SINGLE_SUBSCHEMA_KEYWORDS
 
 __all__ = ["ConvertedSchema", "SchemaConverter"]
 
-_SUBSCHEMA_KEYWORDS = frozenset(
-    {
-        "items",
-        "additionalItems",
-        "additionalProperties",
-        "not",
-        "if",
-        "then",
-        "else",
-        "contains",
-        "propertyNames",
-        "unevaluatedItems",
-        "unevaluatedProperties",
-        "contentSchema",
-    }
-)
-_SUBSCHEMA_LIST_KEYWORDS = frozenset({"allOf", "anyOf", "oneOf", "prefixItems"})
-_SUBSCHEMA_MAP_KEYWORDS = frozenset({"properties", "patternProperties", "dependentSchemas", "$defs", "definitions"})
 _DROPPED_KEYWORDS = frozenset({"discriminator", "xml", "externalDocs"})
 _ANNOTATIONS = ("title", "description", "default", "deprecated", "readOnly", "writeOnly", "example", "examples")
 _COMPONENT_SCHEMAS = ("components", "schemas")
@@ -158,15 +141,15 @@ class SchemaConverter:
                 pointer_segments(value)  # rejects non-local references early, with the reference named
                 refs.add(value)
                 converted[keyword] = reference_to(("$defs", self._key(value)))
-            elif keyword in _SUBSCHEMA_KEYWORDS:
+            elif keyword in SINGLE_SUBSCHEMA_KEYWORDS:
                 converted[keyword] = (
                     [self._convert(item, refs) for item in value]
                     if isinstance(value, list)
                     else self._convert(value, refs)
                 )
-            elif keyword in _SUBSCHEMA_LIST_KEYWORDS and isinstance(value, list):
+            elif keyword in LIST_SUBSCHEMA_KEYWORDS and isinstance(value, list):
                 converted[keyword] = [self._convert(item, refs) for item in value]
-            elif keyword in _SUBSCHEMA_MAP_KEYWORDS and isinstance(value, Mapping):
+            elif keyword in MAP_SUBSCHEMA_KEYWORDS and isinstance(value, Mapping):
                 converted[keyword] = {name: self._convert(item, refs) for name, item in value.items()}
             elif keyword in _DROPPED_KEYWORDS or (isinstance(keyword, str) and keyword.startswith("x-")):
                 continue
