@@ -9,6 +9,7 @@ import json
 from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import anyio
 import yaml
@@ -90,14 +91,28 @@ def _is_url(source: str) -> bool:
     return source.startswith(("http://", "https://"))
 
 
+def _public_url(url: str) -> str:
+    """The URL as it may appear in errors and logs: no userinfo, no query (either can carry a credential)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
 async def _fetch_text(url: str, client: httpx.AsyncClient) -> str:
+    shown = _public_url(url)
     try:
         response = await client.get(url)
         response.raise_for_status()
     except httpx.HTTPStatusError as error:
-        raise SpecLoadError(url, f"HTTP {error.response.status_code}") from error
+        raise SpecLoadError(shown, f"HTTP {error.response.status_code}") from error
+    except httpx.TimeoutException as error:
+        raise SpecLoadError(shown, f"no answer in time ({type(error).__name__})") from error
     except httpx.HTTPError as error:
-        raise SpecLoadError(url, f"{type(error).__name__}: {error}") from error
+        # Transport errors can repeat the full URL; say what kind of failure it was instead.
+        raise SpecLoadError(shown, f"cannot fetch: {type(error).__name__}") from error
     return response.text
 
 

@@ -121,3 +121,26 @@ async def test_http_errors_become_load_errors_naming_the_url() -> None:
 
     assert "https://api.example.com/missing.json" in str(raised.value)
     assert raised.value.reason == "HTTP 404"
+
+
+@pytest.mark.anyio
+async def test_load_errors_never_show_credentials_carried_in_the_spec_url() -> None:
+    async with _serving(401, "denied") as client:
+        with pytest.raises(SpecLoadError) as raised:
+            await read_spec("https://user:pa55@api.example.com:8443/spec.json?api_key=k3y", client=client)
+
+    message = str(raised.value)
+    assert "https://api.example.com:8443/spec.json" in message
+    assert "pa55" not in message and "k3y" not in message and "user" not in message
+
+
+@pytest.mark.anyio
+async def test_a_spec_url_that_does_not_answer_says_so() -> None:
+    def hang(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("", request=request)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(hang)) as client:
+        with pytest.raises(SpecLoadError) as raised:
+            await read_spec("http://127.0.0.1:9/openapi.json", client=client)
+
+    assert raised.value.reason == "no answer in time (ReadTimeout)"
