@@ -10,21 +10,21 @@ import os
 import socket
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
-import uvicorn
 
 from mcp_gateway.bridge.targets import PROVIDERS, parse_provider
-from mcp_gateway.bridge.tools import ToolLimitError, convert_tools
 from mcp_gateway.config import ConfigError, load_config
 from mcp_gateway.openapi.loader import SpecLoadError, read_spec
 from mcp_gateway.openapi.preview import format_preview, preview
 from mcp_gateway.openapi.tools import build_tools
-from mcp_gateway.registry import Registry, UnknownServerError
-from mcp_gateway.server.app import HostPolicy, create_app
-from mcp_gateway.server.stdio import serve_stdio
-from mcp_gateway.upstreams.factory import build_registry
+
+if TYPE_CHECKING:
+    from mcp_gateway.registry import Registry
+
+# The server, the registry and the bridge import the mcp SDK (over a second); commands that do not serve
+# (preview) import them only when they run, so a quick look at a spec stays quick.
 
 DEFAULT_PORT = 8765
 GATEWAY_URL_VARIABLE = "MCP_GATEWAY_URL"
@@ -67,10 +67,16 @@ def _url_host(host: str) -> str:
 
 
 def _load_registry(config_path: str) -> Registry:
+    from mcp_gateway.upstreams.factory import build_registry
+
     return build_registry(load_config(config_path))
 
 
 def command_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from mcp_gateway.server.app import HostPolicy, create_app
+
     if not _is_loopback(args.host) and not args.allow_remote:
         print(
             f"refusing to bind {args.host}: the gateway binds loopback only unless --allow-remote is given "
@@ -103,6 +109,8 @@ def command_serve(args: argparse.Namespace) -> int:
 
 
 def command_stdio(args: argparse.Namespace) -> int:
+    from mcp_gateway.server.stdio import serve_stdio
+
     sock = _bind("127.0.0.1", 0)
     os.environ[GATEWAY_URL_VARIABLE] = f"http://127.0.0.1:{sock.getsockname()[1]}"
     registry = _load_registry(args.config)
@@ -136,6 +144,8 @@ def _offline_gateway_url() -> None:
 
 
 def command_tools(args: argparse.Namespace) -> int:
+    from mcp_gateway.registry import UnknownServerError
+
     _offline_gateway_url()
 
     async def run() -> int:
@@ -165,6 +175,9 @@ def command_tools(args: argparse.Namespace) -> int:
 
 
 def command_export(args: argparse.Namespace) -> int:
+    from mcp_gateway.bridge.tools import ToolLimitError, convert_tools
+    from mcp_gateway.registry import UnknownServerError
+
     _offline_gateway_url()
     provider = parse_provider(args.provider)
 
