@@ -65,7 +65,10 @@ async def load_tools(session: McpSession, provider: Provider | str, *, strict: b
 
 
 async def call_tool(
-    session: McpSession, provider_tool_call: Mapping[str, Any], name_map: NameMap, provider: Provider | str
+    session: McpSession,
+    provider_tool_call: Mapping[str, Any],
+    tools: ConvertedTools | NameMap,
+    provider: Provider | str,
 ) -> dict[str, Any]:
     """Run one tool call the provider returned and answer it in the provider's tool-result shape.
 
@@ -75,13 +78,21 @@ async def call_tool(
     Anthropic: `{"type": "tool_use", "id", "name", "input"}` -> `{"type": "tool_result", ...}`;
     Gemini: a `{"functionCall": {...}}` part or the bare `{"name", "args"}` -> `{"functionResponse": {...}}`;
     Bedrock: `{"toolUse": {...}}` or the bare `{"toolUseId", "name", "input"}` -> `{"toolResult": {...}}`.
+
+    Pass the `ConvertedTools` from `load_tools` (a bare `NameMap` also works, but then strict-mode calls keep
+    the nulls a strict model sends for optional properties it means to leave out).
     """
     target = parse_provider(provider)
     call = read_tool_call(provider_tool_call, target)
     if call.arguments is None:
         result = error_result(call.argument_error or "invalid arguments")
     else:
-        result = await _call(session, name_map.to_original(call.name), call.arguments)
+        if isinstance(tools, ConvertedTools):
+            original = tools.name_map.to_original(call.name)
+            arguments = tools.upstream_arguments(original, call.arguments)
+        else:
+            original, arguments = tools.to_original(call.name), call.arguments
+        result = await _call(session, original, arguments)
     return format_tool_result(call, result, target)
 
 

@@ -22,7 +22,7 @@ form (see `strict_schema`) is sent with ``"strict": false`` and its ordinary sch
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import mcp_types
@@ -30,6 +30,7 @@ import mcp_types
 from mcp_gateway.bridge.gemini_schema import to_gemini_schema
 from mcp_gateway.bridge.names import build_name_map
 from mcp_gateway.bridge.schemas import JsonSchema, normalize_schema
+from mcp_gateway.bridge.strict_arguments import drop_strict_nulls
 from mcp_gateway.bridge.strict_schema import to_strict_schema
 from mcp_gateway.bridge.targets import NAME_RULES, Provider
 from mcp_gateway.names import NameMap
@@ -91,6 +92,13 @@ class ConvertedTools:
     provider: Provider
     definitions: list[dict[str, Any]]
     name_map: NameMap
+    strict_schemas: Mapping[str, JsonSchema] = field(default_factory=dict)
+    """Original input schemas of the tools offered in strict mode, by original name (see `upstream_arguments`)."""
+
+    def upstream_arguments(self, original_name: str, arguments: Mapping[str, Any]) -> dict[str, Any]:
+        """The arguments to send upstream for a call the provider made: strict-mode "left out" nulls removed."""
+        schema = self.strict_schemas.get(original_name)
+        return drop_strict_nulls(arguments, schema) if schema is not None else dict(arguments)
 
 
 def convert_tools(tools: Sequence[mcp_types.Tool], provider: Provider, *, strict: bool = False) -> ConvertedTools:
@@ -106,7 +114,18 @@ def convert_tools(tools: Sequence[mcp_types.Tool], provider: Provider, *, strict
         tool_definition(tool, provider, name_map.to_target(original), strict=strict)
         for original, tool in unique.items()
     ]
-    return ConvertedTools(provider=provider, definitions=definitions, name_map=name_map)
+    strict_schemas = {
+        original: normalize_schema(tool.input_schema)
+        for (original, tool), definition in zip(unique.items(), definitions, strict=True)
+        if _is_strict(definition)
+    }
+    return ConvertedTools(provider=provider, definitions=definitions, name_map=name_map, strict_schemas=strict_schemas)
+
+
+def _is_strict(definition: Mapping[str, Any]) -> bool:
+    function = definition.get("function")
+    flag = function.get("strict") if isinstance(function, Mapping) else definition.get("strict")
+    return flag is True
 
 
 def tool_definition(tool: mcp_types.Tool, provider: Provider, name: str, *, strict: bool = False) -> dict[str, Any]:
