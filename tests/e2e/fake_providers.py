@@ -1,0 +1,591 @@
+"""Local stand-ins for LLM provider APIs, strict about requests the way the real providers are.
+
+    python -m tests.e2e.fake_providers --port N [--host 127.0.0.1]
+
+Routes, each speaking its provider's wire format so the official SDKs can talk to it unchanged:
+
+    POST /openai/v1/chat/completions                    OpenAI Chat Completions (also `stream: true`)
+    POST /openai/v1/responses                           OpenAI Responses
+    POST /anthropic/v1/messages                         Anthropic Messages (also `stream: true`)
+    POST /gemini/v1beta/models/{model}:generateContent  Gemini generateContent
+
+Every request is checked with the documented tool rules of tests/provider_rules.py, the conversation
+rules each provider enforces (tool results answer earlier tool calls, Anthropic roles alternate and text
+blocks are non-empty, ...), and a forced tool choice must name one of the request's tools. A violation is
+answered with status 400 in the provider's own error envelope, so the SDK raises its BadRequestError exactly
+as it would against the real API.
+
+The "model" is scripted by the conversation: when the last turn is the user's and its text says
+`call <tool-name> with <json object>`, the reply is one call of that tool with those arguments; when the last
+turn carries a tool result, the reply is text that quotes the result, so a test can see that it arrived.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from mcp_gateway.bridge.targets import Provider
+from tests.provider_rules import tool_name, validate_tool_definitions
+
+_CALL_INSTRUCTION = re.compile(r"\bcall\s+(?P<name>\S+)\s+with\s+(?P<arguments>\{.*\})\s*\Z", re.DOTALL)
+_RESULT_PREFIX = "The tool answered: "
+
+
+class RequestRejected(Exception):
+    """What the real provider would answer with a 400; `param` names the offending field where OpenAI does."""
+
+    def __init__(self, message: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+
+
+@dataclass(frozen=True)
+class ToolCallReply:
+    call_id: str
+    name: str
+    arguments: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class TextReply:
+    text: str
+
+
+Reply = ToolCallReply | TextReply
+
+
+def _new_id(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex[:24]}"
+
+
+def _token_estimate(value: object) -> int:
+    # Usage numbers are required fields of every response; a rough size keeps them plausible.
+    return max(1, len(json.dumps(value, default=str)) // 4)
+
+
+def _require(condition: bool, message: str, param: str | None = None) -> None:
+    if not condition:
+        raise RequestRejected(message, param)
+
+
+def _list_of(value: object, message: str, param: str | None = None, *, non_empty: bool = False) -> list[Any]:
+    """`value` as a list, or the provider's rejection when it is not one (or is empty where that is required)."""
+    if not isinstance(value, list) or (non_empty and not value):
+        raise RequestRejected(message, param)
+    return value
+
+
+def _check_tools(provider: Provider, definitions: object, param: str) -> list[str]:
+    """The names of the request's tools, once every definition passes the provider's documented rules."""
+    checked = _list_of(definitions, f"Invalid type for '{param}': expected an array.", param)
+    problems = validate_tool_definitions(provider, checked)
+    _require(not problems, f"Invalid '{param}': " + "; ".join(problems[:5]), param)
+    return [str(tool_name(provider, definition)) for definition in checked]
+
+
+def _check_named_choice(name: object, offered: list[str], param: str) -> None:
+    # Every provider rejects a forced tool that the request does not define.
+    _require(name in offered, f"Invalid value for '{param}': tool {name!r} is not among the request's tools.", param)
+
+
+def _check_openai_choice(choice: object, offered: list[str], *, nested: bool) -> None:
+    """Chat Completions names a forced tool at `function.name`, the Responses API at `name`."""
+    if not isinstance(choice, dict):
+        modes = "Supported values are: 'none', 'auto', and 'required'."
+        _require(choice in (None, "none", "auto", "required"), f"Invalid value: {choice!r}. {modes}", "tool_choice")
+        return
+    _require(choice.get("type") == "function", "Invalid value for 'tool_choice.type'.", "tool_choice.type")
+    name = (choice.get("function") or {}).get("name") if nested else choice.get("name")
+    _check_named_choice(name, offered, "tool_choice.function.name" if nested else "tool_choice.name")
+
+
+def _reply_to(
+    last_user_text: str | None, tool_result_text: str | None, offered: Iterable[str], id_prefix: str = "call_"
+) -> Reply:
+    """The scripted model: quote a tool result, or make the tool call the user's text asks for."""
+    if tool_result_text is not None:
+        return TextReply(_RESULT_PREFIX + tool_result_text)
+    match = _CALL_INSTRUCTION.search(last_user_text or "")
+    if match is None:
+        return TextReply("No tool call was requested.")
+    name = match["name"]
+    # A real model cannot call a tool it was not given; here that can only be a mistake in the test.
+    _require(name in set(offered), f"fake provider: the user asked for {name!r}, which is not among the tools")
+    try:
+        arguments = json.loads(match["arguments"])
+    except json.JSONDecodeError as error:
+        raise RequestRejected(f"fake provider: the requested arguments are not JSON: {error}") from error
+    _require(isinstance(arguments, dict), "fake provider: the requested arguments must be a JSON object")
+    return ToolCallReply(_new_id(id_prefix), name, arguments)
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    try:
+        body = json.loads(await request.body())
+    except json.JSONDecodeError as error:
+        raise RequestRejected(f"We could not parse the JSON body of your request: {error}") from error
+    if not isinstance(body, dict):
+        raise RequestRejected("The request body must be a JSON object.")
+    return body
+
+
+def _text_of(content: object, text_types: tuple[str, ...] = ("text", "input_text", "output_text")) -> str:
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        return ""
+    return "".join(
+        str(part.get("text", "")) for part in content if isinstance(part, dict) and part.get("type") in text_types
+    )
+
+
+def _sse(data: object, event: str | None = None) -> str:
+    head = f"event: {event}\n" if event is not None else ""
+    return f"{head}data: {json.dumps(data)}\n\n"
+
+
+def _argument_pieces(arguments: dict[str, Any]) -> list[str]:
+    """The arguments JSON in three fragments, as providers stream them, so clients must join deltas."""
+    text = json.dumps(arguments)
+    third = max(1, len(text) // 3)
+    return [text[:third], text[third : 2 * third], text[2 * third :]]
+
+
+# --- OpenAI Chat Completions -------------------------------------------------------------------------------
+
+
+def _check_openai_messages(messages: object) -> None:
+    messages = _list_of(messages, "Invalid 'messages': empty array.", "messages", non_empty=True)
+    awaiting: set[str] = set()  # tool_call ids of the last assistant message not yet answered
+    answerable: set[str] = set()
+    for index, message in enumerate(messages):
+        role = message.get("role") if isinstance(message, dict) else None
+        param = f"messages.[{index}].role"
+        _require(role in {"system", "developer", "user", "assistant", "tool"}, f"Invalid value: '{role}'.", param)
+        if role == "tool":
+            call_id = message.get("tool_call_id")
+            _require(
+                call_id in answerable,
+                "Invalid parameter: messages with role 'tool' must be a response to a preceeding message with "
+                f"'tool_calls' (no tool call has the id {call_id!r}).",
+                param,
+            )
+            awaiting.discard(call_id)
+            continue
+        _require(not awaiting, _unanswered_openai_calls(awaiting), param)
+        calls = (message.get("tool_calls") or []) if role == "assistant" else []
+        answerable = {str(call.get("id")) for call in calls if isinstance(call, dict)}
+        awaiting = set(answerable)
+    _require(not awaiting, _unanswered_openai_calls(awaiting), "messages")
+
+
+def _unanswered_openai_calls(call_ids: set[str]) -> str:
+    return (
+        "An assistant message with 'tool_calls' must be followed by tool messages responding to each "
+        f"'tool_call_id'. The following tool_call_ids did not have response messages: {sorted(call_ids)}"
+    )
+
+
+def _openai_chat_reply(body: dict[str, Any]) -> Reply:
+    _require(isinstance(body.get("model"), str), "you must provide a model parameter", "model")
+    _check_openai_messages(body.get("messages"))
+    offered = _check_tools("openai", body.get("tools", []), "tools")
+    _check_openai_choice(body.get("tool_choice"), offered, nested=True)
+    last = body["messages"][-1]
+    if last.get("role") == "tool":
+        return _reply_to(None, _text_of(last.get("content")), offered)
+    return _reply_to(_text_of(last.get("content")) if last.get("role") == "user" else None, None, offered)
+
+
+def _openai_chat_completion(reply: Reply, model: str) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": None, "refusal": None}
+    if isinstance(reply, ToolCallReply):
+        function = {"name": reply.name, "arguments": json.dumps(reply.arguments)}
+        message["tool_calls"] = [{"id": reply.call_id, "type": "function", "function": function}]
+    else:
+        message["content"] = reply.text
+    finish_reason = "tool_calls" if isinstance(reply, ToolCallReply) else "stop"
+    tokens = _token_estimate(message)
+    return {
+        "id": _new_id("chatcmpl-"),
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "message": message, "finish_reason": finish_reason, "logprobs": None}],
+        "usage": {"prompt_tokens": tokens, "completion_tokens": tokens, "total_tokens": 2 * tokens},
+    }
+
+
+async def _openai_chat_stream(reply: Reply, model: str) -> AsyncIterator[str]:
+    completion_id, created = _new_id("chatcmpl-"), int(time.time())
+
+    def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> str:
+        choice = {"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None}
+        body = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model}
+        return _sse({**body, "choices": [choice]})
+
+    if isinstance(reply, ToolCallReply):
+        # The first delta carries the id and the whole name; later deltas only argument fragments.
+        start = {"index": 0, "id": reply.call_id, "type": "function", "function": {"name": reply.name, "arguments": ""}}
+        yield chunk({"role": "assistant", "content": None, "tool_calls": [start]})
+        for piece in _argument_pieces(reply.arguments):
+            yield chunk({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]})
+        yield chunk({}, "tool_calls")
+    else:
+        yield chunk({"role": "assistant", "content": ""})
+        yield chunk({"content": reply.text})
+        yield chunk({}, "stop")
+    yield "data: [DONE]\n\n"
+
+
+async def openai_chat_completions(request: Request) -> Response:
+    try:
+        body = await _json_object(request)
+        reply = _openai_chat_reply(body)
+    except RequestRejected as rejected:
+        return _openai_error(rejected)
+    if body.get("stream") is True:
+        return StreamingResponse(_openai_chat_stream(reply, body["model"]), media_type="text/event-stream")
+    return JSONResponse(_openai_chat_completion(reply, body["model"]))
+
+
+def _openai_error(rejected: RequestRejected) -> Response:
+    error = {"message": rejected.message, "type": "invalid_request_error", "param": rejected.param, "code": None}
+    return JSONResponse({"error": error}, status_code=400)
+
+
+# --- OpenAI Responses --------------------------------------------------------------------------------------
+
+
+def _responses_reply(body: dict[str, Any]) -> Reply:
+    _require(isinstance(body.get("model"), str), "Missing required parameter: 'model'.", "model")
+    raw_input = body.get("input")
+    items = [{"role": "user", "content": raw_input}] if isinstance(raw_input, str) else raw_input
+    items = _list_of(items, "Missing required parameter: 'input'.", "input", non_empty=True)
+    offered = _check_tools("openai-responses", body.get("tools", []), "tools")
+    _check_openai_choice(body.get("tool_choice"), offered, nested=False)
+    called: set[str] = set()
+    answered: set[str] = set()
+    for index, item in enumerate(items):
+        kind = item.get("type", "message")
+        if kind == "function_call":
+            called.add(item.get("call_id"))
+        elif kind == "function_call_output":
+            call_id = item.get("call_id")
+            _require(
+                call_id in called,
+                f"No tool call found for function call output with call_id {call_id}.",
+                f"input[{index}]",
+            )
+            answered.add(call_id)
+    for call_id in sorted(called - answered):
+        raise RequestRejected(f"No tool output found for function call {call_id}.", "input")
+    last = items[-1]
+    if last.get("type") == "function_call_output":
+        return _reply_to(None, str(last.get("output")), offered)
+    return _reply_to(_text_of(last.get("content")) if last.get("role") == "user" else None, None, offered)
+
+
+def _responses_output(reply: Reply) -> dict[str, Any]:
+    if isinstance(reply, ToolCallReply):
+        return {
+            "type": "function_call",
+            "id": _new_id("fc_"),
+            "call_id": reply.call_id,
+            "name": reply.name,
+            "arguments": json.dumps(reply.arguments),
+            "status": "completed",
+        }
+    text = {"type": "output_text", "text": reply.text, "annotations": []}
+    return {"type": "message", "id": _new_id("msg_"), "status": "completed", "role": "assistant", "content": [text]}
+
+
+async def openai_responses(request: Request) -> Response:
+    try:
+        body = await _json_object(request)
+        reply = _responses_reply(body)
+    except RequestRejected as rejected:
+        return _openai_error(rejected)
+    output = _responses_output(reply)
+    tokens = _token_estimate(output)
+    return JSONResponse(
+        {
+            "id": _new_id("resp_"),
+            "object": "response",
+            "created_at": int(time.time()),
+            "status": "completed",
+            "model": body["model"],
+            "output": [output],
+            "parallel_tool_calls": True,
+            "tool_choice": body.get("tool_choice", "auto"),
+            "tools": body.get("tools", []),
+            "usage": {"input_tokens": tokens, "output_tokens": tokens, "total_tokens": 2 * tokens},
+        }
+    )
+
+
+# --- Anthropic Messages ------------------------------------------------------------------------------------
+
+
+def _check_anthropic_text(block: Mapping[str, Any], where: str) -> None:
+    text = block.get("text")
+    _require(isinstance(text, str) and text != "", f"{where}: text content blocks must be non-empty")
+    _require(bool(str(text).strip()), f"{where}: text content blocks must contain non-whitespace text")
+
+
+def _check_anthropic_blocks(blocks: object, where: str) -> list[dict[str, Any]]:
+    blocks = _list_of(blocks, f"{where}: Input should be a valid list")
+    for position, block in enumerate(blocks):
+        _require(isinstance(block, dict) and "type" in block, f"{where}.{position}: Field required: type")
+        if block["type"] == "text":
+            # Anthropic names only the top-level field in this error: "messages: ..." or "system: ...".
+            _check_anthropic_text(block, where.split(".")[0])
+        elif block["type"] == "tool_result" and isinstance(block.get("content"), list):
+            _check_anthropic_blocks(block["content"], f"{where}.{position}.content")
+    return blocks
+
+
+def _check_anthropic_messages(messages: object, has_tools: bool) -> None:
+    messages = _list_of(messages, "messages: at least one message is required", non_empty=True)
+    tool_use_ids: set[str] = set()  # of the previous (assistant) turn
+    for index, message in enumerate(messages):
+        role = message.get("role") if isinstance(message, dict) else None
+        _require(role in ("user", "assistant"), f"messages.{index}.role: Input should be 'user' or 'assistant'")
+        _require(index > 0 or role == "user", 'messages: first message must use the "user" role')
+        previous = messages[index - 1]["role"] if index else None
+        _require(
+            role != previous,
+            f'messages: roles must alternate between "user" and "assistant", but found multiple "{role}" roles '
+            "in a row",
+        )
+        content = message.get("content")
+        final_assistant = role == "assistant" and index == len(messages) - 1
+        if isinstance(content, str):
+            content = [{"type": "text", "text": content}] if content or not final_assistant else []
+        blocks = _check_anthropic_blocks(content, f"messages.{index}.content")
+        _require(
+            bool(blocks) or final_assistant,
+            f"messages.{index}: all messages must have non-empty content except for the optional final "
+            "assistant message",
+        )
+        results = [str(block.get("tool_use_id")) for block in blocks if block["type"] == "tool_result"]
+        for stray in sorted(set(results) - tool_use_ids):
+            raise RequestRejected(
+                f"messages.{index}.content: unexpected `tool_use_id` found in `tool_result` blocks: {stray}. Each "
+                "`tool_result` block must have a corresponding `tool_use` block in the previous message."
+            )
+        for missing in sorted(tool_use_ids - set(results)):
+            raise RequestRejected(
+                f"messages.{index}: `tool_use` ids were found without `tool_result` blocks immediately after: "
+                f"{missing}. Each `tool_use` block must have a corresponding `tool_result` block in the next message."
+            )
+        uses = [block for block in blocks if block["type"] == "tool_use"]
+        _require(
+            has_tools or not (uses or results),
+            "Requests which include `tool_use` or `tool_result` blocks must define tools.",
+        )
+        tool_use_ids = {str(block.get("id")) for block in uses}
+        if final_assistant and blocks and blocks[-1]["type"] == "text":
+            _require(
+                blocks[-1]["text"] == blocks[-1]["text"].rstrip(),
+                "messages: final assistant content cannot end with trailing whitespace",
+            )
+    _require(
+        not tool_use_ids,
+        f"messages.{len(messages)}: `tool_use` ids were found without `tool_result` blocks immediately after: "
+        f"{', '.join(sorted(tool_use_ids))}",
+    )
+
+
+def _anthropic_reply(body: dict[str, Any]) -> Reply:
+    _require(isinstance(body.get("model"), str), "model: Field required")
+    _require(isinstance(body.get("max_tokens"), int), "max_tokens: Field required")
+    system = body.get("system")
+    if isinstance(system, list):
+        _check_anthropic_blocks(system, "system")
+    offered = _check_tools("anthropic", body.get("tools", []), "tools")
+    choice = body.get("tool_choice", {"type": "auto"})
+    kind = choice.get("type") if isinstance(choice, dict) else None
+    _require(kind in ("auto", "any", "none", "tool"), "tool_choice: Input tag does not match any of the expected tags")
+    if choice["type"] == "tool":
+        _check_named_choice(choice.get("name"), offered, "tool_choice.name")
+    _check_anthropic_messages(body.get("messages"), bool(offered))
+    last = body["messages"][-1]
+    content = last["content"] if isinstance(last["content"], list) else [{"type": "text", "text": last["content"]}]
+    results = [block for block in content if block["type"] == "tool_result"]
+    if results:
+        return _reply_to(None, "\n".join(_text_of(block.get("content")) for block in results), offered)
+    return _reply_to(_text_of(content) if last["role"] == "user" else None, None, offered, id_prefix="toolu_")
+
+
+def _anthropic_block(reply: Reply) -> dict[str, Any]:
+    if isinstance(reply, ToolCallReply):
+        return {"type": "tool_use", "id": reply.call_id, "name": reply.name, "input": reply.arguments}
+    return {"type": "text", "text": reply.text}
+
+
+def _anthropic_message(reply: Reply, model: str, content: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "id": _new_id("msg_"),
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": content,
+        "stop_reason": "tool_use" if isinstance(reply, ToolCallReply) else "end_turn",
+        "stop_sequence": None,
+        "usage": {"input_tokens": _token_estimate(content), "output_tokens": _token_estimate(content)},
+    }
+
+
+async def _anthropic_stream(reply: Reply, model: str) -> AsyncIterator[str]:
+    block = _anthropic_block(reply)
+    message = _anthropic_message(reply, model, [])
+    yield _sse({"type": "message_start", "message": {**message, "stop_reason": None}}, "message_start")
+    if block["type"] == "tool_use":
+        start = {**block, "input": {}}
+        deltas = [{"type": "input_json_delta", "partial_json": piece} for piece in _argument_pieces(block["input"])]
+    else:
+        start = {"type": "text", "text": ""}
+        deltas = [{"type": "text_delta", "text": block["text"]}]
+    yield _sse({"type": "content_block_start", "index": 0, "content_block": start}, "content_block_start")
+    for delta in deltas:
+        yield _sse({"type": "content_block_delta", "index": 0, "delta": delta}, "content_block_delta")
+    yield _sse({"type": "content_block_stop", "index": 0}, "content_block_stop")
+    stop = {"stop_reason": message["stop_reason"], "stop_sequence": None}
+    usage = {"output_tokens": message["usage"]["output_tokens"]}
+    yield _sse({"type": "message_delta", "delta": stop, "usage": usage}, "message_delta")
+    yield _sse({"type": "message_stop"}, "message_stop")
+
+
+async def anthropic_messages(request: Request) -> Response:
+    try:
+        body = await _json_object(request)
+        reply = _anthropic_reply(body)
+    except RequestRejected as rejected:
+        error = {"type": "invalid_request_error", "message": rejected.message}
+        return JSONResponse({"type": "error", "error": error}, status_code=400)
+    if body.get("stream") is True:
+        return StreamingResponse(_anthropic_stream(reply, body["model"]), media_type="text/event-stream")
+    return JSONResponse(_anthropic_message(reply, body["model"], [_anthropic_block(reply)]))
+
+
+# --- Gemini generateContent --------------------------------------------------------------------------------
+
+
+def _gemini_function_names(body: dict[str, Any]) -> list[str]:
+    declarations: list[dict[str, Any]] = []
+    for tool in _list_of(body.get("tools", []), 'Invalid JSON payload received. Unknown name "tools".'):
+        declarations.extend(tool.get("functionDeclarations") or tool.get("function_declarations") or [])
+    offered = _check_tools("gemini", declarations, "tools[0].function_declarations")
+    config = (body.get("toolConfig") or {}).get("functionCallingConfig") or {}
+    mode, allowed = config.get("mode", "AUTO"), config.get("allowedFunctionNames")
+    where = "* GenerateContentRequest.tool_config.function_calling_config"
+    _require(mode in ("AUTO", "ANY", "NONE", "VALIDATED"), f"{where}.mode: invalid value {mode!r}")
+    if allowed is not None:
+        _require(mode in ("ANY", "VALIDATED"), f"{where}.allowed_function_names: only allowed with mode ANY")
+        for name in _list_of(allowed, f"{where}.allowed_function_names: expected a list"):
+            _check_named_choice(name, offered, f"{where}.allowed_function_names")
+    return offered
+
+
+def _check_gemini_contents(contents: object) -> list[dict[str, Any]]:
+    contents = _list_of(contents, "* GenerateContentRequest.contents: contents is not specified", non_empty=True)
+    previous_calls: list[str] = []  # function names called by the previous (model) turn
+    for index, content in enumerate(contents):
+        role = content.get("role", "user") if isinstance(content, dict) else None
+        _require(role in ("user", "model"), "Please use a valid role: user, model.")
+        parts = content.get("parts")
+        where = f"* GenerateContentRequest.contents[{index}].parts"
+        _require(isinstance(parts, list) and bool(parts), f"{where}: contents.parts must not be empty.")
+        for part in parts:
+            _require(part.get("text") != "", "Unable to submit request because it has an empty text parameter.")
+        responses = [part["functionResponse"] for part in parts if "functionResponse" in part]
+        calls = [part["functionCall"].get("name") for part in parts if "functionCall" in part]
+        if responses:
+            _require(
+                bool(previous_calls),
+                "Please ensure that function response turn comes immediately after a function call turn.",
+            )
+            _require(
+                len(responses) == len(previous_calls),
+                "Please ensure that the number of function response parts is equal to the number of function "
+                "call parts of the function call turn.",
+            )
+            for response in responses:
+                name = response.get("name")
+                answered = f"{where}: function response {name!r} answers no function call of the previous turn."
+                _require(name in previous_calls, answered)
+                _require(isinstance(response.get("response"), dict), f"{where}: response must be an object.")
+        previous_calls = calls if role == "model" else []
+    return contents
+
+
+def _gemini_reply(body: dict[str, Any]) -> Reply:
+    offered = _gemini_function_names(body)
+    contents = _check_gemini_contents(body.get("contents"))
+    parts = contents[-1]["parts"]
+    responses = [part["functionResponse"]["response"] for part in parts if "functionResponse" in part]
+    if responses:
+        return _reply_to(None, "\n".join(json.dumps(response) for response in responses), offered)
+    text = "".join(str(part.get("text", "")) for part in parts)
+    return _reply_to(text if contents[-1].get("role", "user") == "user" else None, None, offered)
+
+
+async def gemini_generate_content(request: Request) -> Response:
+    try:
+        reply = _gemini_reply(await _json_object(request))
+    except RequestRejected as rejected:
+        error = {"code": 400, "message": rejected.message, "status": "INVALID_ARGUMENT"}
+        return JSONResponse({"error": error}, status_code=400)
+    if isinstance(reply, ToolCallReply):
+        part: dict[str, Any] = {"functionCall": {"name": reply.name, "args": reply.arguments}}
+    else:
+        part = {"text": reply.text}
+    tokens = _token_estimate(part)
+    candidate = {"content": {"role": "model", "parts": [part]}, "finishReason": "STOP", "index": 0}
+    usage = {"promptTokenCount": tokens, "candidatesTokenCount": tokens, "totalTokenCount": 2 * tokens}
+    model = request.path_params["model"]
+    return JSONResponse({"candidates": [candidate], "usageMetadata": usage, "modelVersion": model})
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+def build_app() -> Starlette:
+    post = ["POST"]
+    routes: list[tuple[str, Callable[[Request], Any]]] = [
+        ("/openai/v1/chat/completions", openai_chat_completions),
+        ("/openai/v1/responses", openai_responses),
+        ("/anthropic/v1/messages", anthropic_messages),
+        ("/gemini/v1beta/models/{model}:generateContent", gemini_generate_content),
+    ]
+    return Starlette(
+        routes=[Route("/healthz", healthz, methods=["GET"]), *(Route(path, app, methods=post) for path, app in routes)]
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Strict local fakes of LLM provider APIs for end-to-end tests")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args(argv)
+    uvicorn.run(build_app(), host=args.host, port=args.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()
