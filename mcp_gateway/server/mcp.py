@@ -52,11 +52,12 @@ def build_mcp_server(registry: Registry, server: str | None = None) -> Server[An
         ctx: Any, params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
         offset = _decode_cursor(params.cursor if params else None)
-        tools = registry.list_tools(server)
-        page = tools[offset : offset + PAGE_SIZE]
+        registered = registry.registered(server)
+        # Copy (rename) only the page being sent, not the whole registry, on every request.
+        page = [tool.as_tool(prefixed=server is None) for tool in registered[offset : offset + PAGE_SIZE]]
         next_offset = offset + PAGE_SIZE
         return types.ListToolsResult(
-            tools=page, next_cursor=_encode_cursor(next_offset) if next_offset < len(tools) else None
+            tools=page, next_cursor=_encode_cursor(next_offset) if next_offset < len(registered) else None
         )
 
     async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
@@ -65,8 +66,22 @@ def build_mcp_server(registry: Registry, server: str | None = None) -> Server[An
         except UnknownToolError:
             raise MCPError(code=types.INVALID_PARAMS, message=f"Unknown tool: {params.name}") from None
 
+    def input_schema(name: str) -> dict[str, Any] | None:
+        # Without this lookup the SDK finds a tool's schema for modern-era calls by paging through tools/list
+        # on every call: measured 28 ms of CPU per call instead of 9, and 265 ms for a tool on the last page.
+        try:
+            return registry.resolve(name, server).definition.input_schema
+        except (UnknownToolError, UnknownServerError):
+            return None
+
     label = "mcp-gateway" if server is None else f"mcp-gateway/{server}"
-    return Server(label, version=__version__, on_list_tools=list_tools, on_call_tool=call_tool)
+    return Server(
+        label,
+        version=__version__,
+        on_list_tools=list_tools,
+        on_call_tool=call_tool,
+        get_tool_input_schema=input_schema,
+    )
 
 
 class _AsgiEndpoint:
