@@ -27,6 +27,7 @@ from typing import Any
 
 import mcp_types
 
+from mcp_gateway.bridge.argument_keys import restore_keys, safe_property_keys
 from mcp_gateway.bridge.gemini_schema import to_gemini_schema
 from mcp_gateway.bridge.names import build_name_map
 from mcp_gateway.bridge.schemas import JsonSchema, normalize_schema
@@ -94,11 +95,15 @@ class ConvertedTools:
     name_map: NameMap
     strict_schemas: Mapping[str, JsonSchema] = field(default_factory=dict)
     """Original input schemas of the tools offered in strict mode, by original name (see `upstream_arguments`)."""
+    argument_keys: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """For tools whose top-level argument names were renamed: original tool name -> {provider key: original key}."""
 
     def upstream_arguments(self, original_name: str, arguments: Mapping[str, Any]) -> dict[str, Any]:
-        """The arguments to send upstream for a call the provider made: strict-mode "left out" nulls removed."""
+        """The arguments to send upstream for a call the provider made: renamed argument keys restored, and
+        strict-mode "left out" nulls removed."""
+        restored = restore_keys(arguments, self.argument_keys.get(original_name, {}))
         schema = self.strict_schemas.get(original_name)
-        return drop_strict_nulls(arguments, schema) if schema is not None else dict(arguments)
+        return drop_strict_nulls(restored, schema) if schema is not None else restored
 
 
 def convert_tools(tools: Sequence[mcp_types.Tool], provider: Provider, *, strict: bool = False) -> ConvertedTools:
@@ -110,16 +115,26 @@ def convert_tools(tools: Sequence[mcp_types.Tool], provider: Provider, *, strict
     if limit is not None and len(unique) > limit:
         raise ToolLimitError(provider, limit, len(unique))
     name_map = build_name_map(unique, provider)
-    definitions = [
-        tool_definition(tool, provider, name_map.to_target(original), strict=strict)
-        for original, tool in unique.items()
-    ]
+    argument_keys: dict[str, dict[str, str]] = {}
+    definitions = []
+    for original, tool in unique.items():
+        safe_schema, key_map = safe_property_keys(tool.input_schema or {})
+        if key_map:
+            argument_keys[original] = key_map
+            tool = tool.model_copy(update={"input_schema": safe_schema})
+        definitions.append(tool_definition(tool, provider, name_map.to_target(original), strict=strict))
     strict_schemas = {
         original: normalize_schema(tool.input_schema)
         for (original, tool), definition in zip(unique.items(), definitions, strict=True)
         if _is_strict(definition)
     }
-    return ConvertedTools(provider=provider, definitions=definitions, name_map=name_map, strict_schemas=strict_schemas)
+    return ConvertedTools(
+        provider=provider,
+        definitions=definitions,
+        name_map=name_map,
+        strict_schemas=strict_schemas,
+        argument_keys=argument_keys,
+    )
 
 
 def _is_strict(definition: Mapping[str, Any]) -> bool:
