@@ -10,7 +10,7 @@ import os
 import socket
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import anyio
 
@@ -194,12 +194,7 @@ def command_export(args: argparse.Namespace) -> int:
             except ToolLimitError as error:
                 print(str(error), file=sys.stderr)
                 return 1
-            output: dict[str, Any] = {
-                "provider": provider,
-                "tools": converted.definitions,
-                "name_map": {"forward": dict(converted.name_map.forward), "reverse": dict(converted.name_map.reverse)},
-            }
-            print(json.dumps(output, indent=2))
+            print(json.dumps(converted.to_json(), indent=2))
             return 0
         finally:
             await registry.aclose()

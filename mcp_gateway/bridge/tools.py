@@ -98,6 +98,15 @@ class ConvertedTools:
     argument_keys: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     """For tools whose top-level argument names were renamed: original tool name -> {provider key: original key}."""
 
+    def to_json(self) -> dict[str, Any]:
+        """What the CLI export and the REST listing return: definitions plus everything needed to map back."""
+        return {
+            "provider": self.provider,
+            "tools": self.definitions,
+            "name_map": {"forward": dict(self.name_map.forward), "reverse": dict(self.name_map.reverse)},
+            "argument_keys": {tool: dict(keys) for tool, keys in self.argument_keys.items()},
+        }
+
     def upstream_arguments(self, original_name: str, arguments: Mapping[str, Any]) -> dict[str, Any]:
         """The arguments to send upstream for a call the provider made: renamed argument keys restored, and
         strict-mode "left out" nulls removed."""

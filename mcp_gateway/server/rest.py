@@ -80,13 +80,7 @@ def rest_routes(registry: Registry) -> list[Route]:
             converted = convert_tools(listed, provider, strict=_truthy(request.query_params.get("strict")))
         except (ValueError, ToolLimitError) as error:
             return _error(400, str(error))
-        return JSONResponse(
-            {
-                "provider": provider,
-                "tools": converted.definitions,
-                "name_map": {"forward": dict(converted.name_map.forward), "reverse": dict(converted.name_map.reverse)},
-            }
-        )
+        return JSONResponse(converted.to_json())
 
     async def openapi_preview(request: Request) -> Response:
         body = await request.body()
