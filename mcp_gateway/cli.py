@@ -75,7 +75,7 @@ def _load_registry(config_path: str) -> Registry:
 def command_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from mcp_gateway.server.app import HostPolicy, create_app
+    from mcp_gateway.server.app import LOOPBACK_HOSTS, HostPolicy, create_app
 
     if not _is_loopback(args.host) and not args.allow_remote:
         print(
@@ -94,8 +94,14 @@ def command_serve(args: argparse.Namespace) -> int:
         origins = tuple(f"{scheme}://{host}" for host in hosts for scheme in ("http", "https"))
         policy = HostPolicy(hosts=hosts, origins=origins)
     elif _is_loopback(args.host):
-        policy = HostPolicy()
+        hosts = tuple(dict.fromkeys((*LOOPBACK_HOSTS, _url_host(args.host))))
+        policy = HostPolicy(hosts=hosts, origins=tuple(f"http://{host}" for host in hosts))
     else:
+        logger.warning(
+            "bound to %s with no --allowed-host: Host/Origin checks are off and the gateway has no authentication; "
+            "anyone who can reach this address can call every tool with the configured upstream credentials",
+            args.host,
+        )
         policy = HostPolicy(hosts=(), origins=())
     app = create_app(
         registry,

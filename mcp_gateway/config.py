@@ -143,6 +143,13 @@ def parse_server(name: str, raw: Any, *, source: str, environ: Mapping[str, str]
         config = ServerConfig.model_validate(expanded)
     except ValidationError as error:
         return ServerEntry(name, None, f"{prefix}: {_describe_validation_error(error)}")
+    for field_name in ("command", "url"):
+        value = getattr(config, field_name)
+        if value is not None and not value.strip():
+            # Typically "${VAR:-}" with VAR unset: say so here rather than fail when the process is launched.
+            return ServerEntry(name, None, f"{prefix}, field '{field_name}': must not be empty")
+    if config.openapi is not None and not config.openapi.spec.strip():
+        return ServerEntry(name, None, f"{prefix}, field 'openapi.spec': must not be empty")
     kinds = [kind for kind, present in (("openapi", config.openapi), ("command", config.command), ("url", config.url))
              if present is not None]
     if not kinds:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "PROPERTY",
     "NameMap",
     "NameRule",
+    "allocate_each",
     "allocate_names",
     "sanitize",
 ]
@@ -131,6 +132,28 @@ def allocate_names(
         allocated[original] = candidate
         taken.add(candidate)
     return {original: allocated[original] for original in unique}
+
+
+def allocate_each(originals: Sequence[str], rule: NameRule) -> list[str]:
+    """One unique name per input position, for things that must stay distinct even when their names repeat
+    (two operations sharing an operationId; two servers' tools that join to the same `server-tool` string).
+
+    The first occurrence of each original gets what `allocate_names` gives it; every repeat is then allocated
+    against all names already handed out, so it gets the next free suffix.
+    """
+    allocated = allocate_names(originals, rule)
+    taken = set(allocated.values())
+    seen: set[str] = set()
+    result: list[str] = []
+    for original in originals:
+        if original not in seen:
+            seen.add(original)
+            result.append(allocated[original])
+            continue
+        repeat = allocate_names([original], rule, reserved=taken)[original]
+        taken.add(repeat)
+        result.append(repeat)
+    return result
 
 
 @dataclass(frozen=True)

@@ -118,14 +118,15 @@ class Registry:
                 seen.add(tool.name)
                 collected.append((server_name, tool, local[tool.name]))
         self._warn_unmatched_patterns(collected)
-        gateway_names = names.allocate_names(
+        # Per position, not per string: server "a-b" with tool "c" and server "a" with tool "b-c" both join to
+        # "a-b-c" and must still get two names.
+        gateway_names = names.allocate_each(
             [f"{prefixes[server]}-{local_name}" for server, _, local_name in collected], names.MCP
         )
         tools: list[RegisteredTool] = []
-        for server_name, tool, local_name in collected:
+        for (server_name, tool, local_name), gateway_name in zip(collected, gateway_names, strict=True):
             if not self._servers[server_name].tool_filter.admits(tool.name, local_name):
                 continue
-            gateway_name = gateway_names[f"{prefixes[server_name]}-{local_name}"]
             tools.append(RegisteredTool(server_name, tool.name, local_name, gateway_name, tool))
         self._tools = tools
         self._by_gateway_name = {tool.gateway_name: tool for tool in tools}

@@ -89,8 +89,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await registry.start()
         try:
+            # Inside the try: a startup cancelled half-way (Ctrl-C while an upstream connects) must still close
+            # the upstreams already started, stdio children included.
+            await registry.start()
             async with endpoints.run():
                 for line in on_ready:
                     logger.info("%s", line)

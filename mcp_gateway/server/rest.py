@@ -41,6 +41,18 @@ def _truthy(value: str | None) -> bool:
     return value is not None and value.lower() in ("1", "true", "yes")
 
 
+async def _bounded_body(request: Request, limit: int) -> bytes | None:
+    """The request body, or None as soon as it exceeds `limit` (never buffered beyond it)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def preview_document_text(text: str) -> dict[str, Any]:
     """Parse and convert a spec exactly as registration does, and describe the result."""
     return preview(build_tools(parse_spec_text(text, source="request body")))
@@ -83,8 +95,8 @@ def rest_routes(registry: Registry) -> list[Route]:
         return JSONResponse(converted.to_json())
 
     async def openapi_preview(request: Request) -> Response:
-        body = await request.body()
-        if len(body) > MAX_PREVIEW_BYTES:
+        body = await _bounded_body(request, MAX_PREVIEW_BYTES)
+        if body is None:
             return _error(413, f"spec larger than {MAX_PREVIEW_BYTES} bytes")
         try:
             text = body.decode("utf-8")

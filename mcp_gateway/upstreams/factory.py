@@ -66,7 +66,11 @@ def create_upstream(entry: ServerEntry, base_dir: Path) -> Upstream:
 def build_registry(config: GatewayConfig) -> Registry:
     servers = []
     for entry in config.servers:
-        upstream = create_upstream(entry, config.base_dir)
+        try:
+            upstream = create_upstream(entry, config.base_dir)
+        except ValueError as error:
+            # The config loader should have caught it; if not, this server is unusable, the others are not.
+            upstream = UnavailableUpstream(entry.name, Health("unhealthy", f"server '{entry.name}': {error}"))
         tool_filter = ToolFilter()
         if entry.config is not None:
             allowed = entry.config.allowed_tools

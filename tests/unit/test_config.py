@@ -90,3 +90,19 @@ def test_bundled_config_loads_without_any_environment() -> None:
     config = load_config(Path(__file__).parents[2] / "servers.json", environ={"MCP_GATEWAY_URL": "http://127.0.0.1:1"})
     assert [(entry.name, entry.kind, entry.error) for entry in config.servers] == [
         ("gateway", "openapi", None), ("github", "openapi", None)]
+
+
+def test_empty_command_url_or_spec_is_an_error_for_that_server_only() -> None:
+    document = {"mcpServers": {
+        "cmd": {"command": "${CMD:-}"},
+        "url": {"url": " "},
+        "spec": {"openapi": {"spec": ""}},
+        "ok": {"command": "echo"},
+    }}
+    errors = {entry.name: entry.error for entry in parse_config(document, source="s.json", environ={}).servers}
+    assert errors == {
+        "cmd": "s.json: server 'cmd', field 'command': must not be empty",
+        "url": "s.json: server 'url', field 'url': must not be empty",
+        "spec": "s.json: server 'spec', field 'openapi.spec': must not be empty",
+        "ok": None,
+    }

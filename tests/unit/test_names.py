@@ -78,3 +78,14 @@ def test_allocation_properties(originals: list[str], rule: names.NameRule) -> No
             assert name == original
     reverse = NameMap.build(originals, rule).reverse
     assert all(reverse[out[o]] == o for o in out)
+
+
+def test_allocate_each_gives_repeats_their_own_names() -> None:
+    assert names.allocate_each(["a-b", "x", "a-b", "a-b_2", "a-b"], MCP) == ["a-b", "x", "a-b_3", "a-b_2", "a-b_4"]
+
+
+@given(st.lists(st.sampled_from(["a", "a b", "a_b", "b/c", "x" * 130]), max_size=12), st.sampled_from(ALL_RULES))
+def test_allocate_each_is_unique_per_position(originals: list[str], rule: names.NameRule) -> None:
+    out = names.allocate_each(originals, rule)
+    assert len(out) == len(originals) == len(set(out))
+    assert all(rule.is_valid(name) for name in out)

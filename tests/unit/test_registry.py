@@ -108,3 +108,14 @@ async def test_a_filter_pattern_that_matches_nothing_is_reported(caplog: pytest.
     await registry.start()
     assert "server 'api': tool filter pattern 'lsit_*' matches no tool" in caplog.text
     assert "'list_pets' matches no tool" not in caplog.text
+
+
+@pytest.mark.anyio
+async def test_tools_whose_prefixed_names_join_to_the_same_string_stay_distinct_and_callable() -> None:
+    first, second = InMemoryUpstream("a-b", ["c"]), InMemoryUpstream("a", ["b-c"])
+    registry = make_registry((first, ToolFilter()), (second, ToolFilter()))
+    await registry.start()
+    assert [tool.name for tool in registry.list_tools()] == ["a-b-c", "a-b-c_2"]
+    await registry.call_tool("a-b-c", {})
+    await registry.call_tool("a-b-c_2", {})
+    assert (first.calls, second.calls) == ([("c", {})], [("b-c", {})])

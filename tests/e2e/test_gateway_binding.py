@@ -1,0 +1,39 @@
+"""Where the gateway listens, and which Host headers it answers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mcp_gateway.http import httpx
+from tests.e2e.gateway_process import (
+    REPO_ROOT,
+    free_port,
+    gateway_command,
+    http_ready,
+    run_cli,
+    start_process,
+    stopping,
+    write_config,
+)
+
+
+def test_any_loopback_address_serves_and_answers_its_own_host_header(tmp_path: Path, e2e_log_dir: Path) -> None:
+    management_spec = REPO_ROOT / "mcp_gateway" / "server" / "management.yaml"
+    config = write_config(
+        tmp_path, {"gateway": {"openapi": {"spec": str(management_spec), "baseUrl": "${MCP_GATEWAY_URL}"}}}
+    )
+    port = free_port()
+    base_url = f"http://127.0.0.2:{port}"
+    args = gateway_command("serve", "--config", str(config), "--host", "127.0.0.2", "--port", str(port))
+    with stopping(start_process("gateway-127-0-0-2", args, ready=http_ready(f"{base_url}/health"),
+                                log_dir=e2e_log_dir)):
+        assert httpx.get(f"{base_url}/servers", timeout=10).json()[0]["health"] == "healthy"
+        foreign = httpx.get(f"{base_url}/health", headers={"Host": "evil.example"}, timeout=10)
+        assert foreign.status_code == 421
+
+
+def test_a_non_loopback_address_needs_allow_remote(tmp_path: Path) -> None:
+    config = write_config(tmp_path, {})
+    completed = run_cli("serve", "--config", str(config), "--host", "0.0.0.0", "--port", str(free_port()))
+    assert completed.returncode == 2
+    assert "--allow-remote" in completed.stderr
