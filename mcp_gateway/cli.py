@@ -108,6 +108,7 @@ def command_serve(args: argparse.Namespace) -> int:
         stateless=args.stateless,
         policy=policy,
         on_ready=[f"listening on {base_url} (MCP at {base_url}/mcp)"],
+        retry_interval=args.retry_interval,
     )
     config = uvicorn.Config(app, log_config=None, log_level=args.log_level.lower(), lifespan="on")
     uvicorn.Server(config).run(sockets=[sock])
@@ -221,6 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT)
     serve.add_argument("--stateless", action="store_true", help="no MCP sessions: for replicas behind a balancer")
+    serve.add_argument("--retry-interval", type=float, default=30.0,
+                       help="seconds between attempts to bring unhealthy servers back (0: never; default 30)")
     serve.add_argument("--allow-remote", action="store_true", help="allow binding a non-loopback address")
     serve.add_argument("--allowed-host", action="append", default=[],
                        help="Host header value to accept (repeatable; default: loopback names when bound to loopback)")

@@ -102,6 +102,33 @@ class Registry:
         for status in self.servers():
             logger.info("server '%s' (%s): %s %s", status.name, status.kind, status.health.state, status.health.detail)
 
+    async def recover(self) -> None:
+        """Give every unhealthy upstream another try; recompute names if any tool list may have changed."""
+        changed = False
+
+        async def recover_one(server: RegistryServer) -> None:
+            nonlocal changed
+            try:
+                changed = await server.upstream.recover() or changed
+            except Exception:
+                logger.exception("server '%s' failed while recovering", server.upstream.name)
+
+        async with anyio.create_task_group() as group:
+            for server in self._servers.values():
+                if server.upstream.health.state == "unhealthy":
+                    group.start_soon(recover_one, server)
+        if changed:
+            self.rebuild()
+            for status in self.servers():
+                if status.health.state == "healthy":
+                    logger.info("server '%s': %s", status.name, status.health.detail)
+
+    async def recover_forever(self, interval: float) -> None:
+        """Background task of the running gateway: `recover()` every `interval` seconds."""
+        while True:
+            await anyio.sleep(interval)
+            await self.recover()
+
     def rebuild(self) -> None:
         """Recompute every name from the upstreams' current tool lists."""
         prefixes = names.allocate_names(self._servers, names.MCP)

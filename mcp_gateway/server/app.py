@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
+import anyio
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
@@ -82,8 +83,10 @@ def create_app(
     stateless: bool = False,
     policy: HostPolicy | None = None,
     on_ready: Sequence[str] = (),
+    retry_interval: float = 30.0,
 ) -> Starlette:
-    """The whole HTTP gateway. `on_ready` lines are logged once every upstream has been started."""
+    """The whole HTTP gateway. `on_ready` lines are logged once every upstream has been started; unhealthy
+    upstreams are retried every `retry_interval` seconds (0: never)."""
     host_policy = policy or HostPolicy()
     endpoints = McpEndpoints(registry, stateless=stateless, security=host_policy.transport_security())
 
@@ -93,10 +96,13 @@ def create_app(
             # Inside the try: a startup cancelled half-way (Ctrl-C while an upstream connects) must still close
             # the upstreams already started, stdio children included.
             await registry.start()
-            async with endpoints.run():
+            async with endpoints.run(), anyio.create_task_group() as background:
+                if retry_interval > 0:
+                    background.start_soon(registry.recover_forever, retry_interval)
                 for line in on_ready:
                     logger.info("%s", line)
                 yield
+                background.cancel_scope.cancel()
         finally:
             await registry.aclose()
 

@@ -65,7 +65,8 @@ class OpenAPIUpstream:
         return self._loaded
 
     async def start(self) -> None:
-        self._client = new_client(timeout=self._source.timeout)
+        if self._client is None:
+            self._client = new_client(timeout=self._source.timeout)
         try:
             document = await read_spec(self._source.spec, base_dir=self._base_dir, client=self._client)
             # Large specs (GitHub's is 13 MB) take a moment to convert; keep the event loop responsive.
@@ -83,6 +84,13 @@ class OpenAPIUpstream:
         for skip in loaded.skipped:
             logger.warning("server '%s': skipped %s %s: %s", self.name, skip.method.upper(), skip.path, skip.reason)
         self._health = Health("healthy", detail)
+
+    async def recover(self) -> bool:
+        """Load the spec again when it failed (a spec URL that was down, a file being fixed)."""
+        if self._health.state != "unhealthy":
+            return False
+        await self.start()
+        return True
 
     def tools(self) -> list[types.Tool]:
         if self._loaded is None:

@@ -26,6 +26,7 @@ class InMemoryUpstream:
 
     async def start(self) -> None:
         if self._fail_start:
+            self._health = Health("unhealthy", "down")
             raise RuntimeError("boom")
         self._health = Health("healthy")
 
@@ -37,6 +38,13 @@ class InMemoryUpstream:
     async def call_tool(self, name: str, arguments: dict[str, Any]) -> types.CallToolResult:
         self.calls.append((name, arguments))
         return types.CallToolResult(content=[types.TextContent(text=f"{self.name}:{name}")])
+
+    async def recover(self) -> bool:
+        if self._health.state != "unhealthy":
+            return False
+        self._fail_start = False
+        self._health = Health("healthy")
+        return True
 
     async def aclose(self) -> None:
         return None
@@ -119,3 +127,14 @@ async def test_tools_whose_prefixed_names_join_to_the_same_string_stay_distinct_
     await registry.call_tool("a-b-c", {})
     await registry.call_tool("a-b-c_2", {})
     assert (first.calls, second.calls) == ([("c", {})], [("b-c", {})])
+
+
+@pytest.mark.anyio
+async def test_a_server_that_comes_back_is_recovered_and_its_tools_appear() -> None:
+    registry = make_registry((InMemoryUpstream("late", ["x"], fail_start=True), ToolFilter()),
+                             (InMemoryUpstream("up", ["y"]), ToolFilter()))
+    await registry.start()
+    assert [tool.name for tool in registry.list_tools()] == ["up-y"]
+    await registry.recover()
+    assert [tool.name for tool in registry.list_tools()] == ["late-x", "up-y"]
+    assert (await registry.call_tool("late-x", {})).content[0].text == "late:x"  # type: ignore[union-attr]
