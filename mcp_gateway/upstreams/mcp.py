@@ -320,6 +320,8 @@ class McpUpstream:
         spec = self._spec
         parts = urlsplit(spec.url or "")
         candidates = [*spec.headers.values(), *spec.env.values(), parts.password or "", parts.query]
+        # "Bearer <token>": a library may echo only the token, so the part after the scheme is a secret too.
+        candidates += [value.split(None, 1)[1] for value in spec.headers.values() if len(value.split(None, 1)) == 2]
         for secret in sorted(candidates, key=len, reverse=True):
             if len(secret) >= _MIN_SECRET_LENGTH:
                 text = text.replace(secret, "***")

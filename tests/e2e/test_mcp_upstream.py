@@ -333,3 +333,9 @@ async def test_list_all_tools_follows_every_page() -> None:
     server = Server("paged", on_list_tools=list_in_pages_of_three)
     async with Client(server, cache=None) as client:
         assert [tool.name for tool in await list_all_tools(client)] == names
+
+
+def test_a_bearer_token_echoed_without_its_scheme_is_still_masked() -> None:
+    spec = McpServerSpec(transport="http", url="http://127.0.0.1:9/mcp", headers={"Authorization": "Bearer tok-123456"})
+    upstream = McpUpstream("quiet", spec)
+    assert upstream._redact("401: invalid token tok-123456") == "401: invalid token ***"
