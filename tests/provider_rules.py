@@ -24,6 +24,7 @@ from mcp_gateway.bridge.targets import Provider
 
 __all__ = [
     "NAME_PATTERNS",
+    "ROOT_REFUSED_KEYWORDS",
     "TOOL_COUNT_LIMITS",
     "internal_keys",
     "tool_name",
@@ -72,6 +73,18 @@ GEMINI_KEYWORDS = frozenset(
 )  # fmt: skip
 GEMINI_TYPES = frozenset({"string", "number", "integer", "boolean", "array", "object"})
 GEMINI_FORMATS = {"string": {"enum", "date-time"}, "number": {"float", "double"}, "integer": {"int32", "int64"}}
+
+# Keywords refused at the root of a tool's schema although accepted below it:
+# - OpenAI (Chat Completions and Responses, strict or not): "Invalid schema for function ...: schema must have
+#   type 'object' and not have 'oneOf'/'anyOf'/'allOf'/'enum'/'not' at the top level".
+# - Anthropic: "input_schema does not support oneOf, allOf, or anyOf at the top level"; Bedrock Converse hands
+#   Claude models' tool schemas to the same validator.
+# - Mistral and Cohere v2 document object parameters and say nothing of root combinators; none of these
+#   providers documents accepting a root `const` either, so it is held to the same rule as a root `enum`.
+# - Gemini's `parameters` name the function's parameters ("the Schema defining the type used for the
+#   parameter", per parameter name), so its root must be a plain object; allOf/oneOf/not/const are not in its
+#   Schema anywhere, and a root anyOf is refused here as for every other provider.
+ROOT_REFUSED_KEYWORDS = ("anyOf", "oneOf", "allOf", "not", "enum", "const")
 
 _META_SCHEMA_BASE = "https://json-schema.org/draft/2020-12/"
 
@@ -217,7 +230,7 @@ def _openai_function(provider: Provider, function: Mapping[str, Any]) -> list[st
 
 
 def _openai_strict_problems(parameters: Mapping[str, Any]) -> list[str]:
-    problems = ["strict: root must not be anyOf"] if "anyOf" in parameters else []
+    problems: list[str] = []
     for path, node in _schema_nodes(parameters):
         problems += [
             f"strict: {path} uses unsupported keyword {key!r}" for key in node if key not in OPENAI_STRICT_KEYWORDS
@@ -301,6 +314,7 @@ def _gemini(provider: Provider, definition: Mapping[str, Any]) -> list[str]:
         return problems
     if not isinstance(parameters, Mapping) or str(parameters.get("type", "")).lower() != "object":
         return [*problems, "parameters must be a schema of type object"]
+    problems += _root_keyword_problems(parameters)
     for path, node in _gemini_nodes(parameters, "parameters"):
         problems += _gemini_node_problems(path, node)
     return problems
@@ -361,11 +375,16 @@ def _json_schema_problems(schema: Any) -> list[str]:
     problems = list(_meta_schema_errors(json.dumps(schema, sort_keys=True)))
     if schema.get("type") != "object":
         problems.append("schema root must have type 'object'")
+    problems += _root_keyword_problems(schema)
     for path, node in _schema_nodes(schema):
         # OpenAI: "Invalid schema for function ...: array schema missing items".
         if "array" in _types(node) and "items" not in node:
             problems.append(f"{path}: array schema missing items")
     return problems
+
+
+def _root_keyword_problems(schema: Mapping[str, Any]) -> list[str]:
+    return [f"schema root must not use {keyword!r}" for keyword in ROOT_REFUSED_KEYWORDS if keyword in schema]
 
 
 @functools.lru_cache(maxsize=4096)

@@ -15,6 +15,10 @@ Wire shapes (one entry of `definitions` per MCP tool):
 - mistral: the OpenAI Chat Completions shape (without `strict`).
 - cohere (v2): ``{"type": "function", "function": {"name", "description"?, "parameters"}}``
 
+Every target gets the same input schema clean-up (`schemas.normalize_input_schema`); rules its root stated that
+no provider accepts there (a choice between argument sets, say) are appended to the description as one short
+sentence each, under the argument names the provider sees.
+
 `strict=True` applies to OpenAI Chat Completions and Responses only. A tool whose schema has no faithful strict
 form (see `strict_schema`) is sent with ``"strict": false`` and its ordinary schema instead of failing the request.
 """
@@ -30,7 +34,7 @@ import mcp_types
 from mcp_gateway.bridge.argument_keys import restore_keys, safe_property_keys
 from mcp_gateway.bridge.gemini_schema import to_gemini_schema
 from mcp_gateway.bridge.names import build_name_map
-from mcp_gateway.bridge.schemas import JsonSchema, normalize_schema
+from mcp_gateway.bridge.schemas import JsonSchema, normalize_input_schema
 from mcp_gateway.bridge.strict_arguments import drop_strict_nulls
 from mcp_gateway.bridge.strict_schema import to_strict_schema
 from mcp_gateway.bridge.targets import NAME_RULES, Provider
@@ -126,17 +130,18 @@ def convert_tools(tools: Sequence[mcp_types.Tool], provider: Provider, *, strict
     name_map = build_name_map(unique, provider)
     argument_keys: dict[str, dict[str, str]] = {}
     definitions = []
+    strict_schemas: dict[str, JsonSchema] = {}
     for original, tool in unique.items():
-        safe_schema, key_map = safe_property_keys(tool.input_schema or {})
+        tool_input = normalize_input_schema(tool.input_schema)
+        # Renamed after normalizing, so that arguments merged into the root from allOf/anyOf are renamed too.
+        safe_schema, key_map = safe_property_keys(tool_input.schema)
         if key_map:
             argument_keys[original] = key_map
-            tool = tool.model_copy(update={"input_schema": safe_schema})
-        definitions.append(tool_definition(tool, provider, name_map.to_target(original), strict=strict))
-    strict_schemas = {
-        original: normalize_schema(tool.input_schema)
-        for (original, tool), definition in zip(unique.items(), definitions, strict=True)
-        if _is_strict(definition)
-    }
+        constraints = tool_input.constraints({key: safe for safe, key in key_map.items()})
+        definition = _definition(tool, provider, name_map.to_target(original), safe_schema, constraints, strict)
+        definitions.append(definition)
+        if _is_strict(definition):
+            strict_schemas[original] = tool_input.schema
     return ConvertedTools(
         provider=provider,
         definitions=definitions,
@@ -154,10 +159,16 @@ def _is_strict(definition: Mapping[str, Any]) -> bool:
 
 def tool_definition(tool: mcp_types.Tool, provider: Provider, name: str, *, strict: bool = False) -> dict[str, Any]:
     """One tool in the provider's shape under `name`, which must already satisfy the provider's name rule."""
+    tool_input = normalize_input_schema(tool.input_schema)
+    return _definition(tool, provider, name, tool_input.schema, tool_input.constraints(), strict)
+
+
+def _definition(
+    tool: mcp_types.Tool, provider: Provider, name: str, schema: JsonSchema, constraints: str | None, strict: bool
+) -> dict[str, Any]:
     if not NAME_RULES[provider].is_valid(name):
         raise ValueError(f"{name!r} is not a valid {provider} tool name; allocate it with build_name_map")
-    description = _description(tool, provider)
-    schema = normalize_schema(tool.input_schema)
+    description = _description(tool, provider, constraints)
     if provider == "openai":
         function: dict[str, Any] = {"name": name, **_optional_description(description)}
         if strict:
@@ -208,15 +219,27 @@ def is_hosted_tool(definition: Mapping[str, Any], provider: Provider) -> bool:
     return isinstance(kind, str) and kind != "function"
 
 
-def _description(tool: mcp_types.Tool, provider: Provider) -> str | None:
+def _description(tool: mcp_types.Tool, provider: Provider, constraints: str | None) -> str | None:
     text = tool.description if tool.description and tool.description.strip() else None
     if text is None:
         titles = (tool.title, tool.annotations.title if tool.annotations else None)
         text = next((title for title in titles if title and title.strip()), None)
     limit = DESCRIPTION_LIMITS.get(provider)
-    if text is not None and limit is not None and len(text) > limit:
-        text = text[: limit - len(_ELLIPSIS)] + _ELLIPSIS
-    return text
+    if constraints is None:
+        return _cut(text, limit) if text is not None else None
+    if text is None:
+        return _cut(constraints, limit)
+    # The constraints stand in for schema keywords the provider refused, so the prose gives way to them first.
+    room = None if limit is None else limit - len(constraints) - 1
+    if room is not None and room <= len(_ELLIPSIS):
+        return _cut(f"{text} {constraints}", limit)
+    return f"{_cut(text, room)} {constraints}"
+
+
+def _cut(text: str, limit: int | None) -> str:
+    if limit is None or len(text) <= limit:
+        return text
+    return text[: limit - len(_ELLIPSIS)] + _ELLIPSIS
 
 
 def _optional_description(description: str | None) -> dict[str, str]:

@@ -2,7 +2,8 @@
 
 Names: valid for the provider, unique, and mapped back to every original. Schemas: whatever nesting of
 objects, arrays, enums, anyOf/oneOf/allOf, type arrays, `$defs` with (possibly recursive) `$ref`, `const` and
-formats goes in, what comes out passes that provider's documented rules, and the input is left as it was.
+formats goes in — at the root too, where providers refuse combinators they accept below it — what comes out
+passes that provider's documented rules, and the input is left as it was.
 """
 
 from __future__ import annotations
@@ -85,6 +86,37 @@ schemas = st.recursive(leaf_schemas, _compound, max_leaves=12)
 
 
 @st.composite
+def root_rules(draw: st.DrawFn, names: list[str]) -> dict[str, Any]:
+    """Root keywords no provider accepts: choices between argument sets, merged parts, exclusions, fixed values."""
+    argument_sets = st.builds(
+        lambda required: {"required": required}, st.lists(st.sampled_from([*names, "ghost"]), min_size=1, max_size=2)
+    )
+    object_parts = st.fixed_dictionaries(
+        {"type": st.just("object")},
+        optional={
+            "properties": st.dictionaries(property_names, schemas, max_size=3),
+            "required": st.lists(property_names, max_size=2),
+            "additionalProperties": st.booleans(),
+        },
+    )
+    parts = st.one_of(argument_sets, object_parts, schemas)
+    objects = st.dictionaries(property_names, scalars, max_size=2)
+    return draw(
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "anyOf": st.lists(parts, min_size=1, max_size=3),
+                "oneOf": st.lists(parts, min_size=1, max_size=3),
+                "allOf": st.lists(parts, min_size=1, max_size=3),
+                "not": parts,
+                "enum": st.lists(st.one_of(objects, scalars), min_size=1, max_size=3),
+                "const": objects,
+            },
+        )
+    )
+
+
+@st.composite
 def input_schemas(draw: st.DrawFn) -> dict[str, Any]:
     root: dict[str, Any] = {
         "type": "object",
@@ -100,6 +132,8 @@ def input_schemas(draw: st.DrawFn) -> dict[str, Any]:
         root["required"] = draw(st.lists(st.sampled_from([*root["properties"], "ghost"]), max_size=4))
     if draw(st.booleans()):
         root["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    if draw(st.booleans()):
+        root.update(draw(root_rules(list(root["properties"]))))
     return root
 
 

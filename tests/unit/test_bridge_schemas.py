@@ -6,7 +6,7 @@ import copy
 from typing import Any
 
 from mcp_gateway.bridge.gemini_schema import to_gemini_schema
-from mcp_gateway.bridge.schemas import normalize_schema
+from mcp_gateway.bridge.schemas import normalize_input_schema, normalize_schema
 from mcp_gateway.bridge.strict_schema import StrictLimits, to_strict_schema
 
 
@@ -262,7 +262,8 @@ def test_schemas_without_a_faithful_strict_form_are_refused() -> None:
     assert strict({"properties": {"both": {"allOf": [{"type": "string"}, {"minLength": 1}]}}}) is None
     assert strict({"properties": {"remote": {"$ref": "https://example.com/schema.json"}}}) is None
     assert strict({"properties": {"dangling": {"$ref": "#/$defs/Missing"}}}) is None
-    assert strict({"anyOf": [{"properties": {"a": {"type": "string"}}}]}) is None
+    nested_choice = {"type": "object", "properties": {"a": {"type": "string"}}, "anyOf": [{"required": ["a"]}]}
+    assert strict({"properties": {"pick": nested_choice}}) is None
 
 
 def test_strict_respects_the_documented_size_limits() -> None:
@@ -277,3 +278,140 @@ def test_strict_respects_the_documented_size_limits() -> None:
 
 def test_a_tool_without_arguments_is_strict() -> None:
     assert strict({}) == {"type": "object", "properties": {}, "required": [], "additionalProperties": False}
+
+
+# Root-level combinators: refused at the root by every provider, merged or described instead
+
+PAIR = {"a": {"type": "string"}, "b": {"type": "integer"}}
+
+
+def test_a_choice_of_required_arguments_leaves_the_schema_for_one_sentence() -> None:
+    schema = {"type": "object", "properties": PAIR, "anyOf": [{"required": ["a"]}, {"required": ["b"]}]}
+    tool_input = normalize_input_schema(schema)
+    assert tool_input.schema == {"type": "object", "properties": PAIR}
+    assert tool_input.constraints() == "Arguments must satisfy one of: {a} or {b}."
+
+
+def test_one_of_says_exactly_one_and_names_are_shown_as_the_provider_sees_them() -> None:
+    schema = {"properties": PAIR, "oneOf": [{"required": ["a"]}, {"required": ["a", "b"]}]}
+    tool_input = normalize_input_schema(schema)
+    assert tool_input.constraints() == "Arguments must satisfy exactly one of: {a} or {a, b}."
+    assert tool_input.constraints({"a": "a_2"}) == "Arguments must satisfy exactly one of: {a_2} or {a_2, b}."
+    # Whatever every branch requires is simply required.
+    assert tool_input.schema["required"] == ["a"]
+
+
+def test_a_union_of_object_schemas_offers_every_branchs_arguments_at_the_root() -> None:
+    by_id = {"type": "object", "properties": {"id": {"type": "string"}, "ref": {"type": "string"}}, "required": ["id"]}
+    by_path = {"type": "object", "properties": {"path": {"type": "string"}, "ref": {"type": "string"}}}
+    tool_input = normalize_input_schema({"oneOf": [by_id, {**by_path, "required": ["path"]}]})
+    assert tool_input.schema == {
+        "type": "object",
+        "properties": {"id": {"type": "string"}, "ref": {"type": "string"}, "path": {"type": "string"}},
+    }
+    assert tool_input.constraints() == "Arguments must satisfy exactly one of: {id} or {path}."
+
+
+def test_a_discriminated_union_keeps_each_branchs_form_of_a_shared_argument() -> None:
+    cat = {"properties": {"kind": {"const": "cat"}, "lives": {"type": "integer"}}, "required": ["kind", "lives"]}
+    dog = {"properties": {"kind": {"const": "dog"}, "breed": {"type": "string"}}, "required": ["kind"]}
+    tool_input = normalize_input_schema({"anyOf": [cat, dog]})
+    assert tool_input.schema["properties"]["kind"] == {"anyOf": [{"const": "cat"}, {"const": "dog"}]}
+    assert tool_input.schema["required"] == ["kind"]
+    assert tool_input.constraints() == "Arguments must satisfy one of: {kind, lives} or {kind}."
+
+
+def test_a_branch_that_asks_for_nothing_makes_the_choice_vacuous() -> None:
+    tool_input = normalize_input_schema({"properties": PAIR, "anyOf": [{"required": ["a"]}, {}]})
+    assert tool_input.schema == {"type": "object", "properties": PAIR}
+    assert tool_input.constraints() is None
+
+
+def test_all_of_object_schemas_are_merged_into_the_root_references_included() -> None:
+    schema = {
+        "allOf": [{"$ref": "#/$defs/Page"}, {"properties": {"q": {"type": "string"}}, "required": ["q"]}],
+        "$defs": {"Page": {"type": "object", "properties": {"page": {"type": "integer"}}, "required": ["page"]}},
+    }
+    tool_input = normalize_input_schema(schema)
+    assert tool_input.schema["properties"] == {"page": {"type": "integer"}, "q": {"type": "string"}}
+    assert tool_input.schema["required"] == ["page", "q"]
+    assert "allOf" not in tool_input.schema
+    assert tool_input.constraints() is None
+
+
+def test_all_of_parts_describing_one_argument_differently_must_both_hold() -> None:
+    schema = {"properties": {"n": {"type": "integer"}}, "allOf": [{"properties": {"n": {"minimum": 1}}}]}
+    assert normalize_schema(schema)["properties"]["n"] == {"allOf": [{"type": "integer"}, {"minimum": 1}]}
+
+
+def test_all_of_parts_that_are_not_objects_or_that_conflict_are_described() -> None:
+    schema = {"properties": PAIR, "minProperties": 1, "allOf": [{"type": "string"}, {"minProperties": 2}]}
+    tool_input = normalize_input_schema(schema)
+    assert tool_input.schema == {"type": "object", "properties": PAIR, "minProperties": 1}
+    assert tool_input.constraints() == (
+        'Arguments must also match: {"type":"string"}. Arguments must also match: {"minProperties":2}.'
+    )
+
+
+def test_an_all_of_part_may_carry_its_own_choice() -> None:
+    part = {"properties": PAIR, "anyOf": [{"required": ["a"]}, {"required": ["b"]}]}
+    tool_input = normalize_input_schema({"allOf": [part]})
+    assert tool_input.schema == {"type": "object", "properties": PAIR}
+    assert tool_input.constraints() == "Arguments must satisfy one of: {a} or {b}."
+
+
+def test_not_enum_and_const_at_the_root_become_sentences() -> None:
+    schema = {"properties": PAIR, "not": {"required": ["a", "b"]}, "enum": [{"a": "x"}, {"b": 1}], "const": {"b": 1}}
+    tool_input = normalize_input_schema(schema)
+    assert tool_input.schema == {"type": "object", "properties": PAIR}
+    assert tool_input.constraints() == (
+        "Arguments must not include all of: {a, b}. "
+        'Arguments must be one of: {"a":"x"} or {"b":1}. '
+        'Arguments must be exactly: {"b":1}.'
+    )
+
+
+def test_a_long_quoted_schema_is_cut_to_a_sentence() -> None:
+    constraints = normalize_input_schema({"not": {"properties": {f"p{i}": {"type": "string"} for i in range(30)}}})
+    sentence = constraints.constraints()
+    assert sentence is not None and len(sentence) < 220 and sentence.endswith("….")
+
+
+def test_combinators_below_the_root_are_left_where_they_are() -> None:
+    nested = {"anyOf": [{"type": "string"}, {"type": "integer"}], "oneOf": [{"minimum": 1}, {"maximum": -1}]}
+    tool_input = normalize_input_schema({"properties": {"x": nested, "y": {"allOf": [{"type": "string"}]}}})
+    assert tool_input.schema["properties"] == {"x": nested, "y": {"allOf": [{"type": "string"}]}}
+    assert tool_input.constraints() is None
+
+
+def test_flattening_never_touches_or_shares_the_callers_schema() -> None:
+    schema = {
+        "allOf": [{"$ref": "#/$defs/Base"}],
+        "anyOf": [{"properties": {"tags": {"type": "array", "items": {"type": "string"}}}, "required": ["tags"]}],
+        "$defs": {"Base": {"properties": {"meta": {"type": "object", "properties": {"k": {}}}}}},
+    }
+    before = copy.deepcopy(schema)
+    flattened = normalize_schema(schema)
+    flattened["properties"]["meta"]["properties"]["k"]["scribbled"] = True
+    flattened["properties"]["tags"]["items"]["scribbled"] = True
+    assert schema == before
+    assert flattened["$defs"]["Base"]["properties"]["meta"]["properties"]["k"] == {}
+
+
+def test_a_recursive_all_of_reference_ends_instead_of_looping() -> None:
+    schema = {"allOf": [{"$ref": "#/$defs/A"}], "$defs": {"A": {"allOf": [{"$ref": "#/$defs/A"}]}}}
+    tool_input = normalize_input_schema(schema)
+    assert tool_input.schema["properties"] == {}
+    assert tool_input.constraints() == 'Arguments must also match: {"$ref":"#/$defs/A"}.'
+
+
+def test_gemini_and_strict_mode_get_the_flattened_union_not_a_bare_object() -> None:
+    union = {"oneOf": [{"properties": {"id": {"type": "string"}}, "required": ["id"]}, {"properties": PAIR}]}
+    assert to_gemini_schema(normalize_schema(union)) == {
+        "type": "object",
+        "properties": {"id": {"type": "string"}, "a": {"type": "string"}, "b": {"type": "integer"}},
+    }
+    converted = strict(union)
+    assert converted is not None
+    assert converted["required"] == ["id", "a", "b"]
+    assert converted["properties"]["id"] == {"type": ["string", "null"]}

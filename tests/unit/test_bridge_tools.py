@@ -289,3 +289,115 @@ def test_the_rules_reject_duplicate_names_too_many_tools_and_internal_keys() -> 
     assert internal_keys({"function": {"_name_map": {}, "parameters": {"properties": {"_links": {}}}}}) == [
         "$.function._name_map"
     ]
+
+
+# Root-level combinators: no provider accepts them, so the schema is flattened and the rule told in words.
+
+CHOICE_SCHEMA = {
+    "type": "object",
+    "properties": {"a": {"type": "string"}, "b": {"type": "string"}},
+    "anyOf": [{"required": ["a"]}, {"required": ["b"]}],
+}
+CHOICE_SENTENCE = "Arguments must satisfy one of: {a} or {b}."
+
+
+def root_schema(provider: Provider, definition: dict[str, Any]) -> dict[str, Any]:
+    """The JSON Schema a definition sends, wherever the provider's shape keeps it."""
+    if provider == "bedrock":
+        return dict(definition["toolSpec"]["inputSchema"]["json"])
+    if provider == "anthropic":
+        return dict(definition["input_schema"])
+    if provider in ("gemini", "openai-responses"):
+        return dict(definition["parameters"])
+    return dict(definition["function"]["parameters"])
+
+
+def description_of(provider: Provider, definition: dict[str, Any]) -> str:
+    holder = definition.get("toolSpec") or definition.get("function") or definition
+    return str(holder["description"])
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+@pytest.mark.parametrize("strict", [False, True])
+def test_a_root_choice_of_arguments_is_accepted_everywhere_and_told_in_the_description(
+    provider: Provider, strict: bool
+) -> None:
+    choice = tool("pick", "Picks a thing.", CHOICE_SCHEMA)
+    definition = convert_tools([choice], provider, strict=strict).definitions[0]
+    assert validate_tool_definitions(provider, [definition]) == []
+    assert not {"anyOf", "oneOf", "allOf", "not", "enum", "const"} & set(root_schema(provider, definition))
+    assert set(root_schema(provider, definition)["properties"]) == {"a", "b"}
+    assert description_of(provider, definition) == f"Picks a thing. {CHOICE_SENTENCE}"
+    assert tool_definition(choice, provider, "pick", strict=strict) == definition
+
+
+def test_the_anthropic_definition_of_a_root_choice_is_exactly_this() -> None:
+    definition = convert_tools([tool("pick", "Picks a thing.", CHOICE_SCHEMA)], "anthropic").definitions[0]
+    assert definition == {
+        "name": "pick",
+        "description": f"Picks a thing. {CHOICE_SENTENCE}",
+        "input_schema": {"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "string"}}},
+    }
+
+
+def test_without_a_description_the_sentence_is_the_description() -> None:
+    bare = tool("pick", None, CHOICE_SCHEMA)
+    assert convert_tools([bare], "anthropic").definitions[0]["description"] == CHOICE_SENTENCE
+    assert convert_tools([bare], "bedrock").definitions[0]["toolSpec"]["description"] == CHOICE_SENTENCE
+
+
+@pytest.mark.parametrize("provider", ["openai", "openai-responses"])
+def test_a_long_description_gives_way_to_the_sentence_within_1024_characters(provider: Provider) -> None:
+    definition = convert_tools([tool("pick", "word " * 400, CHOICE_SCHEMA)], provider).definitions[0]
+    description = description_of(provider, definition)
+    assert len(description) == 1024
+    assert description.startswith("word word")
+    assert description.endswith(f"… {CHOICE_SENTENCE}")
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_arguments_merged_into_the_root_get_provider_safe_names_and_map_back(provider: Provider) -> None:
+    schema = {
+        "allOf": [{"properties": {"$top": {"type": "integer"}}}],
+        "oneOf": [{"properties": {"filter[x]": {"type": "string"}}, "required": ["filter[x]"]}, {"required": ["q"]}],
+        "properties": {"q": {"type": "string"}},
+    }
+    converted = convert_tools([tool("search", "Searches.", schema)], provider)
+    definition = converted.definitions[0]
+    assert validate_tool_definitions(provider, [definition]) == []
+    assert set(root_schema(provider, definition)["properties"]) == {"q", "_top", "filter_x_"}
+    assert description_of(provider, definition).endswith("exactly one of: {filter_x_} or {q}.")
+    assert converted.upstream_arguments("search", {"_top": 5, "filter_x_": "y"}) == {"$top": 5, "filter[x]": "y"}
+
+
+def test_strict_mode_maps_the_nulls_of_merged_arguments_back_out() -> None:
+    converted = convert_tools([tool("pick", "Picks a thing.", CHOICE_SCHEMA)], "openai", strict=True)
+    function = converted.definitions[0]["function"]
+    assert function["strict"] is True
+    assert function["parameters"]["required"] == ["a", "b"]
+    assert converted.upstream_arguments("pick", {"a": "x", "b": None}) == {"a": "x"}
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+@pytest.mark.parametrize("keyword", ["anyOf", "oneOf", "allOf", "not", "enum", "const"])
+def test_the_rules_reject_every_root_combinator_on_every_provider(provider: Provider, keyword: str) -> None:
+    values: dict[str, Any] = {
+        "anyOf": [{"required": ["a"]}],
+        "oneOf": [{"required": ["a"]}],
+        "allOf": [{"required": ["a"]}],
+        "not": {"required": ["a"]},
+        "enum": [{"a": "x"}],
+        "const": {"a": "x"},
+    }
+    schema = {"type": "object", "properties": {"a": {"type": "string"}}, keyword: values[keyword]}
+    shapes: dict[Provider, dict[str, Any]] = {
+        "openai": {"type": "function", "function": {"name": "a", "parameters": schema}},
+        "openai-responses": {"type": "function", "name": "a", "parameters": schema, "strict": False},
+        "anthropic": {"name": "a", "input_schema": schema},
+        "gemini": {"name": "a", "parameters": schema},
+        "bedrock": {"toolSpec": {"name": "a", "description": "d", "inputSchema": {"json": schema}}},
+        "mistral": {"type": "function", "function": {"name": "a", "parameters": schema}},
+        "cohere": {"type": "function", "function": {"name": "a", "parameters": schema}},
+    }
+    problems = validate_tool_definitions(provider, [shapes[provider]])
+    assert any(f"root must not use {keyword!r}" in problem for problem in problems), problems
