@@ -16,7 +16,7 @@ import mcp_types
 from mcp_gateway.http import httpx
 from mcp_gateway.openapi.arguments import ArgumentError, provided
 from mcp_gateway.openapi.model import ToolSpec
-from mcp_gateway.openapi.request import build_request
+from mcp_gateway.openapi.request import HeaderError, build_request
 from mcp_gateway.openapi.response import error_result, public_url, to_call_result
 from mcp_gateway.upstreams.auth import OutboundAuth, header_secrets, redact
 
@@ -46,6 +46,14 @@ async def invoke(
         return error_result(redact(f"invalid arguments for tool '{tool.name}': {error}", secrets))
     except httpx.InvalidURL as error:
         return error_result(redact(f"invalid upstream URL for tool '{tool.name}': {error}", secrets))
+    except HeaderError as error:
+        return error_result(redact(f"cannot call tool '{tool.name}': {error}", secrets))
+    # The last line of defence: a call is answered with a result, never with an exception that the MCP
+    # front door would turn into an internal error. The traceback goes to the log for a maintainer, the
+    # arguments nowhere; the result names only the error's type, as its text may quote a value.
+    except Exception as error:
+        logger.warning("tool '%s': building the request failed", tool.name, exc_info=True)
+        return error_result(f"cannot build the request for tool '{tool.name}' ({type(error).__name__})")
 
     target = f"{request.method} {public_url(request.url, secrets)}"
     try:

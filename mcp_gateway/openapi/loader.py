@@ -15,6 +15,7 @@ import anyio
 import yaml
 
 from mcp_gateway.http import httpx, new_client
+from mcp_gateway.openapi.yaml_aliases import UnsupportedAlias, check_aliases
 
 try:
     from yaml import CSafeLoader as _SafeLoaderBase
@@ -38,7 +39,15 @@ class _SpecYamlLoader(_SafeLoaderBase):
 
     Unquoted response codes (`200:`) would otherwise become ints, and dates (`version: 2024-01-01`) would
     become `date` objects; OpenAPI means both as strings. Keys keep the exact text written in the file.
+    Recursive or exploding aliases are refused before anything is constructed (yaml_aliases.py).
     """
+
+    def get_single_data(self) -> Any:
+        node = self.get_single_node()
+        if node is None:
+            return None
+        check_aliases(node)
+        return self.construct_document(node)
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
         self.flatten_mapping(node)
@@ -68,9 +77,13 @@ def parse_spec_text(text: str, source: str = "<spec>") -> dict[str, Any]:
             document = json.loads(stripped)
         except json.JSONDecodeError as error:
             raise SpecLoadError(source, f"invalid JSON: {error}") from error
+        except RecursionError as error:
+            raise SpecLoadError(source, "invalid JSON: nested too deeply") from error
     else:
         try:
             document = yaml.load(text, Loader=_SpecYamlLoader)  # a SafeLoader subclass
+        except UnsupportedAlias as error:
+            raise SpecLoadError(source, str(error)) from error
         except yaml.YAMLError as error:
             raise SpecLoadError(source, f"invalid YAML: {error}") from error
     if not isinstance(document, dict):
@@ -126,7 +139,8 @@ async def read_spec(
         else:
             async with new_client() as temporary_client:
                 text = await _fetch_text(source, temporary_client)
-        return await anyio.to_thread.run_sync(parse_spec_text, text, source)
+        # The URL's userinfo and query may carry credentials; parse errors name the source.
+        return await anyio.to_thread.run_sync(parse_spec_text, text, _public_url(source))
     path = Path(source)
     if base_dir is not None and not path.is_absolute():
         path = base_dir / path

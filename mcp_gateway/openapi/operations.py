@@ -15,7 +15,7 @@ from mcp_gateway.openapi.parameters import (
     read_parameter,
     undeclared_path_parameters,
 )
-from mcp_gateway.openapi.refs import RefIndex
+from mcp_gateway.openapi.refs import RefIndex, UnresolvableRef, is_reference
 from mcp_gateway.openapi.request_body import BodyPlan, flattenable, plan_body
 from mcp_gateway.openapi.schemas import SchemaConverter
 from mcp_gateway.openapi.servers import server_urls
@@ -47,9 +47,12 @@ class _Argument:
 
 
 def _with_annotations(schema: Any, description: str | None, deprecated: bool = False) -> Any:
+    if schema is True:
+        # A boolean schema (3.1) `true` accepts anything, which an empty object also says; argument
+        # schemas stay objects for consumers that expect them to be.
+        schema = {}
     if not description and not deprecated:
         return schema
-    # A boolean schema (3.1) `true` accepts anything, which an empty object also says.
     annotated = dict(schema) if isinstance(schema, Mapping) else {}
     if description:
         annotated["description"] = description
@@ -127,8 +130,9 @@ class OperationBuilder:
                 label = repr(name) if isinstance(name, str) else f"#{position + 1}"
                 raise InvalidOperation(f"invalid parameter {label}: {error}")
             typed = read_parameter(parameter)
-            if typed is not None:
-                declared.append(typed)
+            if typed is None or self._omitted(typed.schema, typed.required, f"parameter {typed.name!r}"):
+                continue
+            declared.append(typed)
         declared.extend(undeclared_path_parameters(path, declared))
         return sorted(declared, key=lambda parameter: _PARAMETER_ORDER[parameter.location])
 
@@ -140,7 +144,10 @@ class OperationBuilder:
         error = self._validator.request_body_error(request_body)
         if error is not None:
             raise InvalidOperation(f"invalid requestBody: {error}")
-        return plan_body(request_body)
+        plan = plan_body(request_body)
+        if plan is None or self._omitted(plan.schema, plan.required, "requestBody"):
+            return None
+        return plan
 
     def _servers(self, raw: Any) -> tuple[str, ...]:
         if raw is None:
@@ -175,9 +182,30 @@ class OperationBuilder:
         properties, required = spread
         arguments = []
         for name, property_schema in properties.items():
+            if self._omitted(property_schema, name in required, f"body property {name!r}"):
+                continue
             schema, refs = self._converter.convert(property_schema)
-            arguments.append(_Argument("body", str(name), schema, refs, body.required and name in required))
+            arguments.append(
+                _Argument("body", str(name), _with_annotations(schema, None), refs, body.required and name in required)
+            )
         return arguments, False
+
+    def _omitted(self, schema: Any, required: bool, what: str) -> bool:
+        """True when a value's schema is `false` (3.1: no value is valid) so the only valid call leaves it out.
+
+        Raises InvalidOperation when it is also required: no call could ever be valid.
+        """
+        if schema is not False and not is_reference(schema):
+            return False  # the common case, decided without a lookup
+        try:
+            accepts_nothing = self._refs.follow(schema) is False
+        except UnresolvableRef:
+            return False  # not decidable here; the schema converter reports the broken reference
+        if not accepts_nothing:
+            return False
+        if required:
+            raise InvalidOperation(f"{what} is required but its schema is false, so no value is valid")
+        return True
 
     def _input_schema(self, keyed: list[tuple[str, _Argument]]) -> dict[str, Any]:
         properties: dict[str, Any] = {}

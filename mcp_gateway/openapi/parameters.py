@@ -25,6 +25,8 @@ __all__ = [
 # OpenAPI: header parameters with these names "SHALL be ignored"; the request itself sets them.
 _IGNORED_HEADERS = frozenset({"accept", "content-type", "authorization"})
 _TEMPLATE_VARIABLE = re.compile(r"\{([^{}]+)\}")
+# RFC 9110 section 5.1: a header name is a token; no other name can be sent.
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _STRING_SCHEMA: Mapping[str, Any] = {"type": "string"}
 
 
@@ -92,11 +94,16 @@ def _schema_of(parameter: Mapping[str, Any]) -> Any:
 
 
 def read_parameter(parameter: Mapping[str, Any]) -> OperationParameter | None:
-    """A validated parameter as typed data; None for header parameters OpenAPI says to ignore."""
+    """A validated parameter as typed data; None for header parameters OpenAPI says to ignore.
+
+    Raises InvalidOperation for a header parameter whose name no HTTP request can carry.
+    """
     name = str(parameter["name"])
     location = cast(Location, parameter["in"])
     if location == "header" and name.lower() in _IGNORED_HEADERS:
         return None
+    if location == "header" and not _HEADER_NAME.fullmatch(name):
+        raise InvalidOperation(f"header parameter {name!r} is not a valid HTTP header name (RFC 9110 token)")
     style = parameter.get("style")
     explode = parameter.get("explode")
     description = parameter.get("description")

@@ -29,9 +29,15 @@ from mcp_gateway.openapi.serialize import (
 )
 from mcp_gateway.upstreams.auth import OutboundAuth
 
-__all__ = ["ArgumentError", "build_request", "join_url"]
+__all__ = ["ArgumentError", "HeaderError", "build_request", "join_url"]
 
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+# RFC 9110 section 5.1: a field name is a token.
+_FIELD_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
+class HeaderError(ValueError):
+    """A configured or credential header cannot be sent. The message names the header, never its value."""
 
 
 def build_request(
@@ -46,7 +52,9 @@ def build_request(
     path = _fill_path(binding, arguments)
     query: list[tuple[str, str]] = []
     cookies: list[tuple[str, str]] = []
-    header_map = _HeaderMap(headers or {})
+    header_map = _HeaderMap()
+    for name, value in (headers or {}).items():
+        header_map.set(name, _checked_header(name, value, "configured"))
     for parameter in binding.parameters:
         if parameter.location == "path" or not _wanted(parameter, arguments):
             continue
@@ -78,7 +86,7 @@ def build_request(
     if auth is not None:
         credentials = auth.credentials()
         for name, secret in credentials.headers:
-            header_map.set(name, secret)
+            header_map.set(name, _checked_header(name, secret, "credential"))
         query = _replace_pairs(query, [(encode_key(k), encode_query_value(v)) for k, v in credentials.query])
         cookies = _replace_pairs(cookies, [(encode_key(k), encode_cookie_value(v)) for k, v in credentials.cookies])
     if cookies:
@@ -165,6 +173,17 @@ def _path_value(by_name: Mapping[str, ParameterBinding], name: str, arguments: M
         raise ArgumentError(f"argument '{parameter.argument}': {error}") from error
 
 
+def _checked_header(name: str, value: str, origin: str) -> str:
+    """A configured or credential header, as is; raises HeaderError when it could not be sent as written."""
+    if not _FIELD_NAME.fullmatch(name):
+        raise HeaderError(f"{origin} header {name!r}: not a valid header name (RFC 9110 token)")
+    if any(char in value for char in "\r\n\0"):
+        raise HeaderError(f"{origin} header '{name}': header values cannot contain line breaks or NUL")
+    if not value.isascii():
+        raise HeaderError(f"{origin} header '{name}': header values must be ASCII (RFC 9110)")
+    return value
+
+
 def _replace_pairs(pairs: list[tuple[str, str]], replacements: list[tuple[str, str]]) -> list[tuple[str, str]]:
     replaced = {key for key, _ in replacements}
     return [pair for pair in pairs if pair[0] not in replaced] + replacements
@@ -173,10 +192,8 @@ def _replace_pairs(pairs: list[tuple[str, str]], replacements: list[tuple[str, s
 class _HeaderMap:
     """Headers by case-insensitive name; setting a name replaces every earlier value of it."""
 
-    def __init__(self, initial: Mapping[str, str]) -> None:
+    def __init__(self) -> None:
         self._headers: dict[str, tuple[str, str]] = {}
-        for name, value in initial.items():
-            self.set(name, value)
 
     def set(self, name: str, value: str) -> None:
         self._headers[name.lower()] = (name, value)

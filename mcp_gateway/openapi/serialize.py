@@ -128,6 +128,9 @@ def expand_header(value: Any, explode: bool | None) -> str:
     text = _simple(value, bool(explode), lambda part: part)
     if any(char in text for char in "\r\n\0"):
         raise ValueShapeError("header values cannot contain line breaks or NUL")
+    if not text.isascii():
+        # RFC 9110 leaves anything else to interpretation; httpx refuses to encode it.
+        raise ValueShapeError("header values must be ASCII (RFC 9110)")
     return text
 
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mcp_gateway import names
+from mcp_gateway.openapi.loader import SpecLoadError
 from mcp_gateway.openapi.model import HTTP_METHODS, OpenAPITools, SkippedOperation, ToolSpec
 from mcp_gateway.openapi.operations import OperationBuilder, PreparedTool, operation_id_of
 from mcp_gateway.openapi.parameters import InvalidOperation
@@ -25,11 +26,23 @@ __all__ = ["WHOLE_PATH_ITEM", "build_tools"]
 
 WHOLE_PATH_ITEM = "*"
 """`SkippedOperation.method` when a whole path item is unusable and its operations cannot be listed."""
+_DOCUMENT = "<spec>"
+"""The source named in SpecLoadError: conversion sees a parsed document, not where it came from."""
 
 
 def _skip_reason(method: str, path: str, operation_id: str | None, cause: Exception) -> str:
     named = f" (operationId {operation_id!r})" if operation_id else ""
-    return f"{method} {path}{named}: {cause}"
+    return f"{method} {path}{named}: {_describe(cause)}"
+
+
+def _describe(cause: Exception) -> str:
+    if isinstance(cause, InvalidOperation | UnresolvableRef):
+        return str(cause)
+    if isinstance(cause, RecursionError):
+        return "RecursionError: nested or self-referencing too deeply to convert"
+    # An error no check anticipated: its type tells a maintainer where to look; its text may quote
+    # arbitrary spec content, so it is left out.
+    return f"cannot convert ({type(cause).__name__})"
 
 
 def _collect(
@@ -46,7 +59,7 @@ def _collect(
             path_item = refs.follow(raw_item)
             if not isinstance(path_item, Mapping):
                 raise InvalidOperation("path item is not an object")
-        except (InvalidOperation, UnresolvableRef) as error:
+        except Exception as error:  # as broad as the per-operation catch below, for the same reason
             reason = _skip_reason(WHOLE_PATH_ITEM, path, None, error)
             skipped.append(SkippedOperation(WHOLE_PATH_ITEM, path, None, reason))
             continue
@@ -59,7 +72,10 @@ def _collect(
                 if not isinstance(operation, Mapping):
                     raise InvalidOperation("operation is not an object")
                 prepared.append(builder.build(path, method, path_item, operation))
-            except (InvalidOperation, UnresolvableRef) as error:
+            # Deliberately broad: specs are untrusted and loaded leniently, so whatever one operation
+            # trips over (including RecursionError from a pathological schema) skips that operation
+            # only, with its reason, instead of failing every other tool of the document.
+            except Exception as error:
                 reason = _skip_reason(method.upper(), path, operation_id, error)
                 skipped.append(SkippedOperation(method.upper(), path, operation_id, reason))
     return prepared, skipped
@@ -87,6 +103,19 @@ def allocate_tool_names(source_names: list[str]) -> list[str]:
 
 
 def build_tools(document: Mapping[str, Any]) -> OpenAPITools:
+    """Raises SpecLoadError when the document as a whole cannot be converted; bad operations are skipped."""
+    try:
+        return _build_tools(document)
+    # Deliberately broad, like the per-operation catch in `_collect`: what remains here is shared by every
+    # operation (the Swagger 2.0 upgrade, component names, document servers), so an unexpected error in
+    # an untrusted document becomes a load error naming its type, never a crash of the caller.
+    except RecursionError as error:
+        raise SpecLoadError(_DOCUMENT, "nested or self-referencing too deeply to convert (RecursionError)") from error
+    except Exception as error:
+        raise SpecLoadError(_DOCUMENT, f"cannot convert the document ({type(error).__name__})") from error
+
+
+def _build_tools(document: Mapping[str, Any]) -> OpenAPITools:
     spec = upgrade_swagger2(document) if is_swagger2(document) else document
     refs = RefIndex(spec)
     builder = OperationBuilder(refs, SchemaConverter(refs, spec), PartValidator(str(spec.get("openapi", ""))))

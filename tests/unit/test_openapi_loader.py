@@ -144,3 +144,108 @@ async def test_a_spec_url_that_does_not_answer_says_so() -> None:
             await read_spec("http://127.0.0.1:9/openapi.json", client=client)
 
     assert raised.value.reason == "no answer in time (ReadTimeout)"
+
+
+@pytest.mark.anyio
+async def test_a_spec_url_whose_body_does_not_parse_is_named_without_its_credentials() -> None:
+    async with _serving(200, "<html><body>Sign in</body></html>\n<p>: broken") as client:
+        with pytest.raises(SpecLoadError) as raised:
+            await read_spec("https://user:pw@api.test/spec.yaml?access_token=SECRET123", client=client)
+
+    message = str(raised.value)
+    assert raised.value.source == "https://api.test/spec.yaml"
+    assert "SECRET123" not in message and "pw" not in message and "user" not in message
+
+
+@pytest.mark.anyio
+async def test_a_spec_url_whose_body_is_not_an_object_is_named_without_its_credentials() -> None:
+    async with _serving(200, "<html>maintenance</html>") as client:
+        with pytest.raises(SpecLoadError, match="top level must be an object") as raised:
+            await read_spec("https://user:pw@api.test/spec.yaml?access_token=SECRET123", client=client)
+
+    assert raised.value.source == "https://api.test/spec.yaml"
+    assert "SECRET123" not in str(raised.value)
+
+
+# --- YAML anchors and aliases ------------------------------------------------------------------------------
+
+SPEC_HEAD = """
+openapi: 3.1.0
+info: {title: Anchors, version: "1"}
+paths: {}
+components:
+  schemas:
+"""
+
+
+def alias_bomb(levels: int) -> str:
+    """Each level is an object whose ten properties all alias the level below: 10**levels nodes in ~1 KB."""
+    lines = ["    L0: &L0 {type: string}"]
+    for level in range(1, levels + 1):
+        properties = ", ".join(f"p{index}: *L{level - 1}" for index in range(10))
+        lines.append(f"    L{level}: &L{level} {{type: object, properties: {{{properties}}}}}")
+    return SPEC_HEAD + "\n".join(lines) + "\n"
+
+
+def test_shared_anchors_are_still_read_as_plain_copies() -> None:
+    text = SPEC_HEAD + "    Id: &id {type: string, format: uuid}\n    Ref: {properties: {a: *id, b: *id}}\n"
+
+    schemas = parse_spec_text(text)["components"]["schemas"]
+
+    assert schemas["Ref"]["properties"] == {"a": schemas["Id"], "b": schemas["Id"]}
+
+
+def test_merge_keys_still_work() -> None:
+    text = SPEC_HEAD + "    Base: &base {type: object}\n    Named: {<<: *base, title: Named}\n"
+
+    assert parse_spec_text(text)["components"]["schemas"]["Named"] == {"type": "object", "title": "Named"}
+
+
+@pytest.mark.parametrize(
+    "schemas",
+    [
+        "    Node: &node\n      type: object\n      properties:\n        child: *node\n",
+        "    List: &list\n      type: array\n      items: [*list]\n",
+        "    Merged: &merged {<<: *merged}\n",
+    ],
+    ids=["mapping", "sequence", "merge-key"],
+)
+def test_an_anchor_used_inside_itself_is_refused(schemas: str) -> None:
+    with pytest.raises(SpecLoadError) as raised:
+        parse_spec_text(SPEC_HEAD + schemas, source="recursive.yaml")
+
+    assert raised.value.source == "recursive.yaml"
+    assert raised.value.reason.startswith("YAML anchor/alias not supported: recursive")
+    assert "line 7" in raised.value.reason  # where the anchor is
+
+
+def test_aliases_that_expand_past_the_node_budget_are_refused() -> None:
+    text = alias_bomb(7)
+    assert len(text) < 2000
+
+    with pytest.raises(SpecLoadError) as raised:
+        parse_spec_text(text)
+
+    assert raised.value.reason.startswith("YAML anchor/alias not supported: aliases expand the document by more than")
+
+
+def test_a_bomb_too_deep_to_count_exactly_is_refused_too() -> None:
+    with pytest.raises(SpecLoadError, match="aliases expand the document"):
+        parse_spec_text(alias_bomb(200))
+
+
+def test_modest_alias_use_is_within_the_budget() -> None:
+    parse_spec_text(alias_bomb(3))  # a thousand-fold repeat of one schema is fine
+
+
+def test_json_nested_too_deeply_is_a_load_error() -> None:
+    with pytest.raises(SpecLoadError, match="nested too deeply"):
+        parse_spec_text('{"a":' * 100_000 + "1" + "}" * 100_000, source="deep.json")
+
+
+BUNDLED_SPECS = sorted(path for path in (Path(__file__).parents[2] / "specs").iterdir() if path.suffix != ".md")
+
+
+@pytest.mark.parametrize("spec", BUNDLED_SPECS, ids=lambda path: path.name)
+def test_every_bundled_spec_still_loads(spec: Path) -> None:
+    assert isinstance(read_spec_file(spec).get("paths"), dict)

@@ -5,17 +5,23 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import logging
+import re
 from email.message import Message
 from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
 from urllib.parse import parse_qsl
 
+import mcp_types
 import pytest
 
 from mcp_gateway.http import httpx
-from mcp_gateway.openapi.invoke import ArgumentError, build_request
-from mcp_gateway.openapi.model import BodyBinding, FieldEncoding, HttpBinding, ParameterBinding
+from mcp_gateway.openapi import invoke as invoke_module
+from mcp_gateway.openapi.invoke import ArgumentError, build_request, invoke
+from mcp_gateway.openapi.model import BodyBinding, FieldEncoding, HttpBinding, ParameterBinding, ToolSpec
+from mcp_gateway.openapi.request import HeaderError
+from mcp_gateway.upstreams.auth import BearerAuth
 
 BASE = "https://api.example.com/v3"
 
@@ -423,3 +429,96 @@ def test_content_described_query_parameter_is_sent_as_one_json_string() -> None:
     )
     request = build_request(binding, "http://api.test", {"filter": {"status": "open", "ids": [1, 0]}})
     assert request.url.params.get("filter") == '{"status":"open","ids":[1,0]}'
+
+
+class TestHeadersThatCannotBeSent:
+    def test_non_ascii_header_argument_is_an_argument_error(self) -> None:
+        with pytest.raises(ArgumentError) as raised:
+            build(param("X-Name", "header"), arguments={"X-Name": "héllo"})
+        assert str(raised.value) == "argument 'X-Name': header values must be ASCII (RFC 9110)"
+
+    def test_non_ascii_inside_an_exploded_header_object_is_refused_too(self) -> None:
+        with pytest.raises(ArgumentError, match="'o': header values must be ASCII"):
+            build(param("X-Obj", "header", argument="o", explode=True), arguments={"o": {"city": "Zürich"}})
+
+    def test_non_ascii_configured_header_names_the_header_not_the_value(self) -> None:
+        with pytest.raises(HeaderError) as raised:
+            build(arguments={}, headers={"X-Team": "Équipe-secret"})
+        assert str(raised.value) == "configured header 'X-Team': header values must be ASCII (RFC 9110)"
+
+    @pytest.mark.parametrize(
+        ("headers", "message"),
+        [
+            ({"X Team": "a"}, "configured header 'X Team': not a valid header name (RFC 9110 token)"),
+            ({"X-Tëam": "a"}, "configured header 'X-Tëam': not a valid header name (RFC 9110 token)"),
+            ({"X-Team": "a\r\nX-Evil: 1"}, "configured header 'X-Team': header values cannot contain line breaks"),
+        ],
+    )
+    def test_configured_headers_that_httpx_could_not_send_are_refused(
+        self, headers: dict[str, str], message: str
+    ) -> None:
+        with pytest.raises(HeaderError, match=re.escape(message)):
+            build(arguments={}, headers=headers)
+
+    def test_a_credential_header_that_cannot_be_sent_is_refused_without_its_value(self) -> None:
+        with pytest.raises(HeaderError) as raised:
+            build(arguments={}, auth=BearerAuth(token="tøken"))
+        assert str(raised.value) == "credential header 'Authorization': header values must be ASCII (RFC 9110)"
+
+
+NAMED_TOOL = ToolSpec(
+    name="greet",
+    source_name="greet",
+    description="",
+    input_schema={"type": "object", "properties": {"X-Name": {"type": "string"}}},
+    binding=HttpBinding("GET", "/greet", (param("X-Name", "header"),)),
+)
+
+
+def never_called(request: httpx.Request) -> httpx.Response:
+    raise AssertionError("no request should be sent")
+
+
+class TestInvokeWhenTheRequestCannotBeBuilt:
+    @pytest.mark.anyio
+    async def test_a_non_ascii_header_argument_is_an_error_result(self) -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(never_called)) as client:
+            result = await invoke(client, NAMED_TOOL, BASE, {"X-Name": "héllo"})
+        assert result.is_error
+        assert result.content == [
+            mcp_types.TextContent(
+                text="invalid arguments for tool 'greet': argument 'X-Name': header values must be ASCII (RFC 9110)"
+            )
+        ]
+
+    @pytest.mark.anyio
+    async def test_a_configured_header_that_cannot_be_sent_is_an_error_result(self) -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(never_called)) as client:
+            result = await invoke(client, NAMED_TOOL, BASE, {}, headers={"X-Team": "Équipe"})
+        assert result.is_error
+        assert result.content == [
+            mcp_types.TextContent(
+                text="cannot call tool 'greet': configured header 'X-Team': header values must be ASCII (RFC 9110)"
+            )
+        ]
+
+    @pytest.mark.anyio
+    async def test_any_other_failure_is_an_error_result_naming_the_tool_and_logged_without_arguments(
+        self, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        def unforeseen(*args: Any, **kwargs: Any) -> httpx.Request:
+            raise UnicodeEncodeError("ascii", "héllo", 1, 2, "ordinal not in range(128)")
+
+        monkeypatch.setattr(invoke_module, "build_request", unforeseen)
+        async with httpx.AsyncClient(transport=httpx.MockTransport(never_called)) as client:
+            with caplog.at_level(logging.WARNING, logger=invoke_module.__name__):
+                result = await invoke(client, NAMED_TOOL, BASE, {"X-Name": "s3cret-value"})
+
+        assert result.is_error
+        assert result.content == [
+            mcp_types.TextContent(text="cannot build the request for tool 'greet' (UnicodeEncodeError)")
+        ]
+        (record,) = caplog.records
+        assert record.levelno == logging.WARNING and record.exc_info is not None
+        assert "greet" in record.getMessage()
+        assert "s3cret-value" not in caplog.text

@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 
 from mcp_gateway import names
-from mcp_gateway.openapi.loader import read_spec_file
+from mcp_gateway.openapi import tools as tools_module
+from mcp_gateway.openapi.loader import SpecLoadError, read_spec_file
 from mcp_gateway.openapi.model import BodyBinding, FieldEncoding, OpenAPITools, ParameterBinding, ToolSpec
 from mcp_gateway.openapi.preview import format_preview, preview
+from mcp_gateway.openapi.schemas import SchemaConverter
 from mcp_gateway.openapi.swagger2 import upgrade_swagger2
 from mcp_gateway.openapi.tools import build_tools
 
@@ -461,3 +463,226 @@ def test_content_described_parameter_keeps_its_schema_and_media_type() -> None:
         ParameterBinding("filter", "filter", "query", content_type="application/json"),
     )
     assert tool.input_schema["properties"]["filter"]["properties"] == {"q": {"type": "string"}}
+
+
+# --- pathological documents: one operation's failure never takes the document down ---------------------
+
+
+def self_containing_schema() -> dict[str, Any]:
+    """What a recursive YAML anchor parses to (the loader now refuses those; other callers may not)."""
+    node: dict[str, Any] = {"type": "object", "properties": {}}
+    node["properties"]["child"] = node
+    return node
+
+
+def test_a_self_containing_schema_skips_only_the_operations_that_reach_it() -> None:
+    spec = document(
+        {
+            "/nodes": {
+                "post": operation(
+                    "createNode",
+                    requestBody={
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Node"}}},
+                    },
+                )
+            },
+            "/health": {"get": operation("health")},
+        },
+        components={"schemas": {"Node": self_containing_schema()}},
+    )
+
+    tools = build_tools(spec)
+
+    assert [tool.name for tool in tools.tools] == ["health"]
+    (skipped,) = tools.skipped
+    assert skipped.operation_id == "createNode"
+    assert "RecursionError" in skipped.reason
+
+
+def test_an_unexpected_error_in_one_operation_skips_it_naming_the_error_type(monkeypatch: pytest.MonkeyPatch) -> None:
+    convert = SchemaConverter.convert
+
+    def trips_over_marked_schemas(self: SchemaConverter, schema: Any) -> Any:
+        if isinstance(schema, dict) and schema.get("x-trip"):
+            raise LookupError("converter bug")
+        return convert(self, schema)
+
+    monkeypatch.setattr(SchemaConverter, "convert", trips_over_marked_schemas)
+    spec = document(
+        {
+            "/a": {"get": operation("tripped", parameters=[{"name": "q", "in": "query", "schema": {"x-trip": True}}])},
+            "/b": {"get": operation("fine")},
+        }
+    )
+
+    tools = build_tools(spec)
+
+    assert [tool.name for tool in tools.tools] == ["fine"]
+    assert [skipped.reason for skipped in tools.skipped] == [
+        "GET /a (operationId 'tripped'): cannot convert (LookupError)"
+    ]
+
+
+def test_a_failure_shared_by_the_whole_document_is_a_load_error() -> None:
+    swagger = {
+        "swagger": "2.0",
+        "info": {"title": "Loop", "version": "1"},
+        "paths": {"/health": {"get": {"responses": {"200": {"description": "ok"}}}}},
+        "definitions": {"Node": self_containing_schema()},
+    }
+
+    with pytest.raises(SpecLoadError) as raised:
+        build_tools(swagger)
+
+    assert "RecursionError" in raised.value.reason
+
+
+def test_an_unexpected_document_level_error_is_a_load_error_naming_its_type(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(raw: Any) -> tuple[str, ...]:
+        raise KeyError("servers")
+
+    monkeypatch.setattr(tools_module, "server_urls", broken)
+
+    with pytest.raises(SpecLoadError, match=r"cannot convert the document \(KeyError\)"):
+        build_tools(document({"/a": {"get": operation("a")}}))
+
+
+def test_a_header_parameter_whose_name_cannot_be_sent_skips_the_operation() -> None:
+    spec = document({"/a": {"get": operation("a", parameters=[{"name": "X Naïve", "in": "header", "schema": {}}])}})
+
+    tools = build_tools(spec)
+
+    assert tools.tools == ()
+    assert "header parameter 'X Naïve' is not a valid HTTP header name" in tools.skipped[0].reason
+
+
+# --- OpenAPI 3.1 boolean schemas --------------------------------------------------------------------------
+
+
+def boolean_schema_document(version: str = "3.1.0", **fields: Any) -> dict[str, Any]:
+    return {**document({"/things": {"post": operation("createThing", **fields)}}), "openapi": version}
+
+
+def only_tool(spec: dict[str, Any]) -> ToolSpec:
+    tools = build_tools(spec)
+    assert tools.skipped == (), tools.skipped
+    (tool,) = tools.tools
+    return tool
+
+
+@pytest.mark.parametrize("version", ["3.1.0", "3.0.3"])
+def test_a_parameter_with_schema_true_accepts_any_value(version: str) -> None:
+    spec = boolean_schema_document(
+        version,
+        parameters=[
+            {"name": "anything", "in": "query", "schema": True},
+            {"name": "described", "in": "query", "schema": True, "description": "Free form"},
+            {"name": "filter", "in": "query", "content": {"application/json": {"schema": True}}},
+        ],
+    )
+
+    assert only_tool(spec).input_schema["properties"] == {
+        "anything": {},
+        "described": {"description": "Free form"},
+        "filter": {},
+    }
+
+
+def test_boolean_schemas_inside_a_body_are_kept() -> None:
+    body_schema = {"type": "object", "properties": {"meta": True, "tags": {"type": "array", "items": True}}}
+    spec = boolean_schema_document(requestBody={"content": {"application/json": {"schema": body_schema}}})
+
+    properties = only_tool(spec).input_schema["properties"]
+
+    assert properties == {"meta": {}, "tags": {"type": "array", "items": True}}
+
+
+def test_a_body_with_schema_true_is_one_argument_of_any_value() -> None:
+    spec = boolean_schema_document(requestBody={"content": {"application/json": {"schema": True}}})
+
+    tool = only_tool(spec)
+
+    assert tool.input_schema["properties"] == {"body": {}}
+    assert tool.binding.body == BodyBinding("application/json", argument="body")
+
+
+def test_a_reference_to_a_boolean_component_stays_a_reference() -> None:
+    spec = {
+        **boolean_schema_document(
+            parameters=[{"name": "q", "in": "query", "schema": {"$ref": "#/components/schemas/Any"}}]
+        ),
+        "components": {"schemas": {"Any": True}},
+    }
+
+    schema = only_tool(spec).input_schema
+
+    assert schema["properties"]["q"] == {"$ref": "#/$defs/Any"}
+    assert schema["$defs"] == {"Any": True}
+
+
+def test_optional_values_with_schema_false_are_left_out_of_the_tool() -> None:
+    body_schema = {"type": "object", "properties": {"legacy": False, "name": {"type": "string"}}}
+    spec = boolean_schema_document(
+        parameters=[{"name": "retired", "in": "query", "schema": False}, {"name": "q", "in": "query", "schema": {}}],
+        requestBody={"content": {"application/json": {"schema": body_schema}}},
+    )
+
+    tool = only_tool(spec)
+
+    assert list(tool.input_schema["properties"]) == ["q", "name"]
+    assert bound_argument_keys(tool) == ["q", "name"]
+
+
+def test_an_optional_body_with_schema_false_is_never_sent() -> None:
+    spec = boolean_schema_document(requestBody={"content": {"application/json": {"schema": False}}})
+
+    tool = only_tool(spec)
+
+    assert (tool.binding.body, tool.input_schema["properties"]) == (None, {})
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        (
+            {"parameters": [{"name": "q", "in": "query", "required": True, "schema": False}]},
+            "parameter 'q' is required but its schema is false, so no value is valid",
+        ),
+        (
+            {
+                "parameters": [
+                    {"name": "q", "in": "query", "required": True, "schema": {"$ref": "#/components/schemas/No"}}
+                ]
+            },
+            "parameter 'q' is required but its schema is false, so no value is valid",
+        ),
+        (
+            {"requestBody": {"required": True, "content": {"application/json": {"schema": False}}}},
+            "requestBody is required but its schema is false, so no value is valid",
+        ),
+        (
+            {
+                "requestBody": {
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["a"],
+                                "properties": {"a": False, "b": {}},
+                            }
+                        }
+                    }
+                }
+            },
+            "body property 'a' is required but its schema is false, so no value is valid",
+        ),
+    ],
+    ids=["parameter", "referenced", "body", "body-property"],
+)
+def test_a_required_value_with_schema_false_skips_the_operation(fields: dict[str, Any], reason: str) -> None:
+    spec = {**boolean_schema_document(**fields), "components": {"schemas": {"No": False}}}
+
+    tools = build_tools(spec)
+
+    assert tools.tools == ()
+    assert [skipped.reason for skipped in tools.skipped] == [f"POST /things (operationId 'createThing'): {reason}"]
