@@ -81,27 +81,6 @@ def _collect(
     return prepared, skipped
 
 
-def allocate_tool_names(source_names: list[str]) -> list[str]:
-    """One unique MCP name per operation, in order, all through the one naming module.
-
-    `allocate_names` maps a repeated source name once; a spec that repeats an operationId still has two
-    operations, so each repeat gets its own name, allocated against every name already handed out.
-    """
-    allocated = names.allocate_names(source_names, names.MCP)
-    taken = set(allocated.values())
-    seen: set[str] = set()
-    result: list[str] = []
-    for source in source_names:
-        if source not in seen:
-            seen.add(source)
-            result.append(allocated[source])
-            continue
-        repeat = names.allocate_names([source], names.MCP, reserved=taken)[source]
-        taken.add(repeat)
-        result.append(repeat)
-    return result
-
-
 def build_tools(document: Mapping[str, Any]) -> OpenAPITools:
     """Raises SpecLoadError when the document as a whole cannot be converted; bad operations are skipped."""
     try:
@@ -120,7 +99,8 @@ def _build_tools(document: Mapping[str, Any]) -> OpenAPITools:
     refs = RefIndex(spec)
     builder = OperationBuilder(refs, SchemaConverter(refs, spec), PartValidator(str(spec.get("openapi", ""))))
     prepared, skipped = _collect(spec, refs, builder)
-    tool_names = allocate_tool_names([tool.source_name for tool in prepared])
+    # Per operation, not per string: a spec that repeats an operationId still has two operations.
+    tool_names = names.allocate_each([tool.source_name for tool in prepared], names.MCP)
     info = spec.get("info")
     title = info.get("title") if isinstance(info, Mapping) else None
     return OpenAPITools(

@@ -6,6 +6,7 @@ and config values (headers, env, auth) are never echoed.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from importlib import resources
 from typing import Any
@@ -22,6 +23,8 @@ from mcp_gateway.openapi.loader import SpecLoadError, parse_spec_text
 from mcp_gateway.openapi.preview import preview
 from mcp_gateway.openapi.tools import build_tools
 from mcp_gateway.registry import Registry, UnknownServerError
+
+logger = logging.getLogger(__name__)
 
 MAX_PREVIEW_BYTES = 32 * 1024 * 1024
 
@@ -106,6 +109,9 @@ def rest_routes(registry: Registry) -> list[Route]:
             result = await anyio.to_thread.run_sync(preview_document_text, text)
         except SpecLoadError as error:
             return _error(400, str(error))
+        except Exception as error:
+            logger.exception("preview failed")
+            return _error(500, f"cannot convert this spec ({type(error).__name__}); the gateway log has the details")
         return JSONResponse(result)
 
     async def openapi_document(request: Request) -> JSONResponse:

@@ -74,6 +74,12 @@ class OpenAPIUpstream:
         except SpecLoadError as error:
             self._health = Health("unhealthy", f"server '{self.name}': {error}")
             return
+        except Exception as error:
+            # A converter bug on some spec must cost this one server, never leave it "starting" for ever.
+            logger.exception("server '%s': converting the spec failed", self.name)
+            reason = f"cannot convert the spec ({type(error).__name__})"
+            self._health = Health("unhealthy", f"server '{self.name}': {reason}")
+            return
         self._loaded = loaded
         self._by_name = {tool.name: tool for tool in loaded.tools}
         detail = f"{len(loaded.tools)} tools from {loaded.operation_count} operations"
