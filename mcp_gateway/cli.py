@@ -1,4 +1,8 @@
-"""`mcp-gateway serve | stdio | preview | tools | export`."""
+"""mcp-gateway: OpenAPI specs and MCP servers as one set of MCP tools, for MCP clients and LLM providers.
+
+Commands: serve (HTTP), stdio (for clients that launch a command), preview (a spec's tools), tools (what a config
+exposes), export (a config's tools in an LLM provider's format).
+"""
 
 from __future__ import annotations
 
@@ -53,13 +57,32 @@ def _is_loopback(host: str) -> bool:
 
 def _bind(host: str, port: int) -> socket.socket:
     """Bind before reading the config, so the actual port (also for --port 0) is known to servers.json."""
-    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as error:
+        raise BindError(f"cannot resolve host {host!r}: {error.strerror}") from error
     sock = socket.socket(family, kind, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(address)
+    try:
+        sock.bind(address)
+    except OSError as error:
+        sock.close()
+        hint = " (another gateway already running? choose another with --port, or `make run PORT=...`)"
+        raise BindError(f"cannot listen on {host}:{port}: {error.strerror}{hint if port else ''}") from error
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock
+
+
+class BindError(Exception):
+    """The address cannot be bound; the message says what to do instead."""
+
+
+def _port(value: str) -> int:
+    port = int(value)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a TCP port (0-65535; 0 picks a free one)")
+    return port
 
 
 def _url_host(host: str) -> str:
@@ -110,7 +133,7 @@ def command_serve(args: argparse.Namespace) -> int:
         on_ready=[f"listening on {base_url} (MCP at {base_url}/mcp)"],
         retry_interval=args.retry_interval,
     )
-    config = uvicorn.Config(app, log_config=None, log_level=args.log_level.lower(), lifespan="on")
+    config = uvicorn.Config(app, log_config=None, log_level=logging.getLogger().level, lifespan="on")
     uvicorn.Server(config).run(sockets=[sock])
     return 0
 
@@ -211,7 +234,11 @@ def command_export(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mcp-gateway", description=__doc__)
-    parser.add_argument("--log-level", default=os.environ.get("MCP_GATEWAY_LOG_LEVEL", "info"))
+    parser.add_argument(
+        "--log-level",
+        default=os.environ.get("MCP_GATEWAY_LOG_LEVEL"),
+        help="debug, info, warning, error (default: info for serve and stdio, warning for the others)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     def with_config(sub: argparse.ArgumentParser) -> None:
@@ -220,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve MCP over streamable HTTP (/mcp, /mcp/{server}) and REST")
     with_config(serve)
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=DEFAULT_PORT)
+    serve.add_argument("--port", type=_port, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}; 0 picks a free one")
     serve.add_argument("--stateless", action="store_true", help="no MCP sessions: for replicas behind a balancer")
     serve.add_argument("--retry-interval", type=float, default=30.0,
                        help="seconds between attempts to bring unhealthy servers back (0: never; default 30)")
@@ -235,27 +262,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     preview_cmd = commands.add_parser("preview", help="print the tools an OpenAPI spec would become")
     preview_cmd.add_argument("spec", help="file path or http(s) URL")
-    preview_cmd.add_argument("--json", action="store_true")
+    preview_cmd.add_argument("--json", action="store_true", help="the same JSON as POST /openapi/preview")
     preview_cmd.set_defaults(handler=command_preview)
 
     tools = commands.add_parser("tools", help="list the tools the configured servers expose")
     with_config(tools)
-    tools.add_argument("--server")
-    tools.add_argument("--json", action="store_true")
+    tools.add_argument("--server", help="only this server's tools, under their per-server names")
+    tools.add_argument("--json", action="store_true", help="MCP tool definitions as JSON")
     tools.set_defaults(handler=command_tools)
 
     export = commands.add_parser("export", help="print tool definitions in an LLM provider's format")
     with_config(export)
     export.add_argument("--provider", required=True, help=", ".join(PROVIDERS))
-    export.add_argument("--server")
-    export.add_argument("--strict", action="store_true", help="OpenAI strict mode")
+    export.add_argument("--server", help="only this server's tools")
+    export.add_argument("--strict", action="store_true", help="OpenAI strict mode (openai, openai-responses only)")
     export.set_defaults(handler=command_export)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    _configure_logging(args.log_level)
+    _configure_logging(args.log_level or ("info" if args.command in ("serve", "stdio") else "warning"))
     if args.command == "export":
         try:
             parse_provider(args.provider)
@@ -264,9 +291,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
     try:
         result: int = args.handler(args)
-    except ConfigError as error:
+    except (ConfigError, BindError) as error:
         print(str(error), file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # `mcp-gateway preview big.json | head`: the reader has what it wanted; no traceback for that.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     return result
 
 

@@ -86,6 +86,8 @@ def parse_spec_text(text: str, source: str = "<spec>") -> dict[str, Any]:
             raise SpecLoadError(source, str(error)) from error
         except yaml.YAMLError as error:
             raise SpecLoadError(source, f"invalid YAML: {error}") from error
+    if document is None:
+        raise SpecLoadError(source, "the document is empty")
     if not isinstance(document, dict):
         raise SpecLoadError(source, f"top level must be an object, not {type(document).__name__}")
     return document

@@ -83,6 +83,9 @@ def _collect(
 
 def build_tools(document: Mapping[str, Any]) -> OpenAPITools:
     """Raises SpecLoadError when the document as a whole cannot be converted; bad operations are skipped."""
+    if "openapi" not in document and "swagger" not in document:
+        # Anything JSON-shaped would otherwise "convert" into zero tools and look like an empty API.
+        raise SpecLoadError(_DOCUMENT, "not an OpenAPI document: it has neither an 'openapi' nor a 'swagger' field")
     try:
         return _build_tools(document)
     # Deliberately broad, like the per-operation catch in `_collect`: what remains here is shared by every

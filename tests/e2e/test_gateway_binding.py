@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 from mcp_gateway.http import httpx
@@ -37,3 +38,21 @@ def test_a_non_loopback_address_needs_allow_remote(tmp_path: Path) -> None:
     completed = run_cli("serve", "--config", str(config), "--host", "0.0.0.0", "--port", str(free_port()))
     assert completed.returncode == 2
     assert "--allow-remote" in completed.stderr
+
+
+def test_a_port_in_use_is_a_clear_error_not_a_traceback(tmp_path: Path) -> None:
+    config = write_config(tmp_path, {})
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        completed = run_cli("serve", "--config", str(config), "--port", str(port))
+    assert completed.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in completed.stderr
+    assert "Traceback" not in completed.stderr
+
+
+def test_a_port_out_of_range_is_refused() -> None:
+    completed = run_cli("serve", "--port", "99999")
+    assert completed.returncode == 2
+    assert "99999 is not a TCP port" in completed.stderr

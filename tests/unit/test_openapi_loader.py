@@ -70,9 +70,15 @@ def test_unparseable_json_is_reported_as_json() -> None:
         parse_spec_text('{"openapi": "3.0.0",', source="broken.json")
 
 
-@pytest.mark.parametrize("text", ["- just\n- a list\n", "42", ""])
+@pytest.mark.parametrize("text", ["- just\n- a list\n", "42"])
 def test_top_level_must_be_an_object(text: str) -> None:
     with pytest.raises(SpecLoadError, match="top level must be an object"):
+        parse_spec_text(text, source="odd.yaml")
+
+
+@pytest.mark.parametrize("text", ["", "  \n", "# only a comment\n"])
+def test_an_empty_document_says_so(text: str) -> None:
+    with pytest.raises(SpecLoadError, match="odd.yaml: the document is empty"):
         parse_spec_text(text, source="odd.yaml")
 
 

@@ -686,3 +686,10 @@ def test_a_required_value_with_schema_false_skips_the_operation(fields: dict[str
 
     assert tools.tools == ()
     assert [skipped.reason for skipped in tools.skipped] == [f"POST /things (operationId 'createThing'): {reason}"]
+
+
+def test_a_json_object_that_is_not_openapi_is_refused_rather_than_read_as_an_empty_api() -> None:
+    from mcp_gateway.openapi.loader import SpecLoadError
+
+    with pytest.raises(SpecLoadError, match="neither an 'openapi' nor a 'swagger' field"):
+        build_tools({"foo": 1})
