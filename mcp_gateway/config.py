@@ -7,7 +7,9 @@ the file, the server and the field, and every other server still loads. Fields w
 
 from __future__ import annotations
 
+import difflib
 import json
+import logging
 import os
 import re
 from collections.abc import Mapping
@@ -15,11 +17,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from mcp_gateway.upstreams.auth import OutboundAuth
 
 ServerKind = Literal["openapi", "stdio", "http", "sse"]
+
+logger = logging.getLogger(__name__)
+
+# Fields other MCP clients put in an entry; kept and ignored without a word.
+_KNOWN_FOREIGN_FIELDS = frozenset({"autoApprove", "alwaysAllow", "description", "name", "envFile", "trust"})
 
 # ${VAR} or ${VAR:-default}; `$${` escapes a literal `${`.
 _ENV_REFERENCE = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -38,6 +45,14 @@ class OpenAPISource(BaseModel):
     """File path (relative to the config file) or http(s) URL of an OpenAPI 3.x / Swagger 2.0 document."""
     base_url: str | None = Field(default=None, validation_alias=AliasChoices("baseUrl", "base_url"))
     auth: OutboundAuth | None = None
+
+    @field_validator("base_url")
+    @classmethod
+    def _absolute_http_url(cls, value: str | None) -> str | None:
+        # Caught here it names the field; caught at call time it is an odd "missing protocol" on every call.
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an absolute http:// or https:// URL")
+        return value
     headers: dict[str, str] = Field(default_factory=dict)
     timeout: float = Field(default=30.0, gt=0)
 
@@ -156,7 +171,22 @@ def parse_server(name: str, raw: Any, *, source: str, environ: Mapping[str, str]
         return ServerEntry(name, None, f"{prefix}: needs one of 'openapi', 'command' or 'url'")
     if len(kinds) > 1:
         return ServerEntry(name, None, f"{prefix}: has {', '.join(kinds)}; use exactly one of them")
+    _warn_unused_fields(prefix, config)
     return ServerEntry(name, config, None, config.kind)
+
+
+def _warn_unused_fields(prefix: str, config: ServerConfig) -> None:
+    """A pasted config keeps other clients' fields; a misspelt field of ours (say `alowedTools`, which would
+    silently expose every tool) deserves a word."""
+    ours = [alias for field in ServerConfig.model_fields.values()
+            for alias in getattr(field.validation_alias, "choices", ()) if isinstance(alias, str)]
+    ours += list(ServerConfig.model_fields)
+    for field in config.model_extra or {}:
+        if field in _KNOWN_FOREIGN_FIELDS:
+            continue
+        close = difflib.get_close_matches(field, ours, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        logger.warning("%s: field '%s' is not used by the gateway%s", prefix, field, hint)
 
 
 def parse_config(document: Any, *, source: str = "servers.json", environ: Mapping[str, str] | None = None,

@@ -106,3 +106,19 @@ def test_empty_command_url_or_spec_is_an_error_for_that_server_only() -> None:
         "spec": "s.json: server 'spec', field 'openapi.spec': must not be empty",
         "ok": None,
     }
+
+
+def test_base_url_must_be_absolute_http() -> None:
+    document = {"mcpServers": {"api": {"openapi": {"spec": "s.yaml", "baseUrl": "127.0.0.1:9999"}}}}
+    [entry] = parse_config(document, source="s.json", environ={}).servers
+    assert entry.error == (
+        "s.json: server 'api': field 'openapi.baseUrl': Value error, must be an absolute http:// or https:// URL")
+
+
+def test_a_misspelt_field_of_ours_is_reported_with_a_suggestion(caplog: pytest.LogCaptureFixture) -> None:
+    document = {"mcpServers": {"api": {"command": "x", "alowedTools": ["a"], "autoApprove": ["b"]}}}
+    [entry] = parse_config(document, source="s.json", environ={}).servers
+    assert entry.error is None
+    assert "s.json: server 'api': field 'alowedTools' is not used by the gateway; did you mean 'allowedTools'?" in (
+        caplog.text)
+    assert "autoApprove" not in caplog.text
