@@ -100,28 +100,36 @@ class Registry:
                 group.start_soon(start_one, server)
         self.rebuild()
         for status in self.servers():
-            logger.info("server '%s' (%s): %s %s", status.name, status.kind, status.health.state, status.health.detail)
+            level = logging.WARNING if status.health.state == "unhealthy" else logging.INFO
+            detail = f" ({status.health.detail})" if status.health.detail else ""
+            logger.log(level, "server '%s' (%s): %s, %d tools exposed%s",
+                       status.name, status.kind, status.health.state, status.tool_count, detail)
 
     async def recover(self) -> None:
         """Give every unhealthy upstream another try; recompute names if any tool list may have changed."""
-        changed = False
+        recovered: list[str] = []
 
         async def recover_one(server: RegistryServer) -> None:
-            nonlocal changed
+            before = server.upstream.health
             try:
-                changed = await server.upstream.recover() or changed
+                await server.upstream.recover()
             except Exception:
                 logger.exception("server '%s' failed while recovering", server.upstream.name)
+            after = server.upstream.health
+            if after.state == "healthy":
+                recovered.append(server.upstream.name)
+            elif after.detail != before.detail:
+                # Only news is logged: a server that stays down the same way is not repeated every interval.
+                logger.warning("server '%s' still unhealthy: %s", server.upstream.name, after.detail)
 
         async with anyio.create_task_group() as group:
             for server in self._servers.values():
                 if server.upstream.health.state == "unhealthy":
                     group.start_soon(recover_one, server)
-        if changed:
+        if recovered:
             self.rebuild()
-            for status in self.servers():
-                if status.health.state == "healthy":
-                    logger.info("server '%s': %s", status.name, status.health.detail)
+            for name in recovered:
+                logger.info("server '%s' recovered: %s", name, self._servers[name].upstream.health.detail)
 
     async def recover_forever(self, interval: float) -> None:
         """Background task of the running gateway: `recover()` every `interval` seconds."""

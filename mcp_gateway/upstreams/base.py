@@ -39,9 +39,9 @@ class Upstream(Protocol):
         """Call a tool by its upstream name. Failures are results with is_error=True, not exceptions."""
         ...
 
-    async def recover(self) -> bool:
-        """Called periodically while unhealthy: try again to load or connect. Returns True when the attempt
-        may have changed `tools()` (so the registry recomputes names). Never raises for expected failures."""
+    async def recover(self) -> None:
+        """Called periodically while unhealthy: try again to load or connect, and record the outcome in `health`
+        (the registry recomputes names when it turns healthy). Never raises for expected failures."""
         ...
 
     async def aclose(self) -> None: ...

@@ -34,9 +34,9 @@ class UnavailableUpstream:
     async def call_tool(self, name: str, arguments: dict[str, Any]) -> types.CallToolResult:
         return error_result(f"server '{self.name}' is {self._health.state}: {self._health.detail}")
 
-    async def recover(self) -> bool:
+    async def recover(self) -> None:
         # A config error or a disabled entry needs a new config, not another attempt.
-        return False
+        return
 
     async def aclose(self) -> None:
         return None

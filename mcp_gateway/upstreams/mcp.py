@@ -165,15 +165,14 @@ class McpUpstream:
             await self._lose(connection, reason)
             return self._failure(f"connection lost ({reason})")
 
-    async def recover(self) -> bool:
+    async def recover(self) -> None:
         """Reconnect a server that was down (at startup or since), so its tools come back without a restart."""
         if self._health.state != "unhealthy":
-            return False
+            return
         async with self._reconnect_lock:
             if self._task_group is None:
-                return False
+                return
             await self._connect()
-        return True
 
     async def aclose(self) -> None:
         supervisor, self._supervisor = self._supervisor, None

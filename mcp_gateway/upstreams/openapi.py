@@ -91,12 +91,11 @@ class OpenAPIUpstream:
             logger.warning("server '%s': skipped %s %s: %s", self.name, skip.method.upper(), skip.path, skip.reason)
         self._health = Health("healthy", detail)
 
-    async def recover(self) -> bool:
+    async def recover(self) -> None:
         """Load the spec again when it failed (a spec URL that was down, a file being fixed)."""
         if self._health.state != "unhealthy":
-            return False
+            return
         await self.start()
-        return True
 
     def tools(self) -> list[types.Tool]:
         if self._loaded is None:

@@ -78,7 +78,7 @@ def test_top_level_must_be_an_object(text: str) -> None:
 
 @pytest.mark.parametrize("text", ["", "  \n", "# only a comment\n"])
 def test_an_empty_document_says_so(text: str) -> None:
-    with pytest.raises(SpecLoadError, match="odd.yaml: the document is empty"):
+    with pytest.raises(SpecLoadError, match=r"odd\.yaml: the document is empty"):
         parse_spec_text(text, source="odd.yaml")
 
 

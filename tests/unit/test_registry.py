@@ -39,12 +39,10 @@ class InMemoryUpstream:
         self.calls.append((name, arguments))
         return types.CallToolResult(content=[types.TextContent(text=f"{self.name}:{name}")])
 
-    async def recover(self) -> bool:
-        if self._health.state != "unhealthy":
-            return False
-        self._fail_start = False
-        self._health = Health("healthy")
-        return True
+    async def recover(self) -> None:
+        if self._health.state == "unhealthy":
+            self._fail_start = False
+            self._health = Health("healthy")
 
     async def aclose(self) -> None:
         return None
