@@ -44,12 +44,11 @@ class HostPolicy:
             allowed_origins=[pattern for origin in self.origins for pattern in (origin, f"{origin}:*")],
         )
 
-    def admits(self, host: str | None, origin: str | None) -> bool:
-        if not self.enforced:
-            return True
-        if host is None or _strip_port(host) not in self.hosts:
-            return False
-        return origin is None or _strip_port(origin) in self.origins
+    def admits_host(self, host: str | None) -> bool:
+        return not self.enforced or (host is not None and _strip_port(host) in self.hosts)
+
+    def admits_origin(self, origin: str | None) -> bool:
+        return not self.enforced or origin is None or _strip_port(origin) in self.origins
 
 
 def _strip_port(value: str) -> str:
@@ -70,9 +69,12 @@ class HostCheckMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             headers = Headers(scope=scope)
-            if not self.policy.admits(headers.get("host"), headers.get("origin")):
-                response = JSONResponse({"error": "host or origin not allowed"}, status_code=421)
-                await response(scope, receive, send)
+            # The MCP transport spec answers a foreign Origin with 403; a foreign Host is a misdirected request.
+            if not self.policy.admits_host(headers.get("host")):
+                await JSONResponse({"error": "host not allowed"}, status_code=421)(scope, receive, send)
+                return
+            if not self.policy.admits_origin(headers.get("origin")):
+                await JSONResponse({"error": "origin not allowed"}, status_code=403)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 

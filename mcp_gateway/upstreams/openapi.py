@@ -82,7 +82,7 @@ class OpenAPIUpstream:
             return
         self._loaded = loaded
         self._by_name = {tool.name: tool for tool in loaded.tools}
-        detail = f"{len(loaded.tools)} tools from {loaded.operation_count} operations"
+        detail = f"{len(loaded.tools)} of {loaded.operation_count} operations converted"
         if loaded.skipped:
             detail += f"; {len(loaded.skipped)} skipped: " + "; ".join(
                 f"{skip.method.upper()} {skip.path}: {skip.reason}" for skip in loaded.skipped[:5]

@@ -56,3 +56,16 @@ def test_a_port_out_of_range_is_refused() -> None:
     completed = run_cli("serve", "--port", "99999")
     assert completed.returncode == 2
     assert "99999 is not a TCP port" in completed.stderr
+
+
+def test_a_foreign_origin_is_forbidden(tmp_path: Path, e2e_log_dir: Path) -> None:
+    config = write_config(tmp_path, {})
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    args = gateway_command("serve", "--config", str(config), "--port", str(port))
+    with stopping(start_process("gateway-origin", args, ready=http_ready(f"{base_url}/health"), log_dir=e2e_log_dir)):
+        for path in ("/health", "/mcp"):
+            foreign = httpx.get(f"{base_url}{path}", headers={"Origin": "http://evil.example"}, timeout=10)
+            assert foreign.status_code == 403, path
+        local = httpx.get(f"{base_url}/health", headers={"Origin": f"http://localhost:{port}"}, timeout=10)
+        assert local.status_code == 200
