@@ -6,6 +6,7 @@ and config values (headers, env, auth) are never echoed.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter
 from importlib import resources
@@ -57,7 +58,17 @@ async def _bounded_body(request: Request, limit: int) -> bytes | None:
 
 
 def preview_document_text(text: str) -> dict[str, Any]:
-    """Parse and convert a spec exactly as registration does, and describe the result."""
+    """Parse and convert a spec exactly as registration does, and describe the result.
+
+    The body is the document itself (JSON or YAML), or a JSON string holding YAML or JSON text: the form an MCP
+    client sends when the `preview_openapi` tool is given the spec as text.
+    """
+    try:
+        quoted = json.loads(text)
+    except ValueError:
+        quoted = None
+    if isinstance(quoted, str):
+        text = quoted
     return preview(build_tools(parse_spec_text(text, source="request body")))
 
 

@@ -42,6 +42,9 @@ async def test_bundled_management_tools_answer_offline(bundled_gateway: Gateway)
             "gateway-preview_openapi",
             {"body": json.loads((REPO_ROOT / "specs" / "petstore-swagger2.json").read_text(encoding="utf-8"))},
         )
+        yaml_preview = await client.call_tool(
+            "gateway-preview_openapi", {"body": (REPO_ROOT / "specs" / "uspto-3.0.yaml").read_text(encoding="utf-8")}
+        )
     assert not servers.is_error, result_text(servers)
     listed = {entry["name"]: entry for entry in json.loads(result_text(servers))}
     assert listed["gateway"]["health"] == "healthy"
@@ -54,6 +57,8 @@ async def test_bundled_management_tools_answer_offline(bundled_gateway: Gateway)
         "createPets",
         "showPetById",
     ]
+    assert not yaml_preview.is_error, result_text(yaml_preview)
+    assert json.loads(result_text(yaml_preview))["title"] == "USPTO Data Set API"
 
 
 @pytest.mark.anyio
