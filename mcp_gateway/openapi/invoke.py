@@ -58,8 +58,10 @@ async def invoke(
     target = f"{request.method} {public_url(request.url, secrets)}"
     try:
         response = await _send_bounded(client, request)
-    except httpx.TimeoutException:
-        return _failure(f"upstream timed out: {target}", secrets)
+    except httpx.TimeoutException as error:
+        limit = client.timeout.read if isinstance(error, httpx.ReadTimeout) else client.timeout.connect
+        after = f" after {limit:g}s" if limit is not None else ""
+        return _failure(f"upstream timed out{after} ({type(error).__name__}): {target}", secrets)
     except httpx.TransportError as error:
         return _failure(f"upstream unreachable: {target}: {describe_transport_error(error)}", secrets)
     except httpx.RequestError as error:

@@ -120,9 +120,15 @@ class OpenAPIUpstream:
             return error_result(
                 f"server '{self.name}': the spec names no absolute server URL; set openapi.baseUrl in the config"
             )
-        return await invoke(
-            self._client, tool, base_url, arguments, auth=self._auth, headers=self._source.headers
-        )
+        result = await invoke(self._client, tool, base_url, arguments, auth=self._auth, headers=self._source.headers)
+        if result.is_error and result.structured_content is None:
+            # Name the server so a user with several upstreams knows which one (and which config entry) failed.
+            result.content = [
+                types.TextContent(text=f"server '{self.name}': {block.text}")
+                if isinstance(block, types.TextContent) else block
+                for block in result.content
+            ]
+        return result
 
     async def aclose(self) -> None:
         if self._client is not None:

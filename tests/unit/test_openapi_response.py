@@ -173,7 +173,7 @@ class TestInvoke:
             result = await invoke(client, TOOL, "https://api.example.com", {"id": 1}, auth=QUERY_KEY)
         assert (result.is_error, only_text(result)) == (
             True,
-            "upstream timed out: GET https://api.example.com/items/1?api_key=***",
+            "upstream timed out after 5s (ReadTimeout): GET https://api.example.com/items/1?api_key=***",
         )
 
     @pytest.mark.anyio
