@@ -6,7 +6,7 @@ gateway:
     async with Client("http://127.0.0.1:8000/mcp") as client:
         tools = await load_tools(client, "anthropic")
         ...  # send tools.definitions with the request; for each tool_use block in the reply:
-        result = await call_tool(client, block, tools.name_map, "anthropic")
+        result = await call_tool(client, block, tools, "anthropic")
 
 Failures of a single call (arguments that are not a JSON object, an MCP error from the server) come back
 as an error result in the provider's shape, so the model can read them and correct itself.
@@ -69,6 +69,8 @@ async def call_tool(
     provider_tool_call: Mapping[str, Any],
     tools: ConvertedTools | NameMap,
     provider: Provider | str,
+    *,
+    bedrock_error_status: bool = False,
 ) -> dict[str, Any]:
     """Run one tool call the provider returned and answer it in the provider's tool-result shape.
 
@@ -79,8 +81,12 @@ async def call_tool(
     Gemini: a `{"functionCall": {...}}` part or the bare `{"name", "args"}` -> `{"functionResponse": {...}}`;
     Bedrock: `{"toolUse": {...}}` or the bare `{"toolUseId", "name", "input"}` -> `{"toolResult": {...}}`.
 
-    Pass the `ConvertedTools` from `load_tools` (a bare `NameMap` also works, but then strict-mode calls keep
-    the nulls a strict model sends for optional properties it means to leave out).
+    Pass the `ConvertedTools` from `load_tools`. A bare `NameMap` still maps the tool name, but nothing else:
+    argument keys renamed for the provider (`$top` offered as `_top`) reach the server under the provider's
+    key, and strict-mode calls keep the nulls a strict model sends for optional properties it leaves out.
+
+    `bedrock_error_status` adds ``"status": "error"`` to failed Bedrock results; only Amazon Nova and
+    Anthropic Claude 3 and 4 models accept it (see `format_tool_result`).
     """
     target = parse_provider(provider)
     call = read_tool_call(provider_tool_call, target)
@@ -93,7 +99,7 @@ async def call_tool(
         else:
             original, arguments = tools.to_original(call.name), call.arguments
         result = await _call(session, original, arguments)
-    return format_tool_result(call, result, target)
+    return format_tool_result(call, result, target, bedrock_error_status=bedrock_error_status)
 
 
 async def _call(session: McpSession, name: str, arguments: dict[str, Any]) -> mcp_types.CallToolResult:

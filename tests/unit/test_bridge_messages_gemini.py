@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
 from mcp_gateway.bridge.messages import MessageConversionError
-from mcp_gateway.bridge.messages.gemini import assistant_message, convert_messages
+from mcp_gateway.bridge.messages.gemini import (
+    FOREIGN_CALL_SIGNATURE,
+    assistant_message,
+    convert_messages,
+    response_object,
+)
 from mcp_gateway.bridge.names import build_name_map
 
 NAME_MAP = build_name_map(["repos/get", "1st.tool", "weather"], "gemini")
@@ -42,7 +48,7 @@ def test_a_tool_round_becomes_function_call_and_function_response_parts() -> Non
             "role": "model",
             "parts": [
                 {"text": "On it."},
-                {"functionCall": {"name": "repos_get", "args": {"id": 7}}},
+                {"functionCall": {"name": "repos_get", "args": {"id": 7}}, "thoughtSignature": FOREIGN_CALL_SIGNATURE},
                 {"functionCall": {"name": "_1st.tool", "args": {}}},
             ],
         },
@@ -137,3 +143,103 @@ def test_native_gemini_parts_in_history_pass_through() -> None:
         NAME_MAP,
     )
     assert converted.contents[1] == {"role": "model", "parts": [signed_text]}
+
+
+def _weather_round(result_content: object) -> list[dict[str, Any]]:
+    return [
+        {"role": "user", "content": "Weather?"},
+        {"role": "assistant", "content": None, "tool_calls": [_call("c1", "weather", "{}")]},
+        {"role": "tool", "tool_call_id": "c1", "content": result_content},
+    ]
+
+
+def test_calls_gemini_did_not_sign_get_the_documented_placeholder_on_the_first_call_of_a_turn() -> None:
+    conversation: list[dict[str, Any]] = [
+        {"role": "user", "content": "Weather in Oslo and Rome, then repo 7?"},
+        {
+            "role": "assistant",
+            "content": "Checking.",
+            "tool_calls": [_call("c1", "weather", '{"city": "Oslo"}'), _call("c2", "weather", '{"city": "Rome"}')],
+        },
+        {"role": "tool", "tool_call_id": "c1", "content": "-3C"},
+        {"role": "tool", "tool_call_id": "c2", "content": "18C"},
+        {"role": "assistant", "content": None, "tool_calls": [_call("c3", "repos/get", "{}", signature="CiQB")]},
+    ]
+    contents = convert_messages(conversation, NAME_MAP).contents
+    assert FOREIGN_CALL_SIGNATURE == "skip_thought_signature_validator"
+    assert [part.get("thoughtSignature") for part in contents[1]["parts"]] == [None, FOREIGN_CALL_SIGNATURE, None]
+    assert contents[3]["parts"][0]["thoughtSignature"] == "CiQB"
+
+    unsigned = convert_messages(conversation, NAME_MAP, foreign_call_signatures=False).contents
+    assert all("thoughtSignature" not in part for part in unsigned[1]["parts"])
+
+
+def test_tool_output_that_python_reads_as_a_number_but_json_does_not_stays_text() -> None:
+    for text in ("NaN", "Infinity", "-Infinity", '{"ratio": NaN}'):
+        assert response_object(text) == {"output": text}
+    assert response_object('{"ratio": 0.5}') == {"output": {"ratio": 0.5}}
+
+    contents = convert_messages(_weather_round("NaN"), NAME_MAP).contents
+    json.dumps(contents, allow_nan=False)  # the request body is valid JSON
+
+
+def test_images_in_a_tool_result_go_inside_the_function_response() -> None:
+    png = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
+    contents = convert_messages(_weather_round([{"type": "text", "text": "Radar:"}, png]), NAME_MAP).contents
+    assert contents[-1] == {
+        "role": "user",
+        "parts": [
+            {
+                "functionResponse": {
+                    "name": "weather",
+                    "response": {"output": "Radar:"},
+                    "parts": [{"inlineData": {"mimeType": "image/png", "data": "iVBORw0KGgo="}}],
+                }
+            }
+        ],
+    }
+
+
+def test_media_a_function_response_cannot_carry_follows_it_in_the_same_turn() -> None:
+    gif = {"type": "image_url", "image_url": {"url": "data:image/gif;base64,R0lGODlh"}}
+    png = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
+    contents = convert_messages(_weather_round([gif, png]), NAME_MAP).contents
+    assert contents[-1]["parts"] == [
+        {
+            "functionResponse": {
+                "name": "weather",
+                "response": {"output": ""},
+                "parts": [{"inlineData": {"mimeType": "image/png", "data": "iVBORw0KGgo="}}],
+            }
+        },
+        {"inlineData": {"mimeType": "image/gif", "data": "R0lGODlh"}},
+    ]
+
+    for_gemini_2 = convert_messages(_weather_round([gif, png]), NAME_MAP, media_in_function_responses=False)
+    assert for_gemini_2.contents[-1]["parts"] == [
+        {"functionResponse": {"name": "weather", "response": {"output": ""}}},
+        {"inlineData": {"mimeType": "image/gif", "data": "R0lGODlh"}},
+        {"inlineData": {"mimeType": "image/png", "data": "iVBORw0KGgo="}},
+    ]
+
+
+def test_media_following_a_result_never_separates_the_answers_to_parallel_calls() -> None:
+    gif = {"type": "image_url", "image_url": {"url": "data:image/gif;base64,R0lGODlh"}}
+    contents = convert_messages(
+        [
+            {"role": "user", "content": "Weather in Oslo and Rome?"},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [_call("c1", "weather", "{}"), _call("c2", "weather", "{}")],
+            },
+            {"role": "tool", "tool_call_id": "c1", "content": [{"type": "text", "text": "-3C"}, gif]},
+            {"role": "tool", "tool_call_id": "c2", "content": "18C"},
+        ],
+        NAME_MAP,
+    ).contents
+    assert [next(iter(part)) for part in contents[-1]["parts"]] == [
+        "functionResponse",
+        "functionResponse",
+        "inlineData",
+    ]

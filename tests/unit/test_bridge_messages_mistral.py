@@ -85,3 +85,55 @@ def test_a_response_gets_original_names_and_ids_back() -> None:
         ("toolu_01A", "foo/bar"),
         ("NewId0001", "foo_bar"),
     ]
+
+
+# Mistral refuses unknown fields (422 extra_forbidden): only what its chat API documents is sent.
+
+MISTRAL_FIELDS = {
+    "system": {"role", "content"},
+    "user": {"role", "content"},
+    "assistant": {"role", "content", "tool_calls", "prefix"},
+    "tool": {"role", "content", "tool_call_id", "name"},
+}
+
+
+def test_openai_extras_never_reach_mistral() -> None:
+    messages: list[dict[str, Any]] = [
+        {
+            "role": "developer",
+            "content": [{"type": "text", "text": "Be brief.", "cache_control": {"type": "ephemeral"}}],
+        },
+        {"role": "user", "name": "ada", "content": "Both, please."},
+        {
+            "role": "assistant",
+            "content": [{"type": "refusal", "refusal": "Not that one."}],
+            "refusal": None,
+            "annotations": [],
+            "audio": None,
+            "tool_calls": [
+                {
+                    "id": "call_abc",
+                    "type": "function",
+                    "index": 0,
+                    "function": {"name": "foo/bar", "arguments": "{}"},
+                    "extra_content": {"google": {"thought_signature": "sig"}},
+                }
+            ],
+        },
+        {"role": "tool", "tool_call_id": "call_abc", "name": "foo/bar", "content": "ok"},
+    ]
+    converted = convert_messages(messages, NAME_MAP).messages
+    for message in converted:
+        assert set(message) <= MISTRAL_FIELDS[message["role"]], message
+    system, user, assistant, tool = converted
+    assert system == {"role": "system", "content": [{"type": "text", "text": "Be brief."}]}
+    assert user == {"role": "user", "content": "Both, please."}
+    assert assistant["content"] == [{"type": "text", "text": "Not that one."}]
+    [call] = assistant["tool_calls"]
+    assert call == {"id": call["id"], "type": "function", "function": {"name": "foo_bar_2", "arguments": "{}"}}
+    assert tool == {"role": "tool", "content": "ok", "tool_call_id": call["id"], "name": "foo_bar_2"}
+
+
+def test_an_assistant_prefix_is_kept() -> None:
+    converted = convert_messages([{"role": "assistant", "content": "Sure:", "prefix": True}], NAME_MAP).messages
+    assert converted == [{"role": "assistant", "content": "Sure:", "prefix": True}]

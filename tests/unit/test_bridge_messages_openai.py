@@ -54,3 +54,23 @@ def test_a_completion_gets_the_callers_names_back() -> None:
     }
     message = assistant_message(response, NAME_MAP)
     assert [call["function"]["name"] for call in message["tool_calls"]] == ["repos/get", "weather"]
+
+
+def test_tool_and_legacy_function_messages_name_the_tool_as_the_request_does() -> None:
+    messages: list[dict[str, Any]] = [
+        {"role": "tool", "tool_call_id": "call_1", "name": "repos/get", "content": "gateway"},
+        {"role": "function", "name": "repos/get", "content": "gateway"},
+        {"role": "user", "name": "repos/get", "content": "a person may be called anything"},
+    ]
+    converted = convert_messages(messages, NAME_MAP).messages
+    assert [message["name"] for message in converted] == ["repos_get", "repos_get", "repos/get"]
+    assert messages[0]["name"] == "repos/get"
+    TypeAdapter(list[ChatCompletionMessageParam]).validate_python(converted)
+
+
+def test_thinking_blocks_carried_from_other_providers_never_reach_openai() -> None:
+    thinking = [{"type": "thinking", "thinking": "x", "signature": "s"}]
+    history = [{"role": "assistant", "content": "ok", "thinking_blocks": thinking}]
+    converted = convert_messages(history, build_name_map([], "openai"))
+    assert converted.messages == [{"role": "assistant", "content": "ok"}]
+    assert history[0]["thinking_blocks"] == thinking

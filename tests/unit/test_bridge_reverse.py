@@ -7,14 +7,17 @@ the caller must see `foo/bar` and `foo_bar` again, hosted tools untouched, and i
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
+import mcp_types
 import pytest
 
 from mcp_gateway.bridge.messages.mistral import ToolCallIds
 from mcp_gateway.bridge.names import build_name_map
-from mcp_gateway.bridge.reverse import StreamNameMapper, reverse_response
-from mcp_gateway.bridge.targets import Provider
+from mcp_gateway.bridge.reverse import StreamNameMapper, assistant_message_for, restore_arguments, reverse_response
+from mcp_gateway.bridge.targets import PROVIDERS, Provider
+from mcp_gateway.bridge.tools import ConvertedTools, convert_tools
 
 
 def _reverse(provider: Provider, response: dict[str, Any], ids: ToolCallIds | None = None) -> dict[str, Any]:
@@ -270,3 +273,149 @@ def test_cohere_stream_events() -> None:
     restored = _stream("cohere", events)
     assert restored[2]["delta"]["message"]["tool_calls"]["function"]["name"] == "foo/bar"
     assert restored[:2] + restored[3:] == events[:2] + events[3:]
+
+
+# Argument keys: given the request's ConvertedTools, calls come back under the tool's own argument keys.
+
+TOP_SCHEMA = {"type": "object", "properties": {"$top": {"type": "integer"}, "filter[state]": {"type": "string"}}}
+
+
+def _tools_with_renamed_keys(provider: Provider, *, strict: bool = False) -> ConvertedTools:
+    tool = mcp_types.Tool(name="repos/list", description="List repositories.", input_schema=TOP_SCHEMA)
+    return convert_tools([tool], provider, strict=strict)
+
+
+def _provider_keys(tools: ConvertedTools) -> dict[str, Any]:
+    """The arguments a model sends under the keys the provider was offered."""
+    keys = {original: safe for safe, original in tools.argument_keys["repos/list"].items()}
+    return {keys["$top"]: 3, keys["filter[state]"]: "open"}
+
+
+ORIGINAL_ARGUMENTS = {"$top": 3, "filter[state]": "open"}
+
+
+def _chat_response(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    call = {"id": "call_1", "type": "function", "function": {"name": name, "arguments": json.dumps(arguments)}}
+    return {"choices": [{"index": 0, "message": {"role": "assistant", "content": None, "tool_calls": [call]}}]}
+
+
+def _response_with_call(provider: Provider, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    if provider in ("openai", "mistral"):
+        return _chat_response(name, arguments)
+    if provider == "cohere":
+        return {"message": _chat_response(name, arguments)["choices"][0]["message"]}
+    if provider == "openai-responses":
+        item = {"type": "function_call", "call_id": "call_1", "name": name, "arguments": json.dumps(arguments)}
+        return {"output": [item]}
+    if provider == "anthropic":
+        return {"content": [{"type": "tool_use", "id": "call_1", "name": name, "input": arguments}]}
+    if provider == "gemini":
+        return {
+            "candidates": [
+                {"content": {"role": "model", "parts": [{"functionCall": {"name": name, "args": arguments}}]}}
+            ]
+        }
+    tool_use = {"toolUseId": "call_1", "name": name, "input": arguments}
+    return {"output": {"message": {"role": "assistant", "content": [{"toolUse": tool_use}]}}}
+
+
+def _call_of(provider: Provider, response: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The one tool call's name and arguments, read from a response in the provider's shape."""
+    if provider in ("openai", "mistral"):
+        function = response["choices"][0]["message"]["tool_calls"][0]["function"]
+        return function["name"], json.loads(function["arguments"])
+    if provider == "cohere":
+        function = response["message"]["tool_calls"][0]["function"]
+        return function["name"], json.loads(function["arguments"])
+    if provider == "openai-responses":
+        item = response["output"][0]
+        return item["name"], json.loads(item["arguments"])
+    if provider == "anthropic":
+        block = response["content"][0]
+        return block["name"], block["input"]
+    if provider == "gemini":
+        function_call = response["candidates"][0]["content"]["parts"][0]["functionCall"]
+        return function_call["name"], function_call["args"]
+    tool_use = response["output"]["message"]["content"][0]["toolUse"]
+    return tool_use["name"], tool_use["input"]
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_response_gets_the_tools_own_argument_keys_back(provider: Provider) -> None:
+    tools = _tools_with_renamed_keys(provider)
+    response = _response_with_call(provider, tools.name_map.to_target("repos/list"), _provider_keys(tools))
+    before = copy.deepcopy(response)
+    assert _call_of(provider, reverse_response(response, provider, tools)) == ("repos/list", ORIGINAL_ARGUMENTS)
+    assert response == before
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_with_only_a_name_map_arguments_stay_as_the_provider_sent_them(provider: Provider) -> None:
+    tools = _tools_with_renamed_keys(provider)
+    response = _response_with_call(provider, tools.name_map.to_target("repos/list"), _provider_keys(tools))
+    assert _call_of(provider, reverse_response(response, provider, tools.name_map)) == (
+        "repos/list",
+        _provider_keys(tools),
+    )
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_the_assistant_message_for_a_response_has_names_and_keys_restored(provider: Provider) -> None:
+    tools = _tools_with_renamed_keys(provider)
+    response = _response_with_call(provider, tools.name_map.to_target("repos/list"), _provider_keys(tools))
+    message = assistant_message_for(provider, response, tools)
+    function = message["tool_calls"][0]["function"]
+    assert (function["name"], json.loads(function["arguments"])) == ("repos/list", ORIGINAL_ARGUMENTS)
+
+
+def test_the_assistant_message_gives_mistral_call_ids_back() -> None:
+    tools = _tools_with_renamed_keys("mistral")
+    ids = ToolCallIds.allocate(["call_original_1"])
+    response = _chat_response("repos_list", _provider_keys(tools))
+    response["choices"][0]["message"]["tool_calls"][0]["id"] = ids.to_mistral("call_original_1")
+    message = assistant_message_for("mistral", response, tools, tool_call_ids=ids)
+    assert message["tool_calls"][0]["id"] == "call_original_1"
+
+
+def test_strict_mode_nulls_for_left_out_properties_are_dropped() -> None:
+    tools = _tools_with_renamed_keys("openai", strict=True)
+    keys = {original: safe for safe, original in tools.argument_keys["repos/list"].items()}
+    # Strict mode makes every property required, so the model says null for the filter it leaves out.
+    response = _chat_response("repos_list", {keys["$top"]: 3, keys["filter[state]"]: None})
+    assert _call_of("openai", reverse_response(response, "openai", tools))[1] == {"$top": 3}
+
+
+def test_restore_arguments_takes_a_json_string_or_an_object_and_leaves_fragments_alone() -> None:
+    tools = _tools_with_renamed_keys("anthropic")
+    provider_arguments = _provider_keys(tools)
+    assert restore_arguments(tools, "repos/list", provider_arguments) == ORIGINAL_ARGUMENTS
+    assert json.loads(restore_arguments(tools, "repos/list", json.dumps(provider_arguments))) == ORIGINAL_ARGUMENTS
+    assert restore_arguments(tools, "repos/list", '{"_top": ') == '{"_top": '
+    assert restore_arguments(tools, "repos/list", "[1]") == "[1]"
+    # Tools without renamed keys keep the provider's text byte for byte.
+    assert restore_arguments(tools, "other", '{"a" :1}') == '{"a" :1}'
+
+
+def test_streamed_calls_with_complete_arguments_are_restored_and_fragments_are_not() -> None:
+    tools = _tools_with_renamed_keys("gemini")
+    gemini = StreamNameMapper("gemini", tools)
+    chunk = _response_with_call("gemini", "repos_list", _provider_keys(tools))
+    assert _call_of("gemini", gemini.reverse_event(chunk)) == ("repos/list", ORIGINAL_ARGUMENTS)
+
+    tools = _tools_with_renamed_keys("openai-responses")
+    item = {
+        "type": "function_call",
+        "call_id": "c1",
+        "name": "repos_list",
+        "arguments": json.dumps(_provider_keys(tools)),
+    }
+    done = StreamNameMapper("openai-responses", tools).reverse_event(
+        {"type": "response.output_item.done", "item": item}
+    )
+    assert json.loads(done["item"]["arguments"]) == ORIGINAL_ARGUMENTS
+
+    tools = _tools_with_renamed_keys("openai")
+    fragment = {
+        "choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": '{"_top"'}}]}}]
+    }
+    assert StreamNameMapper("openai", tools).reverse_event(fragment) == fragment

@@ -158,7 +158,8 @@ async def test_errors_are_flagged_the_way_each_provider_flags_them(client: Clien
         "content": "upstream is down",
         "is_error": True,
     }
-    assert (await call_tool(client, _tool_call("bedrock", "broken", {}), bedrock.name_map, "bedrock"))[
+    bedrock_call = _tool_call("bedrock", "broken", {})
+    assert (await call_tool(client, bedrock_call, bedrock.name_map, "bedrock", bedrock_error_status=True))[
         "toolResult"
     ] == {
         "toolUseId": "call_1",
@@ -189,3 +190,36 @@ async def test_bad_arguments_and_unknown_tools_come_back_as_error_results(client
 
     unknown = await call_tool(client, _tool_call("anthropic", "no_such_tool", {}), tools.name_map, "anthropic")
     assert unknown["is_error"] is True and "unknown tool no_such_tool" in unknown["content"]
+
+
+@pytest.mark.anyio
+async def test_bedrock_errors_leave_out_status_unless_asked_since_most_models_refuse_it(client: Client) -> None:
+    # Bedrock accepts toolResult.status only for Amazon Nova and Anthropic Claude 3 and 4 models.
+    bedrock = await load_tools(client, "bedrock")
+    result = await call_tool(client, _tool_call("bedrock", "broken", {}), bedrock, "bedrock")
+    assert result == {"toolResult": {"toolUseId": "call_1", "content": [{"text": "Error: upstream is down"}]}}
+
+
+ECHO = mcp_types.Tool(name="list/items", input_schema={"type": "object", "properties": {"$top": {"type": "integer"}}})
+
+
+async def _list_echo(
+    ctx: ServerRequestContext[Any, Any], params: mcp_types.PaginatedRequestParams | None
+) -> mcp_types.ListToolsResult:
+    return mcp_types.ListToolsResult(tools=[ECHO])
+
+
+async def _echo_arguments(
+    ctx: ServerRequestContext[Any, Any], params: mcp_types.CallToolRequestParams
+) -> mcp_types.CallToolResult:
+    return mcp_types.CallToolResult(content=[mcp_types.TextContent(text=json.dumps(params.arguments))])
+
+
+@pytest.mark.anyio
+async def test_renamed_argument_keys_reach_the_server_under_their_own_names() -> None:
+    async with Client(Server("echo", on_list_tools=_list_echo, on_call_tool=_echo_arguments)) as echo:
+        tools = await load_tools(echo, "openai")
+        call = {"id": "c1", "type": "function", "function": {"name": "list_items", "arguments": '{"_top": 5}'}}
+        assert (await call_tool(echo, call, tools, "openai"))["content"] == '{"$top": 5}'
+        # A bare name map knows nothing of argument keys: the provider's key goes through as it came.
+        assert (await call_tool(echo, call, tools.name_map, "openai"))["content"] == '{"_top": 5}'

@@ -7,16 +7,30 @@ What Anthropic requires and this module guarantees, always:
 - no empty or whitespace-only text block is sent ("text content blocks must be non-empty"), a turn left
   without blocks is dropped, and an empty tool result carries `EMPTY_RESULT_TEXT` instead;
 - Anthropic-native blocks in the history (`thinking`, `server_tool_use`, `web_search_tool_result`, ...)
-  pass through untouched; a native `tool_use` block gets its provider-safe name like any tool call.
+  pass through untouched; a native `tool_use` block gets its provider-safe name like any tool call;
+- every tool call and tool result has an id (an error names the message otherwise), and ids outside
+  Anthropic's pattern `^[a-zA-Z0-9_-]+$` are rewritten consistently in the call and its result (see
+  `call_ids`); `AnthropicMessages.tool_use_ids` maps them back;
+- images are sent only in the media types Anthropic accepts (JPEG, PNG, GIF, WebP); any other becomes a
+  short text note, in user turns and tool results alike.
+
+Extended thinking: with thinking on, Anthropic requires an assistant turn that calls a tool to open with the
+thinking blocks it was issued with, signatures intact. `assistant_message` therefore keeps a response's
+`thinking` and `redacted_thinking` blocks, verbatim, in a `thinking_blocks` list on the OpenAI-shaped
+assistant message (the field LiteLLM uses), and `convert_messages` puts a message's `thinking_blocks` first
+in its turn. Only Anthropic-shaped blocks are replayed (a `thinking` block with its `signature`, a
+`redacted_thinking` block with its `data`): reasoning blocks of another provider, e.g. Bedrock
+`reasoningContent`, carry signatures Anthropic cannot verify and are left out.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
+from mcp_gateway.bridge.messages.call_ids import allocate_call_ids, required_call_id, required_result_id
 from mcp_gateway.bridge.messages.common import (
     EMPTY_RESULT_TEXT,
     OPENAI_PART_TYPES,
@@ -36,7 +50,19 @@ from mcp_gateway.bridge.messages.common import (
     role_of,
     tool_calls_of,
 )
-from mcp_gateway.names import NameMap
+from mcp_gateway.names import NameMap, NameRule
+
+# Messages API: `tool_use.id` (and so `tool_result.tool_use_id`) must match ^[a-zA-Z0-9_-]+$ (the API
+# answers 400 "tool_use.id: String should match pattern '^[a-zA-Z0-9_-]+$'"). Anthropic documents no
+# maximum length; the cap only bounds ids this module rewrites, and ids up to it are kept as they are.
+TOOL_USE_ID = NameRule("anthropic-tool-use-id", 256, "a-zA-Z0-9_-")
+
+# Base64 image sources accept these media types only (Messages API, `source.media_type` of an image block).
+_IMAGE_MEDIA_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
+
+# Wire fields of the replayable Anthropic reasoning blocks, by block type; each must be a non-empty string
+# except the thinking text itself, which Anthropic may return empty when the thinking display is omitted.
+_THINKING_FIELDS: Mapping[str, tuple[str, ...]] = {"thinking": ("signature",), "redacted_thinking": ("data",)}
 
 
 @dataclass(frozen=True)
@@ -44,6 +70,8 @@ class AnthropicMessages:
     system: str | list[dict[str, Any]] | None
     """A plain string, or text blocks when a system part carries more than text (e.g. `cache_control`)."""
     messages: list[dict[str, Any]]
+    tool_use_ids: NameMap = field(default_factory=lambda: NameMap(forward={}, reverse={}))
+    """Caller tool-call id -> the `tool_use` id sent; pass it to `assistant_message` to map ids back."""
 
     def request_fields(self) -> dict[str, Any]:
         fields: dict[str, Any] = {"messages": self.messages}
@@ -53,22 +81,35 @@ class AnthropicMessages:
 
 
 def convert_messages(messages: Sequence[Mapping[str, Any]], name_map: NameMap) -> AnthropicMessages:
+    ids = allocate_call_ids(messages, TOOL_USE_ID, _native_tool_use_ids(messages))
     system_blocks: list[dict[str, Any]] = []
     turns: list[dict[str, Any]] = []
-    for message in messages:
+    for index, message in enumerate(messages):
         role = role_of(message)
         if role in SYSTEM_ROLES:
             system_blocks.extend(_text_blocks(message.get("content")))
         elif role == "user":
             turns.append({"role": "user", "content": _user_blocks(message.get("content"))})
         elif role == "assistant":
-            turns.append({"role": "assistant", "content": _assistant_blocks(message, name_map)})
+            turns.append({"role": "assistant", "content": _assistant_blocks(message, index, name_map, ids)})
         elif role == "tool":
-            turns.append({"role": "user", "content": [_tool_result(message)]})
+            turns.append({"role": "user", "content": [_tool_result(message, index, ids)]})
         else:
             raise MessageConversionError(f"Anthropic has no equivalent of a {role!r} message")
     merged = merge_same_role((turn for turn in turns if turn["content"]), "content")
-    return AnthropicMessages(system=_system(system_blocks), messages=_without_trailing_whitespace(merged))
+    return AnthropicMessages(
+        system=_system(system_blocks), messages=_without_trailing_whitespace(merged), tool_use_ids=ids
+    )
+
+
+def _native_tool_use_ids(messages: Sequence[Mapping[str, Any]]) -> Iterator[str]:
+    """Ids of Anthropic-native tool use blocks in assistant content, which pass through unchanged."""
+    for message in messages:
+        if role_of(message) != "assistant":
+            continue
+        for part in content_parts(message.get("content")):
+            if part.get("type") in ("tool_use", "server_tool_use") and isinstance(part.get("id"), str):
+                yield part["id"]
 
 
 def _text_block(part: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -98,6 +139,10 @@ def _image_block(part: Mapping[str, Any]) -> dict[str, Any]:
     if decoded is None:
         return {"type": "image", "source": {"type": "url", "url": url}}
     media_type, data = decoded
+    media_type = "image/jpeg" if media_type.lower() == "image/jpg" else media_type.lower()
+    if media_type not in _IMAGE_MEDIA_TYPES:
+        # The whole request would be refused for one image; the model is told what it is not seeing instead.
+        return {"type": "text", "text": f"[{media_type} image not shown: Anthropic reads JPEG, PNG, GIF and WebP]"}
     return {"type": "image", "source": {"type": "base64", "media_type": media_type, "data": data}}
 
 
@@ -128,8 +173,8 @@ def _user_blocks(content: object) -> list[dict[str, Any]]:
     return blocks
 
 
-def _assistant_blocks(message: Mapping[str, Any], name_map: NameMap) -> list[dict[str, Any]]:
-    blocks: list[dict[str, Any]] = []
+def _assistant_blocks(message: Mapping[str, Any], index: int, name_map: NameMap, ids: NameMap) -> list[dict[str, Any]]:
+    blocks = _thinking_blocks(message)
     for part in content_parts(message.get("content")):
         if part.get("type") == "tool_use" and isinstance(part.get("name"), str):
             blocks.append({**part, "name": name_map.to_target(part["name"])})
@@ -142,7 +187,7 @@ def _assistant_blocks(message: Mapping[str, Any], name_map: NameMap) -> list[dic
         blocks.append(
             {
                 "type": "tool_use",
-                "id": call.get("id"),
+                "id": ids.to_target(required_call_id(call, index)),
                 "name": name_map.to_target(name),
                 "input": parse_arguments(arguments),
             }
@@ -150,14 +195,34 @@ def _assistant_blocks(message: Mapping[str, Any], name_map: NameMap) -> list[dic
     return blocks
 
 
-def _tool_result(message: Mapping[str, Any]) -> dict[str, Any]:
+def _thinking_blocks(message: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The message's replayable Anthropic thinking blocks, wire fields only, in their original order."""
+    carried = message.get("thinking_blocks")
+    if not isinstance(carried, Sequence) or isinstance(carried, str):
+        return []
+    blocks: list[dict[str, Any]] = []
+    for block in carried:
+        kind = block.get("type") if isinstance(block, Mapping) else None
+        required = _THINKING_FIELDS.get(kind) if isinstance(kind, str) else None
+        if required is None or not all(isinstance(block.get(key), str) and block[key] for key in required):
+            continue
+        wire: dict[str, Any] = {"type": kind}
+        if kind == "thinking":
+            thinking = block.get("thinking")
+            wire["thinking"] = thinking if isinstance(thinking, str) else ""
+        blocks.append({**wire, **{key: block[key] for key in required}})
+    return blocks
+
+
+def _tool_result(message: Mapping[str, Any], index: int, ids: NameMap) -> dict[str, Any]:
     content = message.get("content")
     result: str | list[dict[str, Any]]
     if isinstance(content, str) or content is None:
         result = EMPTY_RESULT_TEXT if is_blank(content) else str(content)
     else:
         result = _user_blocks(content) or EMPTY_RESULT_TEXT
-    return {"type": "tool_result", "tool_use_id": message.get("tool_call_id"), "content": result}
+    tool_use_id = ids.to_target(required_result_id(message, index))
+    return {"type": "tool_result", "tool_use_id": tool_use_id, "content": result}
 
 
 def _without_trailing_whitespace(turns: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -171,18 +236,30 @@ def _without_trailing_whitespace(turns: list[dict[str, Any]]) -> list[dict[str, 
     return [*turns[:-1], {"role": "assistant", "content": blocks}]
 
 
-def assistant_message(response: Mapping[str, Any], name_map: NameMap) -> dict[str, Any]:
+def assistant_message(
+    response: Mapping[str, Any], name_map: NameMap, *, tool_use_ids: NameMap | None = None
+) -> dict[str, Any]:
     """A Messages API response as an OpenAI assistant message with the caller's tool names.
 
-    Only text and `tool_use` blocks have an OpenAI equivalent; thinking and hosted-tool blocks stay in the
-    provider response for callers who keep it.
+    Text and `tool_use` blocks become content and tool calls; `thinking` and `redacted_thinking` blocks are
+    kept verbatim in `thinking_blocks` for the next request (see the module docstring). Hosted-tool blocks
+    have no OpenAI equivalent and stay in the provider response for callers who keep it. With
+    `tool_use_ids` (from `AnthropicMessages`), rewritten tool-call ids are mapped back to the caller's.
     """
     texts: list[str] = []
     calls: list[dict[str, Any]] = []
+    thinking: list[dict[str, Any]] = []
     for block in response.get("content") or []:
-        if block.get("type") == "text":
+        kind = block.get("type")
+        if kind == "text":
             texts.append(block.get("text", ""))
-        elif block.get("type") == "tool_use":
+        elif kind in _THINKING_FIELDS:
+            thinking.append(copy.deepcopy(dict(block)))
+        elif kind == "tool_use":
             name = name_map.to_original(block["name"])
-            calls.append(openai_tool_call(block["id"], name, arguments_json(block.get("input"))))
-    return openai_assistant_message("".join(texts), calls)
+            call_id = tool_use_ids.to_original(block["id"]) if tool_use_ids is not None else block["id"]
+            calls.append(openai_tool_call(call_id, name, arguments_json(block.get("input"))))
+    message = openai_assistant_message("".join(texts), calls)
+    if thinking:
+        message["thinking_blocks"] = thinking
+    return message

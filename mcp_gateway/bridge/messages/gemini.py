@@ -7,6 +7,15 @@
   Callers carry it the way Google's OpenAI-compatible endpoint returns it, on the tool call:
   `"extra_content": {"google": {"thought_signature": "..."}}`; it is sent back as the part's
   `thoughtSignature`, and `assistant_message` puts it in the same place.
+- Calls Gemini did not issue (history from another provider, hand-built turns) have no signature, and
+  Gemini 3 answers 400 "Function call is missing a thought_signature". Google documents a placeholder
+  signature for exactly this case; by default (`foreign_call_signatures=True`) it is put on the first
+  `functionCall` of every model turn whose first call has none. Pass `False` to send such calls unsigned.
+- Tool results: the result's text becomes `functionResponse.response`; JSON text is sent as JSON. Media
+  in a tool result (images, PDFs) is kept: Gemini 3 reads PNG, JPEG, WebP, PDF and plain text inside
+  `functionResponse.parts`; other media, and all media when `media_in_function_responses=False` (for
+  Gemini 1.x and 2.x, which refuse multimodal function responses), follows the `functionResponse` as
+  ordinary parts of the same user turn.
 - Call ids are not sent: callers' ids are their own (not Gemini's), and Gemini pairs a response with its
   call by name and position.
 """
@@ -40,6 +49,15 @@ from mcp_gateway.bridge.messages.common import (
 )
 from mcp_gateway.names import NameMap
 
+# The placeholder signature Google documents for function calls the model did not produce itself
+# (https://ai.google.dev/gemini-api/docs/thought-signatures, FAQ; Vertex AI: "Thought signatures",
+# https://docs.cloud.google.com/vertex-ai/generative-ai/docs/thought-signatures).
+FOREIGN_CALL_SIGNATURE = "skip_thought_signature_validator"
+
+# MIME types Gemini 3 accepts inside `functionResponse.parts`
+# (https://ai.google.dev/gemini-api/docs/function-calling, "Multimodal function responses").
+FUNCTION_RESPONSE_MEDIA_TYPES = frozenset({"image/png", "image/jpeg", "image/webp", "application/pdf", "text/plain"})
+
 
 @dataclass(frozen=True)
 class GeminiContents:
@@ -53,7 +71,14 @@ class GeminiContents:
         return fields
 
 
-def convert_messages(messages: Sequence[Mapping[str, Any]], name_map: NameMap) -> GeminiContents:
+def convert_messages(
+    messages: Sequence[Mapping[str, Any]],
+    name_map: NameMap,
+    *,
+    foreign_call_signatures: bool = True,
+    media_in_function_responses: bool = True,
+) -> GeminiContents:
+    """`foreign_call_signatures` and `media_in_function_responses` are explained in the module docstring."""
     system_parts: list[dict[str, Any]] = []
     turns: list[dict[str, Any]] = []
     # Tool call id -> provider-safe function name; the latest call wins when a caller reuses an id.
@@ -69,13 +94,44 @@ def convert_messages(messages: Sequence[Mapping[str, Any]], name_map: NameMap) -
                 called[str(call.get("id"))] = name_map.to_target(function_of(call)[0])
             turns.append({"role": "model", "parts": _model_parts(message, name_map)})
         elif role == "tool":
-            turns.append({"role": "user", "parts": [_function_response(message, called, name_map)]})
+            parts = _function_response(message, called, name_map, media_in_function_responses)
+            turns.append({"role": "user", "parts": parts})
         else:
             raise MessageConversionError(f"Gemini has no equivalent of a {role!r} message")
     system = {"parts": system_parts} if system_parts else None
-    return GeminiContents(
-        system_instruction=system, contents=merge_same_role((t for t in turns if t["parts"]), "parts")
-    )
+    contents = [
+        _with_function_responses_first(turn) if turn["role"] == "user" else turn
+        for turn in merge_same_role((turn for turn in turns if turn["parts"]), "parts")
+    ]
+    if foreign_call_signatures:
+        contents = [_with_first_call_signed(turn) if turn["role"] == "model" else turn for turn in contents]
+    return GeminiContents(system_instruction=system, contents=contents)
+
+
+def _with_function_responses_first(turn: dict[str, Any]) -> dict[str, Any]:
+    """The turn with its `functionResponse` parts first, in their order, and every other part after them.
+
+    Media following one result must not separate the answers to a step's parallel calls.
+    """
+    parts = turn["parts"]
+    responses = [part for part in parts if "functionResponse" in part]
+    if not responses:
+        return turn
+    return {**turn, "parts": [*responses, *(part for part in parts if "functionResponse" not in part)]}
+
+
+def _with_first_call_signed(turn: dict[str, Any]) -> dict[str, Any]:
+    """The turn, its first `functionCall` part given the placeholder signature when it carries none.
+
+    Gemini validates the first call of each step only; later parallel calls are unsigned even when the
+    model issued them.
+    """
+    parts = turn["parts"]
+    first = next((index for index, part in enumerate(parts) if "functionCall" in part), None)
+    if first is None or parts[first].get("thoughtSignature"):
+        return turn
+    signed = {**parts[first], "thoughtSignature": FOREIGN_CALL_SIGNATURE}
+    return {**turn, "parts": [*parts[:first], signed, *parts[first + 1 :]]}
 
 
 def _text_parts(content: object) -> list[dict[str, Any]]:
@@ -137,25 +193,46 @@ def _thought_signature(call: Mapping[str, Any]) -> str | None:
     return signature if isinstance(signature, str) else None
 
 
-def _function_response(message: Mapping[str, Any], called: Mapping[str, str], name_map: NameMap) -> dict[str, Any]:
+def _function_response(
+    message: Mapping[str, Any], called: Mapping[str, str], name_map: NameMap, media_inside: bool
+) -> list[dict[str, Any]]:
+    """The `functionResponse` part answering a tool message, followed by any media it cannot carry."""
     call_id = str(message.get("tool_call_id"))
     # A tool message may also name its function itself (the older OpenAI shape carries `name`).
     stated = message.get("name")
     name = called.get(call_id) or (name_map.to_target(stated) if isinstance(stated, str) else None)
     if name is None:
         raise MessageConversionError(f"tool result {call_id!r} answers no earlier assistant tool call")
-    return {"functionResponse": {"name": name, "response": response_object(text_of(message.get("content")))}}
+    content = message.get("content")
+    function_response: dict[str, Any] = {"name": name, "response": response_object(text_of(content))}
+    nested: list[dict[str, Any]] = []
+    following: list[dict[str, Any]] = []
+    for part in _content_parts([part for part in content_parts(content) if part_text(part) is None]):
+        (nested if media_inside and _fits_function_response(part) else following).append(part)
+    if nested:
+        function_response["parts"] = nested
+    return [{"functionResponse": function_response}, *following]
+
+
+def _fits_function_response(part: Mapping[str, Any]) -> bool:
+    inline = part.get("inlineData")
+    return isinstance(inline, Mapping) and inline.get("mimeType") in FUNCTION_RESPONSE_MEDIA_TYPES
 
 
 def response_object(output: str) -> dict[str, Any]:
     """`functionResponse.response` must be an object; Gemini reads the `output` key as the function's output.
 
-    JSON text is sent as JSON so the model sees structure rather than an escaped string.
+    JSON text is sent as JSON so the model sees structure rather than an escaped string. Python's parser
+    also reads `NaN` and `Infinity`, which are not JSON and could not be sent; such text stays text.
     """
     try:
-        return {"output": json.loads(output)}
-    except json.JSONDecodeError:
+        return {"output": json.loads(output, parse_constant=_refuse_non_json_constant)}
+    except ValueError:
         return {"output": output}
+
+
+def _refuse_non_json_constant(constant: str) -> object:
+    raise ValueError(f"{constant} is not JSON")
 
 
 def assistant_message(response: Mapping[str, Any], name_map: NameMap) -> dict[str, Any]:

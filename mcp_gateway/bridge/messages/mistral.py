@@ -4,6 +4,13 @@ Ids are allocated like tool names (see `mcp_gateway.names`): ids that already fi
 first; every other id gets the first 9 hex digits of a hash of itself, rehashed on a collision. So one id
 maps to the same Mistral id in the assistant call and in its tool result, different ids never meet, and the
 same conversation always yields the same ids. `ToolCallIds.to_original` maps them back in responses.
+
+Mistral refuses any field it does not know (422 `extra_forbidden`), where OpenAI ignores them, so messages are
+rebuilt from what Mistral's chat API documents per role, never copied: system and user `content`; assistant
+`content`, `tool_calls` (`id`, `type`, `function` with `name` and `arguments`) and `prefix`; tool `content`,
+`tool_call_id` and `name`. OpenAI extras (`refusal`, `annotations`, `audio`, a call's `index` or
+`extra_content`, a message's `name`) are left out. Text and image parts keep only their own fields; parts of
+other types are taken to be Mistral chunks already.
 """
 
 from __future__ import annotations
@@ -14,7 +21,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mcp_gateway.bridge.messages.common import clean_message, role_of, tool_calls_of
+from mcp_gateway.bridge.messages.common import (
+    SYSTEM_ROLES,
+    MessageConversionError,
+    arguments_json,
+    clean_message,
+    content_parts,
+    function_of,
+    part_text,
+    role_of,
+    tool_calls_of,
+)
 from mcp_gateway.bridge.messages.openai import rename_tool_calls
 from mcp_gateway.names import NameMap
 
@@ -78,18 +95,58 @@ def _history_ids(messages: Sequence[Mapping[str, Any]]) -> Iterable[str]:
 
 def convert_messages(messages: Sequence[Mapping[str, Any]], name_map: NameMap) -> MistralMessages:
     ids = ToolCallIds.allocate(_history_ids(messages))
-    converted: list[dict[str, Any]] = []
-    for message in messages:
-        mistral_message = clean_message(message)
-        if role_of(message) == "assistant":
-            rename_tool_calls(mistral_message, name_map.to_target)
-            for call in mistral_message.get("tool_calls") or []:
-                if isinstance(call, dict) and isinstance(call.get("id"), str):
-                    call["id"] = ids.to_mistral(call["id"])
-        if isinstance(mistral_message.get("tool_call_id"), str):
-            mistral_message["tool_call_id"] = ids.to_mistral(mistral_message["tool_call_id"])
-        converted.append(mistral_message)
-    return MistralMessages(messages=converted, tool_call_ids=ids)
+    return MistralMessages(messages=[_message(message, name_map, ids) for message in messages], tool_call_ids=ids)
+
+
+def _message(message: Mapping[str, Any], name_map: NameMap, ids: ToolCallIds) -> dict[str, Any]:
+    role = role_of(message)
+    content = _content(message.get("content"))
+    if role in SYSTEM_ROLES:
+        return {"role": "system", "content": content}
+    if role == "user":
+        return {"role": "user", "content": content}
+    if role == "assistant":
+        assistant: dict[str, Any] = {"role": "assistant", "content": content}
+        calls = [_tool_call(call, name_map, ids) for call in tool_calls_of(message)]
+        if calls:
+            assistant["tool_calls"] = calls
+        if isinstance(message.get("prefix"), bool):
+            assistant["prefix"] = message["prefix"]
+        return assistant
+    if role == "tool":
+        tool: dict[str, Any] = {"role": "tool", "content": content}
+        if isinstance(message.get("tool_call_id"), str):
+            tool["tool_call_id"] = ids.to_mistral(message["tool_call_id"])
+        if isinstance(message.get("name"), str):
+            tool["name"] = name_map.to_target(message["name"])
+        return tool
+    raise MessageConversionError(f"Mistral has no equivalent of a {role!r} message")
+
+
+def _content(content: object) -> object:
+    if content is None or isinstance(content, str):
+        return content
+    return [_part(part) for part in content_parts(content)]
+
+
+def _part(part: dict[str, Any]) -> dict[str, Any]:
+    text = part_text(part)
+    if text is not None:
+        return {"type": "text", "text": text}
+    if part.get("type") == "image_url":
+        return {"type": "image_url", "image_url": part.get("image_url")}
+    return part
+
+
+def _tool_call(call: Mapping[str, Any], name_map: NameMap, ids: ToolCallIds) -> dict[str, Any]:
+    name, arguments = function_of(call)
+    converted: dict[str, Any] = {
+        "type": "function",
+        "function": {"name": name_map.to_target(name), "arguments": arguments_json(arguments)},
+    }
+    if isinstance(call.get("id"), str):
+        converted = {"id": ids.to_mistral(call["id"]), **converted}
+    return converted
 
 
 def assistant_message(response: Mapping[str, Any], name_map: NameMap, ids: ToolCallIds) -> dict[str, Any]:

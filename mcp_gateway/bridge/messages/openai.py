@@ -1,7 +1,8 @@
 """OpenAI Chat Completions (and compatible servers: Groq, xAI, Ollama, vLLM): the caller's own shape.
 
-Only tool names change: historical assistant tool calls are forward-mapped to the provider-safe names, and
-a response's tool calls are mapped back to the caller's names.
+Only tool names change: historical assistant tool calls, the `name` of tool messages and legacy
+`role: "function"` messages are forward-mapped to the provider-safe names, and a response's tool calls are
+mapped back to the caller's names.
 """
 
 from __future__ import annotations
@@ -26,10 +27,21 @@ def convert_messages(messages: Sequence[Mapping[str, Any]], name_map: NameMap) -
     return OpenAIMessages(messages=[_convert_message(message, name_map) for message in messages])
 
 
+# Fields the bridge itself puts on OpenAI-shaped messages to carry other providers' data (see anthropic.py and
+# bedrock.py); OpenAI rejects unknown message fields, so they never travel to it.
+BRIDGE_ONLY_FIELDS = ("thinking_blocks",)
+
+
 def _convert_message(message: Mapping[str, Any], name_map: NameMap) -> dict[str, Any]:
     converted = clean_message(message)
-    if role_of(message) == "assistant":
+    for field in BRIDGE_ONLY_FIELDS:
+        converted.pop(field, None)
+    role = role_of(message)
+    if role == "assistant":
         rename_tool_calls(converted, name_map.to_target)
+    elif role in ("tool", "function") and isinstance(converted.get("name"), str):
+        # A tool result may name its tool, and a legacy `function` message must: under the name the request uses.
+        converted["name"] = name_map.to_target(converted["name"])
     return converted
 
 

@@ -2,8 +2,10 @@
 
 System and developer messages become `instructions`; user and assistant text become message items;
 assistant tool calls become `function_call` items and tool messages `function_call_output` items, paired by
-`call_id`. Hosted-tool items in a response (`web_search_call`, ...) have no chat equivalent and are left out
-of `assistant_message`.
+`call_id`, which every call and result must have (an error names the message otherwise). A tool result
+with only text is sent as a string; one with images or files as a list of `input_text` / `input_image` /
+`input_file` items, which `function_call_output.output` accepts. Hosted-tool items in a response
+(`web_search_call`, ...) have no chat equivalent and are left out of `assistant_message`.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mcp_gateway.bridge.messages.call_ids import required_call_id, required_result_id
 from mcp_gateway.bridge.messages.common import (
     OPENAI_PART_TYPES,
     SYSTEM_ROLES,
@@ -46,7 +49,7 @@ class ResponsesInput:
 def convert_messages(messages: Sequence[Mapping[str, Any]], name_map: NameMap) -> ResponsesInput:
     instructions: list[str] = []
     items: list[dict[str, Any]] = []
-    for message in messages:
+    for index, message in enumerate(messages):
         role = role_of(message)
         content = message.get("content")
         if role in SYSTEM_ROLES:
@@ -55,11 +58,10 @@ def convert_messages(messages: Sequence[Mapping[str, Any]], name_map: NameMap) -
         elif role == "user":
             items.append({"role": "user", "content": _user_content(content)})
         elif role == "assistant":
-            items.extend(_assistant_items(message, name_map))
+            items.extend(_assistant_items(message, index, name_map))
         elif role == "tool":
-            items.append(
-                {"type": "function_call_output", "call_id": message.get("tool_call_id"), "output": text_of(content)}
-            )
+            call_id = required_result_id(message, index)
+            items.append({"type": "function_call_output", "call_id": call_id, "output": _tool_output(content)})
         else:
             raise MessageConversionError(f"the Responses API has no equivalent of a {role!r} message")
     return ResponsesInput(instructions="\n\n".join(instructions) or None, input=items)
@@ -89,7 +91,16 @@ def _input_part(part: dict[str, Any]) -> dict[str, Any]:
     return {"type": "input_text", "text": part_text(part) or ""}
 
 
-def _assistant_items(message: Mapping[str, Any], name_map: NameMap) -> list[dict[str, Any]]:
+def _tool_output(content: object) -> str | list[dict[str, Any]]:
+    """Text-only results stay a string; with media, every part becomes an input item so none is lost."""
+    parts = content_parts(content)
+    if all(part_text(part) is not None for part in parts):
+        return text_of(content)
+    texts = [part_text(part) for part in parts]
+    return [_input_part(part) for part, text in zip(parts, texts, strict=True) if text is None or not is_blank(text)]
+
+
+def _assistant_items(message: Mapping[str, Any], index: int, name_map: NameMap) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     text = text_of(message.get("content"))
     if not is_blank(text):
@@ -99,7 +110,7 @@ def _assistant_items(message: Mapping[str, Any], name_map: NameMap) -> list[dict
         items.append(
             {
                 "type": "function_call",
-                "call_id": call.get("id"),
+                "call_id": required_call_id(call, index),
                 "name": name_map.to_target(name),
                 "arguments": arguments_json(arguments),
             }

@@ -20,6 +20,9 @@ from mcp_gateway.bridge.targets import Provider
 
 _CHAT_SHAPED: frozenset[Provider] = frozenset({"openai", "mistral", "cohere"})
 
+BEDROCK_ERROR_PREFIX = "Error: "
+"""Starts the text of a failed Bedrock tool result sent without `status`, so the model still knows it failed."""
+
 
 @dataclass(frozen=True)
 class ProviderToolCall:
@@ -70,8 +73,19 @@ def error_result(message: str) -> mcp_types.CallToolResult:
     return mcp_types.CallToolResult(content=[mcp_types.TextContent(text=message)], is_error=True)
 
 
-def format_tool_result(call: ProviderToolCall, result: mcp_types.CallToolResult, provider: Provider) -> dict[str, Any]:
-    """The provider's tool-result shape for `result`, answering `call`."""
+def format_tool_result(
+    call: ProviderToolCall,
+    result: mcp_types.CallToolResult,
+    provider: Provider,
+    *,
+    bedrock_error_status: bool = False,
+) -> dict[str, Any]:
+    """The provider's tool-result shape for `result`, answering `call`.
+
+    `bedrock_error_status` marks a failed Bedrock result with ``"status": "error"``. Bedrock documents that
+    field for Amazon Nova and Anthropic Claude 3 and 4 models only (ToolResultBlock, Converse API reference)
+    and other models refuse it, so it is off by default; the error is then said in the result's text.
+    """
     if provider in _CHAT_SHAPED:
         return {"role": "tool", "tool_call_id": call.call_id, "content": result_text(result)}
     if provider == "openai-responses":
@@ -80,7 +94,7 @@ def format_tool_result(call: ProviderToolCall, result: mcp_types.CallToolResult,
         return _anthropic_result(call, result)
     if provider == "gemini":
         return _gemini_result(call, result)
-    return _bedrock_result(call, result)
+    return _bedrock_result(call, result, bedrock_error_status)
 
 
 def result_text(result: mcp_types.CallToolResult) -> str:
@@ -135,12 +149,14 @@ def _gemini_result(call: ProviderToolCall, result: mcp_types.CallToolResult) -> 
     return {"functionResponse": function_response}
 
 
-def _bedrock_result(call: ProviderToolCall, result: mcp_types.CallToolResult) -> dict[str, Any]:
+def _bedrock_result(call: ProviderToolCall, result: mcp_types.CallToolResult, error_status: bool) -> dict[str, Any]:
     if isinstance(result.structured_content, dict) and not result.is_error:
         content: list[dict[str, Any]] = [{"json": result.structured_content}]
+    elif result.is_error and not error_status:
+        content = [{"text": f"{BEDROCK_ERROR_PREFIX}{result_text(result)}"}]
     else:
         content = [{"text": result_text(result)}]
     tool_result: dict[str, Any] = {"toolUseId": call.call_id, "content": content}
-    if result.is_error:
+    if result.is_error and error_status:
         tool_result["status"] = "error"
     return {"toolResult": tool_result}
