@@ -17,6 +17,7 @@ from mcp.server import ServerRequestContext
 from mcp.server.lowlevel import Server
 from mcp.shared.exceptions import MCPError
 
+from mcp_gateway.bridge.messages.tool_results import format_tool_result, read_tool_call
 from mcp_gateway.bridge.session import call_tool, list_all_tools, load_tools
 from mcp_gateway.bridge.targets import PROVIDERS, Provider
 
@@ -223,3 +224,11 @@ async def test_renamed_argument_keys_reach_the_server_under_their_own_names() ->
         assert (await call_tool(echo, call, tools, "openai"))["content"] == '{"$top": 5}'
         # A bare name map knows nothing of argument keys: the provider's key goes through as it came.
         assert (await call_tool(echo, call, tools.name_map, "openai"))["content"] == '{"_top": 5}'
+
+
+def test_an_image_type_anthropic_refuses_becomes_a_note_not_a_rejected_request() -> None:
+    call = read_tool_call({"type": "tool_use", "id": "toolu_1", "name": "draw", "input": {}}, "anthropic")
+    svg = mcp_types.CallToolResult(content=[mcp_types.ImageContent(data="PHN2Zy8+", mime_type="image/svg+xml")])
+    formatted = format_tool_result(call, svg, "anthropic")
+    assert formatted["content"] == [
+        {"type": "text", "text": "[image/svg+xml image not shown: Anthropic reads JPEG, PNG, GIF and WebP]"}]

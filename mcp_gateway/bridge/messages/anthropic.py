@@ -58,7 +58,7 @@ from mcp_gateway.names import NameMap, NameRule
 TOOL_USE_ID = NameRule("anthropic-tool-use-id", 256, "a-zA-Z0-9_-")
 
 # Base64 image sources accept these media types only (Messages API, `source.media_type` of an image block).
-_IMAGE_MEDIA_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
+IMAGE_MEDIA_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
 
 # Wire fields of the replayable Anthropic reasoning blocks, by block type; each must be a non-empty string
 # except the thinking text itself, which Anthropic may return empty when the thinking display is omitted.
@@ -140,7 +140,7 @@ def _image_block(part: Mapping[str, Any]) -> dict[str, Any]:
         return {"type": "image", "source": {"type": "url", "url": url}}
     media_type, data = decoded
     media_type = "image/jpeg" if media_type.lower() == "image/jpg" else media_type.lower()
-    if media_type not in _IMAGE_MEDIA_TYPES:
+    if media_type not in IMAGE_MEDIA_TYPES:
         # The whole request would be refused for one image; the model is told what it is not seeing instead.
         return {"type": "text", "text": f"[{media_type} image not shown: Anthropic reads JPEG, PNG, GIF and WebP]"}
     return {"type": "image", "source": {"type": "base64", "media_type": media_type, "data": data}}

@@ -14,6 +14,7 @@ from typing import Any
 
 import mcp_types
 
+from mcp_gateway.bridge.messages.anthropic import IMAGE_MEDIA_TYPES
 from mcp_gateway.bridge.messages.common import EMPTY_RESULT_TEXT, MessageConversionError
 from mcp_gateway.bridge.messages.gemini import response_object
 from mcp_gateway.bridge.targets import Provider
@@ -131,7 +132,11 @@ def _anthropic_result(call: ProviderToolCall, result: mcp_types.CallToolResult) 
 
 def _anthropic_block(block: mcp_types.ContentBlock) -> dict[str, Any] | None:
     if isinstance(block, mcp_types.ImageContent):
-        return {"type": "image", "source": {"type": "base64", "media_type": block.mime_type, "data": block.data}}
+        media_type = "image/jpeg" if block.mime_type.lower() == "image/jpg" else block.mime_type.lower()
+        if media_type in IMAGE_MEDIA_TYPES:
+            return {"type": "image", "source": {"type": "base64", "media_type": media_type, "data": block.data}}
+        # One SVG from a tool would get the whole request refused; the model is told what it is not seeing.
+        return {"type": "text", "text": f"[{media_type} image not shown: Anthropic reads JPEG, PNG, GIF and WebP]"}
     text = _block_text(block)
     return {"type": "text", "text": text} if text and text.strip() else None
 
