@@ -21,6 +21,7 @@ __all__ = [
     "BEDROCK",
     "COHERE",
     "GEMINI",
+    "GEMINI_PROPERTY",
     "MCP",
     "MISTRAL",
     "OPENAI",
@@ -77,6 +78,9 @@ MISTRAL = NameRule("mistral", 64, "a-zA-Z0-9_-")
 COHERE = NameRule("cohere", 64, "A-Za-z0-9_", first="A-Za-z_")
 # Property keys of tool input schemas: Anthropic and OpenAI accept ^[a-zA-Z0-9_.-]{1,64}$.
 PROPERTY = NameRule("property", 64, "a-zA-Z0-9_.-")
+# Gemini parameter names (FunctionDeclaration.parameters in the Vertex AI / Gemini API reference): a letter or
+# underscore first, then only letters, digits and underscores; at most 64 characters. Stricter than PROPERTY.
+GEMINI_PROPERTY = NameRule("gemini-property", 64, "a-zA-Z0-9_", first="a-zA-Z_")
 
 
 def _short_hash(name: str) -> str:

@@ -5,7 +5,8 @@ These validators are deliberately independent of `mcp_gateway.bridge`: they rest
 providers in end-to-end tests can reject what the real ones would reject.
 
     validate_tool_definition(provider, definition) -> list[str]     # violations, empty when valid
-    validate_tool_definitions(provider, definitions) -> list[str]   # plus count limit and unique names
+    validate_tool_definitions(provider, definitions) -> list[str]   # plus count limit and unique names; the
+                                                                    # list may hold provider-hosted tools too
     internal_keys(value) -> list[str]                               # "_"-prefixed keys outside name maps
 """
 
@@ -23,10 +24,13 @@ from jsonschema_specifications import REGISTRY as SPECIFICATIONS  # type: ignore
 from mcp_gateway.bridge.targets import Provider
 
 __all__ = [
+    "GEMINI_PARAMETER_NAME",
     "NAME_PATTERNS",
     "ROOT_REFUSED_KEYWORDS",
     "TOOL_COUNT_LIMITS",
+    "hosted_name",
     "internal_keys",
+    "is_hosted",
     "tool_name",
     "validate_tool_definition",
     "validate_tool_definitions",
@@ -49,6 +53,9 @@ NAME_PATTERNS: dict[Provider, re.Pattern[str]] = {
 }
 # Anthropic: "tools.N.custom.input_schema.properties: Property keys should match pattern '^[a-zA-Z0-9_.-]{1,64}$'".
 ANTHROPIC_PROPERTY_KEY = re.compile(r"[a-zA-Z0-9_.-]{1,64}")
+# Gemini FunctionDeclaration.parameters: parameter names start with a letter or underscore and hold only letters,
+# digits and underscores, 64 at most. The reference states it for the parameters, i.e. the top-level keys.
+GEMINI_PARAMETER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 TOOL_COUNT_LIMITS: dict[Provider, int] = {"openai": 128, "openai-responses": 128, "gemini": 512}
 OPENAI_DESCRIPTION_LIMIT = 1024
 
@@ -137,18 +144,62 @@ def validate_tool_definition(provider: Provider, definition: dict[str, Any]) -> 
 
 
 def validate_tool_definitions(provider: Provider, definitions: Sequence[dict[str, Any]]) -> list[str]:
-    """The rules for one request's tool list: each definition, unique names, the documented count limit."""
+    """The rules for one request's tool list: each definition, unique names, the documented count limit.
+
+    Provider-hosted tools in the list (see `is_hosted`) are the provider's to judge; they count towards the limit
+    and their names must not repeat another tool's name (Anthropic: "Tool names must be unique").
+    """
     problems: list[str] = []
     limit = TOOL_COUNT_LIMITS.get(provider)
     if limit is not None and len(definitions) > limit:
         problems.append(f"{len(definitions)} tools exceed the {provider} limit of {limit}")
-    names = [tool_name(provider, definition) for definition in definitions]
+    names = [
+        hosted_name(provider, definition) if is_hosted(provider, definition) else tool_name(provider, definition)
+        for definition in definitions
+    ]
     duplicates = sorted({name for name in names if name is not None and names.count(name) > 1})
     if duplicates:
         problems.append(f"duplicate tool names: {duplicates}")
     for index, definition in enumerate(definitions):
+        if is_hosted(provider, definition):
+            continue
         problems.extend(f"tools[{index}]: {problem}" for problem in validate_tool_definition(provider, definition))
     return problems
+
+
+# Provider-defined tools that may share a request's `tools` with functions:
+# - Anthropic server and client tools carry a dated type: web_search_20250305, bash_20250124, text_editor_...
+# - OpenAI Responses: web_search(_preview), file_search, computer_use_preview, code_interpreter, image_generation,
+#   mcp, local_shell, shell, apply_patch and custom tools; Chat Completions: custom tools.
+# - Bedrock Converse's Tool union: systemTool (and cachePoint markers) beside toolSpec.
+_ANTHROPIC_HOSTED_TYPE = re.compile(r"[a-z_]+_\d{8}")
+_RESPONSES_HOSTED_TYPES = frozenset(
+    {
+        "web_search", "web_search_preview", "file_search", "computer_use_preview", "code_interpreter",
+        "image_generation", "mcp", "local_shell", "shell", "apply_patch", "custom",
+    }
+)  # fmt: skip
+
+
+def is_hosted(provider: Provider, definition: Mapping[str, Any]) -> bool:
+    """Whether `definition` is one of the provider's own tools rather than a function definition."""
+    kind = definition.get("type")
+    if provider == "anthropic":
+        return isinstance(kind, str) and _ANTHROPIC_HOSTED_TYPE.fullmatch(kind) is not None
+    if provider == "openai-responses":
+        return kind in _RESPONSES_HOSTED_TYPES
+    if provider == "openai":
+        return kind == "custom"
+    if provider == "bedrock":
+        return "toolSpec" not in definition and ("systemTool" in definition or "cachePoint" in definition)
+    return False
+
+
+def hosted_name(provider: Provider, definition: Mapping[str, Any]) -> str | None:
+    """The name a hosted tool takes among the request's tools (None for the nameless ones)."""
+    holder = definition.get("systemTool") if provider == "bedrock" else definition.get("custom", definition)
+    name = holder.get("name") if isinstance(holder, Mapping) else None
+    return name if isinstance(name, str) else None
 
 
 def tool_name(provider: Provider, definition: Mapping[str, Any]) -> str | None:
@@ -237,6 +288,9 @@ def _openai_strict_problems(parameters: Mapping[str, Any]) -> list[str]:
         ]
         if "format" in node and node["format"] not in OPENAI_STRICT_FORMATS:
             problems.append(f"strict: {path} uses unsupported format {node['format']!r}")
+        # The openai SDK's strict-schema helper unravels a `$ref` that has siblings: strict mode takes it alone.
+        if "$ref" in node and len(node) > 1:
+            problems.append(f"strict: {path} has keywords beside '$ref'")
         if "object" in _types(node):
             if node.get("additionalProperties") is not False:
                 problems.append(f"strict: {path} needs additionalProperties: false")
@@ -315,6 +369,13 @@ def _gemini(provider: Provider, definition: Mapping[str, Any]) -> list[str]:
     if not isinstance(parameters, Mapping) or str(parameters.get("type", "")).lower() != "object":
         return [*problems, "parameters must be a schema of type object"]
     problems += _root_keyword_problems(parameters)
+    properties = parameters.get("properties")
+    if isinstance(properties, Mapping):
+        problems += [
+            f"parameter name {key!r} does not match {GEMINI_PARAMETER_NAME.pattern}"
+            for key in properties
+            if GEMINI_PARAMETER_NAME.fullmatch(key) is None
+        ]
     for path, node in _gemini_nodes(parameters, "parameters"):
         problems += _gemini_node_problems(path, node)
     return problems
@@ -337,6 +398,9 @@ def _gemini_nodes(node: Mapping[str, Any], path: str) -> Iterator[tuple[str, Map
 
 def _gemini_node_problems(path: str, node: Mapping[str, Any]) -> list[str]:
     problems = [f"{path}: keyword {key!r} is not in Gemini's Schema" for key in node if key not in GEMINI_KEYWORDS]
+    # Vertex AI has answered "When using any_of, it must be the only field set"; a lone anyOf is always valid.
+    if "anyOf" in node and len(node) > 1:
+        problems.append(f"{path}: anyOf must be the only field set, found {sorted(set(node) - {'anyOf'})}")
     kind = node.get("type")
     if kind is None:
         if not isinstance(node.get("anyOf"), list) or not node["anyOf"]:
@@ -350,12 +414,16 @@ def _gemini_node_problems(path: str, node: Mapping[str, Any]) -> list[str]:
             problems.append(f"{path}: enum is only allowed on string schemas")
         if not isinstance(enum, list) or not all(isinstance(value, str) for value in enum):
             problems.append(f"{path}: enum values must be strings")
+        # Gemini: "enum[2]: cannot be empty".
+        elif "" in enum:
+            problems.append(f"{path}: enum[{enum.index('')}] cannot be empty")
     if "format" in node and node["format"] not in GEMINI_FORMATS.get(kind_name or "", set()):
         problems.append(f"{path}: format {node['format']!r} is not supported for type {kind!r}")
     if "nullable" in node and not isinstance(node["nullable"], bool):
         problems.append(f"{path}: nullable must be a boolean")
     properties = node.get("properties")
-    if properties is not None and (not isinstance(properties, Mapping) or not properties):
+    # Gemini: "properties: should be non-empty for OBJECT type" (an absent map and an empty one are the same).
+    if (properties is not None or kind_name == "object") and (not isinstance(properties, Mapping) or not properties):
         problems.append(f"{path}: properties must be a non-empty object")
     if "items" in node and not isinstance(node["items"], Mapping):
         problems.append(f"{path}: items must be one schema")

@@ -9,8 +9,14 @@ values in total, and the root must be an object, not an `anyOf`.
 
 `to_strict_schema` produces that form, or returns None when the tool cannot be made strict without changing
 what it accepts — an open-ended object (no `properties`, or `additionalProperties`/`patternProperties`), an
-untyped value, `allOf`/`not`/conditionals, tuples, a non-local reference, or a schema past the limits. The
-caller then sends the tool non-strict, which OpenAI accepts, rather than a strict schema that lies.
+untyped value, `allOf`/`not`/conditionals, tuples, a non-local reference, a schema past the limits, or a
+constraint strict mode does not support (`minLength`/`maxLength`, `uniqueItems`, `minProperties`/
+`maxProperties`: the guide lists only the string, number and array keywords above). The caller then sends the
+tool non-strict, which OpenAI accepts, rather than a strict schema that lies. Annotations (`default`,
+`examples`, a `format` outside the supported list, which JSON Schema treats as an annotation) are dropped.
+
+A `$ref` stands alone in strict mode (the `openai` SDK's own strict-schema helper unravels a `$ref` that has
+siblings for that reason), so a referenced property's description goes on an `anyOf` wrapper around it.
 """
 
 from __future__ import annotations
@@ -72,6 +78,17 @@ _BLOCKING_KEYWORDS = frozenset(
 )
 
 
+# Constraints strict mode does not support: the instance type each constrains, and the value with which it
+# constrains nothing (None: every value constrains). With any other value they make the tool non-strict.
+_UNSUPPORTED_CONSTRAINTS: dict[str, tuple[str, Any]] = {
+    "minLength": ("string", 0),
+    "maxLength": ("string", None),
+    "uniqueItems": ("array", False),
+    "minProperties": ("object", 0),
+    "maxProperties": ("object", None),
+}
+
+
 @dataclass(frozen=True)
 class StrictLimits:
     max_properties: int = 5000
@@ -125,21 +142,26 @@ def _convert(node: Any, *, optional: bool, depth: int, context: _Context) -> Jso
     elif "oneOf" in schema:
         raise _NotStrict
 
+    types = declared_types(schema)
+    if _constrains_unsupported(schema, types):
+        raise _NotStrict
+    result: JsonSchema = {}
+    for keyword in ("title", "description"):
+        if isinstance(schema.get(keyword), str):
+            result[keyword] = schema[keyword]
+
     if "$ref" in schema:
         ref = schema["$ref"]
         local = isinstance(ref, str) and ref.startswith(("#/$defs/", "#/definitions/"))
         if not local or not isinstance(resolve_local_ref(context.root, ref), Mapping):
             raise _NotStrict
         reference: JsonSchema = {"$ref": ref}
-        return {"anyOf": [reference, {"type": "null"}]} if optional else reference
+        if optional or schema.get("nullable") is True:
+            return {**result, "anyOf": [reference, {"type": "null"}]}
+        return {**result, "anyOf": [reference]} if result else reference
 
-    types = declared_types(schema)
     if schema.get("nullable") is True and types and "null" not in types:
         types = [*types, "null"]
-    result: JsonSchema = {}
-    for keyword in ("title", "description"):
-        if isinstance(schema.get(keyword), str):
-            result[keyword] = schema[keyword]
 
     if "anyOf" in schema:
         if types:
@@ -176,6 +198,14 @@ def _convert(node: Any, *, optional: bool, depth: int, context: _Context) -> Jso
     if "object" in types:
         result.update(_object(schema, depth=depth, context=context))
     return result
+
+
+def _constrains_unsupported(schema: Mapping[str, Any], types: list[str]) -> bool:
+    """Whether `schema` holds a constraint strict mode would drop, where it applies to the value."""
+    for keyword, (applies_to, neutral) in _UNSUPPORTED_CONSTRAINTS.items():
+        if keyword in schema and schema[keyword] != neutral and (not types or applies_to in types):
+            return True
+    return False
 
 
 def _enum_only(schema: Mapping[str, Any], result: JsonSchema, optional: bool, context: _Context) -> JsonSchema:

@@ -17,22 +17,31 @@ Wire shapes (one entry of `definitions` per MCP tool):
 
 Every target gets the same input schema clean-up (`schemas.normalize_input_schema`); rules its root stated that
 no provider accepts there (a choice between argument sets, say) are appended to the description as one short
-sentence each, under the argument names the provider sees.
+sentence each, under the argument names the provider sees. Top-level argument names the provider rejects are
+renamed (`argument_keys`, with Gemini's stricter rule for Gemini), and Gemini asks for open-ended values as
+JSON-encoded strings (`gemini_schema`); `ConvertedTools.upstream_arguments` undoes both for the call.
 
 `strict=True` applies to OpenAI Chat Completions and Responses only. A tool whose schema has no faithful strict
 form (see `strict_schema`) is sent with ``"strict": false`` and its ordinary schema instead of failing the request.
+
+Provider-hosted tools (Anthropic's `bash_20250124` named `bash`, OpenAI's `web_search`, Bedrock system tools, ...)
+are passed to `convert_tools` as `hosted`. They come back untouched in `ConvertedTools.hosted`, never in
+`definitions` (for Gemini they are separate entries of `tools`, not function declarations), and their names are
+reserved: an MCP tool that is also called `bash` is offered as `bash_2`. `ConvertedTools.request_tools()` puts
+both together as the request's `tools` value.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import mcp_types
 
-from mcp_gateway.bridge.argument_keys import restore_keys, safe_property_keys
-from mcp_gateway.bridge.gemini_schema import to_gemini_schema
+from mcp_gateway.bridge.argument_keys import property_rule, restore_keys, safe_property_keys
+from mcp_gateway.bridge.gemini_schema import ArgumentPath, decode_json_arguments, gemini_parameters
 from mcp_gateway.bridge.names import build_name_map
 from mcp_gateway.bridge.schemas import JsonSchema, normalize_input_schema
 from mcp_gateway.bridge.strict_arguments import drop_strict_nulls
@@ -46,6 +55,7 @@ __all__ = [
     "ConvertedTools",
     "ToolLimitError",
     "convert_tools",
+    "hosted_tool_name",
     "is_hosted_tool",
     "tool_definition",
 ]
@@ -89,9 +99,9 @@ class ConvertedTools:
     """One request's tools in a provider's wire shape (see the module docstring), with the names used.
 
     `definitions` follow the order of the input tools, one per distinct tool name. For Gemini each entry is a
-    function declaration; wrap them as ``[{"functionDeclarations": definitions}]`` in the request's `tools`.
-    `name_map` translates names in both directions: `to_target` for tool_choice and history, `to_original` for
-    the provider's tool calls. It is never part of a definition.
+    function declaration; wrap them as ``[{"functionDeclarations": definitions}]`` in the request's `tools`
+    (or use `request_tools`). `name_map` translates names in both directions: `to_target` for tool_choice and
+    history, `to_original` for the provider's tool calls. It is never part of a definition.
     """
 
     provider: Provider
@@ -101,54 +111,128 @@ class ConvertedTools:
     """Original input schemas of the tools offered in strict mode, by original name (see `upstream_arguments`)."""
     argument_keys: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     """For tools whose top-level argument names were renamed: original tool name -> {provider key: original key}."""
+    json_arguments: Mapping[str, tuple[ArgumentPath, ...]] = field(default_factory=dict)
+    """For Gemini tools asking for open-ended values as JSON-encoded strings: original tool name -> where those
+    values sit (property names under the provider's keys, None for each element of an array)."""
+    hosted: list[dict[str, Any]] = field(default_factory=list)
+    """The provider-hosted tools given to `convert_tools`, unchanged, in their order."""
+
+    def request_tools(self) -> list[dict[str, Any]]:
+        """The request's whole `tools` value: the converted definitions, then the hosted tools."""
+        if self.provider == "gemini":
+            declarations = [{"functionDeclarations": self.definitions}] if self.definitions else []
+            return [*declarations, *self.hosted]
+        return [*self.definitions, *self.hosted]
 
     def to_json(self) -> dict[str, Any]:
         """What the CLI export and the REST listing return: definitions plus everything needed to map back."""
-        return {
+        exported: dict[str, Any] = {
             "provider": self.provider,
             "tools": self.definitions,
             "name_map": {"forward": dict(self.name_map.forward), "reverse": dict(self.name_map.reverse)},
             "argument_keys": {tool: dict(keys) for tool, keys in self.argument_keys.items()},
         }
+        if self.json_arguments:
+            exported["json_arguments"] = {
+                tool: [list(path) for path in paths] for tool, paths in self.json_arguments.items()
+            }
+        if self.hosted:
+            exported["hosted"] = self.hosted
+        return exported
 
     def upstream_arguments(self, original_name: str, arguments: Mapping[str, Any]) -> dict[str, Any]:
-        """The arguments to send upstream for a call the provider made: renamed argument keys restored, and
-        strict-mode "left out" nulls removed."""
-        restored = restore_keys(arguments, self.argument_keys.get(original_name, {}))
+        """The arguments to send upstream for a call the provider made: JSON-encoded values parsed, renamed
+        argument keys restored, and strict-mode "left out" nulls removed."""
+        decoded = decode_json_arguments(arguments, self.json_arguments.get(original_name, ()))
+        restored = restore_keys(decoded, self.argument_keys.get(original_name, {}))
         schema = self.strict_schemas.get(original_name)
         return drop_strict_nulls(restored, schema) if schema is not None else restored
 
 
-def convert_tools(tools: Sequence[mcp_types.Tool], provider: Provider, *, strict: bool = False) -> ConvertedTools:
-    """Every tool in the provider's shape under a provider-safe, unique name; the first of duplicate names wins."""
+@dataclass(frozen=True)
+class _ToolConversion:
+    """One tool's definition and what it takes to map a call of it back."""
+
+    definition: dict[str, Any]
+    argument_keys: dict[str, str]
+    json_arguments: tuple[ArgumentPath, ...]
+    strict_schema: JsonSchema | None
+    """The tool's own (normalized) schema when the definition is strict."""
+
+
+def convert_tools(
+    tools: Sequence[mcp_types.Tool],
+    provider: Provider,
+    *,
+    strict: bool = False,
+    hosted: Sequence[Mapping[str, Any]] = (),
+) -> ConvertedTools:
+    """Every tool in the provider's shape under a provider-safe, unique name; the first of duplicate names wins.
+
+    `hosted` are the request's provider-hosted tools (see `is_hosted_tool`); their names are kept free. Passing
+    a function definition there is a programming error and raises ValueError.
+    """
+    for definition in hosted:
+        if not is_hosted_tool(definition, provider):
+            raise ValueError(f"{definition!r} is not a hosted {provider} tool; pass MCP tools as `tools`")
     unique: dict[str, mcp_types.Tool] = {}
     for tool in tools:
         unique.setdefault(tool.name, tool)
     limit = TOOL_COUNT_LIMITS.get(provider)
-    if limit is not None and len(unique) > limit:
-        raise ToolLimitError(provider, limit, len(unique))
-    name_map = build_name_map(unique, provider)
-    argument_keys: dict[str, dict[str, str]] = {}
+    # Gemini's limit counts function declarations; elsewhere hosted tools share the one `tools` array.
+    count = len(unique) + (0 if provider == "gemini" else len(hosted))
+    if limit is not None and count > limit:
+        raise ToolLimitError(provider, limit, count)
+    reserved = [name for name in (hosted_tool_name(definition, provider) for definition in hosted) if name]
+    name_map = build_name_map(unique, provider, reserved)
     definitions = []
+    argument_keys: dict[str, dict[str, str]] = {}
+    json_arguments: dict[str, tuple[ArgumentPath, ...]] = {}
     strict_schemas: dict[str, JsonSchema] = {}
     for original, tool in unique.items():
-        tool_input = normalize_input_schema(tool.input_schema)
-        # Renamed after normalizing, so that arguments merged into the root from allOf/anyOf are renamed too.
-        safe_schema, key_map = safe_property_keys(tool_input.schema)
-        if key_map:
-            argument_keys[original] = key_map
-        constraints = tool_input.constraints({key: safe for safe, key in key_map.items()})
-        definition = _definition(tool, provider, name_map.to_target(original), safe_schema, constraints, strict)
-        definitions.append(definition)
-        if _is_strict(definition):
-            strict_schemas[original] = tool_input.schema
+        converted = _convert_tool(tool, provider, name_map.to_target(original), strict)
+        definitions.append(converted.definition)
+        if converted.argument_keys:
+            argument_keys[original] = converted.argument_keys
+        if converted.json_arguments:
+            json_arguments[original] = converted.json_arguments
+        if converted.strict_schema is not None:
+            strict_schemas[original] = converted.strict_schema
     return ConvertedTools(
         provider=provider,
         definitions=definitions,
         name_map=name_map,
         strict_schemas=strict_schemas,
         argument_keys=argument_keys,
+        json_arguments=json_arguments,
+        hosted=[copy.deepcopy(dict(definition)) for definition in hosted],
     )
+
+
+def tool_definition(tool: mcp_types.Tool, provider: Provider, name: str, *, strict: bool = False) -> dict[str, Any]:
+    """One tool in the provider's shape under `name`, which must already satisfy the provider's name rule.
+
+    The definition is exactly the one `convert_tools` makes (argument names renamed, Gemini's JSON-encoded
+    values), but the maps that turn a call back into the tool's own arguments come only with `convert_tools`:
+    use this to show a definition, and `convert_tools` to offer tools that will be called.
+    """
+    return _convert_tool(tool, provider, name, strict).definition
+
+
+def _convert_tool(tool: mcp_types.Tool, provider: Provider, name: str, strict: bool) -> _ToolConversion:
+    if not NAME_RULES[provider].is_valid(name):
+        raise ValueError(f"{name!r} is not a valid {provider} tool name; allocate it with build_name_map")
+    tool_input = normalize_input_schema(tool.input_schema)
+    # Renamed after normalizing, so that arguments merged into the root from allOf/anyOf are renamed too.
+    schema, key_map = safe_property_keys(tool_input.schema, property_rule(provider))
+    description = _description(tool, provider, tool_input.constraints({key: safe for safe, key in key_map.items()}))
+    if provider == "gemini":
+        parameters = gemini_parameters(schema)
+        definition = _gemini_declaration(name, description, parameters.schema)
+        return _ToolConversion(definition, key_map, parameters.json_encoded, None)
+    definition = _definition(provider, name, description, schema, strict, tool.name)
+    strict_schema = tool_input.schema if _is_strict(definition) else None
+    return _ToolConversion(definition, key_map, (), strict_schema)
 
 
 def _is_strict(definition: Mapping[str, Any]) -> bool:
@@ -157,18 +241,9 @@ def _is_strict(definition: Mapping[str, Any]) -> bool:
     return flag is True
 
 
-def tool_definition(tool: mcp_types.Tool, provider: Provider, name: str, *, strict: bool = False) -> dict[str, Any]:
-    """One tool in the provider's shape under `name`, which must already satisfy the provider's name rule."""
-    tool_input = normalize_input_schema(tool.input_schema)
-    return _definition(tool, provider, name, tool_input.schema, tool_input.constraints(), strict)
-
-
 def _definition(
-    tool: mcp_types.Tool, provider: Provider, name: str, schema: JsonSchema, constraints: str | None, strict: bool
+    provider: Provider, name: str, description: str | None, schema: JsonSchema, strict: bool, original: str
 ) -> dict[str, Any]:
-    if not NAME_RULES[provider].is_valid(name):
-        raise ValueError(f"{name!r} is not a valid {provider} tool name; allocate it with build_name_map")
-    description = _description(tool, provider, constraints)
     if provider == "openai":
         function: dict[str, Any] = {"name": name, **_optional_description(description)}
         if strict:
@@ -189,10 +264,8 @@ def _definition(
         }
     if provider == "anthropic":
         return {"name": name, **_optional_description(description), "input_schema": schema}
-    if provider == "gemini":
-        return _gemini_declaration(name, description, to_gemini_schema(schema))
     if provider == "bedrock":
-        spec = {"name": name, "description": description or tool.name, "inputSchema": {"json": schema}}
+        spec = {"name": name, "description": description or original, "inputSchema": {"json": schema}}
         return {"toolSpec": spec}
     # Mistral and Cohere v2 both take the Chat Completions function shape.
     return {"type": "function", "function": {"name": name, **_optional_description(description), "parameters": schema}}
@@ -217,6 +290,23 @@ def is_hosted_tool(definition: Mapping[str, Any], provider: Provider) -> bool:
         return "toolSpec" not in definition
     kind = definition.get("type")
     return isinstance(kind, str) and kind != "function"
+
+
+def hosted_tool_name(definition: Mapping[str, Any], provider: Provider) -> str | None:
+    """The name a hosted tool takes up among the request's tool names, when it has one.
+
+    Anthropic's server tools and OpenAI Responses custom tools carry `name`; a Chat Completions custom tool
+    carries it under `custom`; a Bedrock system tool under `systemTool`. Gemini's built-ins have no name.
+    """
+    name = definition.get("name")
+    if isinstance(name, str):
+        return name
+    kind = definition.get("type")
+    key = "systemTool" if provider == "bedrock" else kind if isinstance(kind, str) else None
+    nested = definition.get(key) if key is not None else None
+    if isinstance(nested, Mapping) and isinstance(nested.get("name"), str):
+        return str(nested["name"])
+    return None
 
 
 def _description(tool: mcp_types.Tool, provider: Provider, constraints: str | None) -> str | None:

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mcp_gateway.bridge.names import build_name_map
+from mcp_gateway.bridge.schemas import normalize_input_schema
 from mcp_gateway.bridge.targets import PROVIDERS
 from mcp_gateway.bridge.tool_choice import map_tool_choice
 from mcp_gateway.bridge.tools import convert_tools
@@ -27,7 +28,13 @@ TYPES = ("string", "integer", "number", "boolean", "object", "array", "null")
 FORMATS = ("date-time", "date", "uuid", "email", "uri", "int32", "int64", "float", "double", "enum", "binary")
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.text(string.ascii_letters, max_size=4))
-property_names = st.text(string.ascii_letters + string.digits + "_.-", min_size=1, max_size=12)
+# Keys real tools use and some providers reject as argument names (`$top`, `filter[x]`; `a-b`, `a.b` and `1st` for
+# Gemini), so that renaming and restoring are exercised, not only the easy path.
+HOSTILE_PROPERTY_NAMES = ("$top", "filter[x]", "a-b", "a.b", "1st", "StartTime<", "a b", "_x")
+property_names = st.one_of(
+    st.text(string.ascii_letters + string.digits + "_.-", min_size=1, max_size=12),
+    st.sampled_from(HOSTILE_PROPERTY_NAMES),
+)
 descriptions = st.text(max_size=20)
 
 leaf_schemas = st.one_of(
@@ -176,7 +183,25 @@ def _names_in_choice(choice: Any) -> list[str]:
 def test_any_schema_converts_to_a_definition_every_provider_accepts(schema: dict[str, Any], strict: bool) -> None:
     before = copy.deepcopy(schema)
     tools = [mcp_types.Tool(name="any/tool", description="Anything.", input_schema=schema)]
+    originals = normalize_input_schema(schema).schema["properties"]
     for provider in PROVIDERS:
         converted = convert_tools(tools, provider, strict=strict)
         assert validate_tool_definitions(provider, converted.definitions) == [], provider
+        # Whatever the provider calls an argument, the upstream gets it back under the tool's own name.
+        offered = list(provider_parameters(provider, converted.definitions[0]).get("properties", {}))
+        restored = converted.upstream_arguments("any/tool", {key: index for index, key in enumerate(offered)})
+        kept = [key for key, sub in originals.items() if provider != "gemini" or sub != {"not": {}}]
+        assert sorted(restored) == sorted(kept), provider
+        assert sorted(restored.values()) == list(range(len(offered)))
     assert schema == before
+
+
+def provider_parameters(provider: str, definition: dict[str, Any]) -> dict[str, Any]:
+    """The input schema inside a definition, wherever the provider's shape keeps it."""
+    if provider == "anthropic":
+        return dict(definition["input_schema"])
+    if provider == "bedrock":
+        return dict(definition["toolSpec"]["inputSchema"]["json"])
+    if provider in ("gemini", "openai-responses"):
+        return dict(definition.get("parameters", {}))
+    return dict(definition["function"]["parameters"])

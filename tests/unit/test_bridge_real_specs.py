@@ -12,7 +12,6 @@ from openai.types.chat import ChatCompletionFunctionToolParam
 from openai.types.responses import FunctionToolParam
 from pydantic import TypeAdapter
 
-from mcp_gateway.bridge.names import build_name_map
 from mcp_gateway.bridge.targets import PROVIDERS, Provider
 from mcp_gateway.bridge.tools import convert_tools, tool_definition
 from mcp_gateway.openapi.loader import read_spec_file
@@ -42,21 +41,32 @@ def test_the_specs_are_all_there() -> None:
     assert len(spec_tools("github-api.json")) == 1223
 
 
+def requests_of(tools: tuple[mcp_types.Tool, ...], provider: Provider) -> list[tuple[mcp_types.Tool, ...]]:
+    """The tools split into requests of at most the provider's documented tool limit."""
+    size = TOOL_COUNT_LIMITS.get(provider, max(1, len(tools)))
+    return [tools[start : start + size] for start in range(0, len(tools), size)]
+
+
 @pytest.mark.parametrize("provider", PROVIDERS)
 @pytest.mark.parametrize("spec", SPECS)
 def test_every_tool_converts_with_zero_violations_and_names_round_trip(spec: str, provider: Provider) -> None:
-    tools = spec_tools(spec)
-    name_map = build_name_map([tool.name for tool in tools], provider)
     for strict in (False, True) if provider.startswith("openai") else (False,):
-        definitions = [tool_definition(tool, provider, name_map.to_target(tool.name), strict=strict) for tool in tools]
-        names = [tool_name(provider, definition) for definition in definitions]
-        assert all(isinstance(name, str) and NAME_PATTERNS[provider].fullmatch(name) for name in names)
-        assert [name_map.to_original(name) for name in names if name is not None] == [tool.name for tool in tools]
-        # One request cannot carry more tools than the provider's limit; the rules are checked per request.
-        size = TOOL_COUNT_LIMITS.get(provider, max(1, len(definitions)))
-        for start in range(0, len(definitions), size):
-            assert validate_tool_definitions(provider, definitions[start : start + size]) == []
-        assert internal_keys(definitions) == []
+        for request in requests_of(spec_tools(spec), provider):
+            converted = convert_tools(request, provider, strict=strict)
+            assert validate_tool_definitions(provider, converted.definitions) == []
+            names = [tool_name(provider, definition) for definition in converted.definitions]
+            assert all(isinstance(name, str) and NAME_PATTERNS[provider].fullmatch(name) for name in names)
+            originals = [converted.name_map.to_original(name) for name in names if name is not None]
+            assert originals == [tool.name for tool in request]
+            assert internal_keys(converted.definitions) == []
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_tool_definition_shows_what_convert_tools_offers(provider: Provider) -> None:
+    [request, *_] = requests_of(spec_tools("github-api.json"), provider)
+    converted = convert_tools(request, provider, strict=True)
+    shown = [tool_definition(tool, provider, converted.name_map.to_target(tool.name), strict=True) for tool in request]
+    assert shown == converted.definitions
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from mcp_gateway.bridge.gemini_schema import to_gemini_schema
+from mcp_gateway.bridge.gemini_schema import decode_json_arguments, gemini_parameters, to_gemini_schema
 from mcp_gateway.bridge.schemas import normalize_input_schema, normalize_schema
 from mcp_gateway.bridge.strict_schema import StrictLimits, to_strict_schema
 
@@ -17,6 +17,9 @@ def gemini(properties: dict[str, Any], **root: Any) -> dict[str, Any]:
 
 def strict(schema: dict[str, Any]) -> dict[str, Any] | None:
     return to_strict_schema(normalize_schema(schema))
+
+
+JSON_OBJECT_NOTE = "(a JSON object; send it as a JSON-encoded string)"
 
 
 # Normalization for every provider
@@ -98,12 +101,18 @@ def test_gemini_resolves_swagger_style_definitions_too() -> None:
     assert properties["pet"] == {"type": "string"}
 
 
-def test_gemini_cuts_a_recursive_reference_with_a_permissive_object() -> None:
+def test_gemini_cuts_a_recursive_reference_with_a_json_encoded_string() -> None:
     node = {"type": "object", "properties": {"children": {"type": "array", "items": {"$ref": "#/$defs/Node"}}}}
-    properties = gemini({"root": {"$ref": "#/$defs/Node"}}, **{"$defs": {"Node": node}})
-    cut = properties["root"]["properties"]["children"]["items"]
-    assert cut["type"] == "object"
-    assert "recursive reference to Node" in cut["description"]
+    root = normalize_schema(
+        {"type": "object", "properties": {"root": {"$ref": "#/$defs/Node"}}, "$defs": {"Node": node}}
+    )
+    converted = gemini_parameters(root)
+    cut = converted.schema["properties"]["root"]["properties"]["children"]["items"]
+    assert cut == {
+        "type": "string",
+        "description": "(recursive reference to Node not expanded; send it as a JSON-encoded string)",
+    }
+    assert converted.json_encoded == (("root", "children", None),)
 
 
 def test_gemini_turns_null_alternatives_into_nullable() -> None:
@@ -171,7 +180,7 @@ def test_gemini_keeps_only_documented_keywords_and_formats() -> None:
     assert properties["id"] == {"type": "string", "minLength": 1, "description": "Format: uuid."}
     assert properties["ratio"] == {"type": "number", "format": "double", "minimum": 0}
     assert properties["count"] == {"type": "integer", "format": "int64"}
-    assert properties["map"] == {"type": "object"}
+    assert properties["map"] == {"type": "string", "description": JSON_OBJECT_NOTE}
 
 
 def test_gemini_drops_required_names_that_are_not_properties() -> None:
@@ -179,12 +188,17 @@ def test_gemini_drops_required_names_that_are_not_properties() -> None:
     assert converted["required"] == ["a"]
 
 
-def test_gemini_arrays_without_items_hold_strings_and_untyped_values_become_objects() -> None:
+def test_gemini_arrays_without_items_hold_strings_and_untyped_values_become_json_strings() -> None:
     properties = gemini({"tags": {"type": "array"}, "payload": {}, "spec": {"description": "anything"}})
     assert properties["tags"] == {"type": "array", "items": {"type": "string"}}
-    assert properties["payload"]["type"] == "object"
-    assert properties["spec"]["type"] == "object"
-    assert properties["spec"]["description"].startswith("anything")
+    assert properties["payload"] == {
+        "type": "string",
+        "description": "(any JSON value; send it as a JSON-encoded string)",
+    }
+    assert properties["spec"] == {
+        "type": "string",
+        "description": "anything (any JSON value; send it as a JSON-encoded string)",
+    }
 
 
 def test_gemini_infers_a_missing_type_from_the_keywords_present() -> None:
@@ -196,6 +210,88 @@ def test_gemini_infers_a_missing_type_from_the_keywords_present() -> None:
 
 def test_gemini_root_without_properties_is_a_bare_object() -> None:
     assert to_gemini_schema(normalize_schema({})) == {"type": "object"}
+
+
+def test_gemini_drops_empty_enum_values_and_says_they_are_allowed() -> None:
+    properties = gemini({"sort": {"type": "string", "enum": ["asc", "desc", ""]}, "blank": {"enum": ["", None]}})
+    assert properties["sort"] == {
+        "type": "string",
+        "enum": ["asc", "desc"],
+        "description": "An empty string is also allowed.",
+    }
+    assert properties["blank"] == {
+        "type": "string",
+        "description": "The only allowed value is an empty string.",
+        "nullable": True,
+    }
+
+
+def test_gemini_any_of_is_the_only_field_its_words_and_nullable_go_into_every_branch() -> None:
+    properties = gemini(
+        {
+            "v": {"description": "a value", "anyOf": [{"type": "string"}, {"type": "integer"}, {"type": "null"}]},
+            "w": {"type": ["string", "integer"], "title": "W"},
+        }
+    )
+    assert properties["v"] == {
+        "anyOf": [
+            {"type": "string", "description": "a value", "nullable": True},
+            {"type": "integer", "description": "a value", "nullable": True},
+        ]
+    }
+    assert properties["w"] == {"anyOf": [{"type": "string", "title": "W"}, {"type": "integer", "title": "W"}]}
+
+
+def test_gemini_flattens_a_choice_inside_a_choice_so_no_branch_has_fields_beside_any_of() -> None:
+    nested = {"anyOf": [{"type": "boolean"}, {"type": ["string", "integer"], "description": "id"}], "description": "x"}
+    assert gemini({"n": nested})["n"] == {
+        "anyOf": [
+            {"type": "boolean", "description": "x"},
+            {"type": "string", "description": "x id"},
+            {"type": "integer", "description": "x id"},
+        ]
+    }
+
+
+def test_gemini_asks_for_open_ended_values_as_json_strings_and_records_where() -> None:
+    schema = normalize_schema(
+        {
+            "type": "object",
+            "properties": {
+                "meta": {"type": "object", "additionalProperties": {"type": "string"}, "description": "Labels."},
+                "rows": {"type": "array", "items": {"type": "object", "properties": {"cells": {"type": "object"}}}},
+                "either": {"anyOf": [{"type": "string"}, {"type": "object", "properties": {"x": {}}}]},
+                "loose": {"anyOf": [{"type": "string"}, {"type": "object"}, {"type": "null"}]},
+                "name": {"type": "string"},
+            },
+        }
+    )
+    converted = gemini_parameters(schema)
+    properties = converted.schema["properties"]
+    assert properties["meta"] == {"type": "string", "description": f"Labels. {JSON_OBJECT_NOTE}"}
+    assert properties["rows"]["items"]["properties"]["cells"] == {"type": "string", "description": JSON_OBJECT_NOTE}
+    # A choice with an open-ended branch is one JSON string, so "text" and "JSON in text" never meet.
+    assert properties["loose"] == {"type": "string", "description": JSON_OBJECT_NOTE, "nullable": True}
+    assert properties["either"]["anyOf"][0] == {"type": "string"}
+    assert converted.json_encoded == (("meta",), ("rows", None, "cells"), ("either", "x"), ("loose",))
+
+
+def test_json_encoded_arguments_are_parsed_back_where_recorded_and_nowhere_else() -> None:
+    paths = (("meta",), ("rows", None, "cells"), ("loose",), ("absent",))
+    arguments = {
+        "meta": '{"a": "b"}',
+        "rows": [{"cells": "[1, 2]"}, {"cells": "not json"}, "odd"],
+        "loose": None,
+        "name": '{"stays": "text"}',
+    }
+    before = copy.deepcopy(arguments)
+    assert decode_json_arguments(arguments, paths) == {
+        "meta": {"a": "b"},
+        "rows": [{"cells": [1, 2]}, {"cells": "not json"}, "odd"],
+        "loose": None,
+        "name": '{"stays": "text"}',
+    }
+    assert arguments == before
 
 
 # OpenAI strict mode
@@ -241,7 +337,7 @@ def test_strict_keeps_references_and_rewrites_their_definitions() -> None:
 def test_strict_drops_keywords_it_does_not_support() -> None:
     converted = strict(
         {
-            "properties": {"s": {"type": "string", "minLength": 2, "format": "uri", "default": "x", "pattern": "^a"}},
+            "properties": {"s": {"type": "string", "minLength": 0, "format": "uri", "default": "x", "pattern": "^a"}},
             "required": ["s"],
         }
     )
@@ -278,6 +374,56 @@ def test_strict_respects_the_documented_size_limits() -> None:
 
 def test_a_tool_without_arguments_is_strict() -> None:
     assert strict({}) == {"type": "object", "properties": {}, "required": [], "additionalProperties": False}
+
+
+def test_strict_mode_falls_back_to_non_strict_for_constraints_it_cannot_express() -> None:
+    for constraint in (
+        {"type": "string", "minLength": 3},
+        {"type": "string", "maxLength": 5},
+        {"type": "array", "items": {"type": "string"}, "uniqueItems": True},
+        {"type": "object", "properties": {"a": {"type": "string"}}, "minProperties": 1},
+        {"type": "object", "properties": {"a": {"type": "string"}}, "maxProperties": 1},
+    ):
+        assert strict({"properties": {"p": constraint}, "required": ["p"]}) is None, constraint
+
+
+def test_strict_keeps_the_constraints_the_supported_schemas_list_and_ignores_neutral_ones() -> None:
+    supported = {
+        "code": {"type": "string", "pattern": "^[A-Z]{3}$", "format": "date-time", "minLength": 0},
+        "count": {"type": "integer", "minimum": 1, "maximum": 9, "multipleOf": 2, "exclusiveMaximum": 10},
+        "tags": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 3, "uniqueItems": False},
+        "not_a_string": {"type": "integer", "maxLength": 3},
+    }
+    converted = strict({"properties": supported, "required": list(supported)})
+    assert converted is not None
+    assert converted["properties"]["code"] == {"type": "string", "pattern": "^[A-Z]{3}$", "format": "date-time"}
+    assert converted["properties"]["count"] == {
+        "type": "integer", "minimum": 1, "maximum": 9, "exclusiveMaximum": 10, "multipleOf": 2}  # fmt: skip
+    assert converted["properties"]["tags"] == {
+        "type": "array",
+        "items": {"type": "string"},
+        "minItems": 1,
+        "maxItems": 3,
+    }
+
+
+def test_strict_keeps_a_referenced_propertys_description_on_a_wrapper_around_the_ref() -> None:
+    converted = strict(
+        {
+            "properties": {
+                "pet": {"$ref": "#/$defs/P", "description": "the pet"},
+                "owner": {"$ref": "#/$defs/P", "description": "who owns it"},
+                "vet": {"$ref": "#/$defs/P", "nullable": True},
+            },
+            "required": ["owner", "vet"],
+            "$defs": {"P": {"type": "object", "properties": {"n": {"type": "string"}}, "required": ["n"]}},
+        }
+    )
+    assert converted is not None
+    reference = {"$ref": "#/$defs/P"}
+    assert converted["properties"]["pet"] == {"description": "the pet", "anyOf": [reference, {"type": "null"}]}
+    assert converted["properties"]["owner"] == {"description": "who owns it", "anyOf": [reference]}
+    assert converted["properties"]["vet"] == {"anyOf": [reference, {"type": "null"}]}
 
 
 # Root-level combinators: refused at the root by every provider, merged or described instead

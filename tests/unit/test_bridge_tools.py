@@ -15,7 +15,13 @@ from pydantic import TypeAdapter
 
 from mcp_gateway.bridge.names import build_name_map
 from mcp_gateway.bridge.targets import PROVIDERS, Provider
-from mcp_gateway.bridge.tools import ToolLimitError, convert_tools, is_hosted_tool, tool_definition
+from mcp_gateway.bridge.tools import (
+    ToolLimitError,
+    convert_tools,
+    hosted_tool_name,
+    is_hosted_tool,
+    tool_definition,
+)
 from tests.provider_rules import internal_keys, tool_name, validate_tool_definitions
 
 WEATHER_SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
@@ -237,6 +243,66 @@ def test_hosted_tools_are_recognised_per_provider() -> None:
     assert not is_hosted_tool({"toolSpec": {"name": "x"}}, "bedrock")
 
 
+# Provider-hosted tools: passed through untouched, and their names are never given to an MCP tool.
+
+BASH: dict[str, Any] = {"type": "bash_20250124", "name": "bash"}
+WEB_SEARCH: dict[str, Any] = {"type": "web_search_20250305", "name": "web_search", "max_uses": 3}
+
+
+def test_mcp_tools_named_like_hosted_tools_give_way_and_the_hosted_tools_pass_untouched() -> None:
+    hosted = [BASH, WEB_SEARCH]
+    before = copy.deepcopy(hosted)
+    converted = convert_tools([tool("bash"), tool("web_search"), tool("grep")], "anthropic", hosted=hosted)
+    assert dict(converted.name_map.forward) == {"bash": "bash_2", "web_search": "web_search_2", "grep": "grep"}
+    assert names_in("anthropic", converted.definitions) == ["bash_2", "web_search_2", "grep"]
+    assert converted.hosted == before
+    assert converted.request_tools() == [*converted.definitions, *before]
+    assert validate_tool_definitions("anthropic", converted.request_tools()) == []
+    assert converted.to_json()["hosted"] == before
+    assert hosted == before
+    assert converted.hosted[0] is not hosted[0]
+
+
+def test_the_rules_reject_a_function_named_like_a_hosted_tool_in_the_same_request() -> None:
+    clashing = convert_tools([tool("bash")], "anthropic").definitions
+    problems = validate_tool_definitions("anthropic", [*clashing, BASH])
+    assert "duplicate tool names: ['bash']" in problems
+
+
+def test_hosted_names_are_reserved_in_every_shape_that_has_one() -> None:
+    system_tool = {"systemTool": {"name": "nova_grounding"}}
+    assert hosted_tool_name(system_tool, "bedrock") == "nova_grounding"
+    assert hosted_tool_name({"type": "custom", "custom": {"name": "lookup"}}, "openai") == "lookup"
+    assert hosted_tool_name({"type": "custom", "name": "lookup"}, "openai-responses") == "lookup"
+    assert hosted_tool_name({"googleSearch": {}}, "gemini") is None
+    bedrock = convert_tools([tool("nova_grounding")], "bedrock", hosted=[system_tool])
+    assert dict(bedrock.name_map.forward) == {"nova_grounding": "nova_grounding_2"}
+    responses = convert_tools([tool("lookup")], "openai-responses", hosted=[{"type": "custom", "name": "lookup"}])
+    assert validate_tool_definitions("openai-responses", responses.request_tools()) == []
+
+
+def test_gemini_hosted_tools_are_entries_of_tools_beside_the_function_declarations() -> None:
+    converted = convert_tools([WEATHER], "gemini", hosted=[{"googleSearch": {}}])
+    assert converted.request_tools() == [{"functionDeclarations": converted.definitions}, {"googleSearch": {}}]
+    assert convert_tools([], "gemini", hosted=[{"googleSearch": {}}]).request_tools() == [{"googleSearch": {}}]
+
+
+def test_hosted_tools_count_towards_the_openai_limit_and_functions_are_refused_as_hosted() -> None:
+    with pytest.raises(ToolLimitError, match="129 were given"):
+        convert_tools([tool(f"t{index}") for index in range(127)], "openai", hosted=[{"type": "web_search"}] * 2)
+    with pytest.raises(ValueError, match="is not a hosted anthropic tool"):
+        convert_tools([], "anthropic", hosted=[{"name": "x", "input_schema": OBJECT}])
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_tool_definition_renames_argument_keys_exactly_as_convert_tools_does(provider: Provider) -> None:
+    properties = {"$top": {"type": "integer"}, "filter[x]": {"type": "string"}, "a-b": {"type": "string"}}
+    odd = tool("odd", "Odd keys.", {"type": "object", "properties": properties})
+    definition = tool_definition(odd, provider, "odd")
+    assert definition == convert_tools([odd], provider).definitions[0]
+    assert validate_tool_definitions(provider, [definition]) == []
+
+
 # The rules in tests/provider_rules.py must reject what the providers reject, or the tests above prove nothing.
 
 OBJECT = {"type": "object", "properties": {}}
@@ -267,6 +333,32 @@ BROKEN_DEFINITIONS: list[tuple[Provider, dict[str, Any], str]] = [
     ("gemini", {"name": "a", "parameters": {**OBJECT, "properties": {"n": {"$ref": "#/$defs/N"}}}}, "'$ref'"),
     ("gemini", {"name": "a", "parameters": {"type": "object", "properties": {}}}, "non-empty"),
     ("gemini", {"name": "a", "parameters": {**OBJECT, "properties": {"a": {}}, "required": ["b"]}}, "required"),
+    ("gemini", {"name": "a", "parameters": {**OBJECT, "properties": {"s": {"type": "string", "enum": [""]}}}}, "empty"),
+    (
+        "gemini",
+        {"name": "a", "parameters": {**OBJECT, "properties": {"v": {"anyOf": [{"type": "string"}], "title": "V"}}}},
+        "only field",
+    ),
+    ("gemini", {"name": "a", "parameters": {**OBJECT, "properties": {"m": {"type": "object"}}}}, "non-empty"),
+    ("gemini", {"name": "a", "parameters": {**OBJECT, "properties": {"a-b": {"type": "string"}}}}, "parameter name"),
+    (
+        "openai",
+        {
+            "type": "function",
+            "function": {
+                "name": "a",
+                "strict": True,
+                "parameters": {
+                    **OBJECT,
+                    "properties": {"p": {"$ref": "#/$defs/P", "description": "d"}},
+                    "required": ["p"],
+                    "additionalProperties": False,
+                    "$defs": {"P": {"type": "string"}},
+                },
+            },
+        },
+        "beside '$ref'",
+    ),
     ("bedrock", {"toolSpec": {"name": "a", "description": "", "inputSchema": {"json": OBJECT}}}, "non-empty"),
     ("bedrock", {"toolSpec": {"name": "a", "description": "d", "inputSchema": OBJECT}}, "inputSchema"),
     ("mistral", {"type": "function", "function": {"name": "a b", "parameters": OBJECT}}, "pattern"),
