@@ -320,13 +320,7 @@ def _anthropic(provider: Provider, definition: Mapping[str, Any]) -> list[str]:
     if not isinstance(schema, Mapping):
         return [*problems, "input_schema must be an object"]
     problems += _json_schema_problems(schema)
-    properties = schema.get("properties")
-    if isinstance(properties, Mapping):
-        problems += [
-            f"input_schema property key {key!r} does not match {ANTHROPIC_PROPERTY_KEY.pattern}"
-            for key in properties
-            if ANTHROPIC_PROPERTY_KEY.fullmatch(key) is None
-        ]
+    problems += _key_problems(schema, ANTHROPIC_PROPERTY_KEY, "input_schema property key")
     return problems
 
 
@@ -369,13 +363,7 @@ def _gemini(provider: Provider, definition: Mapping[str, Any]) -> list[str]:
     if not isinstance(parameters, Mapping) or str(parameters.get("type", "")).lower() != "object":
         return [*problems, "parameters must be a schema of type object"]
     problems += _root_keyword_problems(parameters)
-    properties = parameters.get("properties")
-    if isinstance(properties, Mapping):
-        problems += [
-            f"parameter name {key!r} does not match {GEMINI_PARAMETER_NAME.pattern}"
-            for key in properties
-            if GEMINI_PARAMETER_NAME.fullmatch(key) is None
-        ]
+    problems += _key_problems(parameters, GEMINI_PARAMETER_NAME, "parameter name")
     for path, node in _gemini_nodes(parameters, "parameters"):
         problems += _gemini_node_problems(path, node)
     return problems
@@ -485,3 +473,11 @@ def _schema_nodes(node: Any, path: str = "$") -> Iterator[tuple[str, Mapping[str
                 yield from _schema_nodes(sub, f"{path}.{keyword}[{index}]")
     for keyword in _SCHEMA_SINGLES:
         yield from _schema_nodes(node.get(keyword), f"{path}.{keyword}")
+
+
+def _key_problems(schema: Mapping[str, Any], pattern: re.Pattern[str], label: str) -> list[str]:
+    """Top-level property keys the provider's documented pattern rejects."""
+    properties = schema.get("properties")
+    if not isinstance(properties, Mapping):
+        return []
+    return [f"{label} {key!r} does not match {pattern.pattern}" for key in properties if pattern.fullmatch(key) is None]
