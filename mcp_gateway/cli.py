@@ -25,6 +25,7 @@ from mcp_gateway.openapi.preview import format_preview, preview
 from mcp_gateway.openapi.tools import build_tools
 
 if TYPE_CHECKING:
+    from mcp_gateway.llm.models import ModelsConfig
     from mcp_gateway.registry import Registry
 
 # The server, the registry and the bridge import the mcp SDK (over a second); commands that do not serve
@@ -95,6 +96,16 @@ def _load_registry(config_path: str) -> Registry:
     return build_registry(load_config(config_path))
 
 
+def _load_gateway(config_path: str) -> tuple[Registry, ModelsConfig]:
+    """The registry and the LLM providers of one config file, read once."""
+    from mcp_gateway.llm.models import parse_models
+    from mcp_gateway.upstreams.factory import build_registry
+
+    config = load_config(config_path)
+    models = parse_models(config.sections.get("models"), environ=os.environ, source=str(config_path))
+    return build_registry(config), models
+
+
 def command_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -111,7 +122,7 @@ def command_serve(args: argparse.Namespace) -> int:
     port = sock.getsockname()[1]
     base_url = f"http://{_url_host(args.host)}:{port}"
     os.environ[GATEWAY_URL_VARIABLE] = base_url
-    registry = _load_registry(args.config)
+    registry, models = _load_gateway(args.config)
     if args.allowed_host:
         hosts = tuple(args.allowed_host)
         origins = tuple(f"{scheme}://{host}" for host in hosts for scheme in ("http", "https"))
@@ -132,6 +143,7 @@ def command_serve(args: argparse.Namespace) -> int:
         policy=policy,
         on_ready=[f"listening on {base_url} (MCP at {base_url}/mcp)"],
         retry_interval=args.retry_interval,
+        models=models,
     )
     config = uvicorn.Config(app, log_config=None, log_level=logging.getLogger().level, lifespan="on")
     uvicorn.Server(config).run(sockets=[sock])

@@ -7,6 +7,7 @@ the file, the server and the field, and every other server still loads. Fields w
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 import logging
@@ -105,6 +106,9 @@ class ServerEntry:
 class GatewayConfig:
     path: Path | None
     servers: tuple[ServerEntry, ...]
+    sections: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    """Other top-level sections of the file (`models`, ...), as written: each is read, and its `${VAR}`s expanded,
+    by the module that owns it."""
 
     @property
     def base_dir(self) -> Path:
@@ -197,7 +201,8 @@ def parse_config(document: Any, *, source: str = "servers.json", environ: Mappin
     servers = tuple(
         parse_server(str(name), raw, source=source, environ=env) for name, raw in document["mcpServers"].items()
     )
-    return GatewayConfig(path=path, servers=servers)
+    sections = {key: value for key, value in document.items() if key != "mcpServers"}
+    return GatewayConfig(path=path, servers=servers, sections=sections)
 
 
 def load_config(path: str | Path, *, environ: Mapping[str, str] | None = None) -> GatewayConfig:

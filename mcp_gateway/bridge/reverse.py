@@ -54,7 +54,8 @@ def restore_arguments(
     """
     if isinstance(arguments, Mapping):
         return tools.upstream_arguments(original_name, arguments)
-    if original_name not in tools.argument_keys and original_name not in tools.strict_schemas:
+    if all(original_name not in restorable
+           for restorable in (tools.argument_keys, tools.strict_schemas, tools.json_arguments)):
         return arguments
     try:
         parsed = json.loads(arguments)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -15,7 +16,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from mcp_gateway.llm.models import ModelsConfig, parse_models
+from mcp_gateway.llm.providers import ProviderPool
 from mcp_gateway.registry import Registry
+from mcp_gateway.server.chat import ChatCompletions
 from mcp_gateway.server.mcp import McpEndpoints
 from mcp_gateway.server.rest import rest_routes
 
@@ -86,10 +90,14 @@ def create_app(
     policy: HostPolicy | None = None,
     on_ready: Sequence[str] = (),
     retry_interval: float = 30.0,
+    models: ModelsConfig | None = None,
 ) -> Starlette:
     """The whole HTTP gateway. `on_ready` lines are logged once every upstream has been started; unhealthy
-    upstreams are retried every `retry_interval` seconds (0: never)."""
+    upstreams are retried every `retry_interval` seconds (0: never). `models` are the LLM providers of
+    /v1/chat/completions (default: the official SDKs' environment variables)."""
     host_policy = policy or HostPolicy()
+    providers = ProviderPool()
+    chat = ChatCompletions(registry, models or parse_models(None, environ=os.environ), providers)
     endpoints = McpEndpoints(registry, stateless=stateless, security=host_policy.transport_security())
 
     @asynccontextmanager
@@ -106,6 +114,7 @@ def create_app(
                 yield
                 background.cancel_scope.cancel()
         finally:
+            await providers.aclose()
             await registry.aclose()
 
     gateway_app, server_app = endpoints.gateway_app(), endpoints.server_app()
@@ -116,6 +125,7 @@ def create_app(
         Route("/mcp/{server}", server_app, methods=["GET", "POST", "DELETE"]),
         Route("/mcp/{server}/", server_app, methods=["GET", "POST", "DELETE"]),
         *rest_routes(registry),
+        *chat.routes(),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.add_middleware(HostCheckMiddleware, policy=host_policy)

@@ -1,0 +1,39 @@
+"""One HTTP client per wire protocol; `ProviderPool` keeps one pooled client per configured provider."""
+
+from __future__ import annotations
+
+from mcp_gateway.llm.models import ProviderConfig
+from mcp_gateway.llm.providers.anthropic import AnthropicClient
+from mcp_gateway.llm.providers.base import ModelClient
+from mcp_gateway.llm.providers.gemini import GeminiClient
+from mcp_gateway.llm.providers.openai import OpenAIClient
+from mcp_gateway.llm.providers.transport import ProviderTransport
+
+__all__ = ["ProviderPool", "client_for"]
+
+
+def client_for(config: ProviderConfig) -> ModelClient:
+    transport = ProviderTransport(config)
+    if config.protocol == "anthropic":
+        return AnthropicClient(transport)
+    if config.protocol == "gemini":
+        return GeminiClient(transport)
+    return OpenAIClient(transport)
+
+
+class ProviderPool:
+    """The gateway's provider clients, made on first use and closed with the gateway."""
+
+    def __init__(self) -> None:
+        self._clients: dict[str, ModelClient] = {}
+
+    def client(self, config: ProviderConfig) -> ModelClient:
+        client = self._clients.get(config.name)
+        if client is None:
+            client = self._clients[config.name] = client_for(config)
+        return client
+
+    async def aclose(self) -> None:
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            await client.aclose()

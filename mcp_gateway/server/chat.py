@@ -1,0 +1,342 @@
+"""The OpenAI Chat Completions door: `POST /v1/chat/completions` and `GET /v1/models`.
+
+The request is OpenAI's, unchanged, plus tools of `"type": "mcp"` (see `mcp_gateway.llm.toolset`) and two
+extension fields: `mcp_max_rounds` (model rounds this request may take) and `mcp_approvals` (`{call_id: true|false}`
+for MCP calls returned awaiting approval). The response is OpenAI's, plus one extension field, `mcp_gateway`:
+
+    {"calls": [{"id", "name", "server", "tool", "arguments", "round", "status", "is_error", "result",
+                "duration_ms"}, ...],                  # every MCP call the gateway ran (or denied, or did not run)
+     "rounds": [{"round", "usage", "finish_reason", "mcp_calls"}, ...],
+     "transcript": [...],                            # messages to append to continue the conversation
+     "awaiting_approval": ["call id", ...],          # of the message's tool_calls, the MCP ones to approve
+     "note": "..."}                                  # when the round limit stopped the loop
+
+With `stream: true` the same arrives as chat.completion.chunk events: the model's text as it streams, progress
+chunks while MCP tools run (`choices: []` and `mcp_gateway: {"type": "mcp_call.started" | "mcp_call.completed" |
+"mcp_call.failed" | ..., ...}`), the caller's tool calls, the finish chunk carrying the summary above, the usage
+chunk when `stream_options.include_usage` asks for it, and `[DONE]`. A client that disconnects cancels the provider
+request and the running tool calls.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import anyio
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from mcp_gateway.auth.principal import principal_of
+from mcp_gateway.llm.errors import RequestError
+from mcp_gateway.llm.events import (
+    Completed,
+    Failed,
+    LoopEvent,
+    RoundCompleted,
+    TextDelta,
+    ToolCallFinished,
+    ToolCallStarted,
+)
+from mcp_gateway.llm.loop import Emit, LoopRequest, ToolLoop
+from mcp_gateway.llm.models import ModelsConfig, UnknownModelError
+from mcp_gateway.llm.providers import ProviderPool
+from mcp_gateway.llm.providers.base import ProviderError
+from mcp_gateway.llm.toolset import read_tools
+from mcp_gateway.registry import Registry
+
+logger = logging.getLogger(__name__)
+
+EXTENSION = "mcp_gateway"
+MAX_BODY_BYTES = 32 * 1024 * 1024
+_LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+# Fields the gateway reads itself; every other field goes to the provider (see each provider client).
+_GATEWAY_FIELDS = frozenset({"model", "messages", "tools", "tool_choice", "parallel_tool_calls", "stream",
+                             "stream_options", "mcp_max_rounds", "mcp_approvals"})
+
+Run = Callable[[Emit], Awaitable[None]]
+
+
+def error_body(message: str, *, error_type: str, param: str | None = None, code: str | None = None,
+               **extra: Any) -> dict[str, Any]:
+    return {"error": {"message": message, "type": error_type, "param": param, "code": code, **extra}}
+
+
+def _error_of(failure: ProviderError | RequestError) -> tuple[int, dict[str, Any]]:
+    if isinstance(failure, RequestError):
+        kind = "invalid_request_error" if failure.status < 500 else "service_unavailable_error"
+        return failure.status, error_body(failure.message, error_type=kind, param=failure.param, code=failure.code)
+    kind = {"rejected": "invalid_request_error", "rate_limited": "rate_limit_error"}.get(failure.kind, "api_error")
+    body = error_body(f"{failure.provider}: {failure.message}", error_type=kind, param=failure.param,
+                      code=failure.code or f"provider_{failure.kind}", provider=failure.provider)
+    return failure.caller_status, body
+
+
+def _failed_response(failed: Failed) -> JSONResponse:
+    status, body = _error_of(failed.error)
+    if failed.calls:
+        body[EXTENSION] = {"calls": [record.to_json() for record in failed.calls]}
+    return JSONResponse(body, status_code=status)
+
+
+def _summary(completed: Completed) -> dict[str, Any]:
+    summary: dict[str, Any] = {
+        "calls": [record.to_json() for record in completed.calls],
+        "rounds": [
+            {"round": done.round, "usage": done.usage.to_json(), "finish_reason": done.finish_reason,
+             "mcp_calls": done.mcp_calls}
+            for done in completed.rounds
+        ],
+        "transcript": completed.transcript,
+        "awaiting_approval": [call.call_id for call in completed.awaiting_approval],
+    }
+    if completed.note is not None:
+        summary["note"] = completed.note
+    return summary
+
+
+class _Chat:
+    """One response's identity: every chunk and the completion carry the same id, time and model."""
+
+    def __init__(self, model: str) -> None:
+        self.id = f"chatcmpl-{uuid.uuid4().hex}"
+        self.created = int(time.time())
+        self.model = model
+
+    def completion(self, completed: Completed) -> dict[str, Any]:
+        message = {"role": "assistant", "content": None, "refusal": None, **completed.message}
+        choice = {"index": 0, "message": message, "finish_reason": completed.finish_reason, "logprobs": None}
+        return {"id": self.id, "object": "chat.completion", "created": self.created, "model": self.model,
+                "choices": [choice], "usage": completed.usage.to_json(), EXTENSION: _summary(completed)}
+
+    def chunk(self, delta: Mapping[str, Any] | None, finish_reason: str | None = None,
+              extra: Mapping[str, Any] | None = None) -> bytes:
+        choices = [] if delta is None else [
+            {"index": 0, "delta": dict(delta), "finish_reason": finish_reason, "logprobs": None}
+        ]
+        body = {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
+                "choices": choices, **(extra or {})}
+        return _sse(body)
+
+
+def _sse(data: object) -> bytes:
+    return f"data: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
+
+
+class _LoopResponse(Response):
+    """Runs the loop while answering; cancels it (provider request and tool calls) when the client goes away."""
+
+    def __init__(self, run: Run, chat: _Chat, *, stream: bool, include_usage: bool) -> None:
+        super().__init__()
+        self._run = run
+        self._chat = chat
+        self._stream = stream
+        self._include_usage = include_usage
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        events_in, events_out = anyio.create_memory_object_stream[LoopEvent](max_buffer_size=64)
+
+        async def produce() -> None:
+            async with events_in:
+                await self._run(events_in.send)
+
+        async with anyio.create_task_group() as group:
+
+            async def watch_disconnect() -> None:
+                while (await receive())["type"] != "http.disconnect":
+                    pass
+                logger.info("chat completion %s: client disconnected; cancelling", self._chat.id)
+                group.cancel_scope.cancel()
+
+            group.start_soon(produce)
+            group.start_soon(watch_disconnect)
+            async with events_out:
+                if self._stream:
+                    await self._send_stream(events_out, scope, receive, send)
+                else:
+                    await self._send_json(events_out, scope, receive, send)
+            group.cancel_scope.cancel()
+
+    async def _send_json(self, events: anyio.abc.ObjectReceiveStream[LoopEvent], scope: Scope, receive: Receive,
+                         send: Send) -> None:
+        async for event in events:
+            if isinstance(event, Failed):
+                await _failed_response(event)(scope, receive, send)
+                return
+            if isinstance(event, Completed):
+                await JSONResponse(self._chat.completion(event))(scope, receive, send)
+                return
+        raise RuntimeError("the tool loop ended without an outcome")
+
+    async def _send_stream(self, events: anyio.abc.ObjectReceiveStream[LoopEvent], scope: Scope, receive: Receive,
+                           send: Send) -> None:
+        first = await events.receive()
+        if isinstance(first, Failed):
+            # Nothing was sent yet, so the failure still gets its own status instead of an error chunk.
+            await _failed_response(first)(scope, receive, send)
+            return
+        headers = [(b"content-type", b"text/event-stream; charset=utf-8"), (b"cache-control", b"no-cache"),
+                   (b"x-accel-buffering", b"no")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+
+        async def write(data: bytes) -> None:
+            await send({"type": "http.response.body", "body": data, "more_body": True})
+
+        await write(self._chat.chunk({"role": "assistant", "content": ""}))
+        event: LoopEvent | None = first
+        while event is not None:
+            for data in self._render(event):
+                await write(data)
+            if isinstance(event, (Completed, Failed)):
+                break
+            try:
+                event = await events.receive()
+            except anyio.EndOfStream:
+                event = None
+        await send({"type": "http.response.body", "body": b"data: [DONE]\n\n", "more_body": False})
+
+    def _render(self, event: LoopEvent) -> list[bytes]:
+        chat = self._chat
+        if isinstance(event, TextDelta):
+            return [chat.chunk({"content": event.text})]
+        if isinstance(event, ToolCallStarted):
+            progress = {"type": "mcp_call.started", "round": event.round, **event.call.to_json()}
+            return [chat.chunk(None, extra={EXTENSION: progress})]
+        if isinstance(event, ToolCallFinished):
+            kind = f"mcp_call.{event.record.status}"
+            return [chat.chunk(None, extra={EXTENSION: {"type": kind, **event.record.to_json()}})]
+        if isinstance(event, RoundCompleted):
+            progress = {"type": "round.completed", "round": event.round, "usage": event.usage.to_json(),
+                        "finish_reason": event.finish_reason, "mcp_calls": event.mcp_calls}
+            return [chat.chunk(None, extra={EXTENSION: progress})]
+        if isinstance(event, Failed):
+            http_status, body = _error_of(event.error)
+            body["error"]["status"] = http_status
+            return [_sse(body)]
+        chunks = []
+        calls = event.message.get("tool_calls") or []
+        if calls:
+            deltas = [{"index": index, **call} for index, call in enumerate(calls)]
+            chunks.append(chat.chunk({"tool_calls": deltas}))
+        chunks.append(chat.chunk({}, event.finish_reason, {EXTENSION: _summary(event)}))
+        if self._include_usage:
+            chunks.append(chat.chunk(None, extra={"usage": event.usage.to_json()}))
+        return chunks
+
+
+def _approvals(value: object) -> dict[str, bool]:
+    """`{call_id: bool}`, or a list of `{"tool_call_id" | "id": ..., "approve": bool}`."""
+    if value is None:
+        return {}
+    if isinstance(value, Mapping) and all(isinstance(flag, bool) for flag in value.values()):
+        return {str(key): flag for key, flag in value.items()}
+    if isinstance(value, list):
+        decisions: dict[str, bool] = {}
+        for entry in value:
+            call_id = entry.get("tool_call_id", entry.get("id")) if isinstance(entry, Mapping) else None
+            approve = entry.get("approve") if isinstance(entry, Mapping) else None
+            if not isinstance(call_id, str) or not isinstance(approve, bool):
+                break
+            decisions[call_id] = approve
+        else:
+            return decisions
+    raise RequestError(400, 'mcp_approvals must be {"<tool call id>": true|false, ...}', param="mcp_approvals")
+
+
+def _own_origins(request: Request) -> set[str]:
+    """This gateway's own origins as a caller may write them in an mcp tool's server_url."""
+    port = request.url.port
+    names = {request.url.netloc.lower()}
+    names.update(f"{name}:{port}" if port else name for name in _LOOPBACK_NAMES)
+    return {f"{scheme}://{name}" for name in names for scheme in ("http", "https")}
+
+
+class ChatCompletions:
+    def __init__(self, registry: Registry, models: ModelsConfig, pool: ProviderPool) -> None:
+        self._registry = registry
+        self._models = models
+        self._pool = pool
+        self._loop = ToolLoop(registry)
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/v1/chat/completions", self.create, methods=["POST"]),
+            Route("/v1/models", self.list_models, methods=["GET"]),
+        ]
+
+    async def list_models(self, request: Request) -> JSONResponse:
+        data = [{"id": model, "object": "model", "created": 0, "owned_by": provider.name}
+                for model, provider in self._models.listed_models()]
+        return JSONResponse({"object": "list", "data": data})
+
+    async def create(self, request: Request) -> Response:
+        try:
+            body = await self._body(request)
+            loop_request, model, stream, include_usage = self._read(body, request)
+        except RequestError as error:
+            status, payload = _error_of(error)
+            return JSONResponse(payload, status_code=status)
+        chat = _Chat(model)
+
+        async def run(emit: Emit) -> None:
+            await self._loop.run(loop_request, emit)
+
+        return _LoopResponse(run, chat, stream=stream, include_usage=include_usage)
+
+    async def _body(self, request: Request) -> dict[str, Any]:
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
+            raise RequestError(413, f"the request body is larger than {MAX_BODY_BYTES} bytes")
+        try:
+            body = json.loads(await request.body())
+        except ValueError as error:
+            raise RequestError(400, f"the request body is not valid JSON: {error}") from error
+        if not isinstance(body, dict):
+            raise RequestError(400, "the request body must be a JSON object")
+        return body
+
+    def _read(self, body: dict[str, Any], request: Request) -> tuple[LoopRequest, str, bool, bool]:
+        model = body.get("model")
+        if not isinstance(model, str) or not model:
+            raise RequestError(400, "model is required: 'provider/model-name'", param="model")
+        try:
+            provider, model_name = self._models.resolve(model)
+        except UnknownModelError as error:
+            raise RequestError(400, str(error), param="model", code="model_not_found") from error
+        messages = body.get("messages")
+        if not isinstance(messages, list) or not messages or not all(isinstance(m, dict) for m in messages):
+            raise RequestError(400, "messages must be a non-empty array of message objects", param="messages")
+        stream = body.get("stream", False)
+        if not isinstance(stream, bool):
+            raise RequestError(400, "stream must be a boolean", param="stream")
+        stream_options = body.get("stream_options") or {}
+        include_usage = isinstance(stream_options, dict) and stream_options.get("include_usage") is True
+        if body.get("n", 1) != 1:
+            raise RequestError(400, "n must be 1: the gateway runs tools for one conversation", param="n")
+        rounds = body.get("mcp_max_rounds", self._models.default_rounds)
+        cap = self._models.max_rounds
+        if not isinstance(rounds, int) or isinstance(rounds, bool) or not 1 <= rounds <= cap:
+            raise RequestError(400, f"mcp_max_rounds must be an integer from 1 to {cap} (this gateway's cap)",
+                               param="mcp_max_rounds")
+        parallel = body.get("parallel_tool_calls")
+        tools = read_tools(body.get("tools"), self._registry, principal_of(request.scope), _own_origins(request))
+        loop_request = LoopRequest(
+            client=self._pool.client(provider),
+            protocol=provider.protocol,
+            model=model_name,
+            messages=messages,
+            tools=tools,
+            max_rounds=rounds,
+            tool_choice=body.get("tool_choice"),
+            parallel_tool_calls=parallel if isinstance(parallel, bool) else None,
+            params={key: value for key, value in body.items() if key not in _GATEWAY_FIELDS},
+            stream=stream,
+            approvals=_approvals(body.get("mcp_approvals")),
+        )
+        return loop_request, model, stream, include_usage
