@@ -13,7 +13,8 @@ for MCP calls returned awaiting approval). The response is OpenAI's, plus one ex
 
 With `stream: true` the same arrives as chat.completion.chunk events: the model's text as it streams, progress
 chunks while MCP tools run (`choices: []` and `mcp_gateway: {"type": "mcp_call.started" | "mcp_call.completed" |
-"mcp_call.failed" | ..., ...}`), the caller's tool calls, the finish chunk carrying the summary above, the usage
+"mcp_call.failed" | ..., ...}`), the caller's tool calls, the finish chunk carrying the summary above (with
+`"type": "completed"`), the usage
 chunk when `stream_options.include_usage` asks for it, and `[DONE]`. A client that disconnects cancels the provider
 request and the running tool calls.
 """
@@ -224,7 +225,7 @@ class _LoopResponse(Response):
         if calls:
             deltas = [{"index": index, **call} for index, call in enumerate(calls)]
             chunks.append(chat.chunk({"tool_calls": deltas}))
-        chunks.append(chat.chunk({}, event.finish_reason, {EXTENSION: _summary(event)}))
+        chunks.append(chat.chunk({}, event.finish_reason, {EXTENSION: {"type": "completed", **_summary(event)}}))
         if self._include_usage:
             chunks.append(chat.chunk(None, extra={"usage": event.usage.to_json()}))
         return chunks

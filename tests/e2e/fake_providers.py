@@ -2,22 +2,26 @@
 
     python -m tests.e2e.fake_providers --port N [--host 127.0.0.1]
 
-Routes, each speaking its provider's wire format so the official SDKs can talk to it unchanged:
+Routes, each speaking its provider's wire format so the official SDKs (and the gateway) can talk to it unchanged:
 
-    POST /openai/v1/chat/completions                    OpenAI Chat Completions (also `stream: true`)
-    POST /openai/v1/responses                           OpenAI Responses
-    POST /anthropic/v1/messages                         Anthropic Messages (also `stream: true`)
-    POST /gemini/v1beta/models/{model}:generateContent  Gemini generateContent
+    POST /openai/v1/chat/completions                           OpenAI Chat Completions (also `stream: true`)
+    POST /openai/v1/responses                                  OpenAI Responses
+    POST /anthropic/v1/messages                                Anthropic Messages (also `stream: true`)
+    POST /gemini/v1beta/models/{model}:generateContent         Gemini generateContent
+    POST /gemini/v1beta/models/{model}:streamGenerateContent   the same as server-sent events (`?alt=sse`)
+    POST /__scripts   {"model", "turns"}                       the script of turns for one model name
+    GET  /__received?model=NAME                                every request for that model: path, headers, body
 
-Every request is checked with the documented tool rules of tests/provider_rules.py, the conversation
-rules each provider enforces (tool results answer earlier tool calls, Anthropic roles alternate and text
-blocks are non-empty, ...), and a forced tool choice must name one of the request's tools. A violation is
-answered with status 400 in the provider's own error envelope, so the SDK raises its BadRequestError exactly
-as it would against the real API.
+Every request needs the provider's credentials header (401 in its envelope otherwise) and is checked with the
+documented tool rules of tests/provider_rules.py, the conversation rules each provider enforces (tool results
+answer earlier tool calls, Anthropic roles alternate and text blocks are non-empty, ...), and a forced tool choice
+must name one of the request's tools. A violation is answered with status 400 in the provider's own error
+envelope, so a client sees exactly what the real API would answer.
 
-The "model" is scripted by the conversation: when the last turn is the user's and its text says
+A model with a script answers turn by turn as tests/e2e/provider_script.py describes (text, tool calls, errors,
+delays). Any other model is scripted by the conversation: when the last turn is the user's and its text says
 `call <tool-name> with <json object>`, the reply is one call of that tool with those arguments; when the last
-turn carries a tool result, the reply is text that quotes the result, so a test can see that it arrived.
+turn carries tool results, the reply is text that quotes them, so a test can see that they arrived.
 """
 
 from __future__ import annotations
@@ -26,8 +30,7 @@ import argparse
 import json
 import re
 import time
-import uuid
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +41,20 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from mcp_gateway.bridge.targets import Provider
+from tests.e2e.provider_script import ScriptedError, ScriptError, ScriptStore, play
+from tests.e2e.provider_wire import (
+    Answer,
+    Call,
+    anthropic_message,
+    anthropic_stream,
+    error_response,
+    gemini_response,
+    gemini_stream,
+    new_id,
+    openai_completion,
+    openai_stream,
+    token_estimate,
+)
 from tests.provider_rules import tool_name, validate_tool_definitions
 
 _CALL_INSTRUCTION = re.compile(r"\bcall\s+(?P<name>\S+)\s+with\s+(?P<arguments>\{.*\})\s*\Z", re.DOTALL)
@@ -47,10 +64,11 @@ _RESULT_PREFIX = "The tool answered: "
 class RequestRejected(Exception):
     """What the real provider would answer with a 400; `param` names the offending field where OpenAI does."""
 
-    def __init__(self, message: str, param: str | None = None) -> None:
+    def __init__(self, message: str, param: str | None = None, status: int = 400) -> None:
         super().__init__(message)
         self.message = message
         self.param = param
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -67,14 +85,16 @@ class TextReply:
 
 Reply = ToolCallReply | TextReply
 
-
-def _new_id(prefix: str) -> str:
-    return f"{prefix}{uuid.uuid4().hex[:24]}"
+STORE = ScriptStore()
 
 
-def _token_estimate(value: object) -> int:
-    # Usage numbers are required fields of every response; a rough size keeps them plausible.
-    return max(1, len(json.dumps(value, default=str)) // 4)
+@dataclass(frozen=True)
+class Seen:
+    """What the "model" reads from a valid request: the tools offered, the user's text, trailing tool results."""
+
+    offered: list[str]
+    user_text: str | None
+    results: list[str]
 
 
 def _require(condition: bool, message: str, param: str | None = None) -> None:
@@ -130,7 +150,7 @@ def _reply_to(
     except json.JSONDecodeError as error:
         raise RequestRejected(f"fake provider: the requested arguments are not JSON: {error}") from error
     _require(isinstance(arguments, dict), "fake provider: the requested arguments must be a JSON object")
-    return ToolCallReply(_new_id(id_prefix), name, arguments)
+    return ToolCallReply(new_id(id_prefix), name, arguments)
 
 
 async def _json_object(request: Request) -> dict[str, Any]:
@@ -151,18 +171,6 @@ def _text_of(content: object, text_types: tuple[str, ...] = ("text", "input_text
     return "".join(
         str(part.get("text", "")) for part in content if isinstance(part, dict) and part.get("type") in text_types
     )
-
-
-def _sse(data: object, event: str | None = None) -> str:
-    head = f"event: {event}\n" if event is not None else ""
-    return f"{head}data: {json.dumps(data)}\n\n"
-
-
-def _argument_pieces(arguments: dict[str, Any]) -> list[str]:
-    """The arguments JSON in three fragments, as providers stream them, so clients must join deltas."""
-    text = json.dumps(arguments)
-    third = max(1, len(text) // 3)
-    return [text[:third], text[third : 2 * third], text[2 * third :]]
 
 
 # --- OpenAI Chat Completions -------------------------------------------------------------------------------
@@ -200,72 +208,40 @@ def _unanswered_openai_calls(call_ids: set[str]) -> str:
     )
 
 
-def _openai_chat_reply(body: dict[str, Any]) -> Reply:
+def _openai_chat_seen(body: dict[str, Any]) -> Seen:
     _require(isinstance(body.get("model"), str), "you must provide a model parameter", "model")
     _check_openai_messages(body.get("messages"))
     offered = _check_tools("openai", body.get("tools", []), "tools")
     _check_openai_choice(body.get("tool_choice"), offered, nested=True)
-    last = body["messages"][-1]
-    if last.get("role") == "tool":
-        return _reply_to(None, _text_of(last.get("content")), offered)
-    return _reply_to(_text_of(last.get("content")) if last.get("role") == "user" else None, None, offered)
-
-
-def _openai_chat_completion(reply: Reply, model: str) -> dict[str, Any]:
-    message: dict[str, Any] = {"role": "assistant", "content": None, "refusal": None}
-    if isinstance(reply, ToolCallReply):
-        function = {"name": reply.name, "arguments": json.dumps(reply.arguments)}
-        message["tool_calls"] = [{"id": reply.call_id, "type": "function", "function": function}]
-    else:
-        message["content"] = reply.text
-    finish_reason = "tool_calls" if isinstance(reply, ToolCallReply) else "stop"
-    tokens = _token_estimate(message)
-    return {
-        "id": _new_id("chatcmpl-"),
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": model,
-        "choices": [{"index": 0, "message": message, "finish_reason": finish_reason, "logprobs": None}],
-        "usage": {"prompt_tokens": tokens, "completion_tokens": tokens, "total_tokens": 2 * tokens},
-    }
-
-
-async def _openai_chat_stream(reply: Reply, model: str) -> AsyncIterator[str]:
-    completion_id, created = _new_id("chatcmpl-"), int(time.time())
-
-    def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> str:
-        choice = {"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None}
-        body = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model}
-        return _sse({**body, "choices": [choice]})
-
-    if isinstance(reply, ToolCallReply):
-        # The first delta carries the id and the whole name; later deltas only argument fragments.
-        start = {"index": 0, "id": reply.call_id, "type": "function", "function": {"name": reply.name, "arguments": ""}}
-        yield chunk({"role": "assistant", "content": None, "tool_calls": [start]})
-        for piece in _argument_pieces(reply.arguments):
-            yield chunk({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]})
-        yield chunk({}, "tool_calls")
-    else:
-        yield chunk({"role": "assistant", "content": ""})
-        yield chunk({"content": reply.text})
-        yield chunk({}, "stop")
-    yield "data: [DONE]\n\n"
+    messages = body["messages"]
+    trailing = []
+    for message in reversed(messages):
+        if message.get("role") != "tool":
+            break
+        trailing.insert(0, _text_of(message.get("content")))
+    if trailing:
+        return Seen(offered, None, trailing)
+    last = messages[-1]
+    return Seen(offered, _text_of(last.get("content")) if last.get("role") == "user" else None, [])
 
 
 async def openai_chat_completions(request: Request) -> Response:
     try:
-        body = await _json_object(request)
-        reply = _openai_chat_reply(body)
+        body = await _received(request)
+        _require_credentials(request, "openai")
+        answer = await _answer(body["model"], _openai_chat_seen(body), "call_")
     except RequestRejected as rejected:
-        return _openai_error(rejected)
+        return error_response("openai", rejected.status, rejected.message, param=rejected.param)
+    if isinstance(answer, ScriptedError):
+        return error_response("openai", answer.status, answer.message, retry_after=answer.retry_after)
     if body.get("stream") is True:
-        return StreamingResponse(_openai_chat_stream(reply, body["model"]), media_type="text/event-stream")
-    return JSONResponse(_openai_chat_completion(reply, body["model"]))
+        include_usage = (body.get("stream_options") or {}).get("include_usage") is True
+        return StreamingResponse(openai_stream(answer, body["model"], include_usage), media_type="text/event-stream")
+    return JSONResponse(openai_completion(answer, body["model"]))
 
 
 def _openai_error(rejected: RequestRejected) -> Response:
-    error = {"message": rejected.message, "type": "invalid_request_error", "param": rejected.param, "code": None}
-    return JSONResponse({"error": error}, status_code=400)
+    return error_response("openai", rejected.status, rejected.message, param=rejected.param)
 
 
 # --- OpenAI Responses --------------------------------------------------------------------------------------
@@ -304,27 +280,28 @@ def _responses_output(reply: Reply) -> dict[str, Any]:
     if isinstance(reply, ToolCallReply):
         return {
             "type": "function_call",
-            "id": _new_id("fc_"),
+            "id": new_id("fc_"),
             "call_id": reply.call_id,
             "name": reply.name,
             "arguments": json.dumps(reply.arguments),
             "status": "completed",
         }
     text = {"type": "output_text", "text": reply.text, "annotations": []}
-    return {"type": "message", "id": _new_id("msg_"), "status": "completed", "role": "assistant", "content": [text]}
+    return {"type": "message", "id": new_id("msg_"), "status": "completed", "role": "assistant", "content": [text]}
 
 
 async def openai_responses(request: Request) -> Response:
     try:
-        body = await _json_object(request)
+        body = await _received(request)
+        _require_credentials(request, "openai")
         reply = _responses_reply(body)
     except RequestRejected as rejected:
         return _openai_error(rejected)
     output = _responses_output(reply)
-    tokens = _token_estimate(output)
+    tokens = token_estimate(output)
     return JSONResponse(
         {
-            "id": _new_id("resp_"),
+            "id": new_id("resp_"),
             "object": "response",
             "created_at": int(time.time()),
             "status": "completed",
@@ -411,7 +388,7 @@ def _check_anthropic_messages(messages: object, has_tools: bool) -> None:
     )
 
 
-def _anthropic_reply(body: dict[str, Any]) -> Reply:
+def _anthropic_seen(body: dict[str, Any]) -> Seen:
     _require(isinstance(body.get("model"), str), "model: Field required")
     _require(isinstance(body.get("max_tokens"), int), "max_tokens: Field required")
     system = body.get("system")
@@ -428,59 +405,22 @@ def _anthropic_reply(body: dict[str, Any]) -> Reply:
     content = last["content"] if isinstance(last["content"], list) else [{"type": "text", "text": last["content"]}]
     results = [block for block in content if block["type"] == "tool_result"]
     if results:
-        return _reply_to(None, "\n".join(_text_of(block.get("content")) for block in results), offered)
-    return _reply_to(_text_of(content) if last["role"] == "user" else None, None, offered, id_prefix="toolu_")
-
-
-def _anthropic_block(reply: Reply) -> dict[str, Any]:
-    if isinstance(reply, ToolCallReply):
-        return {"type": "tool_use", "id": reply.call_id, "name": reply.name, "input": reply.arguments}
-    return {"type": "text", "text": reply.text}
-
-
-def _anthropic_message(reply: Reply, model: str, content: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "id": _new_id("msg_"),
-        "type": "message",
-        "role": "assistant",
-        "model": model,
-        "content": content,
-        "stop_reason": "tool_use" if isinstance(reply, ToolCallReply) else "end_turn",
-        "stop_sequence": None,
-        "usage": {"input_tokens": _token_estimate(content), "output_tokens": _token_estimate(content)},
-    }
-
-
-async def _anthropic_stream(reply: Reply, model: str) -> AsyncIterator[str]:
-    block = _anthropic_block(reply)
-    message = _anthropic_message(reply, model, [])
-    yield _sse({"type": "message_start", "message": {**message, "stop_reason": None}}, "message_start")
-    if block["type"] == "tool_use":
-        start = {**block, "input": {}}
-        deltas = [{"type": "input_json_delta", "partial_json": piece} for piece in _argument_pieces(block["input"])]
-    else:
-        start = {"type": "text", "text": ""}
-        deltas = [{"type": "text_delta", "text": block["text"]}]
-    yield _sse({"type": "content_block_start", "index": 0, "content_block": start}, "content_block_start")
-    for delta in deltas:
-        yield _sse({"type": "content_block_delta", "index": 0, "delta": delta}, "content_block_delta")
-    yield _sse({"type": "content_block_stop", "index": 0}, "content_block_stop")
-    stop = {"stop_reason": message["stop_reason"], "stop_sequence": None}
-    usage = {"output_tokens": message["usage"]["output_tokens"]}
-    yield _sse({"type": "message_delta", "delta": stop, "usage": usage}, "message_delta")
-    yield _sse({"type": "message_stop"}, "message_stop")
+        return Seen(offered, None, [_text_of(block.get("content")) for block in results])
+    return Seen(offered, _text_of(content) if last["role"] == "user" else None, [])
 
 
 async def anthropic_messages(request: Request) -> Response:
     try:
-        body = await _json_object(request)
-        reply = _anthropic_reply(body)
+        body = await _received(request)
+        _require_credentials(request, "anthropic")
+        answer = await _answer(body.get("model"), _anthropic_seen(body), "toolu_")
     except RequestRejected as rejected:
-        error = {"type": "invalid_request_error", "message": rejected.message}
-        return JSONResponse({"type": "error", "error": error}, status_code=400)
+        return error_response("anthropic", rejected.status, rejected.message)
+    if isinstance(answer, ScriptedError):
+        return error_response("anthropic", answer.status, answer.message, retry_after=answer.retry_after)
     if body.get("stream") is True:
-        return StreamingResponse(_anthropic_stream(reply, body["model"]), media_type="text/event-stream")
-    return JSONResponse(_anthropic_message(reply, body["model"], [_anthropic_block(reply)]))
+        return StreamingResponse(anthropic_stream(answer, body["model"]), media_type="text/event-stream")
+    return JSONResponse(anthropic_message(answer, body["model"]))
 
 
 # --- Gemini generateContent --------------------------------------------------------------------------------
@@ -534,32 +474,83 @@ def _check_gemini_contents(contents: object) -> list[dict[str, Any]]:
     return contents
 
 
-def _gemini_reply(body: dict[str, Any]) -> Reply:
+def _gemini_seen(body: dict[str, Any]) -> Seen:
     offered = _gemini_function_names(body)
     contents = _check_gemini_contents(body.get("contents"))
     parts = contents[-1]["parts"]
     responses = [part["functionResponse"]["response"] for part in parts if "functionResponse" in part]
     if responses:
-        return _reply_to(None, "\n".join(json.dumps(response) for response in responses), offered)
+        return Seen(offered, None, [json.dumps(response) for response in responses])
     text = "".join(str(part.get("text", "")) for part in parts)
-    return _reply_to(text if contents[-1].get("role", "user") == "user" else None, None, offered)
+    return Seen(offered, text if contents[-1].get("role", "user") == "user" else None, [])
 
 
 async def gemini_generate_content(request: Request) -> Response:
+    model, _, method = request.path_params["target"].partition(":")
     try:
-        reply = _gemini_reply(await _json_object(request))
+        body = await _received(request, model)
+        _require_credentials(request, "gemini")
+        _require(method in ("generateContent", "streamGenerateContent"), f"Method {method!r} not found.")
+        streaming = method == "streamGenerateContent"
+        _require(not streaming or request.query_params.get("alt") == "sse", "this stand-in streams with alt=sse only")
+        answer = await _answer(model, _gemini_seen(body), "call_")
     except RequestRejected as rejected:
-        error = {"code": 400, "message": rejected.message, "status": "INVALID_ARGUMENT"}
-        return JSONResponse({"error": error}, status_code=400)
-    if isinstance(reply, ToolCallReply):
-        part: dict[str, Any] = {"functionCall": {"name": reply.name, "args": reply.arguments}}
+        return error_response("gemini", rejected.status, rejected.message)
+    if isinstance(answer, ScriptedError):
+        return error_response("gemini", answer.status, answer.message, retry_after=answer.retry_after)
+    if streaming:
+        return StreamingResponse(gemini_stream(answer, model), media_type="text/event-stream")
+    return JSONResponse(gemini_response(answer, model))
+
+
+def _require_credentials(request: Request, protocol: str) -> None:
+    """The real APIs answer 401 before looking at a request without credentials."""
+    headers = request.headers
+    if protocol == "openai":
+        present = headers.get("authorization", "").removeprefix("Bearer ").strip() != ""
+    elif protocol == "anthropic":
+        # API keys travel as x-api-key; the newest SDKs send them (and OAuth tokens) as a bearer token.
+        present = bool(headers.get("x-api-key") or headers.get("authorization", "").removeprefix("Bearer ").strip())
+        _require(bool(headers.get("anthropic-version")), "anthropic-version: header is required")
     else:
-        part = {"text": reply.text}
-    tokens = _token_estimate(part)
-    candidate = {"content": {"role": "model", "parts": [part]}, "finishReason": "STOP", "index": 0}
-    usage = {"promptTokenCount": tokens, "candidatesTokenCount": tokens, "totalTokenCount": 2 * tokens}
-    model = request.path_params["model"]
-    return JSONResponse({"candidates": [candidate], "usageMetadata": usage, "modelVersion": model})
+        present = bool(headers.get("x-goog-api-key") or request.query_params.get("key"))
+    if not present:
+        raise RequestRejected("Missing or invalid API key.", status=401)
+
+
+async def _received(request: Request, model: str | None = None) -> dict[str, Any]:
+    """The request's JSON body, recorded under its model for GET /__received."""
+    body = await _json_object(request)
+    name = model if model is not None else body.get("model")
+    STORE.record(str(name), {"path": request.url.path, "query": request.url.query,
+                             "headers": dict(request.headers), "body": body})
+    return body
+
+
+def _as_answer(reply: Reply) -> Answer:
+    if isinstance(reply, ToolCallReply):
+        return Answer(None, (Call(reply.call_id, reply.name, reply.arguments),))
+    return Answer(reply.text)
+
+
+async def _answer(model: object, seen: Seen, id_prefix: str) -> Answer | ScriptedError:
+    if isinstance(model, str) and STORE.has(model):
+        try:
+            return await play(STORE.next_turn(model), seen.offered, seen.results, id_prefix)
+        except ScriptError as error:
+            raise RequestRejected(str(error)) from error
+    results = "\n".join(seen.results) if seen.results else None
+    return _as_answer(_reply_to(seen.user_text, results, seen.offered, id_prefix))
+
+
+async def load_script(request: Request) -> Response:
+    body = await request.json()
+    STORE.load(str(body["model"]), list(body["turns"]))
+    return JSONResponse({"loaded": len(body["turns"])})
+
+
+async def received(request: Request) -> Response:
+    return JSONResponse({"requests": STORE.received_for(request.query_params["model"])})
 
 
 async def healthz(request: Request) -> Response:
@@ -572,10 +563,15 @@ def build_app() -> Starlette:
         ("/openai/v1/chat/completions", openai_chat_completions),
         ("/openai/v1/responses", openai_responses),
         ("/anthropic/v1/messages", anthropic_messages),
-        ("/gemini/v1beta/models/{model}:generateContent", gemini_generate_content),
+        ("/gemini/v1beta/models/{target}", gemini_generate_content),
+        ("/__scripts", load_script),
     ]
     return Starlette(
-        routes=[Route("/healthz", healthz, methods=["GET"]), *(Route(path, app, methods=post) for path, app in routes)]
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/__received", received, methods=["GET"]),
+            *(Route(path, app, methods=post) for path, app in routes),
+        ]
     )
 
 
