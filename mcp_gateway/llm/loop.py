@@ -108,7 +108,7 @@ class ToolLoop:
         if resumed:
             results = await self._execute(resumed, 0, emit, progress)
             history.extend(results)
-            progress.transcript.extend(results)
+            progress.transcript.extend(_for_caller(results))
         tool_choice = request.tool_choice
         for round_number in range(1, request.max_rounds + 1):
             turn = await self._ask(request, tools, history, tool_choice, emit)
@@ -130,7 +130,7 @@ class ToolLoop:
             runnable = [planned for planned in mcp_calls if planned not in awaiting]
             results = await self._execute(runnable, round_number, emit, progress)
             history.extend([turn.message, *results])
-            progress.transcript.extend([turn.message, *results])
+            progress.transcript.extend([turn.message, *_for_caller(results)])
             if caller_calls or awaiting:
                 returned = {planned.call.call_id for planned in awaiting}
                 returned |= {str(call.get("id")) for call in caller_calls}
@@ -171,7 +171,7 @@ class ToolLoop:
             progress.calls.append(record)
             await emit(ToolCallFinished(record))
             results.append(_tool_message(planned.call.call_id, text))
-        progress.transcript.extend([turn.message, *results])
+        progress.transcript.extend([turn.message, *_for_caller(results)])
         message = _with_calls(turn.message, {str(call.get("id")) for call in caller_calls})
         finish = "tool_calls" if caller_calls else ROUND_LIMIT_FINISH
         names = ", ".join(planned.call.name for planned in mcp_calls)
@@ -187,7 +187,7 @@ class ToolLoop:
         async def run_one(index: int) -> None:
             record, text = await self._call(planned[index], round_number, emit)
             progress.calls.append(record)
-            results[index] = _tool_message(record.call.call_id, text)
+            results[index] = _tool_message(record.call.call_id, text, is_error=record.is_error)
 
         async with anyio.create_task_group() as group:
             for index in range(len(planned)):
@@ -325,8 +325,17 @@ def _resumed_calls(history: list[dict[str, Any]], request: LoopRequest) -> list[
     return planned
 
 
-def _tool_message(call_id: str, text: str) -> dict[str, Any]:
-    return {"role": "tool", "tool_call_id": call_id, "content": text}
+def _tool_message(call_id: str, text: str, *, is_error: bool = False) -> dict[str, Any]:
+    """A tool result; `is_error` is the bridge's mark for Anthropic's and Gemini's error results (never sent to
+    OpenAI, and left out of the transcript the caller gets)."""
+    message = {"role": "tool", "tool_call_id": call_id, "content": text}
+    if is_error:
+        message["is_error"] = True
+    return message
+
+
+def _for_caller(messages: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{key: value for key, value in message.items() if key != "is_error"} for message in messages]
 
 
 def _with_calls(message: Mapping[str, Any], call_ids: set[str]) -> dict[str, Any]:

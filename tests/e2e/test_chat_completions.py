@@ -192,3 +192,213 @@ async def test_multi_round_task_on_two_upstreams(
     assert received[0]["body"].get("stream", False) is (stream and protocol != "gemini")
     if protocol == "gemini":
         assert ("streamGenerateContent" in received[0]["path"]) is stream
+
+
+# --- names: the provider sees its own, the caller and the upstream the originals ---------------------------
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_github_tool_names_are_sanitized_for_the_provider_only(
+    protocol: str, gateway: Gateway, client: openai.AsyncOpenAI, stand_in: ProviderStandIn,
+    upstream_api: UpstreamAPI,
+) -> None:
+    org = marker()
+    gateway_name = f"github-{GITHUB_LONG_TOOL}"  # 77 characters: over OpenAI's and Gemini's 64
+    model = stand_in.script([
+        {"calls": [{"tool_containing": "selected-repositories",
+                    "arguments": {"org": org, "selected_repository_ids": [1296269, 42]}}]},
+        {"quote_results": True},
+    ])
+    completion = await client.chat.completions.create(
+        model=f"{protocol}/{model}", messages=[{"role": "user", "content": "Enable two repositories."}],
+        tools=[mcp_tool(gateway.mcp_url, [gateway_name, "github-repos_get"])],
+    )
+    [call] = completion.model_extra["mcp_gateway"]["calls"]
+    assert (call["name"], call["server"], call["tool"]) == (
+        gateway_name, "github", GITHUB_LONG_TOOL
+    )
+    [received] = [request for request in upstream_api.received_requests() if org in request["raw_path"]]
+    assert (received["method"], received["raw_path"]) == ("PUT", f"/orgs/{org}/actions/permissions/repositories")
+    assert received["json"] == {"selected_repository_ids": [1296269, 42]}
+    first, second = stand_in.received(model)
+    offered = offered_names(protocol, first["body"])
+    assert "github-repos_get" in offered
+    [provider_name] = [name for name in offered if "selected-repositories" in name]
+    if protocol == "anthropic":
+        assert provider_name == gateway_name  # Anthropic takes 128 characters
+    else:
+        assert len(provider_name) <= 64 and provider_name != gateway_name
+    assert "permissions/repositories" in tool_results_sent(protocol, second["body"])[0]
+    assert completion.choices[0].message.content.startswith("The tools answered: ")
+
+
+# --- approvals ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("approve", [True, False], ids=["approved", "denied"])
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+async def test_approval_required_then_decided(
+    approve: bool, stream: bool, gateway: Gateway, client: openai.AsyncOpenAI, stand_in: ProviderStandIn,
+    upstream_api: UpstreamAPI,
+) -> None:
+    item = marker()
+    model = stand_in.script([
+        {"calls": [{"tool": "getItem", "arguments": {"item_id": item}}]},
+        {"quote_results": True},
+    ])
+    tools = [mcp_tool("/mcp/echo", ["getItem"], approval={"never": {"tool_names": ["getStatus"]}})]
+    messages: Json = [{"role": "user", "content": "Fetch the item."}]
+    if stream:
+        summary = None
+        async with client.chat.completions.stream(model=f"openai/{model}", messages=messages, tools=tools) as events:
+            async for event in events:
+                if event.type == "chunk" and event.chunk.model_extra and event.chunk.model_extra.get("mcp_gateway"):
+                    summary = event.chunk.model_extra["mcp_gateway"]
+            first = await events.get_final_completion()
+    else:
+        first = await client.chat.completions.create(model=f"openai/{model}", messages=messages, tools=tools)
+        summary = first.model_extra["mcp_gateway"]
+    assert first.choices[0].finish_reason == "tool_calls"
+    [pending] = first.choices[0].message.tool_calls
+    assert pending.function.name == "getItem" and json.loads(pending.function.arguments) == {"item_id": item}
+    assert upstream_requests(upstream_api, item) == []  # nothing runs before the caller decides
+    assert summary is not None and summary["awaiting_approval"] == [pending.id]
+    transcript = [first.choices[0].message.model_dump(exclude_none=True)]
+    second = await client.chat.completions.create(
+        model=f"openai/{model}", messages=[*messages, *transcript], tools=tools,
+        extra_body={"mcp_approvals": {pending.id: approve}},
+    )
+    assert second.choices[0].finish_reason == "stop"
+    [record] = second.model_extra["mcp_gateway"]["calls"]
+    result = tool_results_sent("openai", stand_in.received(model)[1]["body"])[0]
+    if approve:
+        assert upstream_requests(upstream_api, item) == [f"/items/{item}?"]
+        assert record["status"] == "completed" and item in result
+    else:
+        assert upstream_requests(upstream_api, item) == []
+        assert record["status"] == "denied" and "denied" in result
+
+
+async def test_missing_approval_decision_is_a_clear_400(
+    client: openai.AsyncOpenAI, stand_in: ProviderStandIn,
+) -> None:
+    model = stand_in.script([{"calls": [{"tool": "echo", "arguments": {"text": "x"}}]}])
+    tools = [mcp_tool("/mcp/tools", ["echo"], approval="always")]
+    messages: Json = [{"role": "user", "content": "Echo."}]
+    first = await client.chat.completions.create(model=f"openai/{model}", messages=messages, tools=tools)
+    history = [*messages, first.choices[0].message.model_dump(exclude_none=True)]
+    with pytest.raises(openai.BadRequestError) as raised:
+        await client.chat.completions.create(model=f"openai/{model}", messages=history, tools=tools)
+    assert "awaits approval" in raised.value.message and "mcp_approvals" in raised.value.message
+    assert len(stand_in.received(model)) == 1
+
+
+# --- the caller's own function tools ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_caller_function_tools_are_returned_and_mcp_calls_of_the_same_turn_run_first(
+    protocol: str, stream: bool, client: openai.AsyncOpenAI, stand_in: ProviderStandIn,
+) -> None:
+    text = marker()
+    model = stand_in.script([
+        {"calls": [{"tool": "echo", "arguments": {"text": text}},
+                   {"tool": "get_weather", "arguments": {"city": "Oslo"}}]},
+        {"quote_results": True},
+    ])
+    weather: Json = {"type": "function", "function": {
+        "name": "get_weather", "description": "The weather in a city.",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}
+    tools = [mcp_tool("mcp_gateway/mcp/tools", ["echo"]), weather]
+    messages: Json = [{"role": "user", "content": "Echo, and what is the weather in Oslo?"}]
+    if stream:
+        chunks: list[Json] = []
+        async with client.chat.completions.stream(model=f"{protocol}/{model}", messages=messages,
+                                                  tools=tools) as events:
+            async for event in events:
+                if event.type == "chunk" and event.chunk.model_extra and event.chunk.model_extra.get("mcp_gateway"):
+                    chunks.append(event.chunk.model_extra["mcp_gateway"])
+            first = await events.get_final_completion()
+        summary = chunks[-1]
+    else:
+        first = await client.chat.completions.create(model=f"{protocol}/{model}", messages=messages, tools=tools)
+        summary = first.model_extra["mcp_gateway"]
+    assert first.choices[0].finish_reason == "tool_calls"
+    [caller_call] = first.choices[0].message.tool_calls
+    assert caller_call.function.name == "get_weather"
+    assert json.loads(caller_call.function.arguments) == {"city": "Oslo"}
+    [ran] = summary["calls"]
+    assert (ran["name"], ran["status"]) == ("echo", "completed")
+    transcript = summary["transcript"]
+    assert [message["role"] for message in transcript] == ["assistant", "tool"]
+    assert len(transcript[0]["tool_calls"]) == 2 and text in transcript[1]["content"]
+    history = [*messages, *transcript,
+               {"role": "tool", "tool_call_id": caller_call.id, "content": "Sunny, 21 degrees."}]
+    second = await client.chat.completions.create(model=f"{protocol}/{model}", messages=history, tools=tools)
+    assert second.choices[0].finish_reason == "stop"
+    results = tool_results_sent(protocol, stand_in.received(model)[1]["body"])
+    assert len(results) == 2 and text in results[0] and "Sunny" in results[1]
+
+
+# --- failures the model reads, and the round limit ---------------------------------------------------------
+
+
+async def test_failing_tools_go_back_to_the_model_as_error_results(
+    client: openai.AsyncOpenAI, stand_in: ProviderStandIn,
+) -> None:
+    model = stand_in.script([
+        {"calls": [{"tool": "fail", "arguments": {"message": "the disk is full"}},
+                   {"tool": "add", "arguments": {"a": "not a number", "b": 1}},
+                   {"tool": "getStatus", "arguments": {"code": 500}}]},
+        {"quote_results": True},
+    ])
+    tools = [mcp_tool("/mcp/tools", ["fail", "add"]), mcp_tool("/mcp/echo", ["getStatus"])]
+    completion = await client.chat.completions.create(
+        model=f"anthropic/{model}", messages=[{"role": "user", "content": "Try these."}], tools=tools,
+    )
+    assert completion.choices[0].finish_reason == "stop"
+    calls = completion.model_extra["mcp_gateway"]["calls"]
+    assert sorted((call["name"], call["status"], call["is_error"]) for call in calls) == [
+        ("add", "failed", True), ("fail", "failed", True), ("getStatus", "failed", True)
+    ]
+    results = tool_results_sent("anthropic", stand_in.received(model)[1]["body"])
+    assert "the disk is full" in results[0] and "500" in results[2]
+    tool_results = [block for block in stand_in.received(model)[1]["body"]["messages"][-1]["content"]]
+    assert all(block.get("is_error") is True for block in tool_results)
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+async def test_round_limit_returns_the_last_answer_with_a_note(
+    stream: bool, client: openai.AsyncOpenAI, stand_in: ProviderStandIn, upstream_api: UpstreamAPI,
+) -> None:
+    texts = [marker() for _ in range(3)]
+    model = stand_in.script([
+        {"text": f"Step {index}.", "calls": [{"tool": "echo", "arguments": {"text": text}}]}
+        for index, text in enumerate(texts)
+    ])
+    request: Json = {"model": f"gemini/{model}", "messages": [{"role": "user", "content": "Keep echoing."}],
+                     "tools": [mcp_tool("/mcp/tools", ["echo"])], "extra_body": {"mcp_max_rounds": 2}}
+    if stream:
+        summaries: list[Json] = []
+        async with client.chat.completions.stream(**request) as events:
+            async for event in events:
+                if event.type == "chunk" and event.chunk.model_extra and event.chunk.model_extra.get("mcp_gateway"):
+                    summaries.append(event.chunk.model_extra["mcp_gateway"])
+            completion = await events.get_final_completion()
+        summary = summaries[-1]
+    else:
+        completion = await client.chat.completions.create(**request)
+        summary = completion.model_extra["mcp_gateway"]
+    assert completion.choices[0].finish_reason == "mcp_round_limit"
+    assert "2 rounds" in summary["note"] and "echo" in summary["note"]
+    assert [(call["round"], call["status"]) for call in summary["calls"]] == [(1, "completed"), (2, "not_run")]
+    assert len(stand_in.received(model)) == 2
+    assert summary["transcript"][-1]["role"] == "tool" and "limit" in summary["transcript"][-1]["content"]
+
+
+async def test_mcp_max_rounds_above_the_gateway_cap_is_refused(client: openai.AsyncOpenAI) -> None:
+    with pytest.raises(openai.BadRequestError) as raised:
+        await client.chat.completions.create(model="openai/x", messages=[{"role": "user", "content": "hi"}],
+                                             extra_body={"mcp_max_rounds": 13})
+    assert "from 1 to 12" in raised.value.message

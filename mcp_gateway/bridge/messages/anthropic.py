@@ -222,7 +222,10 @@ def _tool_result(message: Mapping[str, Any], index: int, ids: NameMap) -> dict[s
     else:
         result = _user_blocks(content) or EMPTY_RESULT_TEXT
     tool_use_id = ids.to_target(required_result_id(message, index))
-    return {"type": "tool_result", "tool_use_id": tool_use_id, "content": result}
+    block: dict[str, Any] = {"type": "tool_result", "tool_use_id": tool_use_id, "content": result}
+    if message.get("is_error") is True:
+        block["is_error"] = True
+    return block
 
 
 def _without_trailing_whitespace(turns: list[dict[str, Any]]) -> list[dict[str, Any]]:

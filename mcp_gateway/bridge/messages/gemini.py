@@ -204,7 +204,9 @@ def _function_response(
     if name is None:
         raise MessageConversionError(f"tool result {call_id!r} answers no earlier assistant tool call")
     content = message.get("content")
-    function_response: dict[str, Any] = {"name": name, "response": response_object(text_of(content))}
+    # A failed call is answered under `error`, as Gemini documents for function responses.
+    response = {"error": text_of(content)} if message.get("is_error") is True else response_object(text_of(content))
+    function_response: dict[str, Any] = {"name": name, "response": response}
     nested: list[dict[str, Any]] = []
     following: list[dict[str, Any]] = []
     for part in _content_parts([part for part in content_parts(content) if part_text(part) is None]):

@@ -28,8 +28,9 @@ def convert_messages(messages: Sequence[Mapping[str, Any]], name_map: NameMap) -
 
 
 # Fields the bridge itself puts on OpenAI-shaped messages to carry other providers' data (see anthropic.py and
-# bedrock.py); OpenAI rejects unknown message fields, so they never travel to it.
-BRIDGE_ONLY_FIELDS = ("thinking_blocks",)
+# bedrock.py), and `is_error` on a tool message whose call failed (Anthropic and Gemini mark such results);
+# OpenAI rejects unknown message fields, so they never travel to it.
+BRIDGE_ONLY_FIELDS = ("thinking_blocks", "is_error")
 
 
 def _convert_message(message: Mapping[str, Any], name_map: NameMap) -> dict[str, Any]:
