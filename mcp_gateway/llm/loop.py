@@ -328,7 +328,7 @@ def _resumed_calls(history: list[dict[str, Any]], request: LoopRequest) -> list[
 def _tool_message(call_id: str, text: str, *, is_error: bool = False) -> dict[str, Any]:
     """A tool result; `is_error` is the bridge's mark for Anthropic's and Gemini's error results (never sent to
     OpenAI, and left out of the transcript the caller gets)."""
-    message = {"role": "tool", "tool_call_id": call_id, "content": text}
+    message: dict[str, Any] = {"role": "tool", "tool_call_id": call_id, "content": text}
     if is_error:
         message["is_error"] = True
     return message
