@@ -14,8 +14,11 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import openai
 import pytest
+
+from mcp_gateway.http import httpx
 
 from tests.e2e.gateway_process import (
     SPECS_DIR,
@@ -517,3 +520,40 @@ async def test_models_lists_what_is_configured(gateway: Gateway) -> None:
     listing = gateway.get_json("/v1/models")
     assert listing["object"] == "list"
     assert [model["id"] for model in listing["data"]] == ["local/llama-local"]
+
+
+# --- streaming details ---------------------------------------------------------------------------------------
+
+
+async def test_text_streams_as_the_provider_streams_it(client: openai.AsyncOpenAI, stand_in: ProviderStandIn) -> None:
+    text = "one two three four five six"
+    model = stand_in.script([{"text": text}])
+    stream = await client.chat.completions.create(model=f"anthropic/{model}", messages=HELLO, stream=True,
+                                                  stream_options={"include_usage": True})
+    chunks = [chunk async for chunk in stream]
+    contents = [chunk.choices[0].delta.content for chunk in chunks if chunk.choices and chunk.choices[0].delta.content]
+    assert contents == ["one ", "two ", "three ", "four ", "five ", "six"]  # not buffered into one piece
+    assert len({chunk.id for chunk in chunks}) == 1
+    assert chunks[-1].choices == [] and chunks[-1].usage is not None and chunks[-1].usage.total_tokens > 0
+
+
+async def test_a_client_that_disconnects_cancels_the_running_tool_call_and_the_loop(
+    gateway: Gateway, stand_in: ProviderStandIn, upstream_api: UpstreamAPI,
+) -> None:
+    seconds = 2
+    model = stand_in.script([{"calls": [{"tool": "slowEcho", "arguments": {"seconds": seconds}}]},
+                             {"text": "The slow call finished."}])
+    body = {"model": f"openai/{model}", "messages": HELLO, "stream": True,
+            "tools": [mcp_tool("/mcp/echo", ["slowEcho"])]}
+    async with httpx.AsyncClient(timeout=30) as http:
+        async with http.stream("POST", f"{gateway.base_url}/v1/chat/completions", json=body) as response:
+            assert response.status_code == 200
+            async for line in response.aiter_lines():
+                if "mcp_call.started" in line:
+                    break  # leaving the block drops the connection mid-stream
+    with anyio.fail_after(10):
+        while "client disconnected; cancelling" not in gateway.log():
+            await anyio.sleep(0.05)
+    # Had the loop gone on, the slow call would have finished and the model been asked again by now.
+    await anyio.sleep(seconds + 1)
+    assert len(stand_in.received(model)) == 1
