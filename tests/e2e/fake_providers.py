@@ -388,7 +388,22 @@ def _check_anthropic_messages(messages: object, has_tools: bool) -> None:
     )
 
 
+# Top-level fields of the Messages API; anything else is "Extra inputs are not permitted".
+_ANTHROPIC_FIELDS = frozenset({
+    "model", "messages", "max_tokens", "system", "tools", "tool_choice", "temperature", "top_p", "top_k",
+    "stop_sequences", "stream", "metadata", "thinking", "service_tier", "container", "mcp_servers",
+    "context_management",
+})
+# GenerateContentRequest fields (JSON names); anything else is 'Invalid JSON payload received. Unknown name'.
+_GEMINI_FIELDS = frozenset({
+    "contents", "systemInstruction", "system_instruction", "tools", "toolConfig", "tool_config", "generationConfig",
+    "generation_config", "safetySettings", "safety_settings", "cachedContent", "cached_content", "labels",
+})
+
+
 def _anthropic_seen(body: dict[str, Any]) -> Seen:
+    for extra in sorted(set(body) - _ANTHROPIC_FIELDS):
+        raise RequestRejected(f"{extra}: Extra inputs are not permitted")
     _require(isinstance(body.get("model"), str), "model: Field required")
     _require(isinstance(body.get("max_tokens"), int), "max_tokens: Field required")
     system = body.get("system")
@@ -475,6 +490,8 @@ def _check_gemini_contents(contents: object) -> list[dict[str, Any]]:
 
 
 def _gemini_seen(body: dict[str, Any]) -> Seen:
+    for extra in sorted(set(body) - _GEMINI_FIELDS):
+        raise RequestRejected(f'Invalid JSON payload received. Unknown name "{extra}": Cannot find field.')
     offered = _gemini_function_names(body)
     contents = _check_gemini_contents(body.get("contents"))
     parts = contents[-1]["parts"]

@@ -522,6 +522,37 @@ async def test_models_lists_what_is_configured(gateway: Gateway) -> None:
     assert [model["id"] for model in listing["data"]] == ["local/llama-local"]
 
 
+# --- request fields -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_request_fields_reach_each_provider_in_its_own_terms(
+    protocol: str, client: openai.AsyncOpenAI, stand_in: ProviderStandIn,
+) -> None:
+    model = stand_in.script([{"calls": [{"tool": "echo", "arguments": {"text": "forced"}}]}, {"text": "Done."}])
+    completion = await client.chat.completions.create(
+        model=f"{protocol}/{model}", messages=[{"role": "system", "content": "Be brief."}, *HELLO],
+        tools=[mcp_tool("/mcp/tools", ["echo"])], tool_choice="required", temperature=0.2, max_tokens=300,
+        stop=["END"], extra_body={"vendor_option": {"x": 1}},
+    )
+    assert completion.choices[0].message.content == "Done."
+    first, second = (request["body"] for request in stand_in.received(model))
+    if protocol == "openai":
+        # An OpenAI-compatible server may know fields the gateway does not: they pass through.
+        assert first["vendor_option"] == {"x": 1} and first["temperature"] == 0.2 and first["max_tokens"] == 300
+        assert (first["tool_choice"], second["tool_choice"]) == ("required", "auto")
+    elif protocol == "anthropic":
+        assert "vendor_option" not in first  # Anthropic refuses unknown fields; the stand-in would have said 400
+        assert (first["max_tokens"], first["temperature"], first["stop_sequences"]) == (300, 0.2, ["END"])
+        assert first["system"] == "Be brief."
+        assert (first["tool_choice"], second["tool_choice"]) == ({"type": "any"}, {"type": "auto"})
+    else:
+        assert first["generationConfig"] == {"temperature": 0.2, "maxOutputTokens": 300, "stopSequences": ["END"]}
+        assert first["systemInstruction"] == {"parts": [{"text": "Be brief."}]}
+        modes = [body["toolConfig"]["functionCallingConfig"]["mode"] for body in (first, second)]
+        assert modes == ["ANY", "AUTO"]
+
+
 # --- streaming details ---------------------------------------------------------------------------------------
 
 
