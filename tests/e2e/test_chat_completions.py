@@ -19,7 +19,6 @@ import openai
 import pytest
 
 from mcp_gateway.http import httpx
-
 from tests.e2e.gateway_process import (
     SPECS_DIR,
     UPSTREAM_API_SPEC,
@@ -576,12 +575,12 @@ async def test_a_client_that_disconnects_cancels_the_running_tool_call_and_the_l
                              {"text": "The slow call finished."}])
     body = {"model": f"openai/{model}", "messages": HELLO, "stream": True,
             "tools": [mcp_tool("/mcp/echo", ["slowEcho"])]}
-    async with httpx.AsyncClient(timeout=30) as http:
-        async with http.stream("POST", f"{gateway.base_url}/v1/chat/completions", json=body) as response:
-            assert response.status_code == 200
-            async for line in response.aiter_lines():
-                if "mcp_call.started" in line:
-                    break  # leaving the block drops the connection mid-stream
+    url = f"{gateway.base_url}/v1/chat/completions"
+    async with httpx.AsyncClient(timeout=30) as http, http.stream("POST", url, json=body) as response:
+        assert response.status_code == 200
+        async for line in response.aiter_lines():
+            if "mcp_call.started" in line:
+                break  # leaving the block drops the connection mid-stream
     with anyio.fail_after(10):
         while "client disconnected; cancelling" not in gateway.log():
             await anyio.sleep(0.05)
