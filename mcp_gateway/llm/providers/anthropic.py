@@ -92,8 +92,6 @@ class AnthropicClient:
                 text = assembly.add(parse_event_data(self._transport.name, data))
                 if text:
                     yield TextDelta(text)
-                if assembly.stopped:
-                    break
         yield _turn(assembly.message(), request)
 
 
@@ -120,7 +118,6 @@ class _StreamAssembly:
         self.partial_json: dict[int, list[str]] = {}
         self.usage: dict[str, Any] = {}
         self.stop_reason: str | None = None
-        self.stopped = False
 
     def add(self, event: Mapping[str, Any]) -> str:
         kind = event.get("type")
@@ -137,8 +134,6 @@ class _StreamAssembly:
         elif kind == "message_delta":
             self.stop_reason = (event.get("delta") or {}).get("stop_reason") or self.stop_reason
             self.usage.update({key: value for key, value in (event.get("usage") or {}).items() if value is not None})
-        elif kind == "message_stop":
-            self.stopped = True
         return ""
 
     def _delta(self, index: int, delta: Mapping[str, Any]) -> str:

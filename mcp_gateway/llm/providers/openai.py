@@ -62,9 +62,10 @@ class OpenAIClient:
             return
         async with self._transport.post(url, body, self._headers()) as stream:
             assembly = _StreamAssembly(self._transport.name)
+            # Read to the end even after [DONE]: a body left unread costs the pooled connection.
             async for _event, data in server_sent_events(stream):
                 if data.strip() == "[DONE]":
-                    break
+                    continue
                 text = assembly.add(parse_event_data(self._transport.name, data))
                 if text:
                     yield TextDelta(text)
