@@ -147,12 +147,14 @@ class _LoopResponse(Response):
             async with events_in:
                 await self._run(events_in.send)
 
+        answered = False
         async with anyio.create_task_group() as group:
 
             async def watch_disconnect() -> None:
                 while (await receive())["type"] != "http.disconnect":
                     pass
-                logger.info("chat completion %s: client disconnected; cancelling", self._chat.id)
+                if not answered:
+                    logger.info("chat completion %s: client disconnected; cancelling", self._chat.id)
                 group.cancel_scope.cancel()
 
             group.start_soon(produce)
@@ -162,6 +164,7 @@ class _LoopResponse(Response):
                     await self._send_stream(events_out, scope, receive, send)
                 else:
                     await self._send_json(events_out, scope, receive, send)
+            answered = True
             group.cancel_scope.cancel()
 
     async def _send_json(self, events: anyio.abc.ObjectReceiveStream[LoopEvent], scope: Scope, receive: Receive,
