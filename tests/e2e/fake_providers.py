@@ -30,7 +30,7 @@ import argparse
 import json
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -236,7 +236,8 @@ async def openai_chat_completions(request: Request) -> Response:
         return error_response("openai", answer.status, answer.message, retry_after=answer.retry_after)
     if body.get("stream") is True:
         include_usage = (body.get("stream_options") or {}).get("include_usage") is True
-        return StreamingResponse(openai_stream(answer, body["model"], include_usage), media_type="text/event-stream")
+        stream = openai_stream(answer, body["model"], include_usage)
+        return StreamingResponse(_watched(body["model"], stream), media_type="text/event-stream")
     return JSONResponse(openai_completion(answer, body["model"]))
 
 
@@ -434,7 +435,8 @@ async def anthropic_messages(request: Request) -> Response:
     if isinstance(answer, ScriptedError):
         return error_response("anthropic", answer.status, answer.message, retry_after=answer.retry_after)
     if body.get("stream") is True:
-        return StreamingResponse(anthropic_stream(answer, body["model"]), media_type="text/event-stream")
+        stream = anthropic_stream(answer, body["model"])
+        return StreamingResponse(_watched(body["model"], stream), media_type="text/event-stream")
     return JSONResponse(anthropic_message(answer, body["model"]))
 
 
@@ -516,7 +518,7 @@ async def gemini_generate_content(request: Request) -> Response:
     if isinstance(answer, ScriptedError):
         return error_response("gemini", answer.status, answer.message, retry_after=answer.retry_after)
     if streaming:
-        return StreamingResponse(gemini_stream(answer, model), media_type="text/event-stream")
+        return StreamingResponse(_watched(model, gemini_stream(answer, model)), media_type="text/event-stream")
     return JSONResponse(gemini_response(answer, model))
 
 
@@ -560,6 +562,18 @@ async def _answer(model: object, seen: Seen, id_prefix: str) -> Answer | Scripte
     return _as_answer(_reply_to(seen.user_text, results, seen.offered, id_prefix))
 
 
+async def _watched(model: str, stream: AsyncIterator[str]) -> AsyncIterator[str]:
+    """The stream, noting in the store when its client goes away before the end."""
+    finished = False
+    try:
+        async for event in stream:
+            yield event
+        finished = True
+    finally:
+        if not finished:
+            STORE.abort(model)
+
+
 async def load_script(request: Request) -> Response:
     body = await request.json()
     STORE.load(str(body["model"]), list(body["turns"]))
@@ -567,7 +581,8 @@ async def load_script(request: Request) -> Response:
 
 
 async def received(request: Request) -> Response:
-    return JSONResponse({"requests": STORE.received_for(request.query_params["model"])})
+    model = request.query_params["model"]
+    return JSONResponse({"requests": STORE.received_for(model), "aborted": STORE.aborted_for(model)})
 
 
 async def healthz(request: Request) -> Response:

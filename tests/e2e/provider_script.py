@@ -7,6 +7,8 @@ that model (any protocol) takes the next turn. A turn is one of:
     {"calls": [{"tool": NAME, "arguments": {...}}, ...]}  call tools (with optional "text" before the calls)
     {"calls": [{"tool_containing": "part", ...}]}         the one offered tool whose name contains "part", the way a
                                                           model picks among names it was given
+    {"calls": [{"tool": NAME, "hallucinated": true}]}     a tool the request does not offer, as models sometimes do
+    {"calls": [{"tool": NAME, "raw_arguments": "{x"}]}    arguments that are not JSON (OpenAI's wire only)
     {"quote_results": true}                               text quoting the tool results of the last user turn
     {"status": 429, "message": "...", "retry_after": 0}   an error in the provider's envelope
     {"delay": 5}                                          wait before answering (with any of the above)
@@ -49,6 +51,8 @@ class _Script:
 class ScriptStore:
     scripts: dict[str, _Script] = field(default_factory=dict)
     received: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    aborted: dict[str, int] = field(default_factory=dict)
+    """Per model, streamed answers whose client went away before the end."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def load(self, model: str, turns: list[dict[str, Any]]) -> None:
@@ -62,6 +66,14 @@ class ScriptStore:
     def record(self, model: str, entry: dict[str, Any]) -> None:
         with self.lock:
             self.received.setdefault(model, []).append(entry)
+
+    def abort(self, model: str) -> None:
+        with self.lock:
+            self.aborted[model] = self.aborted.get(model, 0) + 1
+
+    def aborted_for(self, model: str) -> int:
+        with self.lock:
+            return self.aborted.get(model, 0)
 
     def received_for(self, model: str) -> list[dict[str, Any]]:
         with self.lock:
@@ -93,7 +105,7 @@ async def play(turn: dict[str, Any], offered: Sequence[str], results: Sequence[s
 def _call(spec: dict[str, Any], offered: Sequence[str], id_prefix: str) -> Call:
     if "tool" in spec:
         name = spec["tool"]
-        if name not in offered:
+        if name not in offered and not spec.get("hallucinated"):
             raise ScriptError(f"the script calls {name!r}, which the request does not offer (offered: {offered})")
     else:
         part = spec["tool_containing"]
@@ -101,4 +113,4 @@ def _call(spec: dict[str, Any], offered: Sequence[str], id_prefix: str) -> Call:
         if len(matching) != 1:
             raise ScriptError(f"the script asks for the one tool containing {part!r}; the request offers {matching}")
         name = matching[0]
-    return Call(new_id(id_prefix), name, json.loads(json.dumps(spec.get("arguments", {}))))
+    return Call(new_id(id_prefix), name, json.loads(json.dumps(spec.get("arguments", {}))), spec.get("raw_arguments"))

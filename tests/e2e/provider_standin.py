@@ -39,6 +39,12 @@ class ProviderStandIn:
         requests: list[dict[str, Any]] = response.json()["requests"]
         return requests
 
+    def aborted(self, model: str) -> int:
+        """How many streamed answers for `model` lost their client before the end."""
+        response = httpx.get(f"{self.base_url}/__received", params={"model": model}, timeout=10)
+        response.raise_for_status()
+        return int(response.json()["aborted"])
+
 
 @contextmanager
 def running_provider_stand_in(log_dir: Path) -> Iterator[ProviderStandIn]:

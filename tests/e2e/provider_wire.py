@@ -27,6 +27,11 @@ class Call:
     call_id: str
     name: str
     arguments: dict[str, Any]
+    raw_arguments: str | None = None
+    """Arguments text that is not JSON, as a model sometimes sends; only OpenAI's wire (a string) can carry it."""
+
+    def arguments_text(self) -> str:
+        return self.raw_arguments if self.raw_arguments is not None else json.dumps(self.arguments)
 
 
 @dataclass(frozen=True)
@@ -56,9 +61,9 @@ def text_pieces(text: str) -> list[str]:
     return [word + (" " if index < len(words) - 1 else "") for index, word in enumerate(words)] or [""]
 
 
-def argument_pieces(arguments: dict[str, Any]) -> list[str]:
+def argument_pieces(arguments: dict[str, Any] | str) -> list[str]:
     """The arguments JSON in three fragments, as providers stream them, so clients must join deltas."""
-    text = json.dumps(arguments)
+    text = arguments if isinstance(arguments, str) else json.dumps(arguments)
     third = max(1, len(text) // 3)
     return [text[:third], text[third : 2 * third], text[2 * third :]]
 
@@ -76,7 +81,7 @@ def openai_completion(answer: Answer, model: str) -> dict[str, Any]:
     if answer.calls:
         message["tool_calls"] = [
             {"id": call.call_id, "type": "function",
-             "function": {"name": call.name, "arguments": json.dumps(call.arguments)}}
+             "function": {"name": call.name, "arguments": call.arguments_text()}}
             for call in answer.calls
         ]
     tokens = token_estimate(message)
@@ -110,7 +115,7 @@ async def openai_stream(answer: Answer, model: str, include_usage: bool) -> Asyn
         start = {"index": index, "id": call.call_id, "type": "function",
                  "function": {"name": call.name, "arguments": ""}}
         yield chunk({"tool_calls": [start]})
-        for piece in argument_pieces(call.arguments):
+        for piece in argument_pieces(call.arguments_text()):
             yield chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
     yield chunk({}, "tool_calls" if answer.calls else "stop")
     if include_usage:

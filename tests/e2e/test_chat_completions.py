@@ -370,6 +370,28 @@ async def test_failing_tools_go_back_to_the_model_as_error_results(
     assert all(block.get("is_error") is True for block in tool_results)
 
 
+async def test_unknown_tools_and_arguments_that_are_not_json_go_back_to_the_model(
+    client: openai.AsyncOpenAI, stand_in: ProviderStandIn, upstream_api: UpstreamAPI,
+) -> None:
+    model = stand_in.script([
+        {"calls": [{"tool": "delete_everything", "hallucinated": True, "arguments": {}},
+                   {"tool": "getItem", "raw_arguments": '{"item_id": "x", '}]},
+        {"quote_results": True},
+    ])
+    completion = await client.chat.completions.create(
+        model=f"openai/{model}", messages=HELLO, tools=[mcp_tool("/mcp/echo", ["getItem"])],
+    )
+    assert completion.choices[0].finish_reason == "stop"
+    calls = completion.model_extra["mcp_gateway"]["calls"]
+    assert [(call["name"], call["status"]) for call in calls if call["name"] == "delete_everything"] == [
+        ("delete_everything", "failed")
+    ]
+    unknown, not_json = tool_results_sent("openai", stand_in.received(model)[1]["body"])
+    assert "'delete_everything' is not among this request's tools" in unknown
+    assert "not a JSON object" in not_json
+    assert upstream_requests(upstream_api, "/items/x") == []
+
+
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
 async def test_round_limit_returns_the_last_answer_with_a_note(
     stream: bool, client: openai.AsyncOpenAI, stand_in: ProviderStandIn, upstream_api: UpstreamAPI,
@@ -440,6 +462,22 @@ async def test_429_then_success_is_retried_as_retry_after_asks(
         completion = await client.chat.completions.create(model=f"{protocol}/{model}", messages=HELLO)
     assert completion.choices[0].message.content == "Hello there."
     assert len(stand_in.received(model)) == 3
+
+
+async def test_a_provider_error_after_the_stream_began_ends_it_with_an_error_the_sdk_raises(
+    client: openai.AsyncOpenAI, stand_in: ProviderStandIn,
+) -> None:
+    model = stand_in.script([{"text": "Let me check.", "calls": [{"tool": "echo", "arguments": {"text": "x"}}]},
+                             {"status": 400, "message": "Request too large for this model."}])
+    received: list[str] = []
+    with pytest.raises(openai.APIError) as raised:
+        async with client.chat.completions.stream(model=f"gemini/{model}", messages=HELLO,
+                                                  tools=[mcp_tool("/mcp/tools", ["echo"])]) as events:
+            async for event in events:
+                if event.type == "content.delta":
+                    received.append(event.delta)
+    assert "".join(received) == "Let me check."
+    assert "gemini: Request too large for this model." in str(raised.value.message)
 
 
 async def test_a_provider_that_keeps_failing_is_a_502_after_the_configured_retries(
@@ -587,3 +625,18 @@ async def test_a_client_that_disconnects_cancels_the_running_tool_call_and_the_l
     # Had the loop gone on, the slow call would have finished and the model been asked again by now.
     await anyio.sleep(seconds + 1)
     assert len(stand_in.received(model)) == 1
+
+
+async def test_a_client_that_disconnects_cancels_the_provider_stream(
+    gateway: Gateway, stand_in: ProviderStandIn,
+) -> None:
+    model = stand_in.script([{"text": " ".join(["word"] * 40), "piece_delay": 0.25}])
+    body = {"model": f"anthropic/{model}", "messages": HELLO, "stream": True}
+    url = f"{gateway.base_url}/v1/chat/completions"
+    async with httpx.AsyncClient(timeout=30) as http, http.stream("POST", url, json=body) as response:
+        async for line in response.aiter_lines():
+            if '"content": "word ' in line:
+                break  # the first word arrived; drop the connection
+    with anyio.fail_after(10):
+        while stand_in.aborted(model) == 0:
+            await anyio.sleep(0.05)
