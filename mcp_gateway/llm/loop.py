@@ -38,6 +38,7 @@ from mcp_gateway.llm.events import (
     McpCall,
     McpCallRecord,
     RoundCompleted,
+    StopReason,
     ToolCallFinished,
     ToolCallStarted,
 )
@@ -120,8 +121,8 @@ class ToolLoop:
             await emit(round_done)
             if not mcp_calls:
                 progress.transcript.append(turn.message)
-                stop = "caller_tools" if caller_calls else "answer"
-                await emit(_completed(turn.message, turn.finish_reason, stop, progress))
+                ended: StopReason = "caller_tools" if caller_calls else "answer"
+                await emit(_completed(turn.message, turn.finish_reason, ended, progress))
                 return
             if round_number == request.max_rounds:
                 await emit(await self._round_limit(turn, mcp_calls, caller_calls, round_number, emit, progress))
@@ -135,8 +136,8 @@ class ToolLoop:
                 returned = {planned.call.call_id for planned in awaiting}
                 returned |= {str(call.get("id")) for call in caller_calls}
                 message = _with_calls(turn.message, returned)
-                stop = "approval" if awaiting else "caller_tools"
-                await emit(_completed(message, "tool_calls", stop, progress,
+                paused: StopReason = "approval" if awaiting else "caller_tools"
+                await emit(_completed(message, "tool_calls", paused, progress,
                                       awaiting=[planned.call for planned in awaiting]))
                 return
         raise AssertionError("unreachable: the last round returns")  # pragma: no cover
@@ -158,7 +159,7 @@ class ToolLoop:
         except MessageConversionError as error:
             raise RequestError(400, f"messages: {error}", param="messages") from error
         if turn is None:
-            raise ProviderError("malformed", request.client.__class__.__name__, "gave no answer")
+            raise ProviderError("malformed", request.client.name, "gave no answer")
         return turn
 
     async def _round_limit(self, turn: ModelTurn, mcp_calls: list[_PlannedCall], caller_calls: list[dict[str, Any]],
@@ -229,12 +230,8 @@ class ToolLoop:
             return error_result(f"tool {tool.name!r} failed: {type(error).__name__}")
 
 
-def _bridge_provider(protocol: WireProtocol) -> Provider:
-    return protocol
-
-
 def _convert(request: LoopRequest) -> ConvertedTools:
-    provider = _bridge_provider(request.protocol)
+    provider: Provider = request.protocol  # each wire protocol is also a bridge target of the same name
     for hosted in request.tools.hosted:
         if not is_hosted_tool(hosted, provider):
             raise RequestError(400, f"a tool of type {hosted.get('type')!r} cannot be sent to a {provider} model",
@@ -297,8 +294,8 @@ def _planned(call: Mapping[str, Any], name: str, tool: McpTool | None, verdict: 
 
 
 def _resumed_calls(history: list[dict[str, Any]], request: LoopRequest) -> list[_PlannedCall]:
-    """MCP calls of the conversation's last assistant turn that have no result yet: each needs the caller's
-    approval decision (RequestError otherwise)."""
+    """MCP calls of the conversation's last assistant turn that have no result yet, to run before the model is
+    asked again: those that need approval with the caller's decision (RequestError without one)."""
     approvals = dict(request.approvals)
     last = len(history) - 1
     while last >= 0 and history[last].get("role") == "tool":
@@ -312,6 +309,9 @@ def _resumed_calls(history: list[dict[str, Any]], request: LoopRequest) -> list[
         call_id = call.get("id") if isinstance(call, dict) else None
         tool = request.tools.mcp.get(name) if isinstance(name, str) else None
         if tool is None or call_id in answered or not isinstance(call_id, str):
+            continue
+        if call_id not in approvals and not tool.needs_approval:
+            planned.append(_planned(call, str(name), tool))
             continue
         if call_id not in approvals:
             raise RequestError(
@@ -351,7 +351,7 @@ def _excerpt(text: str) -> str:
     return text if len(text) <= RESULT_EXCERPT else text[: RESULT_EXCERPT - 1] + "…"
 
 
-def _completed(message: dict[str, Any], finish_reason: str, stop: Any, progress: _Progress, *,
+def _completed(message: dict[str, Any], finish_reason: str, stop: StopReason, progress: _Progress, *,
                awaiting: list[McpCall] | None = None, note: str | None = None) -> Completed:
     return Completed(message, finish_reason, stop, progress.usage, list(progress.rounds), list(progress.calls),
                      list(progress.transcript), awaiting or [], note)

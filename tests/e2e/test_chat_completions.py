@@ -295,6 +295,21 @@ async def test_missing_approval_decision_is_a_clear_400(
     assert len(stand_in.received(model)) == 1
 
 
+async def test_unanswered_mcp_calls_in_the_history_run_before_the_model_is_asked(
+    client: openai.AsyncOpenAI, stand_in: ProviderStandIn,
+) -> None:
+    text = marker()
+    model = stand_in.script([{"quote_results": True}])
+    call = {"id": "call_from_history", "type": "function", "function": {"name": "echo",
+                                                                         "arguments": json.dumps({"text": text})}}
+    history: Json = [*HELLO, {"role": "assistant", "content": None, "tool_calls": [call]}]
+    completion = await client.chat.completions.create(model=f"openai/{model}", messages=history,
+                                                      tools=[mcp_tool("/mcp/tools", ["echo"])])
+    [record] = completion.model_extra["mcp_gateway"]["calls"]
+    assert (record["id"], record["round"], record["status"]) == ("call_from_history", 0, "completed")
+    assert text in tool_results_sent("openai", stand_in.received(model)[0]["body"])[0]
+
+
 # --- the caller's own function tools ------------------------------------------------------------------------
 
 

@@ -19,11 +19,11 @@ from mcp_gateway.llm.providers.base import (
     ModelTurn,
     ProviderError,
     ProviderEvent,
-    TextDelta,
     Usage,
     finish_reason_of,
 )
-from mcp_gateway.llm.providers.transport import ProviderTransport, parse_event_data, server_sent_events
+from mcp_gateway.llm.providers.client import ProviderClient
+from mcp_gateway.llm.providers.transport import parse_event_data
 
 logger = logging.getLogger(__name__)
 
@@ -35,16 +35,10 @@ _DIRECT_FIELDS = ("temperature", "top_p", "top_k", "metadata", "thinking", "serv
 _IGNORED_QUIETLY = frozenset({"n", "stream_options"})
 
 
-class AnthropicClient:
-    def __init__(self, transport: ProviderTransport) -> None:
-        self._transport = transport
-
-    async def aclose(self) -> None:
-        await self._transport.aclose()
-
+class AnthropicClient(ProviderClient):
     def _headers(self) -> dict[str, str]:
         headers = {"anthropic-version": API_VERSION}
-        key = self._transport.config.key()
+        key = self.key()
         if key:
             headers["x-api-key"] = key
         return headers
@@ -80,19 +74,9 @@ class AnthropicClient:
             body["stream"] = True
         return body
 
-    async def respond(self, request: ModelRequest) -> AsyncGenerator[ProviderEvent, None]:
-        url = f"{self._transport.config.base_url}/v1/messages"
-        body = self._body(request)
-        if not request.stream:
-            yield _turn(await self._transport.post_json(url, body, self._headers()), request)
-            return
-        assembly = _StreamAssembly(self._transport.name)
-        async with self._transport.post(url, body, self._headers()) as stream:
-            async for _event, data in server_sent_events(stream):
-                text = assembly.add(parse_event_data(self._transport.name, data))
-                if text:
-                    yield TextDelta(text)
-        yield _turn(assembly.message(), request)
+    def respond(self, request: ModelRequest) -> AsyncGenerator[ProviderEvent, None]:
+        url = f"{self.base_url}/v1/messages"
+        return self._exchange(request, url, self._body(request), self._headers(), _turn, _StreamAssembly(self.name))
 
 
 def _usage(usage: Mapping[str, Any]) -> Usage:
@@ -151,7 +135,7 @@ class _StreamAssembly:
             block["signature"] = str(delta.get("signature") or "")
         return ""
 
-    def message(self) -> dict[str, Any]:
+    def response(self) -> dict[str, Any]:
         content = []
         for index, block in sorted(self.blocks.items()):
             if block.get("type") == "tool_use" and index in self.partial_json:

@@ -113,6 +113,11 @@ class ProviderError(Exception):
 class ModelClient(Protocol):
     """A provider's HTTP client for one wire protocol."""
 
+    @property
+    def name(self) -> str:
+        """The provider's name in the configuration, which errors carry."""
+        ...
+
     def respond(self, request: ModelRequest) -> AsyncGenerator[ProviderEvent, None]:
         """Text deltas as they stream (only when `request.stream`), then exactly one ModelTurn. Raises
         ProviderError."""

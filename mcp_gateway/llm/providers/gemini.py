@@ -20,11 +20,10 @@ from mcp_gateway.llm.providers.base import (
     ModelTurn,
     ProviderError,
     ProviderEvent,
-    TextDelta,
     Usage,
     finish_reason_of,
 )
-from mcp_gateway.llm.providers.transport import ProviderTransport, parse_event_data, server_sent_events
+from mcp_gateway.llm.providers.client import ProviderClient
 
 logger = logging.getLogger(__name__)
 
@@ -35,15 +34,9 @@ _GENERATION_FIELDS = {"temperature": "temperature", "top_p": "topP", "seed": "se
 _IGNORED_QUIETLY = frozenset({"stream_options"})
 
 
-class GeminiClient:
-    def __init__(self, transport: ProviderTransport) -> None:
-        self._transport = transport
-
-    async def aclose(self) -> None:
-        await self._transport.aclose()
-
+class GeminiClient(ProviderClient):
     def _headers(self) -> dict[str, str]:
-        key = self._transport.config.key()
+        key = self.key()
         return {"x-goog-api-key": key} if key else {}
 
     def _body(self, request: ModelRequest) -> dict[str, Any]:
@@ -74,19 +67,10 @@ class GeminiClient:
                 body["toolConfig"] = config
         return body
 
-    async def respond(self, request: ModelRequest) -> AsyncGenerator[ProviderEvent, None]:
-        base = f"{self._transport.config.base_url}/v1beta/models/{quote(request.model, safe='')}"
-        body = self._body(request)
-        if not request.stream:
-            yield _turn(await self._transport.post_json(f"{base}:generateContent", body, self._headers()), request)
-            return
-        assembly = _StreamAssembly()
-        async with self._transport.post(f"{base}:streamGenerateContent?alt=sse", body, self._headers()) as stream:
-            async for _event, data in server_sent_events(stream):
-                text = assembly.add(parse_event_data(self._transport.name, data))
-                if text:
-                    yield TextDelta(text)
-        yield _turn(assembly.response(), request)
+    def respond(self, request: ModelRequest) -> AsyncGenerator[ProviderEvent, None]:
+        model = f"{self.base_url}/v1beta/models/{quote(request.model, safe='')}"
+        url = f"{model}:streamGenerateContent?alt=sse" if request.stream else f"{model}:generateContent"
+        return self._exchange(request, url, self._body(request), self._headers(), _turn, _StreamAssembly())
 
 
 def _response_format(response_format: object) -> dict[str, Any]:

@@ -18,22 +18,15 @@ from mcp_gateway.llm.providers.base import (
     ModelTurn,
     ProviderError,
     ProviderEvent,
-    TextDelta,
     Usage,
     finish_reason_of,
 )
-from mcp_gateway.llm.providers.transport import ProviderTransport, parse_event_data, server_sent_events
+from mcp_gateway.llm.providers.client import ProviderClient
 
 
-class OpenAIClient:
-    def __init__(self, transport: ProviderTransport) -> None:
-        self._transport = transport
-
-    async def aclose(self) -> None:
-        await self._transport.aclose()
-
+class OpenAIClient(ProviderClient):
     def _headers(self) -> dict[str, str]:
-        key = self._transport.config.key()
+        key = self.key()
         return {"Authorization": f"Bearer {key}"} if key else {}
 
     def _body(self, request: ModelRequest) -> dict[str, Any]:
@@ -53,23 +46,9 @@ class OpenAIClient:
             body["stream_options"] = {"include_usage": True}
         return body
 
-    async def respond(self, request: ModelRequest) -> AsyncGenerator[ProviderEvent, None]:
-        url = f"{self._transport.config.base_url}/chat/completions"
-        body = self._body(request)
-        if not request.stream:
-            response = await self._transport.post_json(url, body, self._headers())
-            yield _turn(response, request)
-            return
-        async with self._transport.post(url, body, self._headers()) as stream:
-            assembly = _StreamAssembly(self._transport.name)
-            # Read to the end even after [DONE]: a body left unread costs the pooled connection.
-            async for _event, data in server_sent_events(stream):
-                if data.strip() == "[DONE]":
-                    continue
-                text = assembly.add(parse_event_data(self._transport.name, data))
-                if text:
-                    yield TextDelta(text)
-        yield _turn(assembly.response(), request)
+    def respond(self, request: ModelRequest) -> AsyncGenerator[ProviderEvent, None]:
+        url = f"{self.base_url}/chat/completions"
+        return self._exchange(request, url, self._body(request), self._headers(), _turn, _StreamAssembly(self.name))
 
 
 def _usage(response: Mapping[str, Any]) -> Usage:
