@@ -167,13 +167,24 @@ class _LoopResponse(Response):
             answered = True
             group.cancel_scope.cancel()
 
+    def _log_outcome(self, event: Completed | Failed) -> None:
+        if isinstance(event, Failed):
+            status, body = _error_of(event.error)
+            logger.info("chat completion %s (%s): %d %s", self._chat.id, self._chat.model, status,
+                        body["error"]["message"])
+            return
+        logger.info("chat completion %s (%s): %d rounds, %d MCP calls, finish_reason %s", self._chat.id,
+                    self._chat.model, len(event.rounds), len(event.calls), event.finish_reason)
+
     async def _send_json(self, events: anyio.abc.ObjectReceiveStream[LoopEvent], scope: Scope, receive: Receive,
                          send: Send) -> None:
         async for event in events:
             if isinstance(event, Failed):
+                self._log_outcome(event)
                 await _failed_response(event)(scope, receive, send)
                 return
             if isinstance(event, Completed):
+                self._log_outcome(event)
                 await JSONResponse(self._chat.completion(event))(scope, receive, send)
                 return
         raise RuntimeError("the tool loop ended without an outcome")
@@ -182,6 +193,7 @@ class _LoopResponse(Response):
                            send: Send) -> None:
         first = await events.receive()
         if isinstance(first, Failed):
+            self._log_outcome(first)
             # Nothing was sent yet, so the failure still gets its own status instead of an error chunk.
             await _failed_response(first)(scope, receive, send)
             return
@@ -198,6 +210,7 @@ class _LoopResponse(Response):
             for data in self._render(event):
                 await write(data)
             if isinstance(event, (Completed, Failed)):
+                self._log_outcome(event)
                 break
             try:
                 event = await events.receive()

@@ -562,6 +562,15 @@ async def test_mcp_tools_the_gateway_cannot_serve_are_refused_by_name(
     assert stand_in.received(model) == []  # never a request the caller cannot place
 
 
+async def test_host_and_origin_rules_hold_here_too(gateway: Gateway) -> None:
+    url = f"{gateway.base_url}/v1/chat/completions"
+    body = {"model": "openai/x", "messages": HELLO}
+    async with httpx.AsyncClient(timeout=10) as http:
+        foreign_origin = await http.post(url, json=body, headers={"origin": "https://evil.example"})
+        foreign_host = await http.post(url, json=body, headers={"host": "evil.example"})
+    assert (foreign_origin.status_code, foreign_host.status_code) == (403, 421)
+
+
 async def test_an_unknown_provider_is_a_400_naming_the_configured_ones(client: openai.AsyncOpenAI) -> None:
     with pytest.raises(openai.BadRequestError) as raised:
         await client.chat.completions.create(model="opneai/gpt-4.1", messages=HELLO)

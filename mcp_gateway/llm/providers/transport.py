@@ -133,7 +133,8 @@ class ProviderTransport:
         self, url: str, body: Mapping[str, Any], headers: Mapping[str, str]
     ) -> AsyncIterator[httpx.Response]:
         """A successful (2xx) response, streaming; retried as the module docstring says."""
-        request = self._client.build_request("POST", url, json=body, headers={**self.config.headers, **headers})
+        # The entry's own headers win, so config can pin a protocol header (anthropic-version, a beta flag).
+        request = self._client.build_request("POST", url, json=body, headers={**headers, **self.config.headers})
         attempts = self.config.max_retries + 1
         for attempt in range(attempts):
             try:
