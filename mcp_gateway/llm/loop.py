@@ -27,7 +27,7 @@ import mcp_types
 from mcp_gateway.bridge.messages.common import MessageConversionError
 from mcp_gateway.bridge.messages.tool_results import error_result, result_text
 from mcp_gateway.bridge.targets import Provider
-from mcp_gateway.bridge.tool_choice import read_tool_choice
+from mcp_gateway.bridge.tool_choice import map_tool_choice, read_tool_choice
 from mcp_gateway.bridge.tools import ConvertedTools, ToolLimitError, convert_tools, is_hosted_tool
 from mcp_gateway.llm.errors import RequestError
 from mcp_gateway.llm.events import (
@@ -236,13 +236,8 @@ def _convert(request: LoopRequest) -> ConvertedTools:
         if not is_hosted_tool(hosted, provider):
             raise RequestError(400, f"a tool of type {hosted.get('type')!r} cannot be sent to a {provider} model",
                                param="tools")
-    if request.tool_choice is not None:
-        try:
-            read_tool_choice(request.tool_choice)
-        except ValueError as error:
-            raise RequestError(400, str(error), param="tool_choice") from error
     try:
-        return convert_tools(request.tools.offered(), provider, hosted=request.tools.hosted)
+        converted = convert_tools(request.tools.offered(), provider, hosted=request.tools.hosted)
     except ToolLimitError as error:
         raise RequestError(
             400,
@@ -250,6 +245,12 @@ def _convert(request: LoopRequest) -> ConvertedTools:
             "select fewer with allowed_tools on the mcp tools",
             param="tools", code="too_many_tools",
         ) from error
+    try:
+        # Mapped here once so that a choice the provider cannot express is the caller's 400, before any round.
+        map_tool_choice(request.tool_choice, provider, converted.name_map)
+    except ValueError as error:
+        raise RequestError(400, f"tool_choice: {error}", param="tool_choice") from error
+    return converted
 
 
 def _after_first_round(choice: str | Mapping[str, Any] | None) -> str | Mapping[str, Any] | None:

@@ -148,6 +148,30 @@ async def test_host_and_origin_rules_hold_here_too(gateway: Gateway) -> None:
     assert (foreign_origin.status_code, foreign_host.status_code) == (403, 421)
 
 
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        (b"{not json", "not valid JSON"),
+        (b"[]", "must be a JSON object"),
+        (b'{"model": "openai/x"}', "messages must be a non-empty array"),
+        (b'{"model": "openai/x", "messages": [{"role": "user", "content": "hi"}], "n": 2}', "n must be 1"),
+        (b'{"model": "anthropic/x", "messages": [{"role": "user", "content": "hi"}], '
+         b'"tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": {"type": "web_search"}}',
+         "tool_choice"),
+        (b'{"model": "openai/x", "messages": [{"role": "user", "content": "hi"}], "mcp_approvals": [1]}',
+         "mcp_approvals must be"),
+    ],
+    ids=["not-json", "not-an-object", "no-messages", "n", "tool-choice-anthropic-lacks", "approvals-shape"],
+)
+async def test_malformed_requests_are_400s_in_openai_shape(gateway: Gateway, body: bytes, words: str) -> None:
+    async with httpx.AsyncClient(timeout=10) as http:
+        response = await http.post(f"{gateway.base_url}/v1/chat/completions", content=body,
+                                   headers={"content-type": "application/json"})
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["type"] == "invalid_request_error" and words in error["message"]
+
+
 async def test_an_unknown_provider_is_a_400_naming_the_configured_ones(client: openai.AsyncOpenAI) -> None:
     with pytest.raises(openai.BadRequestError) as raised:
         await client.chat.completions.create(model="opneai/gpt-4.1", messages=HELLO)
