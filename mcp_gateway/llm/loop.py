@@ -182,18 +182,18 @@ class ToolLoop:
 
     async def _execute(self, planned: Sequence[_PlannedCall], round_number: int, emit: Emit,
                        progress: _Progress) -> list[dict[str, Any]]:
-        """Run the calls concurrently; tool messages in the order of the calls."""
-        results: list[dict[str, Any] | None] = [None] * len(planned)
+        """Run the calls concurrently; records and tool messages in the order of the calls."""
+        done: list[tuple[McpCallRecord, str] | None] = [None] * len(planned)
 
         async def run_one(index: int) -> None:
-            record, text = await self._call(planned[index], round_number, emit)
-            progress.calls.append(record)
-            results[index] = _tool_message(record.call.call_id, text, is_error=record.is_error)
+            done[index] = await self._call(planned[index], round_number, emit)
 
         async with anyio.create_task_group() as group:
             for index in range(len(planned)):
                 group.start_soon(run_one, index)
-        return [result for result in results if result is not None]
+        finished = [outcome for outcome in done if outcome is not None]
+        progress.calls.extend(record for record, _ in finished)
+        return [_tool_message(record.call.call_id, text, is_error=record.is_error) for record, text in finished]
 
     async def _call(self, planned: _PlannedCall, round_number: int, emit: Emit) -> tuple[McpCallRecord, str]:
         """The call's record and the whole result text the model gets."""
