@@ -119,5 +119,10 @@ class Failed:
     error: ProviderError | RequestError
     calls: list[McpCallRecord] = field(default_factory=list)
 
+    @property
+    def status(self) -> int:
+        """The HTTP status the caller gets."""
+        return self.error.status if isinstance(self.error, RequestError) else self.error.caller_status
+
 
 LoopEvent = TextDelta | ToolCallStarted | ToolCallFinished | RoundCompleted | Completed | Failed

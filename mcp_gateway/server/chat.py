@@ -25,14 +25,12 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-import anyio
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
 
 from mcp_gateway.auth.principal import principal_of
 from mcp_gateway.llm.errors import RequestError
@@ -51,6 +49,7 @@ from mcp_gateway.llm.providers import ProviderPool
 from mcp_gateway.llm.providers.base import ProviderError
 from mcp_gateway.llm.toolset import read_tools
 from mcp_gateway.registry import Registry
+from mcp_gateway.server.loop_response import LoopResponse
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +60,6 @@ _LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 _GATEWAY_FIELDS = frozenset({"model", "messages", "tools", "tool_choice", "parallel_tool_calls", "stream",
                              "stream_options", "mcp_max_rounds", "mcp_approvals"})
 
-Run = Callable[[Emit], Awaitable[None]]
 
 
 def error_body(message: str, *, error_type: str, param: str | None = None, code: str | None = None,
@@ -69,21 +67,21 @@ def error_body(message: str, *, error_type: str, param: str | None = None, code:
     return {"error": {"message": message, "type": error_type, "param": param, "code": code, **extra}}
 
 
-def _error_of(failure: ProviderError | RequestError) -> tuple[int, dict[str, Any]]:
+def _error_body(failure: ProviderError | RequestError) -> dict[str, Any]:
+    """OpenAI's error shape; a provider's error names the provider and keeps its message."""
     if isinstance(failure, RequestError):
         kind = "invalid_request_error" if failure.status < 500 else "service_unavailable_error"
-        return failure.status, error_body(failure.message, error_type=kind, param=failure.param, code=failure.code)
+        return error_body(failure.message, error_type=kind, param=failure.param, code=failure.code)
     kind = {"rejected": "invalid_request_error", "rate_limited": "rate_limit_error"}.get(failure.kind, "api_error")
-    body = error_body(f"{failure.provider}: {failure.message}", error_type=kind, param=failure.param,
+    return error_body(f"{failure.provider}: {failure.message}", error_type=kind, param=failure.param,
                       code=failure.code or f"provider_{failure.kind}", provider=failure.provider)
-    return failure.caller_status, body
 
 
 def _failed_response(failed: Failed) -> JSONResponse:
-    status, body = _error_of(failed.error)
+    body = _error_body(failed.error)
     if failed.calls:
         body[EXTENSION] = {"calls": [record.to_json() for record in failed.calls]}
-    return JSONResponse(body, status_code=status)
+    return JSONResponse(body, status_code=failed.status)
 
 
 def _summary(completed: Completed) -> dict[str, Any]:
@@ -102,22 +100,59 @@ def _summary(completed: Completed) -> dict[str, Any]:
     return summary
 
 
-class _Chat:
-    """One response's identity: every chunk and the completion carry the same id, time and model."""
+class _ChatRenderer:
+    """One response in the Chat Completions format: every chunk and the completion carry the same id, time and model."""
 
-    def __init__(self, model: str) -> None:
+    def __init__(self, model: str, *, include_usage: bool) -> None:
         self.id = f"chatcmpl-{uuid.uuid4().hex}"
         self.created = int(time.time())
         self.model = model
+        self.label = f"chat completion {self.id} ({model})"
+        self._include_usage = include_usage
 
-    def completion(self, completed: Completed) -> dict[str, Any]:
-        message = {"role": "assistant", "content": None, "refusal": None, **completed.message}
-        choice = {"index": 0, "message": message, "finish_reason": completed.finish_reason, "logprobs": None}
-        return {"id": self.id, "object": "chat.completion", "created": self.created, "model": self.model,
-                "choices": [choice], "usage": completed.usage.to_json(), EXTENSION: _summary(completed)}
+    def answer(self, outcome: Completed | Failed) -> Response:
+        if isinstance(outcome, Failed):
+            return _failed_response(outcome)
+        message = {"role": "assistant", "content": None, "refusal": None, **outcome.message}
+        choice = {"index": 0, "message": message, "finish_reason": outcome.finish_reason, "logprobs": None}
+        return JSONResponse({"id": self.id, "object": "chat.completion", "created": self.created, "model": self.model,
+                             "choices": [choice], "usage": outcome.usage.to_json(), EXTENSION: _summary(outcome)})
 
-    def chunk(self, delta: Mapping[str, Any] | None, finish_reason: str | None = None,
-              extra: Mapping[str, Any] | None = None) -> bytes:
+    def opening(self) -> list[bytes]:
+        return [self._chunk({"role": "assistant", "content": ""})]
+
+    def closing(self) -> bytes:
+        return b"data: [DONE]\n\n"
+
+    def render(self, event: LoopEvent) -> list[bytes]:
+        if isinstance(event, TextDelta):
+            return [self._chunk({"content": event.text})]
+        if isinstance(event, ToolCallStarted):
+            return [self._progress({"type": "mcp_call.started", "round": event.round, **event.call.to_json()})]
+        if isinstance(event, ToolCallFinished):
+            return [self._progress({"type": f"mcp_call.{event.record.status}", **event.record.to_json()})]
+        if isinstance(event, RoundCompleted):
+            return [self._progress({"type": "round.completed", "round": event.round, "usage": event.usage.to_json(),
+                                    "finish_reason": event.finish_reason, "mcp_calls": event.mcp_calls})]
+        if isinstance(event, Failed):
+            # The OpenAI SDKs raise an APIError for an event carrying `error`.
+            body = _error_body(event.error)
+            body["error"]["status"] = event.status
+            return [_sse(body)]
+        chunks = []
+        calls = event.message.get("tool_calls") or []
+        if calls:
+            chunks.append(self._chunk({"tool_calls": [{"index": index, **call} for index, call in enumerate(calls)]}))
+        chunks.append(self._chunk({}, event.finish_reason, {EXTENSION: {"type": "completed", **_summary(event)}}))
+        if self._include_usage:
+            chunks.append(self._chunk(None, extra={"usage": event.usage.to_json()}))
+        return chunks
+
+    def _progress(self, progress: Mapping[str, Any]) -> bytes:
+        return self._chunk(None, extra={EXTENSION: progress})
+
+    def _chunk(self, delta: Mapping[str, Any] | None, finish_reason: str | None = None,
+               extra: Mapping[str, Any] | None = None) -> bytes:
         choices = [] if delta is None else [
             {"index": 0, "delta": dict(delta), "finish_reason": finish_reason, "logprobs": None}
         ]
@@ -128,123 +163,6 @@ class _Chat:
 
 def _sse(data: object) -> bytes:
     return f"data: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
-
-
-class _LoopResponse(Response):
-    """Runs the loop while answering; cancels it (provider request and tool calls) when the client goes away."""
-
-    def __init__(self, run: Run, chat: _Chat, *, stream: bool, include_usage: bool) -> None:
-        super().__init__()
-        self._run = run
-        self._chat = chat
-        self._stream = stream
-        self._include_usage = include_usage
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        events_in, events_out = anyio.create_memory_object_stream[LoopEvent](max_buffer_size=64)
-
-        async def produce() -> None:
-            async with events_in:
-                await self._run(events_in.send)
-
-        answered = False
-        async with anyio.create_task_group() as group:
-
-            async def watch_disconnect() -> None:
-                while (await receive())["type"] != "http.disconnect":
-                    pass
-                if not answered:
-                    logger.info("chat completion %s: client disconnected; cancelling", self._chat.id)
-                group.cancel_scope.cancel()
-
-            group.start_soon(produce)
-            group.start_soon(watch_disconnect)
-            async with events_out:
-                if self._stream:
-                    await self._send_stream(events_out, scope, receive, send)
-                else:
-                    await self._send_json(events_out, scope, receive, send)
-            answered = True
-            group.cancel_scope.cancel()
-
-    def _log_outcome(self, event: Completed | Failed) -> None:
-        if isinstance(event, Failed):
-            status, body = _error_of(event.error)
-            logger.info("chat completion %s (%s): %d %s", self._chat.id, self._chat.model, status,
-                        body["error"]["message"])
-            return
-        logger.info("chat completion %s (%s): %d rounds, %d MCP calls, finish_reason %s", self._chat.id,
-                    self._chat.model, len(event.rounds), len(event.calls), event.finish_reason)
-
-    async def _send_json(self, events: anyio.abc.ObjectReceiveStream[LoopEvent], scope: Scope, receive: Receive,
-                         send: Send) -> None:
-        async for event in events:
-            if isinstance(event, Failed):
-                self._log_outcome(event)
-                await _failed_response(event)(scope, receive, send)
-                return
-            if isinstance(event, Completed):
-                self._log_outcome(event)
-                await JSONResponse(self._chat.completion(event))(scope, receive, send)
-                return
-        raise RuntimeError("the tool loop ended without an outcome")
-
-    async def _send_stream(self, events: anyio.abc.ObjectReceiveStream[LoopEvent], scope: Scope, receive: Receive,
-                           send: Send) -> None:
-        first = await events.receive()
-        if isinstance(first, Failed):
-            self._log_outcome(first)
-            # Nothing was sent yet, so the failure still gets its own status instead of an error chunk.
-            await _failed_response(first)(scope, receive, send)
-            return
-        headers = [(b"content-type", b"text/event-stream; charset=utf-8"), (b"cache-control", b"no-cache"),
-                   (b"x-accel-buffering", b"no")]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-
-        async def write(data: bytes) -> None:
-            await send({"type": "http.response.body", "body": data, "more_body": True})
-
-        await write(self._chat.chunk({"role": "assistant", "content": ""}))
-        event: LoopEvent | None = first
-        while event is not None:
-            for data in self._render(event):
-                await write(data)
-            if isinstance(event, (Completed, Failed)):
-                self._log_outcome(event)
-                break
-            try:
-                event = await events.receive()
-            except anyio.EndOfStream:
-                event = None
-        await send({"type": "http.response.body", "body": b"data: [DONE]\n\n", "more_body": False})
-
-    def _render(self, event: LoopEvent) -> list[bytes]:
-        chat = self._chat
-        if isinstance(event, TextDelta):
-            return [chat.chunk({"content": event.text})]
-        if isinstance(event, ToolCallStarted):
-            progress = {"type": "mcp_call.started", "round": event.round, **event.call.to_json()}
-            return [chat.chunk(None, extra={EXTENSION: progress})]
-        if isinstance(event, ToolCallFinished):
-            kind = f"mcp_call.{event.record.status}"
-            return [chat.chunk(None, extra={EXTENSION: {"type": kind, **event.record.to_json()}})]
-        if isinstance(event, RoundCompleted):
-            progress = {"type": "round.completed", "round": event.round, "usage": event.usage.to_json(),
-                        "finish_reason": event.finish_reason, "mcp_calls": event.mcp_calls}
-            return [chat.chunk(None, extra={EXTENSION: progress})]
-        if isinstance(event, Failed):
-            http_status, body = _error_of(event.error)
-            body["error"]["status"] = http_status
-            return [_sse(body)]
-        chunks = []
-        calls = event.message.get("tool_calls") or []
-        if calls:
-            deltas = [{"index": index, **call} for index, call in enumerate(calls)]
-            chunks.append(chat.chunk({"tool_calls": deltas}))
-        chunks.append(chat.chunk({}, event.finish_reason, {EXTENSION: {"type": "completed", **_summary(event)}}))
-        if self._include_usage:
-            chunks.append(chat.chunk(None, extra={"usage": event.usage.to_json()}))
-        return chunks
 
 
 def _approvals(value: object) -> dict[str, bool]:
@@ -297,14 +215,12 @@ class ChatCompletions:
             body = await self._body(request)
             loop_request, model, stream, include_usage = self._read(body, request)
         except RequestError as error:
-            status, payload = _error_of(error)
-            return JSONResponse(payload, status_code=status)
-        chat = _Chat(model)
+            return JSONResponse(_error_body(error), status_code=error.status)
 
         async def run(emit: Emit) -> None:
             await self._loop.run(loop_request, emit)
 
-        return _LoopResponse(run, chat, stream=stream, include_usage=include_usage)
+        return LoopResponse(run, _ChatRenderer(model, include_usage=include_usage), stream=stream)
 
     async def _body(self, request: Request) -> dict[str, Any]:
         length = request.headers.get("content-length")
