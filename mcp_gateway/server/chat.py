@@ -14,9 +14,8 @@ for MCP calls returned awaiting approval). The response is OpenAI's, plus one ex
 With `stream: true` the same arrives as chat.completion.chunk events: the model's text as it streams, progress
 chunks while MCP tools run (`choices: []` and `mcp_gateway: {"type": "mcp_call.started" | "mcp_call.completed" |
 "mcp_call.failed" | ..., ...}`), the caller's tool calls, the finish chunk carrying the summary above (with
-`"type": "completed"`), the usage
-chunk when `stream_options.include_usage` asks for it, and `[DONE]`. A client that disconnects cancels the provider
-request and the running tool calls.
+`"type": "completed"`), the usage chunk when `stream_options.include_usage` asks for it, and `[DONE]`. Running the
+loop and cancelling it when the client goes away is `loop_response`'s part.
 """
 
 from __future__ import annotations
