@@ -134,7 +134,6 @@ def expand_mcp_tool(
         known = [name for name in registry.server_names() if principal.sees_server(name)]
         raise RequestError(400, f"{where}: unknown server {server!r}; this gateway serves: {', '.join(known)}",
                            param=f"{where}.server_url")
-    statuses = {status.name: status for status in registry.servers()}
     candidates = [
         tool for tool in registry.registered(server)
         if principal.sees_tool(tool.server, tool.server_name)
@@ -143,7 +142,7 @@ def expand_mcp_tool(
         if server is None:
             raise RequestError(503, f"{where}: no server of this gateway has tools this caller may use",
                                code="mcp_server_unavailable")
-        health = statuses[server].health
+        health = next(status.health for status in registry.servers() if status.name == server)
         detail = f": {health.detail}" if health.detail else ""
         raise RequestError(
             503, f"{where}: server {server!r} has no tools to offer (it is {health.state}{detail})",
