@@ -41,6 +41,7 @@ bench: install
 	$(BIN)/python benchmarks/load_specs.py
 	$(BIN)/python benchmarks/bridge_convert.py
 	$(BIN)/python benchmarks/gateway_calls.py --calls 500 --concurrency 1,8
+	$(BIN)/python benchmarks/chat_rounds.py --requests 200
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
