@@ -169,7 +169,9 @@ async def test_approval_required_then_decided(
     transcript = [first.choices[0].message.model_dump(exclude_none=True)]
     second = await client.chat.completions.create(
         model=f"openai/{model}", messages=[*messages, *transcript], tools=tools,
-        extra_body={"mcp_approvals": {pending.id: approve}},
+        # Both documented shapes: {id: decision}, and a list of {"tool_call_id", "approve"}.
+        extra_body={"mcp_approvals": {pending.id: True} if approve else [
+            {"tool_call_id": pending.id, "approve": False}]},
     )
     assert second.choices[0].finish_reason == "stop"
     [record] = second.model_extra["mcp_gateway"]["calls"]
