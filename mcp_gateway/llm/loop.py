@@ -13,6 +13,8 @@ The loop reports through `emit` (see `events`) and knows no caller wire format.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 import logging
 import time
@@ -245,12 +247,33 @@ def _convert(request: LoopRequest) -> ConvertedTools:
             "select fewer with allowed_tools on the mcp tools",
             param="tools", code="too_many_tools",
         ) from error
+    if provider == "openai":
+        converted = _verbatim_functions(converted, request.tools.function_definitions)
     try:
         # Mapped here once so that a choice the provider cannot express is the caller's 400, before any round.
         map_tool_choice(request.tool_choice, provider, converted.name_map)
     except ValueError as error:
         raise RequestError(400, f"tool_choice: {error}", param="tool_choice") from error
     return converted
+
+
+def _verbatim_functions(converted: ConvertedTools, written: Mapping[str, Mapping[str, Any]]) -> ConvertedTools:
+    """The caller's function tools exactly as written (`strict` and all) for an OpenAI-protocol provider: the
+    caller wrote them for that API. A name the request had to change (it met a hosted tool's) keeps the conversion."""
+    kept = {name for name in written if converted.name_map.to_target(name) == name}
+    if not kept:
+        return converted
+    definitions = [
+        copy.deepcopy(dict(written[definition["function"]["name"]]))
+        if definition["function"]["name"] in kept else definition
+        for definition in converted.definitions
+    ]
+    return dataclasses.replace(
+        converted,
+        definitions=definitions,
+        argument_keys={name: keys for name, keys in converted.argument_keys.items() if name not in kept},
+        strict_schemas={name: schema for name, schema in converted.strict_schemas.items() if name not in kept},
+    )
 
 
 def _after_first_round(choice: str | Mapping[str, Any] | None) -> str | Mapping[str, Any] | None:

@@ -51,6 +51,8 @@ class RequestTools:
     mcp: Mapping[str, McpTool]
     functions: Sequence[mcp_types.Tool]
     """The caller's own function tools: the model may call them, the gateway never runs them."""
+    function_definitions: Mapping[str, Mapping[str, Any]]
+    """The caller's function tools as written (OpenAI's shape), by name: what OpenAI-protocol providers get."""
     hosted: Sequence[Mapping[str, Any]]
     """Provider-hosted tools (OpenAI `custom`, `web_search`, ...), passed through untouched."""
 
@@ -185,11 +187,12 @@ def read_tools(
 ) -> RequestTools:
     """The request's `tools` read and expanded; RequestError names the entry at fault."""
     if tools is None:
-        return RequestTools({}, [], [])
+        return RequestTools({}, [], {}, [])
     if not isinstance(tools, list):
         raise RequestError(400, "tools must be an array", param="tools")
     mcp: dict[str, McpTool] = {}
     functions: list[mcp_types.Tool] = []
+    function_definitions: dict[str, Mapping[str, Any]] = {}
     hosted: list[Mapping[str, Any]] = []
     taken: dict[str, str] = {}
 
@@ -212,6 +215,7 @@ def read_tools(
             function = _function_tool(entry, where)
             claim(function.name, where)
             functions.append(function)
+            function_definitions[function.name] = entry
         else:
             hosted.append(entry)
-    return RequestTools(mcp, functions, hosted)
+    return RequestTools(mcp, functions, function_definitions, hosted)

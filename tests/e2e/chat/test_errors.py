@@ -1,6 +1,5 @@
 """What goes wrong, and what the caller gets: provider errors, retries, timeouts, unreachable providers, keys kept out
-of errors and logs, and the requests the gateway refuses before any provider is asked.
-"""
+of errors and logs, and the requests the gateway refuses before any provider is asked."""
 
 from __future__ import annotations
 

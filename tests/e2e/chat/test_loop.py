@@ -1,7 +1,6 @@
 """The tool loop through POST /v1/chat/completions, driven by the official openai SDK: a multi-round task on two
 upstreams with every provider, streaming and not; names; approvals; the caller's own tools; failing tools; the round
-limit. Assertions look at what the upstreams and the provider stand-ins received, not only at what came back.
-"""
+limit. Assertions look at what the upstreams and the provider stand-ins received, not only at what came back."""
 
 from __future__ import annotations
 

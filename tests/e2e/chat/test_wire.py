@@ -1,18 +1,16 @@
-"""The wire: request fields in each provider's terms, text streamed as it arrives, and a client that disconnects.
-"""
+"""The wire: request fields and the caller's functions in each provider's terms, text streamed as it arrives, and a
+client that disconnects."""
 
 from __future__ import annotations
+
+import json
 
 import anyio
 import openai
 import pytest
 
 from mcp_gateway.http import httpx
-from tests.e2e.chat.helpers import (
-    HELLO,
-    PROTOCOLS,
-    mcp_tool,
-)
+from tests.e2e.chat.helpers import HELLO, PROTOCOLS, Json, mcp_tool
 from tests.e2e.gateway_process import Gateway, UpstreamAPI
 from tests.e2e.provider_standin import ProviderStandIn
 
@@ -100,3 +98,22 @@ async def test_a_client_that_disconnects_cancels_the_provider_stream(
     with anyio.fail_after(10):
         while stand_in.aborted(model) == 0:
             await anyio.sleep(0.05)
+
+
+async def test_caller_functions_reach_openai_as_written_and_other_providers_converted(
+    client: openai.AsyncOpenAI, stand_in: ProviderStandIn,
+) -> None:
+    schema = {"type": "object", "properties": {"city": {"type": "string"}, "unit": {"type": ["string", "null"]}},
+              "required": ["city", "unit"], "additionalProperties": False}
+    weather: Json = {"type": "function", "function": {"name": "get_weather", "description": "Weather.",
+                                                      "parameters": schema, "strict": True}}
+    for protocol in ("openai", "anthropic"):
+        model = stand_in.script([{"text": "No tools needed."}])
+        await client.chat.completions.create(model=f"{protocol}/{model}", messages=HELLO,
+                                             tools=[weather, mcp_tool("/mcp/tools", ["echo"])])
+        [sent] = [tool for tool in stand_in.received(model)[0]["body"]["tools"]
+                  if "get_weather" in json.dumps(tool)]
+        if protocol == "openai":
+            assert sent == weather
+        else:
+            assert sent["name"] == "get_weather" and sent["input_schema"]["properties"]["city"] == {"type": "string"}
