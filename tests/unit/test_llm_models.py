@@ -73,3 +73,13 @@ def test_model_names_must_name_a_provider() -> None:
 def test_a_malformed_section_is_a_config_error(section: object) -> None:
     with pytest.raises(ConfigError):
         parse_models(section, environ={})
+
+
+def test_the_models_section_sits_beside_mcp_servers() -> None:
+    from mcp_gateway.config import parse_config
+
+    config = parse_config({"mcpServers": {}, "models": {"providers": {"ollama": {"baseUrl": "http://o/v1"}}}},
+                          environ={})
+    models = parse_models(config.sections.get("models"), environ={})
+    assert models.providers["ollama"].base_url == "http://o/v1"
+    assert "mcpServers" not in config.sections
