@@ -249,7 +249,7 @@ class ChatCompletions:
             raise RequestError(400, "stream must be a boolean", param="stream")
         stream_options = body.get("stream_options") or {}
         include_usage = isinstance(stream_options, dict) and stream_options.get("include_usage") is True
-        if body.get("n", 1) != 1:
+        if body.get("n") not in (None, 1):
             raise RequestError(400, "n must be 1: the gateway runs tools for one conversation", param="n")
         rounds = body.get("mcp_max_rounds", self._models.default_rounds)
         cap = self._models.max_rounds
