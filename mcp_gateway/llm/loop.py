@@ -18,6 +18,7 @@ import dataclasses
 import json
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
@@ -114,7 +115,7 @@ class ToolLoop:
             progress.transcript.extend(_for_caller(results))
         tool_choice = request.tool_choice
         for round_number in range(1, request.max_rounds + 1):
-            turn = await self._ask(request, tools, history, tool_choice, emit)
+            turn = _with_call_ids(await self._ask(request, tools, history, tool_choice, emit))
             tool_choice = _after_first_round(tool_choice)
             mcp_calls, caller_calls = _classify(turn, request.tools)
             round_done = RoundCompleted(round_number, turn.usage, turn.finish_reason, len(mcp_calls))
@@ -274,6 +275,17 @@ def _verbatim_functions(converted: ConvertedTools, written: Mapping[str, Mapping
         argument_keys={name: keys for name, keys in converted.argument_keys.items() if name not in kept},
         strict_schemas={name: schema for name, schema in converted.strict_schemas.items() if name not in kept},
     )
+
+
+def _with_call_ids(turn: ModelTurn) -> ModelTurn:
+    """The turn with an id on every tool call: some OpenAI-compatible servers leave them out, and a tool result
+    can only answer a call by id."""
+    calls = turn.tool_calls
+    if all(isinstance(call.get("id"), str) and call["id"] for call in calls):
+        return turn
+    named = [call if isinstance(call.get("id"), str) and call["id"] else {**call, "id": f"call_{uuid.uuid4().hex[:24]}"}
+             for call in calls]
+    return dataclasses.replace(turn, message={**turn.message, "tool_calls": named})
 
 
 def _after_first_round(choice: str | Mapping[str, Any] | None) -> str | Mapping[str, Any] | None:

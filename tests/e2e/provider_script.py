@@ -9,6 +9,7 @@ that model (any protocol) takes the next turn. A turn is one of:
                                                           model picks among names it was given
     {"calls": [{"tool": NAME, "hallucinated": true}]}     a tool the request does not offer, as models sometimes do
     {"calls": [{"tool": NAME, "raw_arguments": "{x"}]}    arguments that are not JSON (OpenAI's wire only)
+    {"calls": [{"tool": NAME, "without_id": true}]}       a call without an id (OpenAI's wire, not streaming)
     {"quote_results": true}                               text quoting the tool results of the last user turn
     {"status": 429, "message": "...", "retry_after": 0}   an error in the provider's envelope
     {"delay": 5}                                          wait before answering (with any of the above)
@@ -113,4 +114,5 @@ def _call(spec: dict[str, Any], offered: Sequence[str], id_prefix: str) -> Call:
         if len(matching) != 1:
             raise ScriptError(f"the script asks for the one tool containing {part!r}; the request offers {matching}")
         name = matching[0]
-    return Call(new_id(id_prefix), name, json.loads(json.dumps(spec.get("arguments", {}))), spec.get("raw_arguments"))
+    call_id = "" if spec.get("without_id") else new_id(id_prefix)
+    return Call(call_id, name, json.loads(json.dumps(spec.get("arguments", {}))), spec.get("raw_arguments"))

@@ -79,8 +79,9 @@ async def _pause(answer: Answer) -> None:
 def openai_completion(answer: Answer, model: str) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": answer.text, "refusal": None}
     if answer.calls:
+        # An empty call id stands for servers that leave ids out (some OpenAI-compatible ones do).
         message["tool_calls"] = [
-            {"id": call.call_id, "type": "function",
+            {**({"id": call.call_id} if call.call_id else {}), "type": "function",
              "function": {"name": call.name, "arguments": call.arguments_text()}}
             for call in answer.calls
         ]

@@ -309,6 +309,20 @@ async def test_unknown_tools_and_arguments_that_are_not_json_go_back_to_the_mode
     assert upstream_requests(upstream_api, "/items/x") == []
 
 
+async def test_calls_without_ids_get_ids_so_their_results_can_answer_them(
+    client: openai.AsyncOpenAI, stand_in: ProviderStandIn,
+) -> None:
+    text = marker()
+    model = stand_in.script([{"calls": [{"tool": "echo", "arguments": {"text": text}, "without_id": True}]},
+                             {"quote_results": True}])
+    completion = await client.chat.completions.create(model=f"openai/{model}", messages=HELLO,
+                                                      tools=[mcp_tool("/mcp/tools", ["echo"])])
+    [record] = completion.model_extra["mcp_gateway"]["calls"]
+    assert record["id"].startswith("call_") and text in completion.choices[0].message.content
+    second = stand_in.received(model)[1]["body"]["messages"]
+    assert second[-2]["tool_calls"][0]["id"] == second[-1]["tool_call_id"] == record["id"]
+
+
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
 async def test_round_limit_returns_the_last_answer_with_a_note(
     stream: bool, client: openai.AsyncOpenAI, stand_in: ProviderStandIn, upstream_api: UpstreamAPI,
