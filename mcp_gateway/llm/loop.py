@@ -47,6 +47,7 @@ from mcp_gateway.llm.events import (
 )
 from mcp_gateway.llm.models import WireProtocol
 from mcp_gateway.llm.providers.base import ModelClient, ModelRequest, ModelTurn, ProviderError, TextDelta, Usage
+from mcp_gateway.llm.tool_cache import ConversionCache
 from mcp_gateway.llm.toolset import McpTool, RequestTools
 from mcp_gateway.registry import Registry, UnknownServerError, UnknownToolError
 
@@ -97,6 +98,7 @@ class _PlannedCall:
 class ToolLoop:
     def __init__(self, registry: Registry) -> None:
         self._registry = registry
+        self._conversions = ConversionCache()
 
     async def run(self, request: LoopRequest, emit: Emit) -> None:
         progress = _Progress()
@@ -106,7 +108,7 @@ class ToolLoop:
             await emit(Failed(error, progress.calls))
 
     async def _run(self, request: LoopRequest, emit: Emit, progress: _Progress) -> None:
-        tools = _convert(request)
+        tools = _convert(request, self._conversions)
         history = [dict(message) for message in request.messages]
         resumed = _resumed_calls(history, request)
         if resumed:
@@ -233,14 +235,20 @@ class ToolLoop:
             return error_result(f"tool {tool.name!r} failed: {type(error).__name__}")
 
 
-def _convert(request: LoopRequest) -> ConvertedTools:
+def _convert(request: LoopRequest, cache: ConversionCache) -> ConvertedTools:
     provider: Provider = request.protocol  # each wire protocol is also a bridge target of the same name
     for hosted in request.tools.hosted:
         if not is_hosted_tool(hosted, provider):
             raise RequestError(400, f"a tool of type {hosted.get('type')!r} cannot be sent to a {provider} model",
                                param="tools")
-    try:
+
+    def convert() -> ConvertedTools:
         converted = convert_tools(request.tools.offered(), provider, hosted=request.tools.hosted)
+        return _verbatim_functions(converted, request.tools.function_definitions) if provider == "openai" else \
+            converted
+
+    try:
+        converted = cache.converted(provider, request.tools, convert)
     except ToolLimitError as error:
         raise RequestError(
             400,
@@ -248,8 +256,6 @@ def _convert(request: LoopRequest) -> ConvertedTools:
             "select fewer with allowed_tools on the mcp tools",
             param="tools", code="too_many_tools",
         ) from error
-    if provider == "openai":
-        converted = _verbatim_functions(converted, request.tools.function_definitions)
     try:
         # Mapped here once so that a choice the provider cannot express is the caller's 400, before any round.
         map_tool_choice(request.tool_choice, provider, converted.name_map)
