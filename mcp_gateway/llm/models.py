@@ -4,7 +4,8 @@
       "maxRounds": 25,
       "providers": {
         "ollama": {"protocol": "openai", "baseUrl": "http://127.0.0.1:11434/v1", "models": ["llama3.2"]},
-        "anthropic": {"apiKey": "${CLAUDE_KEY}", "timeout": 300}
+        "anthropic": {"apiKey": "${CLAUDE_KEY}", "timeout": 300},
+        "openai": {"models": {"gpt-4.1": {}, "o3": {"timeout": 600, "apiKey": "${O3_KEY}"}}}
       }
     }
 
@@ -13,12 +14,15 @@ variables their official SDKs read: `openai` (OPENAI_API_KEY, OPENAI_BASE_URL in
 (ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL without `/v1`) and `gemini` (GEMINI_API_KEY or GOOGLE_API_KEY,
 GOOGLE_GEMINI_BASE_URL without `/v1beta`). A config entry of the same name overrides what it sets; any other name
 declares an OpenAI-compatible server (or, with `protocol`, another wire protocol) at `baseUrl`. `${VAR}` expands as
-in `mcpServers`; an entry that does not validate is kept with its error, which a request for it receives.
+in `mcpServers`; an entry that does not validate is kept with its error, which a request for it receives. `models`
+lists model names for GET /v1/models, or maps them to what that model sets differently (`baseUrl`, `apiKey`,
+`headers`, `timeout`).
 `maxRounds` caps the rounds any request may ask for.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import logging
 from collections.abc import Mapping
@@ -61,6 +65,28 @@ class UnknownModelError(LookupError):
     """The request's `model` names no configured provider, or a provider whose entry is broken."""
 
 
+class _ModelSettings(BaseModel):
+    """What one model of a provider may set differently: an entry of the provider's `models` object."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    base_url: str | None = Field(default=None, validation_alias=AliasChoices("baseUrl", "base_url"))
+    api_key: SecretStr | None = Field(default=None, validation_alias=AliasChoices("apiKey", "api_key"))
+    headers: dict[str, str] = Field(default_factory=dict)
+    timeout: float | None = Field(default=None, gt=0)
+
+    @field_validator("base_url")
+    @classmethod
+    def _absolute_http_url(cls, value: str | None) -> str | None:
+        return _http_url(value)
+
+
+def _http_url(value: str | None) -> str | None:
+    if value is not None and not value.startswith(("http://", "https://")):
+        raise ValueError("must be an absolute http:// or https:// URL")
+    return value.rstrip("/") if value is not None else None
+
+
 class _ProviderSettings(BaseModel):
     """One entry of `models.providers` as written."""
 
@@ -73,14 +99,13 @@ class _ProviderSettings(BaseModel):
     timeout: float = Field(default=DEFAULT_TIMEOUT_SECONDS, gt=0)
     max_retries: int = Field(default=DEFAULT_RETRIES, ge=0, le=10,
                              validation_alias=AliasChoices("maxRetries", "max_retries"))
-    models: list[str] = Field(default_factory=list)
+    models: list[str] | dict[str, _ModelSettings] = Field(default_factory=list)
+    """Model names (listed by GET /v1/models), or names with what each sets differently."""
 
     @field_validator("base_url")
     @classmethod
     def _absolute_http_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError("must be an absolute http:// or https:// URL")
-        return value.rstrip("/") if value is not None else None
+        return _http_url(value)
 
 
 @dataclass(frozen=True)
@@ -96,9 +121,16 @@ class ProviderConfig:
     max_retries: int = DEFAULT_RETRIES
     models: tuple[str, ...] = ()
     error: str | None = None
+    overrides: Mapping[str, ProviderConfig] = field(default_factory=dict)
+    """Per model name, the provider as that model's entry changes it."""
+    client_id: str = ""
+    """Which pooled client serves it: the provider's name, or `provider/model` for a model with overrides."""
 
     def key(self) -> str | None:
         return self.api_key.get_secret_value() if self.api_key is not None else None
+
+    def for_model(self, model: str) -> ProviderConfig:
+        return self.overrides.get(model, self)
 
 
 @dataclass(frozen=True)
@@ -127,7 +159,7 @@ class ModelsConfig:
             )
         if provider.error is not None:
             raise UnknownModelError(f"provider {provider_name!r} cannot be used: {provider.error}")
-        return provider, model_name
+        return provider.for_model(model_name), model_name
 
     def listed_models(self) -> list[tuple[str, ProviderConfig]]:
         """`provider/model` ids of every model the config names, for GET /v1/models."""
@@ -147,6 +179,7 @@ def _builtin(protocol: WireProtocol, environ: Mapping[str, str]) -> ProviderConf
         protocol=protocol,
         base_url=base_url.rstrip("/"),
         api_key=SecretStr(key) if key else None,
+        client_id=protocol,
     )
 
 
@@ -182,17 +215,38 @@ def _configured(name: str, raw: Any, builtin: ProviderConfig | None, source: str
     base_url = settings.base_url or (fallback.base_url if builtin is not None and protocol == builtin.protocol else "")
     if not base_url:
         return broken(f"{prefix}: needs 'baseUrl' (for an OpenAI-compatible server, including /v1)")
-    api_key = settings.api_key if settings.api_key is not None and settings.api_key.get_secret_value() else None
-    return ProviderConfig(
+    provider = ProviderConfig(
         name=name,
         protocol=protocol,
         base_url=base_url,
-        api_key=api_key or (builtin.api_key if builtin is not None else None),
+        api_key=_present(settings.api_key) or (builtin.api_key if builtin is not None else None),
         headers=dict(settings.headers),
         timeout=settings.timeout,
         max_retries=settings.max_retries,
         models=tuple(settings.models),
+        client_id=name,
     )
+    if not isinstance(settings.models, dict):
+        return provider
+    overrides = {
+        model: dataclasses.replace(
+            provider,
+            base_url=entry.base_url or provider.base_url,
+            api_key=_present(entry.api_key) or provider.api_key,
+            headers={**provider.headers, **entry.headers},
+            timeout=entry.timeout or provider.timeout,
+            models=(),
+            client_id=f"{name}/{model}",
+        )
+        for model, entry in settings.models.items()
+        if entry.model_fields_set
+    }
+    return dataclasses.replace(provider, overrides=overrides)
+
+
+def _present(key: SecretStr | None) -> SecretStr | None:
+    """An empty key (`${VAR:-}` with VAR unset) is no key."""
+    return key if key is not None and key.get_secret_value() else None
 
 
 def parse_models(section: Any, *, environ: Mapping[str, str], source: str = "servers.json") -> ModelsConfig:

@@ -83,3 +83,24 @@ def test_the_models_section_sits_beside_mcp_servers() -> None:
     models = parse_models(config.sections.get("models"), environ={})
     assert models.providers["ollama"].base_url == "http://o/v1"
     assert "mcpServers" not in config.sections
+
+
+def test_a_model_entry_overrides_its_provider_for_that_model_only() -> None:
+    from mcp_gateway.llm.providers import ProviderPool
+
+    section = {"providers": {"openai": {
+        "apiKey": "provider-key", "headers": {"x-team": "a"},
+        "models": {"gpt-4.1": {}, "o3": {"apiKey": "${O3_KEY}", "timeout": 600, "headers": {"x-tier": "slow"},
+                                         "baseUrl": "https://eu.api.openai.com/v1"}},
+    }}}
+    models = parse_models(section, environ={"O3_KEY": "o3-key"})
+    plain, _ = models.resolve("openai/gpt-4.1")
+    special, name = models.resolve("openai/o3")
+    assert (plain.key(), plain.timeout, plain.base_url) == ("provider-key", 120, "https://api.openai.com/v1")
+    assert (special.key(), special.timeout, special.base_url, name) == (
+        "o3-key", 600, "https://eu.api.openai.com/v1", "o3")
+    assert dict(special.headers) == {"x-team": "a", "x-tier": "slow"}
+    assert [model for model, _ in models.listed_models()] == ["openai/gpt-4.1", "openai/o3"]
+    pool = ProviderPool()
+    assert pool.client(plain) is pool.client(models.resolve("openai/gpt-4o")[0])
+    assert pool.client(special) is not pool.client(plain)

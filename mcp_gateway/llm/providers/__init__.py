@@ -28,9 +28,10 @@ class ProviderPool:
         self._clients: dict[str, ModelClient] = {}
 
     def client(self, config: ProviderConfig) -> ModelClient:
-        client = self._clients.get(config.name)
+        client_id = config.client_id or config.name
+        client = self._clients.get(client_id)
         if client is None:
-            client = self._clients[config.name] = client_for(config)
+            client = self._clients[client_id] = client_for(config)
         return client
 
     async def aclose(self) -> None:
