@@ -19,7 +19,7 @@ from typing import Any
 
 import anyio
 
-from mcp_gateway.http import httpx
+from mcp_gateway.http import httpx, new_client
 from mcp_gateway.llm.models import ProviderConfig
 from mcp_gateway.llm.providers.base import ProviderError
 
@@ -102,12 +102,7 @@ class ProviderTransport:
     def __init__(self, config: ProviderConfig, *, client: httpx.AsyncClient | None = None,
                  sleep: Sleep = anyio.sleep) -> None:
         self.config = config
-        self._client = client or httpx.AsyncClient(
-            timeout=httpx.Timeout(config.timeout, connect=min(config.timeout, 10.0)),
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
-            follow_redirects=False,
-            trust_env=False,
-        )
+        self._client = client or new_client(timeout=config.timeout)
         self._sleep = sleep
 
     @property
