@@ -5,6 +5,8 @@
 Routes, each speaking its provider's wire format so the official SDKs (and the gateway) can talk to it unchanged:
 
     POST /openai/v1/chat/completions                           OpenAI Chat Completions (also `stream: true`)
+    POST /compatible/v1/chat/completions                       the same as an OpenAI-compatible server (vLLM,
+                                                               Ollama, ...): unknown request fields are accepted
     POST /openai/v1/responses                                  OpenAI Responses
     POST /anthropic/v1/messages                                Anthropic Messages (also `stream: true`)
     POST /gemini/v1beta/models/{model}:generateContent         Gemini generateContent
@@ -208,7 +210,21 @@ def _unanswered_openai_calls(call_ids: set[str]) -> str:
     )
 
 
-def _openai_chat_seen(body: dict[str, Any]) -> Seen:
+# Chat Completions request fields; OpenAI refuses any other, while compatible servers (vLLM, Ollama, ...) take
+# fields of their own.
+_OPENAI_CHAT_FIELDS = frozenset({
+    "audio", "frequency_penalty", "function_call", "functions", "logit_bias", "logprobs", "max_completion_tokens",
+    "max_tokens", "messages", "metadata", "modalities", "model", "moderation", "n", "parallel_tool_calls",
+    "prediction", "presence_penalty", "prompt_cache_key", "prompt_cache_options", "prompt_cache_retention",
+    "reasoning_effort", "response_format", "safety_identifier", "seed", "service_tier", "stop", "store", "stream",
+    "stream_options", "temperature", "tool_choice", "tools", "top_logprobs", "top_p", "user", "verbosity",
+    "web_search_options",
+})
+
+
+def _openai_chat_seen(body: dict[str, Any], *, compatible: bool = False) -> Seen:
+    for extra in sorted(set(body) - _OPENAI_CHAT_FIELDS) if not compatible else []:
+        raise RequestRejected(f"Unrecognized request argument supplied: {extra}", extra)
     _require(isinstance(body.get("model"), str), "you must provide a model parameter", "model")
     _check_openai_messages(body.get("messages"))
     offered = _check_tools("openai", body.get("tools", []), "tools")
@@ -229,7 +245,8 @@ async def openai_chat_completions(request: Request) -> Response:
     try:
         body = await _received(request)
         _require_credentials(request, "openai")
-        answer = await _answer(body["model"], _openai_chat_seen(body), "call_")
+        compatible = request.url.path.startswith("/compatible/")
+        answer = await _answer(body["model"], _openai_chat_seen(body, compatible=compatible), "call_")
     except RequestRejected as rejected:
         return error_response("openai", rejected.status, rejected.message, param=rejected.param)
     if isinstance(answer, ScriptedError):
@@ -593,6 +610,7 @@ def build_app() -> Starlette:
     post = ["POST"]
     routes: list[tuple[str, Callable[[Request], Any]]] = [
         ("/openai/v1/chat/completions", openai_chat_completions),
+        ("/compatible/v1/chat/completions", openai_chat_completions),
         ("/openai/v1/responses", openai_responses),
         ("/anthropic/v1/messages", anthropic_messages),
         ("/gemini/v1beta/models/{target}", gemini_generate_content),

@@ -13,7 +13,9 @@ from typing import Any
 from mcp_gateway.http import httpx
 from tests.e2e.gateway_process import LOOPBACK, ManagedProcess, free_port, http_ready, start_process, stopping
 
-PROVIDER_PATHS = {"openai": "/openai/v1", "anthropic": "/anthropic", "gemini": "/gemini"}
+PROVIDER_PATHS = {
+    "openai": "/openai/v1", "anthropic": "/anthropic", "gemini": "/gemini", "compatible": "/compatible/v1",
+}
 """Where each protocol lives under the stand-in, as the base URL the gateway's config gives that provider."""
 
 

@@ -2,9 +2,9 @@
 
 The gateway serves the echo API (OpenAPI), the test MCP server over streamable HTTP, a slice of the GitHub spec whose
 base URL is the echo API, a server that is down, and a stdio server with more tools than OpenAI accepts. Its
-`models` section points `openai`, `anthropic` and `gemini` at the stand-ins, and declares an OpenAI-compatible
-`local` server keyed from the environment, an `impatient` one with a one-second timeout, and a `nowhere` one that
-nothing listens on.
+`models` section points `openai`, `anthropic` and `gemini` at the stand-ins, and declares `local`, an
+OpenAI-compatible server (the stand-in that accepts fields of its own) keyed from the environment; `impatient`,
+with a one-second timeout; and `nowhere`, which nothing listens on.
 """
 
 from __future__ import annotations
@@ -55,8 +55,8 @@ def gateway(
         protocol: {"baseUrl": stand_in.provider_url(protocol), "apiKey": KEYS[protocol], "maxRetries": 2}
         for protocol in PROTOCOLS
     }
-    providers["local"] = {"protocol": "openai", "baseUrl": stand_in.provider_url("openai"), "apiKey": "${LOCAL_KEY}",
-                          "models": ["llama-local"]}
+    providers["local"] = {"protocol": "openai", "baseUrl": stand_in.provider_url("compatible"),
+                          "apiKey": "${LOCAL_KEY}", "models": ["llama-local"]}
     providers["impatient"] = {"baseUrl": stand_in.provider_url("openai"), "apiKey": "k", "timeout": 1,
                               "maxRetries": 0}
     providers["nowhere"] = {"baseUrl": f"http://127.0.0.1:{free_port()}/v1", "apiKey": "k", "maxRetries": 1}

@@ -10,7 +10,7 @@ import openai
 import pytest
 
 from mcp_gateway.http import httpx
-from tests.e2e.chat.helpers import HELLO, PROTOCOLS, Json, mcp_tool
+from tests.e2e.chat.helpers import HELLO, Json, mcp_tool
 from tests.e2e.gateway_process import Gateway, UpstreamAPI
 from tests.e2e.provider_standin import ProviderStandIn
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.anyio
 # --- request fields -----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("protocol", ["local", "anthropic", "gemini"])
 async def test_request_fields_reach_each_provider_in_its_own_terms(
     protocol: str, client: openai.AsyncOpenAI, stand_in: ProviderStandIn,
 ) -> None:
@@ -32,7 +32,7 @@ async def test_request_fields_reach_each_provider_in_its_own_terms(
     )
     assert completion.choices[0].message.content == "Done."
     first, second = (request["body"] for request in stand_in.received(model))
-    if protocol == "openai":
+    if protocol == "local":
         # An OpenAI-compatible server may know fields the gateway does not: they pass through.
         assert first["vendor_option"] == {"x": 1} and first["temperature"] == 0.2 and first["max_tokens"] == 300
         assert (first["tool_choice"], second["tool_choice"]) == ("required", "auto")
@@ -46,6 +46,17 @@ async def test_request_fields_reach_each_provider_in_its_own_terms(
         assert first["systemInstruction"] == {"parts": [{"text": "Be brief."}]}
         modes = [body["toolConfig"]["functionCallingConfig"]["mode"] for body in (first, second)]
         assert modes == ["ANY", "AUTO"]
+
+
+async def test_openai_itself_refuses_unknown_fields_and_the_caller_reads_its_words(
+    client: openai.AsyncOpenAI, stand_in: ProviderStandIn,
+) -> None:
+    model = stand_in.script([{"text": "never"}])
+    with pytest.raises(openai.BadRequestError) as raised:
+        await client.chat.completions.create(model=f"openai/{model}", messages=HELLO,
+                                             extra_body={"vendor_option": 1})
+    assert raised.value.body["message"] == "openai: Unrecognized request argument supplied: vendor_option"
+    assert raised.value.body["param"] == "vendor_option"
 
 
 # --- streaming details ---------------------------------------------------------------------------------------
