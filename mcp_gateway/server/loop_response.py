@@ -25,6 +25,8 @@ logger = logging.getLogger(__name__)
 
 Run = Callable[[Emit], Awaitable[None]]
 
+KEEPALIVE_SECONDS = 15.0
+
 _STREAM_HEADERS = [(b"content-type", b"text/event-stream; charset=utf-8"), (b"cache-control", b"no-cache"),
                    (b"x-accel-buffering", b"no")]
 
@@ -58,11 +60,12 @@ def outcome_line(outcome: Completed | Failed) -> str:
 
 
 class LoopResponse(Response):
-    def __init__(self, run: Run, renderer: Renderer, *, stream: bool) -> None:
+    def __init__(self, run: Run, renderer: Renderer, *, stream: bool, keepalive: float = KEEPALIVE_SECONDS) -> None:
         super().__init__()
         self._run = run
         self._renderer = renderer
         self._stream = stream
+        self._keepalive = keepalive
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         events_in, events_out = anyio.create_memory_object_stream[LoopEvent](max_buffer_size=64)
@@ -125,8 +128,17 @@ class LoopResponse(Response):
             if isinstance(event, (Completed, Failed)):
                 self._log(event)
                 break
-            try:
-                event = await events.receive()
-            except anyio.EndOfStream:
-                event = None
+            event = await self._next(events, write)
         await send({"type": "http.response.body", "body": self._renderer.closing(), "more_body": False})
+
+    async def _next(self, events: anyio.abc.ObjectReceiveStream[LoopEvent],
+                    write: Callable[[bytes], Awaitable[None]]) -> LoopEvent | None:
+        """The next event (None at the end), keeping the stream alive with SSE comments while a slow tool runs:
+        proxies drop a connection that stays silent for a minute."""
+        while True:
+            with anyio.move_on_after(self._keepalive):
+                try:
+                    return await events.receive()
+                except anyio.EndOfStream:
+                    return None
+            await write(b": keep-alive\n\n")
