@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from mcp_gateway.llm.models import ProviderConfig
 from mcp_gateway.llm.providers.anthropic import AnthropicClient
 from mcp_gateway.llm.providers.base import ModelClient
@@ -10,6 +12,8 @@ from mcp_gateway.llm.providers.openai import OpenAIClient
 from mcp_gateway.llm.providers.transport import ProviderTransport
 
 __all__ = ["ProviderPool", "client_for"]
+
+logger = logging.getLogger(__name__)
 
 
 def client_for(config: ProviderConfig) -> ModelClient:
@@ -35,6 +39,11 @@ class ProviderPool:
         return client
 
     async def aclose(self) -> None:
+        """Close every client; one that fails to close is logged and never keeps the others (or the gateway's
+        shutdown) from finishing."""
         clients, self._clients = list(self._clients.values()), {}
         for client in clients:
-            await client.aclose()
+            try:
+                await client.aclose()
+            except Exception:
+                logger.exception("provider '%s' failed to close cleanly", client.name)
