@@ -7,6 +7,9 @@ turn run first), or at `max_rounds`. Tool failures of any kind (an error result,
 arguments that are not a JSON object) become error results the model reads; they never fail the request. A
 forced `tool_choice` holds for the first round only, so a model made to call a tool can still answer afterwards.
 
+A conversation that ends with MCP calls still unanswered (returned earlier awaiting approval) resumes them before
+the first round: approved calls run, denied ones are answered as denied, and calls needing no approval just run.
+
 The conversation is kept in the OpenAI Chat shape under the caller's names; the provider clients translate it.
 The loop reports through `emit` (see `events`) and knows no caller wire format.
 """
