@@ -12,10 +12,12 @@ Routes, each speaking its provider's wire format so the official SDKs (and the g
     POST /gemini/v1beta/models/{model}:generateContent         Gemini generateContent
     POST /gemini/v1beta/models/{model}:streamGenerateContent   the same as server-sent events (`?alt=sse`)
     POST /__scripts   {"model", "turns"}                       the script of turns for one model name
-    GET  /__received?model=NAME                                every request for that model: path, headers, body
+    GET  /__received?model=NAME                                every request for that model (path, headers, body),
+                                                               and how many of its streams lost their client
 
-Every request needs the provider's credentials header (401 in its envelope otherwise) and is checked with the
-documented tool rules of tests/provider_rules.py, the conversation rules each provider enforces (tool results
+Every request needs the provider's credentials header (401 in its envelope otherwise), may carry only the request
+fields the real API knows (OpenAI, Anthropic and Gemini refuse others; compatible servers take them), and is checked
+with the documented tool rules of tests/provider_rules.py, the conversation rules each provider enforces (tool results
 answer earlier tool calls, Anthropic roles alternate and text blocks are non-empty, ...), and a forced tool choice
 must name one of the request's tools. A violation is answered with status 400 in the provider's own error
 envelope, so a client sees exactly what the real API would answer.
