@@ -28,7 +28,7 @@ async def test_request_fields_reach_each_provider_in_its_own_terms(
     completion = await client.chat.completions.create(
         model=f"{protocol}/{model}", messages=[{"role": "system", "content": "Be brief."}, *HELLO],
         tools=[mcp_tool("/mcp/tools", ["echo"])], tool_choice="required", temperature=0.2, max_tokens=300,
-        stop=["END"], extra_body={"vendor_option": {"x": 1}},
+        stop=["END"], parallel_tool_calls=False, extra_body={"vendor_option": {"x": 1}},
     )
     assert completion.choices[0].message.content == "Done."
     first, second = (request["body"] for request in stand_in.received(model))
@@ -36,11 +36,14 @@ async def test_request_fields_reach_each_provider_in_its_own_terms(
         # An OpenAI-compatible server may know fields the gateway does not: they pass through.
         assert first["vendor_option"] == {"x": 1} and first["temperature"] == 0.2 and first["max_tokens"] == 300
         assert (first["tool_choice"], second["tool_choice"]) == ("required", "auto")
+        assert first["parallel_tool_calls"] is False
     elif protocol == "anthropic":
         assert "vendor_option" not in first  # Anthropic refuses unknown fields; the stand-in would have said 400
         assert (first["max_tokens"], first["temperature"], first["stop_sequences"]) == (300, 0.2, ["END"])
         assert first["system"] == "Be brief."
-        assert (first["tool_choice"], second["tool_choice"]) == ({"type": "any"}, {"type": "auto"})
+        # Anthropic has no parallel_tool_calls: its tool_choice carries the wish.
+        assert (first["tool_choice"], second["tool_choice"]) == (
+            {"type": "any", "disable_parallel_tool_use": True}, {"type": "auto", "disable_parallel_tool_use": True})
     else:
         assert first["generationConfig"] == {"temperature": 0.2, "maxOutputTokens": 300, "stopSequences": ["END"]}
         assert first["systemInstruction"] == {"parts": [{"text": "Be brief."}]}
