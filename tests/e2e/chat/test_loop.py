@@ -96,6 +96,24 @@ async def test_multi_round_task_on_two_upstreams(
         assert ("streamGenerateContent" in received[0]["path"]) is stream
 
 
+async def test_several_calls_of_one_turn_run_at_the_same_time(
+    client: openai.AsyncOpenAI, stand_in: ProviderStandIn,
+) -> None:
+    model = stand_in.script([
+        {"calls": [{"tool": "slow", "arguments": {"seconds": 0.5}}, {"tool": "slow", "arguments": {"seconds": 0.5}}]},
+        {"text": "Both done."},
+    ])
+    progress: list[str] = []
+    async with client.chat.completions.stream(model=f"openai/{model}", messages=HELLO,
+                                              tools=[mcp_tool("/mcp/tools", ["slow"])]) as events:
+        async for event in events:
+            if event.type == "chunk" and event.chunk.model_extra and event.chunk.model_extra.get("mcp_gateway"):
+                progress.append(event.chunk.model_extra["mcp_gateway"]["type"])
+    calls = [kind for kind in progress if kind.startswith("mcp_call.")]
+    # One after the other would alternate started, completed, started, completed.
+    assert calls == ["mcp_call.started", "mcp_call.started", "mcp_call.completed", "mcp_call.completed"]
+
+
 # --- names: the provider sees its own, the caller and the upstream the originals ---------------------------
 
 
