@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 import uuid
 from collections.abc import Mapping
@@ -80,7 +81,9 @@ def _failed_response(failed: Failed) -> JSONResponse:
     body = _error_body(failed.error)
     if failed.calls:
         body[EXTENSION] = {"calls": [record.to_json() for record in failed.calls]}
-    return JSONResponse(body, status_code=failed.status)
+    retry_after = failed.error.retry_after if isinstance(failed.error, ProviderError) else None
+    headers = {"retry-after": str(math.ceil(retry_after))} if retry_after is not None else None
+    return JSONResponse(body, status_code=failed.status, headers=headers)
 
 
 def _summary(completed: Completed) -> dict[str, Any]:

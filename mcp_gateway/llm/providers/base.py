@@ -92,7 +92,7 @@ class ProviderError(Exception):
     words; it never holds a key."""
 
     def __init__(self, kind: ErrorKind, provider: str, message: str, *, status: int | None = None,
-                 param: str | None = None, code: str | None = None) -> None:
+                 param: str | None = None, code: str | None = None, retry_after: float | None = None) -> None:
         super().__init__(f"{provider}: {message}")
         self.kind = kind
         self.provider = provider
@@ -100,6 +100,8 @@ class ProviderError(Exception):
         self.status = status
         self.param = param
         self.code = code
+        self.retry_after = retry_after
+        """Seconds the provider asked to wait, passed on to the caller as Retry-After."""
 
     @property
     def caller_status(self) -> int:

@@ -161,6 +161,7 @@ class ProviderTransport:
                 await response.aclose()
             failure = status_error(self.name, response.status_code, error_body)
             retry_after = retry_after_seconds(response.headers)
+            failure.retry_after = retry_after
             retryable = response.status_code in RETRY_STATUSES and (
                 retry_after is None or retry_after <= MAX_RETRY_AFTER_SECONDS
             )

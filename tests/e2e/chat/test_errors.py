@@ -55,6 +55,17 @@ async def test_429_then_success_is_retried_as_retry_after_asks(
     assert len(stand_in.received(model)) == 3
 
 
+async def test_a_429_that_outlasts_the_retries_reaches_the_caller_with_its_retry_after(
+    client: openai.AsyncOpenAI, stand_in: ProviderStandIn,
+) -> None:
+    model = stand_in.script([{"status": 429, "message": "Rate limit reached.", "retry_after": 0.2}] * 3)
+    with pytest.raises(openai.RateLimitError) as raised:
+        await client.chat.completions.create(model=f"gemini/{model}", messages=HELLO)
+    assert raised.value.body["message"] == "gemini: Rate limit reached."
+    assert raised.value.response.headers["retry-after"] == "1"
+    assert len(stand_in.received(model)) == 3
+
+
 async def test_a_provider_error_after_the_stream_began_ends_it_with_an_error_the_sdk_raises(
     client: openai.AsyncOpenAI, stand_in: ProviderStandIn,
 ) -> None:
