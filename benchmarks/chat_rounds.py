@@ -14,8 +14,9 @@ streaming):
   echo API request, sent one after the other by this process over pooled connections: the floor.
 
 Samples of the two alternate so drift hits both. It prints medians and p95 of each, the gateway's added latency
-per request and per round (the difference of the medians, halved), and the gateway process's CPU per round (Linux
-/proc). The load generator shares the machine's cores with the three servers; figures are for this machine only.
+per request and per round (the difference of the medians, halved; and the median of the paired differences, halved),
+and the gateway process's CPU per round (Linux /proc). The load generator shares the machine's cores with the three
+servers; figures are for this machine only, and for its load at the time (see `uptime`).
 """
 
 from __future__ import annotations
@@ -136,11 +137,15 @@ async def measure(args: argparse.Namespace, http: httpx.AsyncClient, gateway_url
             cpu_gateway += after - before
         direct_ms.append(await timed(direct))
     added = statistics.median(gateway_ms) - statistics.median(direct_ms)
+    # Each gateway sample is paired with the direct sample taken right after it, so load that comes and goes hits
+    # both; the median of the pairs' differences is the steadier figure on a shared machine.
+    paired = statistics.median(gateway - floor for gateway, floor in zip(gateway_ms, direct_ms, strict=True))
     rounds = args.requests * ROUNDS_PER_REQUEST
     print(f"{args.protocol} {'stream' if stream else 'json  '}  requests={args.requests}  "
           f"gateway p50={statistics.median(gateway_ms):.2f} ms p95={percentile(gateway_ms, 0.95):.2f} ms  "
           f"direct p50={statistics.median(direct_ms):.2f} ms p95={percentile(direct_ms, 0.95):.2f} ms  "
-          f"added/request={added:.2f} ms  added/round={added / ROUNDS_PER_REQUEST:.2f} ms  "
+          f"added/request={added:.2f} ms  added/round={added / ROUNDS_PER_REQUEST:.2f} ms "
+          f"(paired median {paired / ROUNDS_PER_REQUEST:.2f} ms)  "
           f"gateway CPU/round={1000 * cpu_gateway / rounds:.2f} ms")
 
 
