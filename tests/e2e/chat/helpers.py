@@ -6,6 +6,8 @@ import json
 import uuid
 from typing import Any
 
+import openai
+
 from tests.e2e.gateway_process import UpstreamAPI
 
 PROTOCOLS = ("openai", "anthropic", "gemini")
@@ -56,3 +58,19 @@ def tool_results_sent(protocol: str, body: Json) -> list[str]:
         return [json.dumps(block["content"]) for block in last if block.get("type") == "tool_result"]
     parts = body["contents"][-1]["parts"]
     return [json.dumps(part["functionResponse"]["response"]) for part in parts if "functionResponse" in part]
+
+
+async def ask(client: openai.AsyncOpenAI, *, stream: bool, **request: Any) -> tuple[Any, Json, list[Json]]:
+    """The completion (streamed through the SDK's stream helper, or not), its `mcp_gateway` summary, and, when
+    streamed, every `mcp_gateway` payload of the stream in order (the summary is the last)."""
+    if not stream:
+        completion = await client.chat.completions.create(**request)
+        return completion, completion.model_extra["mcp_gateway"], []
+    progress: list[Json] = []
+    async with client.chat.completions.stream(**request) as events:
+        async for event in events:
+            extra = event.chunk.model_extra if event.type == "chunk" else None
+            if extra and extra.get("mcp_gateway"):
+                progress.append(extra["mcp_gateway"])
+        completion = await events.get_final_completion()
+    return completion, progress[-1], progress

@@ -15,6 +15,7 @@ from tests.e2e.chat.helpers import (
     KEYS,
     PROTOCOLS,
     Json,
+    ask,
     marker,
     mcp_tool,
     offered_names,
@@ -45,27 +46,18 @@ async def test_multi_round_task_on_two_upstreams(
     ])
     tools = [mcp_tool("mcp_gateway/mcp/echo", ["getItem"]), mcp_tool(gateway.server_url("tools"), ["add", "echo"])]
     messages: Json = [{"role": "user", "content": "Find the item and add two numbers."}]
+    options = {"stream_options": {"include_usage": True}} if stream else {}
+    completion, summary, progress = await ask(client, stream=stream, model=f"{protocol}/{model}",
+                                              messages=messages, tools=tools, **options)
     if stream:
-        progress: list[Json] = []
-        async with client.chat.completions.stream(
-            model=f"{protocol}/{model}", messages=messages, tools=tools, stream_options={"include_usage": True}
-        ) as events:
-            async for event in events:
-                if event.type == "chunk" and event.chunk.model_extra and event.chunk.model_extra.get("mcp_gateway"):
-                    progress.append(event.chunk.model_extra["mcp_gateway"])
-            completion = await events.get_final_completion()
         kinds = [entry["type"] for entry in progress]
         assert kinds.count("mcp_call.started") == 3 and kinds.count("mcp_call.completed") == 3
         assert kinds.count("round.completed") == 3
-        summary = progress[-1]
         # Text of every round streams to the caller; the SDK joins it into one message.
         assert completion.choices[0].message.content == (
             "Looking it up.All done: the item exists and two plus forty is forty-two."
         )
     else:
-        completion = await client.chat.completions.create(model=f"{protocol}/{model}", messages=messages,
-                                                          tools=tools)
-        summary = completion.model_extra["mcp_gateway"]
         assert completion.choices[0].message.content == "All done: the item exists and two plus forty is forty-two."
     assert completion.choices[0].finish_reason == "stop"
     assert completion.choices[0].message.tool_calls in (None, [])
@@ -103,13 +95,9 @@ async def test_several_calls_of_one_turn_run_at_the_same_time(
         {"calls": [{"tool": "slow", "arguments": {"seconds": 0.5}}, {"tool": "slow", "arguments": {"seconds": 0.5}}]},
         {"text": "Both done."},
     ])
-    progress: list[str] = []
-    async with client.chat.completions.stream(model=f"openai/{model}", messages=HELLO,
-                                              tools=[mcp_tool("/mcp/tools", ["slow"])]) as events:
-        async for event in events:
-            if event.type == "chunk" and event.chunk.model_extra and event.chunk.model_extra.get("mcp_gateway"):
-                progress.append(event.chunk.model_extra["mcp_gateway"]["type"])
-    calls = [kind for kind in progress if kind.startswith("mcp_call.")]
+    _, _, progress = await ask(client, stream=True, model=f"openai/{model}", messages=HELLO,
+                               tools=[mcp_tool("/mcp/tools", ["slow"])])
+    calls = [entry["type"] for entry in progress if entry["type"].startswith("mcp_call.")]
     # One after the other would alternate started, completed, started, completed.
     assert calls == ["mcp_call.started", "mcp_call.started", "mcp_call.completed", "mcp_call.completed"]
 
@@ -168,21 +156,12 @@ async def test_approval_required_then_decided(
     ])
     tools = [mcp_tool("/mcp/echo", ["getItem"], approval={"never": {"tool_names": ["getStatus"]}})]
     messages: Json = [{"role": "user", "content": "Fetch the item."}]
-    if stream:
-        summary = None
-        async with client.chat.completions.stream(model=f"openai/{model}", messages=messages, tools=tools) as events:
-            async for event in events:
-                if event.type == "chunk" and event.chunk.model_extra and event.chunk.model_extra.get("mcp_gateway"):
-                    summary = event.chunk.model_extra["mcp_gateway"]
-            first = await events.get_final_completion()
-    else:
-        first = await client.chat.completions.create(model=f"openai/{model}", messages=messages, tools=tools)
-        summary = first.model_extra["mcp_gateway"]
+    first, summary, _ = await ask(client, stream=stream, model=f"openai/{model}", messages=messages, tools=tools)
     assert first.choices[0].finish_reason == "tool_calls"
     [pending] = first.choices[0].message.tool_calls
     assert pending.function.name == "getItem" and json.loads(pending.function.arguments) == {"item_id": item}
     assert upstream_requests(upstream_api, item) == []  # nothing runs before the caller decides
-    assert summary is not None and summary["awaiting_approval"] == [pending.id]
+    assert summary["awaiting_approval"] == [pending.id]
     transcript = [first.choices[0].message.model_dump(exclude_none=True)]
     second = await client.chat.completions.create(
         model=f"openai/{model}", messages=[*messages, *transcript], tools=tools,
@@ -249,18 +228,7 @@ async def test_caller_function_tools_are_returned_and_mcp_calls_of_the_same_turn
         "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}
     tools = [mcp_tool("mcp_gateway/mcp/tools", ["echo"]), weather]
     messages: Json = [{"role": "user", "content": "Echo, and what is the weather in Oslo?"}]
-    if stream:
-        chunks: list[Json] = []
-        async with client.chat.completions.stream(model=f"{protocol}/{model}", messages=messages,
-                                                  tools=tools) as events:
-            async for event in events:
-                if event.type == "chunk" and event.chunk.model_extra and event.chunk.model_extra.get("mcp_gateway"):
-                    chunks.append(event.chunk.model_extra["mcp_gateway"])
-            first = await events.get_final_completion()
-        summary = chunks[-1]
-    else:
-        first = await client.chat.completions.create(model=f"{protocol}/{model}", messages=messages, tools=tools)
-        summary = first.model_extra["mcp_gateway"]
+    first, summary, _ = await ask(client, stream=stream, model=f"{protocol}/{model}", messages=messages, tools=tools)
     assert first.choices[0].finish_reason == "tool_calls"
     [caller_call] = first.choices[0].message.tool_calls
     assert caller_call.function.name == "get_weather"
@@ -352,17 +320,7 @@ async def test_round_limit_returns_the_last_answer_with_a_note(
     ])
     request: Json = {"model": f"gemini/{model}", "messages": [{"role": "user", "content": "Keep echoing."}],
                      "tools": [mcp_tool("/mcp/tools", ["echo"])], "extra_body": {"mcp_max_rounds": 2}}
-    if stream:
-        summaries: list[Json] = []
-        async with client.chat.completions.stream(**request) as events:
-            async for event in events:
-                if event.type == "chunk" and event.chunk.model_extra and event.chunk.model_extra.get("mcp_gateway"):
-                    summaries.append(event.chunk.model_extra["mcp_gateway"])
-            completion = await events.get_final_completion()
-        summary = summaries[-1]
-    else:
-        completion = await client.chat.completions.create(**request)
-        summary = completion.model_extra["mcp_gateway"]
+    completion, summary, _ = await ask(client, stream=stream, **request)
     assert completion.choices[0].finish_reason == "mcp_round_limit"
     assert "2 rounds" in summary["note"] and "echo" in summary["note"]
     assert [(call["round"], call["status"]) for call in summary["calls"]] == [(1, "completed"), (2, "not_run")]
