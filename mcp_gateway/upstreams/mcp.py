@@ -170,7 +170,9 @@ class McpUpstream:
         if self._health.state != "unhealthy":
             return
         async with self._reconnect_lock:
-            if self._task_group is None:
+            # Checked again under the lock: a call may have reconnected while we waited for it, and connecting
+            # again would close the connection that call (and every call after it) is using.
+            if self._task_group is None or self._health.state != "unhealthy":
                 return
             await self._connect()
 
