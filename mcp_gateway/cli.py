@@ -113,7 +113,7 @@ def command_serve(args: argparse.Namespace) -> int:
     os.environ[GATEWAY_URL_VARIABLE] = base_url
     registry = _load_registry(args.config)
     if args.allowed_host:
-        hosts = tuple(args.allowed_host)
+        hosts = tuple(host.lower() for host in args.allowed_host)
         origins = tuple(f"{scheme}://{host}" for host in hosts for scheme in ("http", "https"))
         policy = HostPolicy(hosts=hosts, origins=origins)
     elif _is_loopback(args.host):

@@ -16,6 +16,7 @@ import anyio
 import mcp_types as types
 
 from mcp_gateway import names
+from mcp_gateway.argument_validation import ArgumentValidators, describe_problems
 from mcp_gateway.upstreams.base import Health, Upstream
 
 logger = logging.getLogger(__name__)
@@ -83,6 +84,7 @@ class Registry:
         self._tools: list[RegisteredTool] = []
         self._by_gateway_name: dict[str, RegisteredTool] = {}
         self._by_server: dict[str, dict[str, RegisteredTool]] = {}
+        self._validators = ArgumentValidators()
 
     async def start(self) -> None:
         """Start every upstream concurrently; an upstream that fails only marks itself unhealthy."""
@@ -164,6 +166,7 @@ class Registry:
                 continue
             tools.append(RegisteredTool(server_name, tool.name, local_name, gateway_name, tool))
         self._tools = tools
+        self._validators.clear()
         self._by_gateway_name = {tool.gateway_name: tool for tool in tools}
         self._by_server = {server: {} for server in self._servers}
         for registered in tools:
@@ -217,6 +220,10 @@ class Registry:
 
     async def call_tool(self, name: str, arguments: dict[str, Any], server: str | None = None) -> types.CallToolResult:
         tool = self.resolve(name, server)
+        problems = self._validators.problems(tool.gateway_name, tool.definition.input_schema, arguments)
+        if problems:
+            return types.CallToolResult(content=[types.TextContent(text=describe_problems(name, problems))],
+                                        is_error=True)
         return await self._servers[tool.server].upstream.call_tool(tool.upstream_name, arguments)
 
     async def aclose(self) -> None:

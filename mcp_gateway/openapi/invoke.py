@@ -18,6 +18,7 @@ from mcp_gateway.openapi.arguments import ArgumentError, provided
 from mcp_gateway.openapi.model import ToolSpec
 from mcp_gateway.openapi.request import HeaderError, build_request
 from mcp_gateway.openapi.response import error_result, public_url, to_call_result
+from mcp_gateway.openapi.serialize import encode_cookie_value
 from mcp_gateway.upstreams.auth import OutboundAuth, header_secrets, redact
 
 __all__ = ["MAX_RESPONSE_BYTES", "ArgumentError", "build_request", "invoke", "to_call_result"]
@@ -39,6 +40,9 @@ async def invoke(
     max_excerpt: int = 2000,
 ) -> mcp_types.CallToolResult:
     secrets = [*(auth.secrets() if auth else ()), *header_secrets(headers or {})]
+    # A cookie credential travels in cookie encoding, which differs from URL encoding; an upstream that
+    # reflects the Cookie header (or its parse of it) shows it in that form.
+    secrets += [encode_cookie_value(secret) for secret in secrets]
     try:
         request = build_request(tool.binding, base_url, arguments, auth=auth, headers=headers)
         _check_required(tool, arguments)

@@ -45,10 +45,10 @@ class HostPolicy:
         )
 
     def admits_host(self, host: str | None) -> bool:
-        return not self.enforced or (host is not None and _strip_port(host) in self.hosts)
+        return not self.enforced or (host is not None and _strip_port(host.lower()) in self.hosts)
 
     def admits_origin(self, origin: str | None) -> bool:
-        return not self.enforced or origin is None or _strip_port(origin) in self.origins
+        return not self.enforced or origin is None or _strip_port(origin.lower()) in self.origins
 
 
 def _strip_port(value: str) -> str:
@@ -76,7 +76,17 @@ class HostCheckMiddleware:
             if not self.policy.admits_origin(headers.get("origin")):
                 await JSONResponse({"error": "origin not allowed"}, status_code=403)(scope, receive, send)
                 return
+            # Host names are case-insensitive (RFC 9110); the SDK's own check behind us compares exact strings.
+            scope = _lowercase_headers(scope, (b"host", b"origin"))
         await self.app(scope, receive, send)
+
+
+def _lowercase_headers(scope: Scope, names: tuple[bytes, ...]) -> Scope:
+    headers: list[tuple[bytes, bytes]] = scope["headers"]
+    if all(name not in names or value == value.lower() for name, value in headers):
+        return scope
+    lowered = [(name, value.lower() if name in names else value) for name, value in headers]
+    return {**scope, "headers": lowered}
 
 
 def create_app(

@@ -36,6 +36,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_gateway import __version__
 from mcp_gateway.http import httpx, new_client
 from mcp_gateway.upstreams.base import Health
+from mcp_gateway.upstreams.stdio_noise import quiet_sdk_parse_failures, stdout_noise_handler
 
 McpTransport = Literal["stdio", "http", "sse"]
 
@@ -272,7 +273,8 @@ class McpUpstream:
             params = StdioServerParameters(
                 command=spec.command, args=list(spec.args), env=dict(spec.env) or None, cwd=spec.cwd
             )
-            async with Client(params, **options) as client:
+            quiet_sdk_parse_failures()
+            async with Client(params, message_handler=stdout_noise_handler(self.name), **options) as client:
                 yield client
         elif spec.transport == "http":
             assert spec.url is not None, "checked by McpServerSpec"
