@@ -99,6 +99,7 @@ def command_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from mcp_gateway.server.app import LOOPBACK_HOSTS, HostPolicy, create_app
+    from mcp_gateway.server.drain import Drain, DrainingServer
 
     if not _is_loopback(args.host) and not args.allow_remote:
         print(
@@ -133,8 +134,9 @@ def command_serve(args: argparse.Namespace) -> int:
         on_ready=[f"listening on {base_url} (MCP at {base_url}/mcp)"],
         retry_interval=args.retry_interval,
     )
-    config = uvicorn.Config(app, log_config=None, log_level=logging.getLogger().level, lifespan="on")
-    uvicorn.Server(config).run(sockets=[sock])
+    drain = Drain()
+    config = uvicorn.Config(drain.middleware(app), log_config=None, log_level=logging.getLogger().level, lifespan="on")
+    DrainingServer(config, drain, grace_period=args.grace_period).run(sockets=[sock])
     return 0
 
 
@@ -251,6 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--stateless", action="store_true", help="no MCP sessions: for replicas behind a balancer")
     serve.add_argument("--retry-interval", type=float, default=30.0,
                        help="seconds between attempts to bring unhealthy servers back (0: never; default 30)")
+    serve.add_argument("--grace-period", type=float, default=30.0,
+                       help="seconds calls in flight may take to finish on SIGTERM; new requests get 503 (default 30)")
     serve.add_argument("--allow-remote", action="store_true", help="allow binding a non-loopback address")
     serve.add_argument("--allowed-host", action="append", default=[],
                        help="Host header value to accept (repeatable; default: loopback names when bound to loopback)")
