@@ -89,10 +89,12 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def _load_registry(config_path: str) -> Registry:
+def _load_registry(config_path: str, memory_budget_mb: float | None = None) -> Registry:
+    from mcp_gateway.memory_budget import MemoryBudget
     from mcp_gateway.upstreams.factory import build_registry
 
-    return build_registry(load_config(config_path))
+    memory = MemoryBudget(int(memory_budget_mb * 1024 * 1024)) if memory_budget_mb else None
+    return build_registry(load_config(config_path), memory)
 
 
 def command_serve(args: argparse.Namespace) -> int:
@@ -112,7 +114,7 @@ def command_serve(args: argparse.Namespace) -> int:
     port = sock.getsockname()[1]
     base_url = f"http://{_url_host(args.host)}:{port}"
     os.environ[GATEWAY_URL_VARIABLE] = base_url
-    registry = _load_registry(args.config)
+    registry = _load_registry(args.config, args.memory_budget)
     if args.allowed_host:
         hosts = tuple(host.lower() for host in args.allowed_host)
         origins = tuple(f"{scheme}://{host}" for host in hosts for scheme in ("http", "https"))
@@ -255,6 +257,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="seconds between attempts to bring unhealthy servers back (0: never; default 30)")
     serve.add_argument("--grace-period", type=float, default=30.0,
                        help="seconds calls in flight may take to finish on SIGTERM; new requests get 503 (default 30)")
+    serve.add_argument("--memory-budget", type=float, default=256.0, metavar="MB",
+                       help="upstream response bytes held at once, over all calls (default 256); calls wait for room")
     serve.add_argument("--allow-remote", action="store_true", help="allow binding a non-loopback address")
     serve.add_argument("--allowed-host", action="append", default=[],
                        help="Host header value to accept (repeatable; default: loopback names when bound to loopback)")

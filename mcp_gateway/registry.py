@@ -17,6 +17,7 @@ import mcp_types as types
 
 from mcp_gateway import names
 from mcp_gateway.argument_validation import ArgumentValidators, describe_problems
+from mcp_gateway.limits import CallLimiter, ServerBusy
 from mcp_gateway.upstreams.base import Health, Upstream
 
 logger = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ class RegistryServer:
     upstream: Upstream
     kind: str
     tool_filter: ToolFilter
+    limiter: CallLimiter | None = None
 
 
 class Registry:
@@ -224,7 +226,14 @@ class Registry:
         if problems:
             return types.CallToolResult(content=[types.TextContent(text=describe_problems(name, problems))],
                                         is_error=True)
-        return await self._servers[tool.server].upstream.call_tool(tool.upstream_name, arguments)
+        registered = self._servers[tool.server]
+        if registered.limiter is None:
+            return await registered.upstream.call_tool(tool.upstream_name, arguments)
+        try:
+            async with registered.limiter.slot():
+                return await registered.upstream.call_tool(tool.upstream_name, arguments)
+        except ServerBusy as busy:
+            return types.CallToolResult(content=[types.TextContent(text=str(busy))], is_error=True)
 
     async def aclose(self) -> None:
         for server in self._servers.values():
