@@ -102,6 +102,7 @@ def command_serve(args: argparse.Namespace) -> int:
 
     from mcp_gateway.server.app import LOOPBACK_HOSTS, HostPolicy, create_app
     from mcp_gateway.server.drain import Drain, DrainingServer
+    from mcp_gateway.server.sessions import SessionLimits
 
     if not _is_loopback(args.host) and not args.allow_remote:
         print(
@@ -135,6 +136,7 @@ def command_serve(args: argparse.Namespace) -> int:
         policy=policy,
         on_ready=[f"listening on {base_url} (MCP at {base_url}/mcp)"],
         retry_interval=args.retry_interval,
+        sessions=SessionLimits(max_sessions=args.max_sessions, idle_timeout=args.session_idle_timeout),
     )
     drain = Drain()
     config = uvicorn.Config(drain.middleware(app), log_config=None, log_level=logging.getLogger().level, lifespan="on")
@@ -259,6 +261,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="seconds calls in flight may take to finish on SIGTERM; new requests get 503 (default 30)")
     serve.add_argument("--memory-budget", type=float, default=256.0, metavar="MB",
                        help="upstream response bytes held at once, over all calls (default 256); calls wait for room")
+    serve.add_argument("--max-sessions", type=int, default=2000,
+                       help="open MCP sessions over all endpoints; more get 503 (default 2000)")
+    serve.add_argument("--session-idle-timeout", type=float, default=600.0, metavar="SECONDS",
+                       help="close an MCP session after this long without a request (default 600)")
     serve.add_argument("--allow-remote", action="store_true", help="allow binding a non-loopback address")
     serve.add_argument("--allowed-host", action="append", default=[],
                        help="Host header value to accept (repeatable; default: loopback names when bound to loopback)")

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from mcp_gateway.registry import Registry
 from mcp_gateway.server.mcp import McpEndpoints
 from mcp_gateway.server.rest import rest_routes
+from mcp_gateway.server.sessions import SessionLimits
 
 logger = logging.getLogger(__name__)
 
@@ -96,11 +97,14 @@ def create_app(
     policy: HostPolicy | None = None,
     on_ready: Sequence[str] = (),
     retry_interval: float = 30.0,
+    sessions: SessionLimits | None = None,
 ) -> Starlette:
     """The whole HTTP gateway. `on_ready` lines are logged once every upstream has been started; unhealthy
     upstreams are retried every `retry_interval` seconds (0: never)."""
     host_policy = policy or HostPolicy()
-    endpoints = McpEndpoints(registry, stateless=stateless, security=host_policy.transport_security())
+    endpoints = McpEndpoints(
+        registry, stateless=stateless, security=host_policy.transport_security(), sessions=sessions
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
