@@ -66,6 +66,7 @@ def create_upstream(entry: ServerEntry, base_dir: Path, memory: MemoryBudget | N
         url=config.url,
         headers=dict(config.headers),
         timeout=config.timeout,
+        max_connections=config.limits.max_connections,
     )
     return McpUpstream(entry.name, spec)
 

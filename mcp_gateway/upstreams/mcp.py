@@ -65,6 +65,8 @@ class McpServerSpec:
     headers: Mapping[str, str] = field(default_factory=dict)
     timeout: float = 60.0
     """Seconds allowed for connecting (handshake and tool listing) and for each tool call."""
+    max_connections: int | None = None
+    """Pooled HTTP connections to a streamable-HTTP upstream (None: the gateway's default)."""
 
     def __post_init__(self) -> None:
         if self.transport == "stdio" and not self.command:
@@ -278,7 +280,9 @@ class McpUpstream:
                 yield client
         elif spec.transport == "http":
             assert spec.url is not None, "checked by McpServerSpec"
-            http_client = new_client(timeout=spec.timeout, headers=dict(spec.headers))
+            http_client = new_client(
+                timeout=spec.timeout, headers=dict(spec.headers), max_connections=spec.max_connections
+            )
             # Responses stream back on the POST (and server messages on a GET): an idle read there must not
             # break the transport before our own per-call deadline reports the slow call as an error.
             http_client.timeout = httpx.Timeout(spec.timeout, read=_STREAM_READ_TIMEOUT)
