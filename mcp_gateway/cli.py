@@ -85,6 +85,27 @@ def _port(value: str) -> int:
     return port
 
 
+def _positive(value: str) -> float:
+    number = float(value)
+    if not number > 0:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive number")
+    return number
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive whole number")
+    return number
+
+
+def _non_negative(value: str) -> float:
+    number = float(value)
+    if not number >= 0:
+        raise argparse.ArgumentTypeError(f"{value} is not zero or a positive number")
+    return number
+
+
 def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
@@ -257,13 +278,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--stateless", action="store_true", help="no MCP sessions: for replicas behind a balancer")
     serve.add_argument("--retry-interval", type=float, default=30.0,
                        help="seconds between attempts to bring unhealthy servers back (0: never; default 30)")
-    serve.add_argument("--grace-period", type=float, default=30.0,
+    serve.add_argument("--grace-period", type=_non_negative, default=30.0,
                        help="seconds calls in flight may take to finish on SIGTERM; new requests get 503 (default 30)")
-    serve.add_argument("--memory-budget", type=float, default=256.0, metavar="MB",
+    serve.add_argument("--memory-budget", type=_positive, default=256.0, metavar="MB",
                        help="upstream response bytes held at once, over all calls (default 256); calls wait for room")
-    serve.add_argument("--max-sessions", type=int, default=2000,
+    serve.add_argument("--max-sessions", type=_positive_int, default=2000,
                        help="open MCP sessions over all endpoints; more get 503 (default 2000)")
-    serve.add_argument("--session-idle-timeout", type=float, default=600.0, metavar="SECONDS",
+    serve.add_argument("--session-idle-timeout", type=_positive, default=600.0, metavar="SECONDS",
                        help="close an MCP session after this long without a request (default 600)")
     serve.add_argument("--allow-remote", action="store_true", help="allow binding a non-loopback address")
     serve.add_argument("--allowed-host", action="append", default=[],
