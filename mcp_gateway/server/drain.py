@@ -54,7 +54,7 @@ class Drain:
     def middleware(self, app: ASGIApp) -> ASGIApp:
         return DrainMiddleware(app, self)
 
-    async def _receive_until_closed(self, receive: Receive) -> Message:
+    async def receive_until_closed(self, receive: Receive) -> Message:
         if self._streams_closed.is_set():
             return {"type": "http.disconnect"}
         message: Message = {"type": "http.disconnect"}
@@ -144,7 +144,7 @@ class DrainMiddleware:
         if _is_event_stream(scope):
 
             async def receive_until_closed() -> Message:
-                return await drain._receive_until_closed(receive)
+                return await drain.receive_until_closed(receive)
 
             await self.app(scope, receive_until_closed, send)
             return
@@ -160,7 +160,7 @@ class DrainingServer(uvicorn.Server):
 
     def __init__(self, config: uvicorn.Config, drain: Drain, grace_period: float = DEFAULT_GRACE_PERIOD) -> None:
         # Only event streams remain when uvicorn's own shutdown starts; they end as soon as they are told to.
-        config.timeout_graceful_shutdown = int(STREAM_CLOSE_TIMEOUT)
+        config.timeout_graceful_shutdown = STREAM_CLOSE_TIMEOUT
         super().__init__(config)
         self._drain = drain
         self._grace_period = grace_period
