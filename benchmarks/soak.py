@@ -31,6 +31,7 @@ import argparse
 import json
 import math
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -304,11 +305,14 @@ class Calls:
         self.total, self.deadline, self.report = total, deadline, report
         self.handed_out = 0
         self.warmed_up = anyio.Event()
+        self.progress = total >= 10_000
 
     def take(self) -> int | None:
         if self.handed_out >= self.total or time.monotonic() > self.deadline:
             return None
         self.handed_out += 1
+        if self.progress and self.handed_out % (self.total // 10 or 1) == 0:
+            print(f"  {self.handed_out} calls handed out", file=sys.stderr, flush=True)
         if self.handed_out >= self.total * WARM_UP_FRACTION:
             self.warmed_up.set()
         return self.handed_out
@@ -491,6 +495,7 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--fault-interval", type=float, default=5.0, help="seconds between faults (default 5)")
     parser.add_argument("--max-seconds", type=float, default=1800.0, help="stop handing out calls after this")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--keep-logs", type=Path, help="copy every process's log into this directory at the end")
     arguments = parser.parse_args(argv)
     if arguments.calls < 1 or arguments.concurrency < 1 or arguments.fault_interval <= 0:
         parser.error("--calls, --concurrency and --fault-interval must be positive")
@@ -514,6 +519,8 @@ def main(argv: list[str] | None = None) -> int:
                           f"{arguments.concurrency}, a fault every {arguments.fault_interval:g} s", flush=True)
                 report = anyio.run(soak, gateway.mcp_url, gateway.base_url, pid, running, arguments)
                 log = gateway.log()
+            if arguments.keep_logs is not None:
+                shutil.copytree(log_dir, arguments.keep_logs, dirs_exist_ok=True)
         report.tracebacks = log.count("Traceback (most recent call last)")
         report.error_log_lines = sum(1 for line in log.splitlines() if " ERROR " in line)
     print(json.dumps(report.as_json(), indent=2) if arguments.json else format_report(report, arguments), flush=True)

@@ -17,7 +17,7 @@ from mcp_gateway.http import httpx
 from mcp_gateway.openapi.body import body_kind
 from mcp_gateway.upstreams.auth import redact
 
-MAX_STRUCTURED_BYTES = 1024 * 1024
+MAX_STRUCTURED_BYTES = 256 * 1024
 """JSON bodies up to this size are also returned parsed, as `structuredContent`; larger ones only as text."""
 MAX_BINARY_BYTES = 5 * 1024 * 1024
 """Binary bodies above this are described, not embedded: base64 would make them a third larger again."""

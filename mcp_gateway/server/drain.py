@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_GRACE_PERIOD = 30.0
 RETRY_AFTER_SECONDS = 5
-STREAM_CLOSE_TIMEOUT = 5
+STREAM_CLOSE_TIMEOUT = 2
 """How long uvicorn waits, once the calls are drained, for the event streams it was asked to end."""
 
 

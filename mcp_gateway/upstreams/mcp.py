@@ -19,6 +19,7 @@ long before the connection should. So:
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -37,6 +38,8 @@ from mcp_gateway import __version__
 from mcp_gateway.http import httpx, new_client
 from mcp_gateway.upstreams.base import Health
 from mcp_gateway.upstreams.stdio_noise import quiet_sdk_parse_failures, stdout_noise_handler
+
+logger = logging.getLogger(__name__)
 
 McpTransport = Literal["stdio", "http", "sse"]
 
@@ -251,6 +254,7 @@ class McpUpstream:
     def _note_lost(self, connection: _Connection, reason: str) -> None:
         if connection is self._connection and self._task_group is not None:
             self._health = Health("unhealthy", f"server '{self.name}': connection to {self._target()} lost: {reason}")
+            logger.warning("%s", self._health.detail)
 
     @staticmethod
     async def _release(connection: _Connection) -> None:
