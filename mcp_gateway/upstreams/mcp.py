@@ -253,8 +253,10 @@ class McpUpstream:
 
     def _note_lost(self, connection: _Connection, reason: str) -> None:
         if connection is self._connection and self._task_group is not None:
+            first_news = self._health.state != "unhealthy"
             self._health = Health("unhealthy", f"server '{self.name}': connection to {self._target()} lost: {reason}")
-            logger.warning("%s", self._health.detail)
+            if first_news:  # every call in flight on the connection reports the loss; one line says it
+                logger.warning("%s", self._health.detail)
 
     @staticmethod
     async def _release(connection: _Connection) -> None:
