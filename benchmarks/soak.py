@@ -22,7 +22,7 @@ sessions, foreign Host, a deeply nested preview body, unknown routes) and checks
 The target (issue 14): zero failed calls on healthy servers, every failure on a flaky one a clear `isError`
 result (a known cause, below), no 5xx, no traceback in the gateway log, gateway RSS at the end within 20% of its
 value after warm-up (the first 10% of calls). `--json` prints the report as JSON (the test suite's short form
-runs `--calls 400 --concurrency 16 --fault-interval 1 --json`).
+runs `--calls 400 --concurrency 16 --fault-interval 0.5 --json`).
 """
 
 from __future__ import annotations
