@@ -8,6 +8,8 @@ from typing import Any
 import mcp_types as types
 
 from mcp_gateway.config import GatewayConfig, ServerEntry
+from mcp_gateway.limits import CallLimiter
+from mcp_gateway.memory_budget import MemoryBudget
 from mcp_gateway.registry import Registry, RegistryServer, ToolFilter
 from mcp_gateway.upstreams.base import Health, Upstream
 from mcp_gateway.upstreams.mcp import McpServerSpec, McpUpstream
@@ -42,14 +44,15 @@ class UnavailableUpstream:
         return None
 
 
-def create_upstream(entry: ServerEntry, base_dir: Path) -> Upstream:
+def create_upstream(entry: ServerEntry, base_dir: Path, memory: MemoryBudget | None = None) -> Upstream:
     config = entry.config
     if config is None:
         return UnavailableUpstream(entry.name, Health("unhealthy", entry.error or "invalid configuration"))
     if config.disabled:
         return UnavailableUpstream(entry.name, Health("disabled", "disabled in the config"))
     if config.openapi is not None:
-        return OpenAPIUpstream(entry.name, config.openapi, base_dir)
+        budget = (memory or MemoryBudget()).for_upstream(entry.name, config.limits.max_bytes_in_flight)
+        return OpenAPIUpstream(entry.name, config.openapi, base_dir, limits=config.limits, budget=budget)
     kind = config.kind
     cwd = config.cwd
     if cwd is not None and not Path(cwd).is_absolute():
@@ -63,15 +66,18 @@ def create_upstream(entry: ServerEntry, base_dir: Path) -> Upstream:
         url=config.url,
         headers=dict(config.headers),
         timeout=config.timeout,
+        max_connections=config.limits.max_connections,
     )
     return McpUpstream(entry.name, spec)
 
 
-def build_registry(config: GatewayConfig) -> Registry:
+def build_registry(config: GatewayConfig, memory: MemoryBudget | None = None) -> Registry:
+    """`memory` is the gateway-wide budget for upstream response bytes (one default-sized budget if not given)."""
+    memory = memory or MemoryBudget()
     servers = []
     for entry in config.servers:
         try:
-            upstream = create_upstream(entry, config.base_dir)
+            upstream = create_upstream(entry, config.base_dir, memory)
         except ValueError as error:
             # The config loader should have caught it; if not, this server is unusable, the others are not.
             upstream = UnavailableUpstream(entry.name, Health("unhealthy", f"server '{entry.name}': {error}"))
@@ -82,5 +88,6 @@ def build_registry(config: GatewayConfig) -> Registry:
                 allowed=tuple(allowed) if allowed is not None else None,
                 disallowed=tuple(entry.config.disallowed_tools),
             )
-        servers.append(RegistryServer(upstream, entry.kind or "invalid", tool_filter))
+        limiter = CallLimiter(entry.name, entry.config.limits) if entry.config is not None else None
+        servers.append(RegistryServer(upstream, entry.kind or "invalid", tool_filter, limiter))
     return Registry(servers)
