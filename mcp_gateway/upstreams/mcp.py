@@ -19,10 +19,11 @@ long before the connection should. So:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import anyio
@@ -36,8 +37,11 @@ from mcp.shared.exceptions import MCPError
 from mcp_gateway import __version__
 from mcp_gateway.http import httpx, new_client
 from mcp_gateway.upstreams.base import Health
+from mcp_gateway.upstreams.mcp_session import ProgressCallback, SessionHandlers, send_raw
 
 McpTransport = Literal["stdio", "http", "sse"]
+
+_logger = logging.getLogger(__name__)
 
 _STREAM_READ_TIMEOUT = 300.0
 """How long a response stream may stay silent. Streams are long-lived and carry the responses, so they are not
@@ -74,10 +78,16 @@ class McpServerSpec:
             raise ValueError("timeout must be positive")
 
 
+ChangeListener = Callable[[str, str], None]
+"""Called with (server, what changed: "tools" | "prompts" | "resources") when the upstream says a list changed."""
+
+
 class _Connection:
     """One session with the upstream, held open by its own `_hold` task."""
 
-    def __init__(self) -> None:
+    def __init__(self, handlers: SessionHandlers, *, lists_tools: bool) -> None:
+        self.handlers = handlers
+        self.lists_tools = lists_tools
         self.client: Client | None = None
         """Set only while the session is usable; cleared before the client's context is left."""
         self.tools: list[types.Tool] = []
@@ -105,10 +115,39 @@ class McpUpstream:
         """Set while the supervisor runs; None before start() and from the moment aclose() begins."""
         self._connection: _Connection | None = None
         self._reconnect_lock = anyio.Lock()
+        self._change_listener: ChangeListener | None = None
 
     @property
     def health(self) -> Health:
         return self._health
+
+    def on_change(self, listener: ChangeListener) -> None:
+        """Be told when the upstream's tools, prompts or resources change (its tools are re-listed first)."""
+        self._change_listener = listener
+
+    @property
+    def timeout(self) -> float:
+        return self._spec.timeout
+
+    def _shared_client(self) -> Client | None:
+        connection = self._connection
+        return connection.client if connection is not None else None
+
+    @property
+    def capabilities(self) -> types.ServerCapabilities | None:
+        """What the upstream advertised on the shared session; None while it is not connected."""
+        client = self._shared_client()
+        return client.server_capabilities if client is not None else None
+
+    @property
+    def server_info(self) -> types.Implementation | None:
+        client = self._shared_client()
+        return client.server_info if client is not None else None
+
+    @property
+    def instructions(self) -> str | None:
+        client = self._shared_client()
+        return client.instructions if client is not None else None
 
     async def start(self) -> None:
         if self._supervisor is not None:
@@ -135,15 +174,29 @@ class McpUpstream:
         """The tools of the last successful listing, kept while a reconnect is pending."""
         return list(self._tools)
 
-    async def call_tool(self, name: str, arguments: dict[str, Any]) -> types.CallToolResult:
-        connection = await self._usable_connection()
+    async def call_tool(
+        self,
+        name: str,
+        arguments: dict[str, Any],
+        *,
+        on_progress: ProgressCallback | None = None,
+        meta: dict[str, Any] | None = None,
+        session: McpSession | None = None,
+    ) -> types.CallToolResult:
+        """Call a tool on the shared session, or on `session` (one client's own). Progress the upstream reports
+        goes to `on_progress`; `meta` is the caller's request `_meta`, relayed."""
+        connection = session.connection if session is not None else await self._usable_connection()
         client = connection.client if connection is not None else None
         if connection is None or client is None:
+            if session is not None:
+                return self._failure(f"the session for this client is closed ({session.failure or 'closed'})")
             # The health detail already names the server and says why it cannot be reached.
             return _error_result(self._health.detail or f"server '{self.name}' is not started")
         try:
             with anyio.fail_after(self._spec.timeout):
-                return await client.call_tool(name, arguments)
+                return await client.call_tool(
+                    name, arguments, progress_callback=on_progress, meta=cast(types.RequestParamsMeta | None, meta)
+                )
         except TimeoutError:
             return self._failure(f"tool '{name}' did not answer within {self._spec.timeout:g}s")
         except MCPError as error:
@@ -164,6 +217,52 @@ class McpUpstream:
             reason = self._describe(error)
             await self._lose(connection, reason)
             return self._failure(f"connection lost ({reason})")
+
+    async def request(
+        self,
+        method: str,
+        params: Mapping[str, Any] | None,
+        *,
+        on_progress: ProgressCallback | None = None,
+        session: McpSession | None = None,
+    ) -> dict[str, Any]:
+        """Relay one request (prompts, resources, completion, logging, subscriptions) on the shared session or
+        on `session`, and return the upstream's result unchanged. The upstream's own errors are raised as they
+        came; an unreachable upstream is an INTERNAL_ERROR naming the server."""
+        connection = session.connection if session is not None else await self._usable_connection()
+        client = connection.client if connection is not None else None
+        if connection is None or client is None:
+            raise MCPError(types.INTERNAL_ERROR, self._health.detail or f"server '{self.name}' is not connected")
+        try:
+            return await send_raw(client, method, params, timeout=self._spec.timeout, on_progress=on_progress)
+        except MCPError as error:
+            if error.code == types.REQUEST_TIMEOUT:
+                message = f"server '{self.name}' did not answer {method} within {self._spec.timeout:g}s"
+                raise MCPError(types.REQUEST_TIMEOUT, message) from None
+            if _means_connection_lost(error) and error.code == types.CONNECTION_CLOSED:
+                reason = self._redact(error.message)
+                await self._lose(connection, reason)
+                raise MCPError(types.INTERNAL_ERROR, f"server '{self.name}': connection lost ({reason})") from None
+            raise
+        except (httpx.HTTPError, OSError, anyio.BrokenResourceError, anyio.ClosedResourceError) as error:
+            reason = self._describe(error)
+            await self._lose(connection, reason)
+            raise MCPError(types.INTERNAL_ERROR, f"server '{self.name}': connection lost ({reason})") from None
+
+    async def open_session(self, handlers: SessionHandlers) -> McpSession:
+        """A session of its own for one downstream client, declaring to the upstream only what `handlers`
+        answer. It lives in the upstream's task group, so it ends at the latest with the upstream."""
+        connection = _Connection(handlers, lists_tools=False)
+        if self._task_group is None:
+            connection.failure = f"server '{self.name}' is closed"
+            return McpSession(connection)
+        self._task_group.start_soon(self._hold, connection)
+        with anyio.move_on_after(self._spec.timeout):
+            await connection.settled.wait()
+        if not connection.settled.is_set():
+            connection.failure = f"no answer within {self._spec.timeout:g}s"
+            await self._release(connection)
+        return McpSession(connection)
 
     async def recover(self) -> None:
         """Reconnect a server that was down (at startup or since), so its tools come back without a restart."""
@@ -188,7 +287,7 @@ class McpUpstream:
             await self._release(self._connection)
         if self._task_group is None:
             return
-        connection = _Connection()
+        connection = _Connection(self._shared_handlers(), lists_tools=True)
         self._connection = connection
         self._task_group.start_soon(self._hold, connection)
         with anyio.move_on_after(self._spec.timeout):
@@ -209,8 +308,9 @@ class McpUpstream:
         """Own one client context from entry to exit; never raises into the upstream's task group."""
         with connection.scope:
             try:
-                async with self._open_client() as client:
-                    connection.tools = await list_all_tools(client)
+                async with self._open_client(connection.handlers) as client:
+                    if connection.lists_tools:
+                        connection.tools = await list_all_tools(client)
                     connection.client = client
                     connection.settled.set()
                     try:
@@ -255,14 +355,54 @@ class McpUpstream:
             connection.scope.cancel()
         await connection.closed.wait()
 
+    def _shared_handlers(self) -> SessionHandlers:
+        """The shared session declares sampling, elicitation and roots, so the upstream lists every tool (some
+        hide those that need them); but nothing on it says which client a request is for, so such a request is
+        refused there. Clients that declare these capabilities get a session of their own (see server/relay)."""
+
+        async def refuse(*_: Any) -> types.ErrorData:
+            return types.ErrorData(
+                code=types.INVALID_REQUEST,
+                message=f"mcp-gateway: the client calling '{self.name}' did not declare this capability",
+            )
+
+        async def on_notification(notification: types.ServerNotification) -> None:
+            kind = _LIST_CHANGES.get(type(notification))
+            if kind is not None:
+                await self._list_changed(kind)
+
+        return SessionHandlers(sampling=refuse, elicitation=refuse, roots=refuse, notification=on_notification)
+
+    async def _list_changed(self, kind: str) -> None:
+        if kind == "tools":
+            client = self._shared_client()
+            if client is None:
+                return
+            try:
+                with anyio.fail_after(self._spec.timeout):
+                    self._tools = await list_all_tools(client)
+            except Exception as error:
+                # The old listing stays; the next change or reconnect lists again.
+                self._note_lost_listing(error)
+                return
+            self._health = Health("healthy", f"{len(self._tools)} tools")
+        if self._change_listener is not None:
+            self._change_listener(self.name, kind)
+
+    def _note_lost_listing(self, error: BaseException) -> None:
+        _logger.warning(
+            "server '%s': tools changed but could not be listed again: %s", self.name, self._describe(error)
+        )
+
     @asynccontextmanager
-    async def _open_client(self) -> AsyncIterator[Client]:
+    async def _open_client(self, handlers: SessionHandlers) -> AsyncIterator[Client]:
         spec = self._spec
         options: dict[str, Any] = {
             "read_timeout_seconds": spec.timeout,
             "client_info": types.Implementation(name="mcp-gateway", version=__version__),
             # The upstream keeps its own copy of the listing; a response cache would only hide a fresh one.
             "cache": None,
+            **handlers.client_options(),
         }
         if spec.transport == "stdio":
             assert spec.command is not None, "checked by McpServerSpec"
@@ -325,6 +465,31 @@ class McpUpstream:
             if len(secret) >= _MIN_SECRET_LENGTH:
                 text = text.replace(secret, "***")
         return text
+
+
+class McpSession:
+    """One downstream client's own session with an upstream (see `McpUpstream.open_session`)."""
+
+    def __init__(self, connection: _Connection) -> None:
+        self.connection = connection
+
+    @property
+    def usable(self) -> bool:
+        return self.connection.client is not None
+
+    @property
+    def failure(self) -> str:
+        return self.connection.failure
+
+    async def aclose(self) -> None:
+        await McpUpstream._release(self.connection)
+
+
+_LIST_CHANGES: dict[type[Any], str] = {
+    types.ToolListChangedNotification: "tools",
+    types.PromptListChangedNotification: "prompts",
+    types.ResourceListChangedNotification: "resources",
+}
 
 
 class PaginationLoopError(Exception):
