@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,12 +77,47 @@ class RegistryServer:
     tool_filter: ToolFilter
 
 
+ChangeListener = Callable[[str, str], None]
+"""Told (server, what: "tools" | "prompts" | "resources") when what a client can see of a server may have changed."""
+
+LIST_KINDS = ("tools", "prompts", "resources")
+
+
 class Registry:
     def __init__(self, servers: Sequence[RegistryServer]) -> None:
         self._servers = {server.upstream.name: server for server in servers}
         self._tools: list[RegisteredTool] = []
         self._by_gateway_name: dict[str, RegisteredTool] = {}
         self._by_server: dict[str, dict[str, RegisteredTool]] = {}
+        self._listeners: list[ChangeListener] = []
+        for server in servers:
+            self._watch(server.upstream)
+
+    def _watch(self, upstream: Upstream) -> None:
+        # Only some upstreams can change on their own (an MCP server's list_changed); others change on reload.
+        on_change = getattr(upstream, "on_change", None)
+        if on_change is not None:
+            on_change(self._upstream_changed)
+
+    def on_change(self, listener: ChangeListener) -> None:
+        """Be told when a server's tools, prompts or resources may have changed (a list_changed from the
+        upstream, a server that recovered, a reload)."""
+        self._listeners.append(listener)
+
+    def _changed(self, server: str, kinds: Sequence[str] = LIST_KINDS) -> None:
+        for kind in kinds:
+            for listener in list(self._listeners):
+                try:
+                    listener(server, kind)
+                except Exception:
+                    logger.exception("change listener failed for server '%s'", server)
+
+    def _upstream_changed(self, server: str, kind: str) -> None:
+        if server not in self._servers:
+            return
+        if kind == "tools":
+            self.rebuild()
+        self._changed(server, (kind,))
 
     async def start(self) -> None:
         """Start every upstream concurrently; an upstream that fails only marks itself unhealthy."""
@@ -130,6 +165,7 @@ class Registry:
             self.rebuild()
             for name in recovered:
                 logger.info("server '%s' recovered: %s", name, self._servers[name].upstream.health.detail)
+                self._changed(name)
 
     async def recover_forever(self, interval: float) -> None:
         """Background task of the running gateway: `recover()` every `interval` seconds."""
@@ -186,6 +222,12 @@ class Registry:
 
     def has_server(self, name: str) -> bool:
         return name in self._servers
+
+    def upstream(self, server: str) -> Upstream:
+        """The source behind a server, for front doors that relay more than tools (prompts, resources, ...)."""
+        if server not in self._servers:
+            raise UnknownServerError(server)
+        return self._servers[server].upstream
 
     def servers(self) -> list[ServerStatus]:
         return [

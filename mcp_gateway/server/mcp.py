@@ -10,20 +10,27 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
+import anyio
 import mcp_types as types
-from mcp.server.lowlevel import Server
+from anyio.abc import TaskGroup
+from mcp.server.context import CallNext, HandlerResult, ServerMiddleware, ServerRequestContext
+from mcp.server.lowlevel import NotificationOptions, Server
+from mcp.server.models import InitializationOptions
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.exceptions import MCPError
+from pydantic import BaseModel
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mcp_gateway import __version__
 from mcp_gateway.registry import Registry, UnknownServerError, UnknownToolError
+from mcp_gateway.server.relay import ClientLink, Roster, progress_relay, request_meta
+from mcp_gateway.upstreams.mcp import McpUpstream
 
 PAGE_SIZE = 100
 """Tools per tools/list page; big registries (the GitHub spec alone is 1,223 tools) are paginated."""
@@ -45,8 +52,92 @@ def _decode_cursor(cursor: str | None) -> int:
     return offset
 
 
-def build_mcp_server(registry: Registry, server: str | None = None) -> Server[Any]:
-    """A low-level MCP server over the whole registry (server=None) or one server's tools."""
+_RELAYED_REQUESTS: dict[str, type[BaseModel]] = {
+    "prompts/list": types.PaginatedRequestParams,
+    "prompts/get": types.GetPromptRequestParams,
+    "resources/list": types.PaginatedRequestParams,
+    "resources/templates/list": types.PaginatedRequestParams,
+    "resources/read": types.ReadResourceRequestParams,
+    "resources/subscribe": types.SubscribeRequestParams,
+    "resources/unsubscribe": types.UnsubscribeRequestParams,
+    "completion/complete": types.CompleteRequestParams,
+    "logging/setLevel": types.SetLevelRequestParams,
+}
+"""Requests a per-server endpoint relays to its upstream as they are, and the params the SDK validates first."""
+
+_SESSION_STATE_REQUESTS = frozenset({"logging/setLevel", "resources/subscribe"})
+"""Requests that set per-session state at the upstream, so they need the client's own upstream session."""
+
+
+def _offers(capabilities: types.ServerCapabilities, method: str) -> bool:
+    """Whether an upstream with these capabilities serves `method` (one of `_RELAYED_REQUESTS`)."""
+    family = method.split("/", 1)[0]
+    if family == "prompts":
+        return capabilities.prompts is not None
+    if family == "resources":
+        if capabilities.resources is None:
+            return False
+        return method not in ("resources/subscribe", "resources/unsubscribe") or bool(capabilities.resources.subscribe)
+    if family == "completion":
+        return capabilities.completions is not None
+    return capabilities.logging is not None
+
+
+def relayed_capabilities(upstream: types.ServerCapabilities | None) -> types.ServerCapabilities:
+    """What a per-server endpoint advertises: tools (always, from the registry), and of the rest exactly what
+    the upstream offers. List changes are always announced: the gateway sends them (reloads, recoveries)."""
+    tools = types.ToolsCapability(list_changed=True)
+    if upstream is None:
+        return types.ServerCapabilities(tools=tools)
+    resources = None
+    if upstream.resources is not None:
+        resources = types.ResourcesCapability(subscribe=upstream.resources.subscribe, list_changed=True)
+    return types.ServerCapabilities(
+        tools=tools,
+        prompts=types.PromptsCapability(list_changed=True) if upstream.prompts is not None else None,
+        resources=resources,
+        logging=upstream.logging,
+        completions=upstream.completions,
+    )
+
+
+class _EndpointServer(Server[Any]):
+    """A low-level server whose identity and capabilities are read when a client connects, not fixed when the
+    endpoint is built: an upstream that reconnects, or a reload, changes them."""
+
+    def __init__(self, label: str, describe: Callable[[], InitializationOptions], **handlers: Any) -> None:
+        super().__init__(label, version=__version__, **handlers)
+        self._describe = describe
+
+    def create_initialization_options(
+        self,
+        notification_options: NotificationOptions | None = None,
+        experimental_capabilities: dict[str, dict[str, Any]] | None = None,
+        extensions: dict[str, dict[str, Any]] | None = None,
+    ) -> InitializationOptions:
+        return self._describe()
+
+    def get_capabilities(
+        self,
+        notification_options: NotificationOptions | None = None,
+        experimental_capabilities: dict[str, dict[str, Any]] | None = None,
+        extensions: dict[str, dict[str, Any]] | None = None,
+        *,
+        protocol_version: str | None = None,
+    ) -> types.ServerCapabilities:
+        return self._describe().capabilities
+
+
+def build_mcp_server(registry: Registry, server: str | None = None, roster: Roster | None = None) -> Server[Any]:
+    """A low-level MCP server over the whole registry (server=None) or one server, relaying to its upstream.
+    `roster` collects the connected clients, to tell them when lists change."""
+
+    def mcp_upstream(name: str) -> McpUpstream | None:
+        try:
+            upstream = registry.upstream(name)
+        except UnknownServerError:
+            return None
+        return upstream if isinstance(upstream, McpUpstream) else None
 
     async def list_tools(
         ctx: Any, params: types.PaginatedRequestParams | None
@@ -60,11 +151,48 @@ def build_mcp_server(registry: Registry, server: str | None = None) -> Server[An
             tools=page, next_cursor=_encode_cursor(next_offset) if next_offset < len(registered) else None
         )
 
-    async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
+    async def call_tool(
+        ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
+    ) -> types.CallToolResult:
+        arguments = dict(params.arguments or {})
         try:
-            return await registry.call_tool(params.name, dict(params.arguments or {}), server)
-        except UnknownToolError:
+            tool = registry.resolve(params.name, server)
+        except (UnknownToolError, UnknownServerError):
             raise MCPError(code=types.INVALID_PARAMS, message=f"Unknown tool: {params.name}") from None
+        upstream = mcp_upstream(tool.server)
+        if upstream is None:
+            return await registry.call_tool(params.name, arguments, server)
+        link = ClientLink.of(ctx, upstream)
+        session = await link.session(ctx)
+        link.started(ctx)
+        try:
+            return await upstream.call_tool(
+                tool.upstream_name, arguments, on_progress=progress_relay(ctx), meta=request_meta(ctx), session=session
+            )
+        finally:
+            link.finished(ctx)
+
+    async def relay(ctx: ServerRequestContext[Any, Any], params: BaseModel) -> dict[str, Any]:
+        upstream = mcp_upstream(server) if server is not None else None
+        capabilities = upstream.capabilities if upstream is not None else None
+        if upstream is None or capabilities is None or not _offers(capabilities, ctx.method):
+            raise MCPError(code=types.METHOD_NOT_FOUND, message="Method not found", data=ctx.method)
+        link = ClientLink.of(ctx, upstream)
+        needs_state = ctx.method in _SESSION_STATE_REQUESTS
+        session = await link.session(ctx, required=needs_state)
+        if needs_state and session is None:
+            if ctx.method == "logging/setLevel":
+                # No session to keep a level for, and nothing logged on the shared session reaches anyone.
+                return {}
+            raise MCPError(
+                code=types.INVALID_REQUEST,
+                message="resource subscriptions need a session (the handshake era over stateful HTTP or stdio)",
+            )
+        link.started(ctx)
+        try:
+            return await upstream.request(ctx.method, ctx.params, on_progress=progress_relay(ctx), session=session)
+        finally:
+            link.finished(ctx)
 
     def input_schema(name: str) -> dict[str, Any] | None:
         # Without this lookup the SDK finds a tool's schema for modern-era calls by paging through tools/list
@@ -75,13 +203,42 @@ def build_mcp_server(registry: Registry, server: str | None = None) -> Server[An
             return None
 
     label = "mcp-gateway" if server is None else f"mcp-gateway/{server}"
-    return Server(
+
+    def describe() -> InitializationOptions:
+        upstream = mcp_upstream(server) if server is not None else None
+        info = upstream.server_info if upstream is not None else None
+        return InitializationOptions(
+            server_name=info.name if info is not None else label,
+            server_version=info.version if info is not None else __version__,
+            title=info.title if info is not None else None,
+            description=info.description if info is not None else None,
+            website_url=info.website_url if info is not None else None,
+            icons=info.icons if info is not None else None,
+            capabilities=relayed_capabilities(upstream.capabilities if upstream is not None else None),
+            instructions=upstream.instructions if upstream is not None else None,
+        )
+
+    low_level = _EndpointServer(
         label,
-        version=__version__,
+        describe,
         on_list_tools=list_tools,
         on_call_tool=call_tool,
         get_tool_input_schema=input_schema,
     )
+    if server is not None:
+        for method, params_type in _RELAYED_REQUESTS.items():
+            low_level.add_request_handler(method, params_type, relay)
+    if roster is not None:
+        low_level.middleware.append(_track(roster))
+    return low_level
+
+
+def _track(roster: Roster) -> ServerMiddleware[Any]:
+    async def track(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        roster.add(ctx)
+        return await call_next(ctx)
+
+    return track
 
 
 class _AsgiEndpoint:
@@ -95,7 +252,8 @@ class _AsgiEndpoint:
 
 
 class McpEndpoints:
-    """Session managers for `/mcp` and every `/mcp/{server}`, as one ASGI app routed by path parameter."""
+    """Session managers for `/mcp` and every `/mcp/{server}`, as one ASGI app routed by path parameter; tells
+    connected clients when what they see changes."""
 
     def __init__(
         self,
@@ -105,14 +263,21 @@ class McpEndpoints:
         security: TransportSecuritySettings | None,
     ) -> None:
         self._registry = registry
+        self._stateless = stateless
+        self._security = security
+        self.gateway_roster = Roster()
+        self.gateway = self._manager(None, self.gateway_roster)
+        self.rosters = {name: Roster() for name in registry.server_names()}
+        self.per_server = {name: self._manager(name, self.rosters[name]) for name in registry.server_names()}
+        self._task_group: TaskGroup | None = None
+        registry.on_change(self._changed)
 
-        def manager(server: str | None) -> StreamableHTTPSessionManager:
-            return StreamableHTTPSessionManager(
-                app=build_mcp_server(registry, server), stateless=stateless, security_settings=security
-            )
-
-        self.gateway = manager(None)
-        self.per_server = {name: manager(name) for name in registry.server_names()}
+    def _manager(self, server: str | None, roster: Roster) -> StreamableHTTPSessionManager:
+        return StreamableHTTPSessionManager(
+            app=build_mcp_server(self._registry, server, roster),
+            stateless=self._stateless,
+            security_settings=self._security,
+        )
 
     @asynccontextmanager
     async def run(self) -> AsyncIterator[None]:
@@ -120,7 +285,21 @@ class McpEndpoints:
             await stack.enter_async_context(self.gateway.run())
             for session_manager in self.per_server.values():
                 await stack.enter_async_context(session_manager.run())
-            yield
+            self._task_group = await stack.enter_async_context(anyio.create_task_group())
+            try:
+                yield
+            finally:
+                self._task_group.cancel_scope.cancel()
+                self._task_group = None
+
+    def _changed(self, server: str, kind: str) -> None:
+        if self._task_group is None:
+            return
+        method = f"notifications/{kind}/list_changed"
+        self._task_group.start_soon(self.gateway_roster.notify, method)
+        roster = self.rosters.get(server)
+        if roster is not None:
+            self._task_group.start_soon(roster.notify, method)
 
     def gateway_app(self) -> ASGIApp:
         return _AsgiEndpoint(self._handle_gateway)
