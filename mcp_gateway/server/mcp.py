@@ -23,6 +23,8 @@ from mcp.server.models import InitializationOptions
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.exceptions import MCPError
+from mcp_types.methods import CACHEABLE_METHODS
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import BaseModel
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -101,6 +103,17 @@ def relayed_capabilities(upstream: types.ServerCapabilities | None) -> types.Ser
     )
 
 
+def _for_era(ctx: ServerRequestContext[Any, Any], result: dict[str, Any]) -> dict[str, Any]:
+    """A handshake-era upstream's result, completed for a modern-era client: its `resultType`, and for cacheable
+    methods a freshness hint that promises nothing (the upstream gave none; the gateway relays live)."""
+    if ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS:
+        return result
+    completed = {"resultType": "complete", **result}
+    if ctx.method in CACHEABLE_METHODS:
+        completed = {"ttlMs": 0, "cacheScope": "private", **completed}
+    return completed
+
+
 class _EndpointServer(Server[Any]):
     """A low-level server whose identity and capabilities are read when a client connects, not fixed when the
     endpoint is built: an upstream that reconnects, or a reload, changes them."""
@@ -116,6 +129,22 @@ class _EndpointServer(Server[Any]):
         extensions: dict[str, dict[str, Any]] | None = None,
     ) -> InitializationOptions:
         return self._describe()
+
+    @property
+    def server_info(self) -> types.Implementation:
+        options = self._describe()
+        return types.Implementation(
+            name=options.server_name,
+            version=options.server_version,
+            title=options.title,
+            description=options.description,
+            website_url=options.website_url,
+            icons=options.icons,
+        )
+
+    @property
+    def server_info_stamp(self) -> dict[str, Any]:
+        return self.server_info.model_dump(by_alias=True, mode="json", exclude_none=True)
 
     def get_capabilities(
         self,
@@ -190,9 +219,10 @@ def build_mcp_server(registry: Registry, server: str | None = None, roster: Rost
             )
         link.started(ctx)
         try:
-            return await upstream.request(ctx.method, ctx.params, on_progress=progress_relay(ctx), session=session)
+            result = await upstream.request(ctx.method, ctx.params, on_progress=progress_relay(ctx), session=session)
         finally:
             link.finished(ctx)
+        return _for_era(ctx, result)
 
     def input_schema(name: str) -> dict[str, Any] | None:
         # Without this lookup the SDK finds a tool's schema for modern-era calls by paging through tools/list

@@ -68,9 +68,8 @@ def progress_relay(ctx: ServerRequestContext[Any, Any]) -> ProgressCallback | No
     session, request_id = ctx.session, ctx.request_id
 
     async def relay(progress: float, total: float | None, message: str | None) -> None:
-        notification = types.ProgressNotification(
-            params=types.ProgressNotificationParams(progress_token=token, progress=progress, total=total, message=message)
-        )
+        params = types.ProgressNotificationParams(progress_token=token, progress=progress, total=total, message=message)
+        notification = types.ProgressNotification(params=params)
         # The request's own id (not its string form): streamable HTTP finds the request's stream by it.
         await session.send_notification(notification, related_request_id=request_id)
 

@@ -48,6 +48,12 @@ _STREAM_READ_TIMEOUT = 300.0
 bounded by the per-call timeout: calls are bounded on our side, and a transport-level read timeout would
 instead tear down the whole connection."""
 
+UPSTREAM_ERA = "legacy"
+"""Upstream sessions speak the handshake era (`initialize`, a session per connection), which every MCP server
+serves today. The relay needs it: what it carries per client (server-to-client requests on the call's stream,
+`logging/setLevel`, `resources/subscribe`) exists only in that era, and one era for every session of an upstream
+keeps what an endpoint advertises (the shared session's capabilities) true for every session behind it."""
+
 _MIN_SECRET_LENGTH = 4
 """Configured values shorter than this are not masked in messages: masking "1" or "on" would garble the
 text (every digit of a port number) while hiding nothing a reader could use."""
@@ -402,6 +408,7 @@ class McpUpstream:
             "client_info": types.Implementation(name="mcp-gateway", version=__version__),
             # The upstream keeps its own copy of the listing; a response cache would only hide a fresh one.
             "cache": None,
+            "mode": UPSTREAM_ERA,
             **handlers.client_options(),
         }
         if spec.transport == "stdio":
