@@ -31,7 +31,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mcp_gateway import __version__
 from mcp_gateway.registry import Registry, UnknownServerError, UnknownToolError
-from mcp_gateway.server.relay import ClientLink, Roster, progress_relay, request_meta
+from mcp_gateway.server.aggregate import AggregatedHandlers, union_capabilities
+from mcp_gateway.server.relay import ClientLink, Roster, progress_relay, request_meta, send
 from mcp_gateway.upstreams.mcp import McpUpstream
 
 PAGE_SIZE = 100
@@ -66,10 +67,6 @@ _RELAYED_REQUESTS: dict[str, type[BaseModel]] = {
     "logging/setLevel": types.SetLevelRequestParams,
 }
 """Requests a per-server endpoint relays to its upstream as they are, and the params the SDK validates first."""
-
-_SESSION_STATE_REQUESTS = frozenset({"logging/setLevel", "resources/subscribe"})
-"""Requests that set per-session state at the upstream, so they need the client's own upstream session."""
-
 
 def _offers(capabilities: types.ServerCapabilities, method: str) -> bool:
     """Whether an upstream with these capabilities serves `method` (one of `_RELAYED_REQUESTS`)."""
@@ -206,23 +203,7 @@ def build_mcp_server(registry: Registry, server: str | None = None, roster: Rost
         capabilities = upstream.capabilities if upstream is not None else None
         if upstream is None or capabilities is None or not _offers(capabilities, ctx.method):
             raise MCPError(code=types.METHOD_NOT_FOUND, message="Method not found", data=ctx.method)
-        link = ClientLink.of(ctx, upstream)
-        needs_state = ctx.method in _SESSION_STATE_REQUESTS
-        session = await link.session(ctx, required=needs_state)
-        if needs_state and session is None:
-            if ctx.method == "logging/setLevel":
-                # No session to keep a level for, and nothing logged on the shared session reaches anyone.
-                return {}
-            raise MCPError(
-                code=types.INVALID_REQUEST,
-                message="resource subscriptions need a session (the handshake era over stateful HTTP or stdio)",
-            )
-        link.started(ctx)
-        try:
-            result = await upstream.request(ctx.method, ctx.params, on_progress=progress_relay(ctx), session=session)
-        finally:
-            link.finished(ctx)
-        return _for_era(ctx, result)
+        return _for_era(ctx, await send(ctx, upstream, ctx.method, ctx.params))
 
     def input_schema(name: str) -> dict[str, Any] | None:
         # Without this lookup the SDK finds a tool's schema for modern-era calls by paging through tools/list
@@ -235,7 +216,13 @@ def build_mcp_server(registry: Registry, server: str | None = None, roster: Rost
     label = "mcp-gateway" if server is None else f"mcp-gateway/{server}"
 
     def describe() -> InitializationOptions:
-        upstream = mcp_upstream(server) if server is not None else None
+        if server is None:
+            return InitializationOptions(
+                server_name=label,
+                server_version=__version__,
+                capabilities=union_capabilities(registry),
+            )
+        upstream = mcp_upstream(server)
         info = upstream.server_info if upstream is not None else None
         return InitializationOptions(
             server_name=info.name if info is not None else label,
@@ -258,6 +245,10 @@ def build_mcp_server(registry: Registry, server: str | None = None, roster: Rost
     if server is not None:
         for method, params_type in _RELAYED_REQUESTS.items():
             low_level.add_request_handler(method, params_type, relay)
+    else:
+        aggregated = AggregatedHandlers(registry, PAGE_SIZE, _encode_cursor, _decode_cursor, _for_era)
+        for method, params_type in _RELAYED_REQUESTS.items():
+            low_level.add_request_handler(method, params_type, aggregated.handler(method))
     if roster is not None:
         low_level.middleware.append(_track(roster))
     return low_level

@@ -224,3 +224,29 @@ class Roster:
             if connection.initialized.is_set():
                 # Best effort by the SDK's contract: a closed stream drops the notification, never raises.
                 await connection.outbound.notify(method, None)
+
+
+SESSION_STATE_REQUESTS = frozenset({"logging/setLevel", "resources/subscribe"})
+"""Requests that set per-session state at the upstream, so they need the client's own upstream session."""
+
+
+async def send(
+    ctx: ServerRequestContext[Any, Any], upstream: McpUpstream, method: str, params: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """Relay one request of this client to `upstream`, on the session that client's requests use there."""
+    link = ClientLink.of(ctx, upstream)
+    needs_state = method in SESSION_STATE_REQUESTS
+    session = await link.session(ctx, required=needs_state)
+    if needs_state and session is None:
+        if method == "logging/setLevel":
+            # No session to keep a level for, and nothing logged on the shared session reaches anyone.
+            return {}
+        raise MCPError(
+            code=types.INVALID_REQUEST,
+            message="resource subscriptions need a session (the handshake era over stateful HTTP or stdio)",
+        )
+    link.started(ctx)
+    try:
+        return await upstream.request(method, params, on_progress=progress_relay(ctx), session=session)
+    finally:
+        link.finished(ctx)
