@@ -139,17 +139,20 @@ class Aggregate:
         raise MCPError(types.INVALID_PARAMS, f"Unknown prompt: {gateway_name}")
 
     async def resources(self, ctx: ServerRequestContext[Any, Any]) -> list[tuple[str, dict[str, Any]]]:
-        found = []
-        for upstream in self.upstreams("resources"):
-            found += [(upstream.name, item) for item in await self._list(ctx, upstream, "resources/list", "resources")]
-        return found
+        """Every resource once, by URI: a URI two servers list is the first server's."""
+        return await self._by_key(ctx, "resources/list", "resources", "uri")
 
     async def templates(self, ctx: ServerRequestContext[Any, Any]) -> list[tuple[str, dict[str, Any]]]:
-        found = []
+        return await self._by_key(ctx, "resources/templates/list", "resourceTemplates", "uriTemplate")
+
+    async def _by_key(
+        self, ctx: ServerRequestContext[Any, Any], method: str, key: str, identity: str
+    ) -> list[tuple[str, dict[str, Any]]]:
+        found: dict[Any, tuple[str, dict[str, Any]]] = {}
         for upstream in self.upstreams("resources"):
-            listed = await self._list(ctx, upstream, "resources/templates/list", "resourceTemplates")
-            found += [(upstream.name, item) for item in listed]
-        return found
+            for item in await self._list(ctx, upstream, method, key):
+                found.setdefault(item.get(identity), (upstream.name, item))
+        return list(found.values())
 
     async def resource_routes(self, ctx: ServerRequestContext[Any, Any], uri: str) -> list[McpUpstream]:
         """Where a URI may be read, best first: the server listing it, the first whose template matches, then

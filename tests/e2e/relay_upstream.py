@@ -28,6 +28,7 @@ BLOB = bytes(range(256))
 
 _tools: list[types.Tool] = []
 _sessions: list[dict[str, Any]] = []
+_label = {"name": "relay"}
 
 
 def _tool(name: str, description: str, properties: dict[str, Any] | None = None) -> types.Tool:
@@ -205,7 +206,8 @@ async def list_templates(ctx: ServerRequestContext[Any, Any], params: types.Pagi
 async def read_resource(ctx: ServerRequestContext[Any, Any], params: types.ReadResourceRequestParams) -> Any:
     uri = str(params.uri)
     if uri == "memo://text":
-        contents: list[Any] = [types.TextResourceContents(uri=uri, text="memo text", mime_type="text/plain")]
+        text = f"memo text from {_label['name']}"
+        contents: list[Any] = [types.TextResourceContents(uri=uri, text=text, mime_type="text/plain")]
     elif uri == "memo://blob":
         contents = [types.BlobResourceContents(uri=uri, blob=base64.b64encode(BLOB).decode())]
     elif uri.startswith("memo://notes/"):
@@ -267,7 +269,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--transport", choices=["stdio", "http"], default="stdio")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--label", default="relay", help="named in resource texts, to tell servers apart")
     args = parser.parse_args(argv)
+    _label["name"] = args.label
     server = build_server()
     if args.transport == "stdio":
 

@@ -49,7 +49,11 @@ def relay_url(e2e_log_dir: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def gateway(relay_url: str, tmp_path_factory: pytest.TempPathFactory, e2e_log_dir: Path) -> Iterator[Gateway]:
-    stdio = {"command": sys.executable, "args": ["-m", "tests.e2e.relay_upstream"], "cwd": str(REPO_ROOT)}
+    stdio = {
+        "command": sys.executable,
+        "args": ["-m", "tests.e2e.relay_upstream", "--label", "local"],
+        "cwd": str(REPO_ROOT),
+    }
     config = write_config(tmp_path_factory.mktemp("relay-gateway"), {"relay": {"url": relay_url}, "local": stdio})
     with running_gateway(config, e2e_log_dir) as running:
         yield running
@@ -267,3 +271,55 @@ async def test_an_upstream_tool_list_change_reaches_connected_clients(gateway: G
         names = {tool.name for tool in (await watching.list_tools()).tools}
         prefixed = {tool.name for tool in (await everything.list_tools()).tools}
     assert "fresh" in names and "local-fresh" in prefixed
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", ["legacy", MODERN_ERA])
+async def test_the_gateway_endpoint_prefixes_prompts_and_routes_resources_by_uri(gateway: Gateway, mode: Any) -> None:
+    async with gateway.client(mode=mode) as client:
+        capabilities = client.server_capabilities
+        prompts: list[types.Prompt] = []
+        cursor: str | None = None
+        for _ in range(10):
+            page = await client.list_prompts(cursor=cursor)
+            prompts += page.prompts
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        greeting = await client.get_prompt("local-greet", {"name": "Grace"})
+        completion = await client.complete(types.PromptReference(name="relay-greet"), {"name": "name", "value": "G"})
+        resources = (await client.list_resources()).resources
+        templates = (await client.list_resource_templates()).resource_templates
+        text = await client.read_resource("memo://text")
+        note = await client.read_resource("memo://notes/42")
+        with pytest.raises(MCPError) as unknown:
+            await client.get_prompt("greet")
+    if mode == "legacy":  # a client pinned to the modern era does not ask (it synthesizes an empty discovery)
+        assert capabilities.prompts is not None and capabilities.resources is not None
+        assert capabilities.logging is not None and capabilities.completions is not None
+    names = [prompt.name for prompt in prompts]
+    assert len(names) == len(set(names)) == 242
+    assert names[:2] == ["relay-greet", "relay-filler_000"] and "local-filler_119" in names
+    assert isinstance(greeting.messages[0].content, types.TextContent)
+    assert greeting.messages[0].content.text == "Hello, Grace!"
+    assert completion.completion.values == ["Grace"]
+    # Both servers list memo://text and the notes template: each appears once, and the first server answers.
+    assert [str(resource.uri) for resource in resources] == ["memo://text", "memo://blob"]
+    assert [template.uri_template for template in templates] == ["memo://notes/{id}"]
+    assert isinstance(text.contents[0], types.TextResourceContents)
+    assert text.contents[0].text == "memo text from relay"
+    assert isinstance(note.contents[0], types.TextResourceContents) and note.contents[0].text == "note 42"
+    assert unknown.value.code == types.INVALID_PARAMS
+
+
+@pytest.mark.anyio
+async def test_the_gateway_endpoint_sets_the_log_level_on_every_upstream_for_this_client_only(gateway: Gateway) -> None:
+    quiet, chatty = Peer("quiet"), Peer("chatty")
+    async with quiet.client(gateway.mcp_url) as first, chatty.client(gateway.mcp_url) as second:
+        await first.set_logging_level("error")
+        await second.set_logging_level("info")
+        for client in (first, second):
+            for server in ("relay", "local"):
+                await client.call_tool(f"{server}-log", {"text": "x"})
+    assert quiet.logs == []
+    assert [entry.level for entry in chatty.logs] == ["info", "notice", "warning"] * 2
