@@ -1,0 +1,159 @@
+"""The cost of the relay's session model: plain tool calls through an MCP upstream, and clients that get a session
+of their own.
+
+    .venv/bin/python benchmarks/mcp_relay_calls.py [--baseline-repo ../../main] [--calls 1000] [--concurrency 1,8]
+                                                   [--repetitions 3] [--clients 20]
+
+Starts the test MCP server (tests/e2e/mcp_upstream.py, streamable HTTP) and `mcp-gateway serve` with it as
+server `up`; with --baseline-repo, also a second gateway running that checkout's code (the same interpreter, its
+package first on the path), which is "today" for the comparison. Then, per concurrency level C (C sessions
+sharing `--calls` calls of `echo`), the median calls/s over `--repetitions` runs of:
+
+- direct: official clients straight to the upstream;
+- baseline: plain clients through the baseline gateway's /mcp/up;
+- shared: plain clients (no client capabilities) through this gateway's /mcp/up: the shared upstream session;
+- own: clients declaring sampling through this gateway's /mcp/up: each gets an upstream session of its own.
+
+Last, the cost per connected client: opening `--clients` sessions one after the other and making one call each,
+in ms per client, plain vs declaring sampling (which opens an upstream session per client).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import AsyncExitStack, ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+import mcp_types as types  # noqa: E402
+from mcp import Client  # noqa: E402
+from mcp.client.session import ClientRequestContext  # noqa: E402
+
+from tests.e2e.gateway_process import (  # noqa: E402
+    LOOPBACK,
+    free_port,
+    gateway_command,
+    http_ready,
+    launch_process,
+    running_gateway,
+    running_mcp_upstreams,
+    stopping,
+    write_config,
+)
+
+
+async def _sampling(context: ClientRequestContext, params: types.CreateMessageRequestParams) -> Any:
+    return types.CreateMessageResult(role="assistant", content=types.TextContent(text="x"), model="none")
+
+
+def _client(url: str, *, own_session: bool) -> Client:
+    options: dict[str, Any] = {"sampling_callback": _sampling} if own_session else {}
+    return Client(url, mode="legacy", cache=None, **options)
+
+
+async def calls_per_second(url: str, calls: int, concurrency: int, own_session: bool) -> float:
+    async with AsyncExitStack() as stack:
+        clients = [await stack.enter_async_context(_client(url, own_session=own_session)) for _ in range(concurrency)]
+        for client in clients:
+            await client.call_tool("echo", {"text": "warm"})
+        remaining = calls
+
+        async def worker(client: Client) -> None:
+            nonlocal remaining
+            while remaining > 0:
+                remaining -= 1
+                result = await client.call_tool("echo", {"text": "hello"})
+                assert not result.is_error, result
+
+        started = time.perf_counter()
+        async with anyio.create_task_group() as group:
+            for client in clients:
+                group.start_soon(worker, client)
+        return calls / (time.perf_counter() - started)
+
+
+async def ms_per_client(url: str, clients: int, own_session: bool) -> float:
+    started = time.perf_counter()
+    for _ in range(clients):
+        async with _client(url, own_session=own_session) as client:
+            await client.call_tool("echo", {"text": "first"})
+    return (time.perf_counter() - started) * 1000 / clients
+
+
+@contextmanager
+def baseline_gateway(repo: Path, config: Path, log_dir: Path) -> Iterator[str]:
+    """A gateway running `repo`'s code; yields its base URL."""
+    port = free_port()
+    base_url = f"http://{LOOPBACK}:{port}"
+    args = gateway_command("serve", "--config", str(config), "--host", LOOPBACK, "--port", str(port))
+    # PYTHONSAFEPATH keeps the current directory (this checkout) off the path, so PYTHONPATH's checkout wins.
+    env = {"PYTHONSAFEPATH": "1", "PYTHONPATH": str(repo.resolve()), "MCP_GATEWAY_LOG_LEVEL": "warning"}
+    process = launch_process(f"baseline-gateway-{port}", args, log_dir=log_dir, env=env)
+    with stopping(process):
+        process.wait_until_ready(http_ready(f"{base_url}/health"))
+        yield base_url
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--baseline-repo", type=Path, help="a checkout whose gateway is the baseline (e.g. main)")
+    parser.add_argument("--calls", type=int, default=1000)
+    parser.add_argument("--concurrency", default="1,8")
+    parser.add_argument("--repetitions", type=int, default=3)
+    parser.add_argument("--clients", type=int, default=20)
+    args = parser.parse_args()
+    levels = [int(level) for level in args.concurrency.split(",")]
+    os.environ.setdefault("MCP_GATEWAY_LOG_LEVEL", "warning")
+    with tempfile.TemporaryDirectory(prefix="relay-bench-") as scratch, ExitStack() as stack:
+        work = Path(scratch)
+        upstream = stack.enter_context(running_mcp_upstreams(("http",), work))["http"]
+        config = write_config(work, {"up": {"url": upstream.url}})
+        gateway = stack.enter_context(running_gateway(config, work))
+        targets = {"direct": (upstream.url, False), "shared": (gateway.server_url("up"), False),
+                   "own": (gateway.server_url("up"), True)}
+        if args.baseline_repo is not None:
+            baseline = stack.enter_context(baseline_gateway(args.baseline_repo, config, work))
+            targets = {"direct": targets["direct"], "baseline": (f"{baseline}/mcp/up", False),
+                       "shared": targets["shared"], "own": targets["own"]}
+        print(f"calls/s (median of {args.repetitions}; {args.calls} calls of echo per run)")
+        print("C".rjust(4) + "".join(label.rjust(11) for label in targets) + "   shared/base   own/shared")
+        for level in levels:
+            medians: dict[str, float] = {}
+            for label, (url, own) in targets.items():
+                runs = [anyio.run(calls_per_second, url, args.calls, level, own)
+                        for _ in range(args.repetitions)]
+                medians[label] = statistics.median(runs)
+            ratios = ""
+            if "baseline" in medians:
+                ratios += f"{medians['shared'] / medians['baseline']:14.2f}"
+            else:
+                ratios += "-".rjust(14)
+            ratios += f"{medians['own'] / medians['shared']:13.2f}"
+            print(f"{level:4d}" + "".join(f"{medians[label]:11.0f}" for label in targets) + ratios)
+        plain = statistics.median(
+            anyio.run(ms_per_client, gateway.server_url("up"), args.clients, False)
+            for _ in range(args.repetitions)
+        )
+        own = statistics.median(
+            anyio.run(ms_per_client, gateway.server_url("up"), args.clients, True)
+            for _ in range(args.repetitions)
+        )
+        print(f"ms per connected client (open + first call, median of {args.repetitions} x {args.clients} clients): "
+              f"plain {plain:.1f}, with its own upstream session {own:.1f} (+{own - plain:.1f})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
