@@ -130,11 +130,12 @@ def main() -> int:
         print(f"calls/s (median of {args.repetitions}; {args.calls} calls of echo per run)")
         print("C".rjust(4) + "".join(label.rjust(11) for label in targets) + "   shared/base   own/shared")
         for level in levels:
-            medians: dict[str, float] = {}
-            for label, (url, own) in targets.items():
-                runs = [anyio.run(calls_per_second, url, args.calls, level, own)
-                        for _ in range(args.repetitions)]
-                medians[label] = statistics.median(runs)
+            runs: dict[str, list[float]] = {label: [] for label in targets}
+            # Interleaved, so that load from elsewhere on the machine falls on every target alike.
+            for _ in range(args.repetitions):
+                for label, (url, own) in targets.items():
+                    runs[label].append(anyio.run(calls_per_second, url, args.calls, level, own))
+            medians = {label: statistics.median(values) for label, values in runs.items()}
             ratios = ""
             if "baseline" in medians:
                 ratios += f"{medians['shared'] / medians['baseline']:14.2f}"
