@@ -15,7 +15,7 @@ from typing import Any
 import anyio
 import mcp_types as types
 import pytest
-from mcp import Client, MCPError
+from mcp import Client, MCPError, StdioServerParameters
 from mcp.client.session import ClientRequestContext
 
 from tests.e2e.gateway_process import (
@@ -323,3 +323,37 @@ async def test_the_gateway_endpoint_sets_the_log_level_on_every_upstream_for_thi
                 await client.call_tool(f"{server}-log", {"text": "x"})
     assert quiet.logs == []
     assert [entry.level for entry in chatty.logs] == ["info", "notice", "warning"] * 2
+
+
+@pytest.mark.anyio
+async def test_the_stdio_front_door_relays_the_same_way(gateway: Gateway) -> None:
+    peer = Peer("desktop")
+    command = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "mcp_gateway", "--log-level", "warning", "stdio", "--config", str(gateway.config_path)],
+        cwd=str(REPO_ROOT),
+    )
+    client = Client(command, mode="legacy", logging_callback=peer._log, message_handler=peer._message,
+                    sampling_callback=peer._sample, elicitation_callback=peer._elicit, list_roots_callback=peer._roots)
+    with anyio.fail_after(60):
+        async with client:
+            prompt = await client.get_prompt("relay-greet", {"name": "Alan"})
+            await client.set_logging_level("warning")
+            sampled = result_text(await client.call_tool("local-sample", {"prompt": "hi"}))
+            logged = result_text(await client.call_tool("relay-log", {"text": "stdio"}))
+            progress: list[float] = []
+
+            async def on_progress(value: float, total: float | None, message: str | None) -> None:
+                progress.append(value)
+
+            await client.call_tool("relay-progress", {"steps": 2}, progress_callback=on_progress)
+            await client.call_tool("relay-add_tool", {"name": "via_stdio"})
+            while not any(isinstance(item, types.ToolListChangedNotification) for item in peer.notifications):
+                await anyio.sleep(0.05)
+            names = {tool.name for tool in (await client.list_tools()).tools}
+    assert isinstance(prompt.messages[0].content, types.TextContent)
+    assert prompt.messages[0].content.text == "Hello, Alan!"
+    assert sampled.endswith("sampled: desktop-llm (model-desktop)")
+    assert logged.endswith("logged") and [entry.level for entry in peer.logs] == ["warning"]
+    assert progress == [1, 2]
+    assert "relay-via_stdio" in names
