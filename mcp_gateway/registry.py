@@ -121,7 +121,11 @@ class Registry:
 
     async def start(self) -> None:
         """Start every upstream concurrently; an upstream that fails only marks itself unhealthy."""
+        await self._start(list(self._servers.values()))
+        self.rebuild()
+        self._log_started(list(self._servers))
 
+    async def _start(self, servers: Sequence[RegistryServer]) -> None:
         async def start_one(server: RegistryServer) -> None:
             try:
                 await server.upstream.start()
@@ -131,10 +135,13 @@ class Registry:
                 logger.exception("server '%s' failed to start", server.upstream.name)
 
         async with anyio.create_task_group() as group:
-            for server in self._servers.values():
+            for server in servers:
                 group.start_soon(start_one, server)
-        self.rebuild()
+
+    def _log_started(self, names: Sequence[str]) -> None:
         for status in self.servers():
+            if status.name not in names:
+                continue
             level = logging.WARNING if status.health.state == "unhealthy" else logging.INFO
             detail = f" ({status.health.detail})" if status.health.detail else ""
             logger.log(level, "server '%s' (%s): %s, %d tools exposed%s",
@@ -164,6 +171,8 @@ class Registry:
         if recovered:
             self.rebuild()
             for name in recovered:
+                if name not in self._servers:
+                    continue  # removed by a reload meanwhile
                 logger.info("server '%s' recovered: %s", name, self._servers[name].upstream.health.detail)
                 self._changed(name)
 
@@ -172,6 +181,31 @@ class Registry:
         while True:
             await anyio.sleep(interval)
             await self.recover()
+
+    async def reconfigure(self, servers: Sequence[RegistryServer]) -> None:
+        """Serve `servers` from now on, in their order: the ones already held (the same objects) keep running
+        untouched, new ones are started, and the ones left out are closed once no longer listed."""
+        kept = {id(server) for server in servers}
+        current = {id(server) for server in self._servers.values()}
+        added = [server for server in servers if id(server) not in current]
+        removed = [server for server in self._servers.values() if id(server) not in kept]
+        for server in added:
+            self._watch(server.upstream)
+        await self._start(added)
+        self._servers = {server.upstream.name: server for server in servers}
+        self.rebuild()
+        self._log_started([server.upstream.name for server in added])
+        for server in removed:
+            # A server replaced under the same name was already announced with the added ones.
+            if server.upstream.name not in self._servers:
+                self._changed(server.upstream.name)
+        for server in added:
+            self._changed(server.upstream.name)
+        for server in removed:
+            try:
+                await server.upstream.aclose()
+            except Exception:
+                logger.exception("server '%s' failed to close cleanly", server.upstream.name)
 
     def rebuild(self) -> None:
         """Recompute every name from the upstreams' current tool lists."""
@@ -222,6 +256,10 @@ class Registry:
 
     def has_server(self, name: str) -> bool:
         return name in self._servers
+
+    def registry_servers(self) -> list[RegistryServer]:
+        """The servers as configured, in order (for a reload to tell kept ones from changed ones)."""
+        return list(self._servers.values())
 
     def upstream(self, server: str) -> Upstream:
         """The source behind a server, for front doors that relay more than tools (prompts, resources, ...)."""

@@ -11,10 +11,11 @@ import base64
 import binascii
 import json
 from collections.abc import AsyncIterator, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
+import anyio.abc
 import mcp_types as types
 from anyio.abc import TaskGroup
 from mcp.server.context import CallNext, HandlerResult, ServerMiddleware, ServerRequestContext
@@ -273,8 +274,9 @@ class _AsgiEndpoint:
 
 
 class McpEndpoints:
-    """Session managers for `/mcp` and every `/mcp/{server}`, as one ASGI app routed by path parameter; tells
-    connected clients when what they see changes."""
+    """Session managers for `/mcp` and every `/mcp/{server}`, as one ASGI app routed by path parameter. Tells
+    connected clients when what they see changes, and opens or closes a server's endpoint when a reload adds or
+    removes the server."""
 
     def __init__(
         self,
@@ -288,8 +290,10 @@ class McpEndpoints:
         self._security = security
         self.gateway_roster = Roster()
         self.gateway = self._manager(None, self.gateway_roster)
-        self.rosters = {name: Roster() for name in registry.server_names()}
-        self.per_server = {name: self._manager(name, self.rosters[name]) for name in registry.server_names()}
+        self.rosters: dict[str, Roster] = {}
+        self.per_server: dict[str, StreamableHTTPSessionManager] = {}
+        """The endpoints that are open (their session manager runs)."""
+        self._closers: dict[str, anyio.Event] = {}
         self._task_group: TaskGroup | None = None
         registry.on_change(self._changed)
 
@@ -302,25 +306,49 @@ class McpEndpoints:
 
     @asynccontextmanager
     async def run(self) -> AsyncIterator[None]:
-        async with AsyncExitStack() as stack:
-            await stack.enter_async_context(self.gateway.run())
-            for session_manager in self.per_server.values():
-                await stack.enter_async_context(session_manager.run())
-            self._task_group = await stack.enter_async_context(anyio.create_task_group())
+        async with self.gateway.run(), anyio.create_task_group() as task_group:
+            self._task_group = task_group
+            for name in self._registry.server_names():
+                self._closers[name] = anyio.Event()
+                await task_group.start(self._serve, name, self._closers[name])
             try:
                 yield
             finally:
-                self._task_group.cancel_scope.cancel()
                 self._task_group = None
+                task_group.cancel_scope.cancel()
+
+    async def _serve(
+        self, server: str, closed: anyio.Event, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Run one server's endpoint until `closed` (its server was removed) or the gateway stops."""
+        roster = Roster()
+        session_manager = self._manager(server, roster)
+        try:
+            async with session_manager.run():
+                self.rosters[server], self.per_server[server] = roster, session_manager
+                task_status.started()
+                await closed.wait()
+        finally:
+            if self.per_server.get(server) is session_manager:
+                del self.per_server[server], self.rosters[server]
+            if self._closers.get(server) is closed:
+                del self._closers[server]
 
     def _changed(self, server: str, kind: str) -> None:
-        if self._task_group is None:
+        task_group = self._task_group
+        if task_group is None:
             return
+        present = self._registry.has_server(server)
+        if present and server not in self._closers:
+            self._closers[server] = anyio.Event()
+            task_group.start_soon(self._serve, server, self._closers[server])
+        elif not present and server in self._closers:
+            self._closers.pop(server).set()
         method = f"notifications/{kind}/list_changed"
-        self._task_group.start_soon(self.gateway_roster.notify, method)
+        task_group.start_soon(self.gateway_roster.notify, method)
         roster = self.rosters.get(server)
         if roster is not None:
-            self._task_group.start_soon(roster.notify, method)
+            task_group.start_soon(roster.notify, method)
 
     def gateway_app(self) -> ASGIApp:
         return _AsgiEndpoint(self._handle_gateway)

@@ -16,6 +16,7 @@ import uvicorn
 from mcp.server.stdio import stdio_server
 
 from mcp_gateway.registry import Registry
+from mcp_gateway.reload import ConfigReloader
 from mcp_gateway.server.app import create_app
 from mcp_gateway.server.mcp import build_mcp_server
 from mcp_gateway.server.relay import Roster
@@ -23,9 +24,11 @@ from mcp_gateway.server.relay import Roster
 logger = logging.getLogger(__name__)
 
 
-async def serve_stdio(registry: Registry, sock: socket.socket) -> None:
+async def serve_stdio(
+    registry: Registry, sock: socket.socket, reloader: ConfigReloader | None = None, reload_interval: float = 2.0
+) -> None:
     """Serve MCP on stdio until stdin closes; `sock` is the bound loopback socket for the HTTP side."""
-    app = create_app(registry)
+    app = create_app(registry, reloader=reloader, reload_interval=reload_interval)
     http_server = uvicorn.Server(uvicorn.Config(app, log_config=None, log_level="warning", lifespan="on"))
     async with anyio.create_task_group() as group:
         group.start_soon(http_server.serve, [sock])

@@ -67,20 +67,22 @@ def create_upstream(entry: ServerEntry, base_dir: Path) -> Upstream:
     return McpUpstream(entry.name, spec)
 
 
+def registry_server(entry: ServerEntry, base_dir: Path) -> RegistryServer:
+    """One config entry as the registry holds it (not started)."""
+    try:
+        upstream = create_upstream(entry, base_dir)
+    except ValueError as error:
+        # The config loader should have caught it; if not, this server is unusable, the others are not.
+        upstream = UnavailableUpstream(entry.name, Health("unhealthy", f"server '{entry.name}': {error}"))
+    tool_filter = ToolFilter()
+    if entry.config is not None:
+        allowed = entry.config.allowed_tools
+        tool_filter = ToolFilter(
+            allowed=tuple(allowed) if allowed is not None else None,
+            disallowed=tuple(entry.config.disallowed_tools),
+        )
+    return RegistryServer(upstream, entry.kind or "invalid", tool_filter)
+
+
 def build_registry(config: GatewayConfig) -> Registry:
-    servers = []
-    for entry in config.servers:
-        try:
-            upstream = create_upstream(entry, config.base_dir)
-        except ValueError as error:
-            # The config loader should have caught it; if not, this server is unusable, the others are not.
-            upstream = UnavailableUpstream(entry.name, Health("unhealthy", f"server '{entry.name}': {error}"))
-        tool_filter = ToolFilter()
-        if entry.config is not None:
-            allowed = entry.config.allowed_tools
-            tool_filter = ToolFilter(
-                allowed=tuple(allowed) if allowed is not None else None,
-                disallowed=tuple(entry.config.disallowed_tools),
-            )
-        servers.append(RegistryServer(upstream, entry.kind or "invalid", tool_filter))
-    return Registry(servers)
+    return Registry([registry_server(entry, config.base_dir) for entry in config.servers])
