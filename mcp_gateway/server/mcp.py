@@ -190,7 +190,11 @@ def build_mcp_server(registry: Registry, server: str | None = None, roster: Rost
         if upstream is None:
             return await registry.call_tool(params.name, arguments, server)
         link = ClientLink.of(ctx, upstream)
-        session = await link.session(ctx)
+        try:
+            session = await link.session(ctx)
+        except MCPError as error:
+            # A failing tool call is a result, whatever made it fail.
+            return types.CallToolResult(content=[types.TextContent(text=error.message)], is_error=True)
         link.started(ctx)
         try:
             return await upstream.call_tool(

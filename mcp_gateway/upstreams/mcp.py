@@ -122,6 +122,7 @@ class McpUpstream:
         self._connection: _Connection | None = None
         self._reconnect_lock = anyio.Lock()
         self._change_listener: ChangeListener | None = None
+        self._identity: tuple[types.ServerCapabilities, types.Implementation | None, str | None] | None = None
 
     @property
     def health(self) -> Health:
@@ -141,19 +142,17 @@ class McpUpstream:
 
     @property
     def capabilities(self) -> types.ServerCapabilities | None:
-        """What the upstream advertised on the shared session; None while it is not connected."""
-        client = self._shared_client()
-        return client.server_capabilities if client is not None else None
+        """What the upstream advertised when the shared session last connected (kept while a reconnect is
+        pending, like its tools); None if it never connected."""
+        return self._identity[0] if self._identity is not None else None
 
     @property
     def server_info(self) -> types.Implementation | None:
-        client = self._shared_client()
-        return client.server_info if client is not None else None
+        return self._identity[1] if self._identity is not None else None
 
     @property
     def instructions(self) -> str | None:
-        client = self._shared_client()
-        return client.instructions if client is not None else None
+        return self._identity[2] if self._identity is not None else None
 
     async def start(self) -> None:
         if self._supervisor is not None:
@@ -303,8 +302,10 @@ class McpUpstream:
             await self._release(connection)
         if self._task_group is None:
             return  # aclose() began meanwhile: "closed" is the health that stands
-        if connection.client is not None:
+        client = connection.client
+        if client is not None:
             self._tools = list(connection.tools)
+            self._identity = (client.server_capabilities, client.server_info, client.instructions)
             self._health = Health("healthy", f"{len(self._tools)} tools")
         else:
             detail = f"server '{self.name}': cannot connect to {self._target()}: {connection.failure}"
