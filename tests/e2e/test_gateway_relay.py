@@ -175,14 +175,15 @@ async def test_the_upstreams_errors_come_back_unchanged(gateway: Gateway) -> Non
 
 
 @pytest.mark.anyio
-async def test_two_clients_each_get_only_their_own_progress(gateway: Gateway) -> None:
+@pytest.mark.parametrize("mode", ["legacy", MODERN_ERA])
+async def test_two_clients_each_get_only_their_own_progress(gateway: Gateway, mode: Any) -> None:
     received: dict[int, list[tuple[float, float | None]]] = {3: [], 5: []}
 
     async def run(steps: int) -> str:
         async def on_progress(progress: float, total: float | None, message: str | None) -> None:
             received[steps].append((progress, total))
 
-        async with gateway.client("relay", mode="legacy") as client:
+        async with gateway.client("relay", mode=mode) as client:
             return result_text(await client.call_tool("progress", {"steps": steps}, progress_callback=on_progress))
 
     async with anyio.create_task_group() as group:
