@@ -1,0 +1,1 @@
+"""Inbound access: who is calling the gateway, and what they may see."""
