@@ -12,6 +12,7 @@ import binascii
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -112,13 +113,23 @@ def _for_era(ctx: ServerRequestContext[Any, Any], result: dict[str, Any]) -> dic
     return completed
 
 
-class _EndpointServer(Server[Any]):
-    """A low-level server whose identity and capabilities are read when a client connects, not fixed when the
-    endpoint is built: an upstream that reconnects, or a reload, changes them."""
+@dataclass(frozen=True)
+class EndpointIdentity:
+    """How an endpoint presents itself, read when a client connects: an upstream that reconnects, or a reload,
+    changes it."""
 
-    def __init__(self, label: str, describe: Callable[[], InitializationOptions], **handlers: Any) -> None:
+    info: Callable[[], types.Implementation]
+    capabilities: Callable[[], types.ServerCapabilities]
+    instructions: Callable[[], str | None]
+
+
+class _EndpointServer(Server[Any]):
+    """A low-level server whose identity and capabilities come from an `EndpointIdentity`, not from its
+    constructor."""
+
+    def __init__(self, label: str, identity: EndpointIdentity, **handlers: Any) -> None:
         super().__init__(label, version=__version__, **handlers)
-        self._describe = describe
+        self._identity = identity
 
     def create_initialization_options(
         self,
@@ -126,19 +137,21 @@ class _EndpointServer(Server[Any]):
         experimental_capabilities: dict[str, dict[str, Any]] | None = None,
         extensions: dict[str, dict[str, Any]] | None = None,
     ) -> InitializationOptions:
-        return self._describe()
+        info = self._identity.info()
+        return InitializationOptions(
+            server_name=info.name,
+            server_version=info.version,
+            title=info.title,
+            description=info.description,
+            website_url=info.website_url,
+            icons=info.icons,
+            capabilities=self._identity.capabilities(),
+            instructions=self._identity.instructions(),
+        )
 
     @property
     def server_info(self) -> types.Implementation:
-        options = self._describe()
-        return types.Implementation(
-            name=options.server_name,
-            version=options.server_version,
-            title=options.title,
-            description=options.description,
-            website_url=options.website_url,
-            icons=options.icons,
-        )
+        return self._identity.info()
 
     @property
     def server_info_stamp(self) -> dict[str, Any]:
@@ -152,7 +165,7 @@ class _EndpointServer(Server[Any]):
         *,
         protocol_version: str | None = None,
     ) -> types.ServerCapabilities:
-        return self._describe().capabilities
+        return self._identity.capabilities()
 
 
 def build_mcp_server(registry: Registry, server: str | None = None, roster: Roster | None = None) -> Server[Any]:
@@ -220,29 +233,24 @@ def build_mcp_server(registry: Registry, server: str | None = None, roster: Rost
 
     label = "mcp-gateway" if server is None else f"mcp-gateway/{server}"
 
-    def describe() -> InitializationOptions:
+    def info() -> types.Implementation:
+        upstream = mcp_upstream(server) if server is not None else None
+        upstream_info = upstream.server_info if upstream is not None else None
+        return upstream_info or types.Implementation(name=label, version=__version__)
+
+    def capabilities() -> types.ServerCapabilities:
         if server is None:
-            return InitializationOptions(
-                server_name=label,
-                server_version=__version__,
-                capabilities=union_capabilities(registry),
-            )
+            return union_capabilities(registry)
         upstream = mcp_upstream(server)
-        info = upstream.server_info if upstream is not None else None
-        return InitializationOptions(
-            server_name=info.name if info is not None else label,
-            server_version=info.version if info is not None else __version__,
-            title=info.title if info is not None else None,
-            description=info.description if info is not None else None,
-            website_url=info.website_url if info is not None else None,
-            icons=info.icons if info is not None else None,
-            capabilities=relayed_capabilities(upstream.capabilities if upstream is not None else None),
-            instructions=upstream.instructions if upstream is not None else None,
-        )
+        return relayed_capabilities(upstream.capabilities if upstream is not None else None)
+
+    def instructions() -> str | None:
+        upstream = mcp_upstream(server) if server is not None else None
+        return upstream.instructions if upstream is not None else None
 
     low_level = _EndpointServer(
         label,
-        describe,
+        EndpointIdentity(info, capabilities, instructions),
         on_list_tools=list_tools,
         on_call_tool=call_tool,
         get_tool_input_schema=input_schema,
