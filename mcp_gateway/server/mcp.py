@@ -19,7 +19,7 @@ import anyio
 import anyio.abc
 import mcp_types as types
 from anyio.abc import TaskGroup
-from mcp.server.context import CallNext, HandlerResult, ServerMiddleware, ServerRequestContext
+from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import NotificationOptions, Server
 from mcp.server.models import InitializationOptions
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
@@ -263,16 +263,14 @@ def build_mcp_server(registry: Registry, server: str | None = None, roster: Rost
         for method, params_type in _RELAYED_REQUESTS.items():
             low_level.add_request_handler(method, params_type, aggregated.handler(method))
     if roster is not None:
-        low_level.middleware.append(_track(roster))
+
+        async def initialized(ctx: ServerRequestContext[Any, Any], params: types.NotificationParams) -> None:
+            # Only a handshake-era client has a connection to tell later; it says so once, here (rather than
+            # a middleware on every request).
+            roster.add(ctx)
+
+        low_level.add_notification_handler("notifications/initialized", types.NotificationParams, initialized)
     return low_level
-
-
-def _track(roster: Roster) -> ServerMiddleware[Any]:
-    async def track(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
-        roster.add(ctx)
-        return await call_next(ctx)
-
-    return track
 
 
 class _AsgiEndpoint:

@@ -79,6 +79,8 @@ def progress_relay(ctx: ServerRequestContext[Any, Any]) -> ProgressCallback | No
 def request_meta(ctx: ServerRequestContext[Any, Any]) -> dict[str, Any] | None:
     """The caller's `_meta` to relay, without what the upstream session supplies itself (progress token,
     protocol envelope)."""
+    if not ctx.params or "_meta" not in ctx.params:
+        return None
     relayed = relayable_params(ctx.params)
     meta = (relayed or {}).get("_meta")
     return dict(meta) if isinstance(meta, Mapping) else None
@@ -212,9 +214,7 @@ class Roster:
         self._connections: weakref.WeakSet[Connection] = weakref.WeakSet()
 
     def add(self, ctx: ServerRequestContext[Any, Any]) -> None:
-        connection = downstream_connection(ctx)
-        if connection.session_id is not None or connection.protocol_version not in MODERN_PROTOCOL_VERSIONS:
-            self._connections.add(connection)
+        self._connections.add(downstream_connection(ctx))
 
     def __len__(self) -> int:
         return len(self._connections)
