@@ -28,6 +28,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import AsyncExitStack, ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -92,9 +93,28 @@ async def ms_per_client(url: str, clients: int, own_session: bool) -> float:
     return (time.perf_counter() - started) * 1000 / clients
 
 
+def cpu_seconds(pid: int | None) -> float:
+    """CPU time (user + system) a process has used so far; 0 where /proc is not there."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Target:
+    url: str
+    own_session: bool
+    gateway_pid: int | None
+    """The gateway process serving this target, whose CPU per call is measured (None: direct)."""
+
+
 @contextmanager
-def baseline_gateway(repo: Path, config: Path, log_dir: Path) -> Iterator[str]:
-    """A gateway running `repo`'s code; yields its base URL."""
+def baseline_gateway(repo: Path, config: Path, log_dir: Path) -> Iterator[tuple[str, int]]:
+    """A gateway running `repo`'s code; yields its base URL and process id."""
     port = free_port()
     base_url = f"http://{LOOPBACK}:{port}"
     args = gateway_command("serve", "--config", str(config), "--host", LOOPBACK, "--port", str(port))
@@ -103,7 +123,7 @@ def baseline_gateway(repo: Path, config: Path, log_dir: Path) -> Iterator[str]:
     process = launch_process(f"baseline-gateway-{port}", args, log_dir=log_dir, env=env)
     with stopping(process):
         process.wait_until_ready(http_ready(f"{base_url}/health"))
-        yield base_url
+        yield base_url, process.popen.pid
 
 
 def main() -> int:
@@ -121,35 +141,36 @@ def main() -> int:
         upstream = stack.enter_context(running_mcp_upstreams(("http",), work))["http"]
         config = write_config(work, {"up": {"url": upstream.url}})
         gateway = stack.enter_context(running_gateway(config, work))
-        targets = {"direct": (upstream.url, False), "shared": (gateway.server_url("up"), False),
-                   "own": (gateway.server_url("up"), True)}
+        ours = gateway.process.popen.pid
+        targets = {"direct": Target(upstream.url, False, None)}
         if args.baseline_repo is not None:
-            baseline = stack.enter_context(baseline_gateway(args.baseline_repo, config, work))
-            targets = {"direct": targets["direct"], "baseline": (f"{baseline}/mcp/up", False),
-                       "shared": targets["shared"], "own": targets["own"]}
-        print(f"calls/s (median of {args.repetitions}; {args.calls} calls of echo per run)")
-        print("C".rjust(4) + "".join(label.rjust(11) for label in targets) + "   shared/base   own/shared")
+            baseline_url, baseline_pid = stack.enter_context(baseline_gateway(args.baseline_repo, config, work))
+            targets["baseline"] = Target(f"{baseline_url}/mcp/up", False, baseline_pid)
+        targets["shared"] = Target(gateway.server_url("up"), False, ours)
+        targets["own"] = Target(gateway.server_url("up"), True, ours)
+        print(f"calls/s and gateway CPU ms per call (medians of {args.repetitions}; {args.calls} calls of echo per run)")
+        print("C".rjust(4) + "".join(f"{label:>18}" for label in targets) + "   shared/base   own/shared (calls/s)")
         for level in levels:
-            runs: dict[str, list[float]] = {label: [] for label in targets}
+            rates: dict[str, list[float]] = {label: [] for label in targets}
+            cpu: dict[str, list[float]] = {label: [] for label in targets}
             # Interleaved, so that load from elsewhere on the machine falls on every target alike.
             for _ in range(args.repetitions):
-                for label, (url, own) in targets.items():
-                    runs[label].append(anyio.run(calls_per_second, url, args.calls, level, own))
-            medians = {label: statistics.median(values) for label, values in runs.items()}
-            ratios = ""
-            if "baseline" in medians:
-                ratios += f"{medians['shared'] / medians['baseline']:14.2f}"
-            else:
-                ratios += "-".rjust(14)
-            ratios += f"{medians['own'] / medians['shared']:13.2f}"
-            print(f"{level:4d}" + "".join(f"{medians[label]:11.0f}" for label in targets) + ratios)
+                for label, target in targets.items():
+                    before = cpu_seconds(target.gateway_pid)
+                    rates[label].append(anyio.run(calls_per_second, target.url, args.calls, level, target.own_session))
+                    cpu[label].append((cpu_seconds(target.gateway_pid) - before) * 1000 / args.calls)
+            rate = {label: statistics.median(values) for label, values in rates.items()}
+            cells = "".join(
+                f"{rate[label]:9.0f} {statistics.median(cpu[label]):5.2f}ms" if targets[label].gateway_pid
+                else f"{rate[label]:9.0f}    -   " for label in targets
+            )
+            base = f"{rate['shared'] / rate['baseline']:14.2f}" if "baseline" in rate else "-".rjust(14)
+            print(f"{level:4d}{cells}{base}{rate['own'] / rate['shared']:13.2f}")
         plain = statistics.median(
-            anyio.run(ms_per_client, gateway.server_url("up"), args.clients, False)
-            for _ in range(args.repetitions)
+            anyio.run(ms_per_client, gateway.server_url("up"), args.clients, False) for _ in range(args.repetitions)
         )
         own = statistics.median(
-            anyio.run(ms_per_client, gateway.server_url("up"), args.clients, True)
-            for _ in range(args.repetitions)
+            anyio.run(ms_per_client, gateway.server_url("up"), args.clients, True) for _ in range(args.repetitions)
         )
         print(f"ms per connected client (open + first call, median of {args.repetitions} x {args.clients} clients): "
               f"plain {plain:.1f}, with its own upstream session {own:.1f} (+{own - plain:.1f})")
