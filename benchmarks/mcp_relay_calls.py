@@ -148,7 +148,7 @@ def main() -> int:
             targets["baseline"] = Target(f"{baseline_url}/mcp/up", False, baseline_pid)
         targets["shared"] = Target(gateway.server_url("up"), False, ours)
         targets["own"] = Target(gateway.server_url("up"), True, ours)
-        print(f"calls/s and gateway CPU ms per call (medians of {args.repetitions}; {args.calls} calls of echo per run)")
+        print(f"calls/s and gateway CPU per call (medians of {args.repetitions}; {args.calls} calls of echo per run)")
         print("C".rjust(4) + "".join(f"{label:>18}" for label in targets) + "   shared/base   own/shared (calls/s)")
         for level in levels:
             rates: dict[str, list[float]] = {label: [] for label in targets}
