@@ -43,10 +43,12 @@ McpTransport = Literal["stdio", "http", "sse"]
 
 _logger = logging.getLogger(__name__)
 
-_STREAM_READ_TIMEOUT = 300.0
-"""How long a response stream may stay silent. Streams are long-lived and carry the responses, so they are not
-bounded by the per-call timeout: calls are bounded on our side, and a transport-level read timeout would
-instead tear down the whole connection."""
+_STREAM_READ_TIMEOUT = 86400.0
+"""How long a stream may stay silent. Streams are long-lived and carry the responses, so they are not bounded by
+the per-call timeout: calls are bounded on our side. The upstream's standalone stream (its notifications: list
+changes, resource updates, logs) is silent for as long as nothing happens; the SDK gives it up after two read
+timeouts in a row, so a short one (it was 300 s) lost an idle upstream's notifications for good after ten minutes,
+and tore down an SSE upstream's whole connection every five."""
 
 UPSTREAM_ERA = "legacy"
 """Upstream sessions speak the handshake era (`initialize`, a session per connection), which every MCP server
