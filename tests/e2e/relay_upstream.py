@@ -41,6 +41,8 @@ def _reset_tools() -> None:
         _tool("progress", "Report `steps` progress steps, then answer.", {"steps": {"type": "integer"}}),
         _tool("log", "Log `text` at every level; the session's level filters.", {"text": {"type": "string"}}),
         _tool("sample", "Ask the client's LLM to complete `prompt`.", {"prompt": {"type": "string"}}),
+        _tool("impatient", "Ask the client's LLM, and give up (cancel the request) after `seconds`.",
+              {"seconds": {"type": "number"}}),
         _tool("elicit", "Ask the client's user for a `name`.", {"question": {"type": "string"}}),
         _tool("roots", "List the client's roots."),
         _tool("touch", "Announce that `uri` changed (to sessions subscribed to it).", {"uri": {"type": "string"}}),
@@ -94,6 +96,15 @@ async def call_tool(ctx: ServerRequestContext[Any, Any], params: types.CallToolR
         content = result.content
         text = content.text if isinstance(content, types.TextContent) else repr(content)
         return _text(f"{me} sampled: {text} ({result.model})")
+    if params.name == "impatient":
+        with anyio.move_on_after(float(arguments.get("seconds", 0.5))):
+            await ctx.session.create_message(
+                [types.SamplingMessage(role="user", content=types.TextContent(text="take your time"))],
+                max_tokens=5,
+                related_request_id=ctx.request_id,
+            )
+            return _text(f"{me} got an answer")
+        return _text(f"{me} gave up")
     if params.name == "elicit":
         schema: dict[str, Any] = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
         answer = await ctx.session.elicit_form(

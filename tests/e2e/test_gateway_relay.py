@@ -261,6 +261,25 @@ async def test_a_cancelled_call_is_cancelled_upstream(gateway: Gateway) -> None:
 
 
 @pytest.mark.anyio
+async def test_an_upstream_that_gives_up_on_its_request_cancels_it_at_the_client(gateway: Gateway) -> None:
+    cancelled = anyio.Event()
+
+    async def slow_llm(context: ClientRequestContext, params: types.CreateMessageRequestParams) -> Any:
+        try:
+            await anyio.sleep(30)
+        except anyio.get_cancelled_exc_class():
+            cancelled.set()
+            raise
+        return types.CreateMessageResult(role="assistant", content=types.TextContent(text="late"), model="m")
+
+    async with Client(gateway.server_url("relay"), mode="legacy", sampling_callback=slow_llm) as client:
+        with anyio.fail_after(20):
+            answer = result_text(await client.call_tool("impatient", {"seconds": 0.5}))
+            await cancelled.wait()
+    assert answer.endswith("gave up")
+
+
+@pytest.mark.anyio
 async def test_an_upstream_tool_list_change_reaches_connected_clients(gateway: Gateway) -> None:
     watcher = Peer("watcher")
     async with watcher.client(gateway.server_url("local")) as watching, gateway.client(mode="legacy") as everything:
