@@ -424,7 +424,9 @@ class McpUpstream:
                 yield client
         elif spec.transport == "http":
             assert spec.url is not None, "checked by McpServerSpec"
-            http_client = new_client(timeout=spec.timeout, headers=dict(spec.headers))
+            http_client = new_client(
+                timeout=spec.timeout, headers=dict(spec.headers), reuse_event_stream_connections=True
+            )
             # Responses stream back on the POST (and server messages on a GET): an idle read there must not
             # break the transport before our own per-call deadline reports the slow call as an error.
             http_client.timeout = httpx.Timeout(spec.timeout, read=_STREAM_READ_TIMEOUT)
