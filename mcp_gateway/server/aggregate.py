@@ -69,7 +69,7 @@ def union_capabilities(registry: Registry) -> types.ServerCapabilities:
     )
 
 
-def _template_pattern(template: str) -> re.Pattern[str]:
+def uri_template_pattern(template: str) -> re.Pattern[str]:
     """A URI template (RFC 6570 simple and reserved expansion) as a regular expression for matching URIs."""
     parts = re.split(r"(\{[^}]*\})", template)
     pattern = ""
@@ -166,7 +166,7 @@ class Aggregate:
                 break
         if not first:
             for server, template in await self.templates(ctx):
-                if _template_pattern(str(template.get("uriTemplate", ""))).fullmatch(uri):
+                if uri_template_pattern(str(template.get("uriTemplate", ""))).fullmatch(uri):
                     first.append(by_name[server])
                     break
         return first + [upstream for upstream in candidates if upstream not in first]
