@@ -3,8 +3,10 @@ of their own.
 
     .venv/bin/python benchmarks/mcp_relay_calls.py [--baseline-repo ../../main] [--calls 1000] [--concurrency 1,8]
                                                    [--repetitions 3] [--clients 20]
+                                                   [--upstream URL --tool NAME --arguments JSON]
 
-Starts the test MCP server (tests/e2e/mcp_upstream.py, streamable HTTP) and `mcp-gateway serve` with it as
+Starts the test MCP server (tests/e2e/mcp_upstream.py, streamable HTTP; or uses --upstream, e.g. the conformance
+reference server, a handshake-era-only TypeScript server: --tool test_simple_text --arguments '{}') and `mcp-gateway serve` with it as
 server `up`; with --baseline-repo, also a second gateway running that checkout's code (the same interpreter, its
 package first on the path), which is "today" for the comparison. Then, per concurrency level C (C sessions
 sharing `--calls` calls of `echo`), the median calls/s over `--repetitions` runs of:
@@ -21,6 +23,7 @@ in ms per client, plain vs declaring sampling (which opens an upstream session p
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -64,18 +67,22 @@ def _client(url: str, *, own_session: bool) -> Client:
     return Client(url, mode="legacy", cache=None, **options)
 
 
+TOOL: dict[str, Any] = {"name": "echo", "arguments": {"text": "hello"}}
+"""The tool every run calls (--tool and --arguments change it)."""
+
+
 async def calls_per_second(url: str, calls: int, concurrency: int, own_session: bool) -> float:
     async with AsyncExitStack() as stack:
         clients = [await stack.enter_async_context(_client(url, own_session=own_session)) for _ in range(concurrency)]
         for client in clients:
-            await client.call_tool("echo", {"text": "warm"})
+            await client.call_tool(TOOL["name"], TOOL["arguments"])
         remaining = calls
 
         async def worker(client: Client) -> None:
             nonlocal remaining
             while remaining > 0:
                 remaining -= 1
-                result = await client.call_tool("echo", {"text": "hello"})
+                result = await client.call_tool(TOOL["name"], TOOL["arguments"])
                 assert not result.is_error, result
 
         started = time.perf_counter()
@@ -89,7 +96,7 @@ async def ms_per_client(url: str, clients: int, own_session: bool) -> float:
     started = time.perf_counter()
     for _ in range(clients):
         async with _client(url, own_session=own_session) as client:
-            await client.call_tool("echo", {"text": "first"})
+            await client.call_tool(TOOL["name"], TOOL["arguments"])
     return (time.perf_counter() - started) * 1000 / clients
 
 
@@ -133,22 +140,26 @@ def main() -> int:
     parser.add_argument("--concurrency", default="1,8")
     parser.add_argument("--repetitions", type=int, default=3)
     parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--upstream", help="an MCP server URL already running (default: start tests/e2e/mcp_upstream)")
+    parser.add_argument("--tool", default="echo")
+    parser.add_argument("--arguments", type=json.loads, default={"text": "hello"}, help="JSON object")
     args = parser.parse_args()
+    TOOL.update(name=args.tool, arguments=args.arguments)
     levels = [int(level) for level in args.concurrency.split(",")]
     os.environ.setdefault("MCP_GATEWAY_LOG_LEVEL", "warning")
     with tempfile.TemporaryDirectory(prefix="relay-bench-") as scratch, ExitStack() as stack:
         work = Path(scratch)
-        upstream = stack.enter_context(running_mcp_upstreams(("http",), work))["http"]
-        config = write_config(work, {"up": {"url": upstream.url}})
+        upstream_url = args.upstream or stack.enter_context(running_mcp_upstreams(("http",), work))["http"].url
+        config = write_config(work, {"up": {"url": upstream_url}})
         gateway = stack.enter_context(running_gateway(config, work))
         ours = gateway.process.popen.pid
-        targets = {"direct": Target(upstream.url, False, None)}
+        targets = {"direct": Target(upstream_url, False, None)}
         if args.baseline_repo is not None:
             baseline_url, baseline_pid = stack.enter_context(baseline_gateway(args.baseline_repo, config, work))
             targets["baseline"] = Target(f"{baseline_url}/mcp/up", False, baseline_pid)
         targets["shared"] = Target(gateway.server_url("up"), False, ours)
         targets["own"] = Target(gateway.server_url("up"), True, ours)
-        print(f"calls/s and gateway CPU per call (medians of {args.repetitions}; {args.calls} calls of echo per run)")
+        print(f"calls/s and gateway CPU per call (medians of {args.repetitions}; {args.calls} calls of {args.tool})")
         print("C".rjust(4) + "".join(f"{label:>18}" for label in targets) + "   shared/base   own/shared (calls/s)")
         for level in levels:
             rates: dict[str, list[float]] = {label: [] for label in targets}
