@@ -7,9 +7,10 @@ of their own.
 
 Starts the test MCP server (tests/e2e/mcp_upstream.py, streamable HTTP; or uses --upstream, e.g. the conformance
 reference server, a handshake-era-only TypeScript server: --tool test_simple_text --arguments '{}') and
-`mcp-gateway serve` with it as server `up`; with --baseline-repo, also a second gateway running that checkout's code (the same interpreter, its
-package first on the path), which is "today" for the comparison. Then, per concurrency level C (C sessions
-sharing `--calls` calls of `echo`), the median calls/s over `--repetitions` runs of:
+`mcp-gateway serve` with it as server `up`; with --baseline-repo, also a second gateway running that checkout's
+code (the same interpreter, its package first on the path), which is "today" for the comparison. Then, per
+concurrency level C (C sessions sharing `--calls` calls of the tool), the median calls/s and gateway CPU per call
+over `--repetitions` runs of:
 
 - direct: official clients straight to the upstream;
 - baseline: plain clients through the baseline gateway's /mcp/up;
