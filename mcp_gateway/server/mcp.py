@@ -34,7 +34,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from mcp_gateway import __version__
 from mcp_gateway.registry import Registry, UnknownServerError, UnknownToolError
 from mcp_gateway.server.aggregate import AggregatedHandlers, union_capabilities
-from mcp_gateway.server.relay import ClientLink, Roster, progress_relay, request_meta, send
+from mcp_gateway.server.relay import ClientLink, Roster, progress_relay, relay_roots_changed, request_meta, send
 from mcp_gateway.upstreams.mcp import McpUpstream
 
 PAGE_SIZE = 100
@@ -262,6 +262,9 @@ def build_mcp_server(registry: Registry, server: str | None = None, roster: Rost
         aggregated = AggregatedHandlers(registry, PAGE_SIZE, _encode_cursor, _decode_cursor, _for_era)
         for method, params_type in _RELAYED_REQUESTS.items():
             low_level.add_request_handler(method, params_type, aggregated.handler(method))
+    low_level.add_notification_handler(
+        "notifications/roots/list_changed", types.NotificationParams, relay_roots_changed
+    )
     if roster is not None:
 
         async def initialized(ctx: ServerRequestContext[Any, Any], params: types.NotificationParams) -> None:

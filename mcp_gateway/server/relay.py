@@ -198,12 +198,26 @@ class ClientLink:
             notification=notification,
         )
 
+    async def roots_changed(self) -> None:
+        """The client's roots changed: tell the upstream, on the client's own session (the only one that asked)."""
+        session = self._session
+        client = session.connection.client if session is not None else None
+        if client is not None:
+            await client.session.send_notification(types.RootsListChangedNotification())
+
     async def aclose(self) -> None:
         session, self._session = self._session, None
         self._in_flight.clear()
         self._last = None
         if session is not None:
             await session.aclose()
+
+
+async def relay_roots_changed(ctx: ServerRequestContext[Any, Any], params: types.NotificationParams) -> None:
+    """`notifications/roots/list_changed` from a client, to every upstream it has a session of its own with."""
+    links: dict[str, ClientLink] = downstream_connection(ctx).state.get(_LINKS_KEY, {})
+    for link in list(links.values()):
+        await link.roots_changed()
 
 
 class Roster:

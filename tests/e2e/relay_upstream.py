@@ -128,7 +128,10 @@ async def call_tool(ctx: ServerRequestContext[Any, Any], params: types.CallToolR
             await other["session"].send_tool_list_changed()
         return _text(f"{me} added {arguments.get('name')}")
     if params.name == "whoami":
-        return _text(f"{me} level {state['level']} cancelled {state.get('cancelled', 0)}")
+        return _text(
+            f"{me} level {state['level']} roots_changed {state.get('roots_changed', 0)} "
+            f"cancelled {state.get('cancelled', 0)}"
+        )
     if params.name == "slow":
         try:
             await anyio.sleep(float(arguments.get("seconds", 10)))
@@ -254,6 +257,11 @@ async def set_level(ctx: ServerRequestContext[Any, Any], params: types.SetLevelR
     return types.EmptyResult()
 
 
+async def roots_changed(ctx: ServerRequestContext[Any, Any], params: types.NotificationParams) -> None:
+    state = _state(ctx)
+    state["roots_changed"] = state.get("roots_changed", 0) + 1
+
+
 def build_server() -> Server[Any]:
     _reset_tools()
     server: Server[Any] = Server(
@@ -272,6 +280,7 @@ def build_server() -> Server[Any]:
         on_completion=complete,
     )
     server.add_request_handler("logging/setLevel", types.SetLevelRequestParams, set_level)
+    server.add_notification_handler("notifications/roots/list_changed", types.NotificationParams, roots_changed)
     return server
 
 

@@ -228,6 +228,20 @@ async def test_two_clients_each_get_only_their_own_logs_sampling_elicitation_and
 
 
 @pytest.mark.anyio
+async def test_a_clients_roots_change_reaches_its_own_upstream_session(gateway: Gateway) -> None:
+    peer = Peer("rooted")
+    async with peer.client(gateway.server_url("relay")) as client:
+        before = result_text(await client.call_tool("whoami", {}))
+        await client.send_roots_list_changed()
+        with anyio.fail_after(10):
+            after = before
+            while after == before:
+                await anyio.sleep(0.05)
+                after = result_text(await client.call_tool("whoami", {}))
+    assert "roots_changed 0" in before and "roots_changed 1" in after
+
+
+@pytest.mark.anyio
 async def test_resource_updates_reach_only_the_subscriber(gateway: Gateway) -> None:
     subscriber, bystander = Peer("subscriber"), Peer("bystander")
     async with subscriber.client(gateway.server_url("relay")) as watching, \
