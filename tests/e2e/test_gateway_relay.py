@@ -391,3 +391,16 @@ async def test_the_stdio_front_door_relays_the_same_way(gateway: Gateway) -> Non
     assert logged.endswith("logged") and [entry.level for entry in peer.logs] == ["warning"]
     assert progress == [1, 2]
     assert "relay-via_stdio" in names
+
+
+@pytest.mark.anyio
+async def test_a_subscription_on_the_gateway_endpoint_goes_to_the_server_listing_the_uri(gateway: Gateway) -> None:
+    subscriber = Peer("aggregated")
+    async with subscriber.client(gateway.mcp_url) as watching, gateway.client(mode="legacy") as other:
+        await watching.subscribe_resource("memo://notes/9")
+        await other.call_tool("relay-touch", {"uri": "memo://notes/9"})
+        with anyio.fail_after(10):
+            while not any(isinstance(item, types.ResourceUpdatedNotification) for item in subscriber.notifications):
+                await anyio.sleep(0.05)
+    [update] = [item for item in subscriber.notifications if isinstance(item, types.ResourceUpdatedNotification)]
+    assert str(update.params.uri) == "memo://notes/9"
