@@ -1,8 +1,11 @@
 """The MCP front door: the SDK's low-level server bound to the registry, over streamable HTTP and stdio.
 
-`/mcp` is one low-level server over every tool (`{server}-{tool}` names); each `/mcp/{server}` is its own
-low-level server over one server's tools (their own names). Each gets the SDK's streamable-HTTP session
-manager, which serves both protocol eras (handshake with `Mcp-Session-Id`, and the 2026-07-28 modern era).
+`/mcp` is one low-level server over every tool (`{server}-{tool}` names) and, through server/aggregate.py, every
+MCP upstream's prompts, resources, completion and logging. Each `/mcp/{server}` is its own low-level server over
+one server's tools (their own names) that relays everything else to that server's upstream unchanged, with the
+upstream's identity and capabilities (server/relay.py says which upstream session serves which client). Each
+gets the SDK's streamable-HTTP session manager, which serves both protocol eras (handshake with
+`Mcp-Session-Id`, and the 2026-07-28 modern era).
 """
 
 from __future__ import annotations
