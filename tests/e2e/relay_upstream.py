@@ -29,6 +29,8 @@ BLOB = bytes(range(256))
 _tools: list[types.Tool] = []
 _sessions: list[dict[str, Any]] = []
 _label = {"name": "relay"}
+_cancelled = {"calls": 0}
+"""Calls of `slow` cancelled so far, in this process (a modern-era caller has no session to count them in)."""
 
 
 def _tool(name: str, description: str, properties: dict[str, Any] | None = None) -> types.Tool:
@@ -130,13 +132,13 @@ async def call_tool(ctx: ServerRequestContext[Any, Any], params: types.CallToolR
     if params.name == "whoami":
         return _text(
             f"{me} level {state['level']} roots_changed {state.get('roots_changed', 0)} "
-            f"cancelled {state.get('cancelled', 0)}"
+            f"cancelled {_cancelled['calls']}"
         )
     if params.name == "slow":
         try:
             await anyio.sleep(float(arguments.get("seconds", 10)))
         except anyio.get_cancelled_exc_class():
-            state["cancelled"] = state.get("cancelled", 0) + 1
+            _cancelled["calls"] += 1
             raise
         return _text(f"{me} slept")
     if params.name == "rich":
