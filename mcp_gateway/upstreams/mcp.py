@@ -54,8 +54,10 @@ and tore down an SSE upstream's whole connection every five."""
 UPSTREAM_ERA = "legacy"
 """Upstream sessions speak the handshake era (`initialize`, a session per connection), which every MCP server
 serves today. The relay needs it: what it carries per client (server-to-client requests on the call's stream,
-`logging/setLevel`, `resources/subscribe`) exists only in that era, and one era for every session of an upstream
-keeps what an endpoint advertises (the shared session's capabilities) true for every session behind it."""
+`logging/setLevel`, `resources/subscribe`) and an upstream's own list-change notifications exist only in that era
+(the modern one has them only through `subscriptions/listen`, which few servers serve), and one era for every
+session of an upstream keeps what an endpoint advertises true for every session behind it. Only plain tool calls
+to an HTTP upstream go over the modern era when the upstream speaks it (see `_modern_calls_channel`)."""
 
 _MIN_SECRET_LENGTH = 4
 """Configured values shorter than this are not masked in messages: masking "1" or "on" would garble the
