@@ -6,8 +6,9 @@ The session model:
   client: tools, prompts, resources, completion (plain tool calls to an HTTP upstream that also speaks the
   modern era go over a modern-era channel beside it, see `McpUpstream._modern_calls_channel`). What comes back
   on it is attributable only by progress token (the SDK's dispatcher gives each relayed request its own), so
-  progress is relayed to the request that asked for it, and nothing else that comes back on it is delivered to anyone (log messages are dropped; sampling,
-  elicitation and roots requests are refused, see `McpUpstream._shared_handlers`).
+  progress is relayed to the request that asked for it, and nothing else that comes back on it is delivered
+  to anyone (log messages are dropped; sampling, elicitation and roots requests are refused, see
+  `McpUpstream._shared_handlers`).
 - **A session of the client's own**, opened the first time a handshake-era client with a back-channel needs
   one, and closed with that client's connection: when it declared sampling, elicitation or roots (the upstream
   may ask it during any call), or when it sets a log level or subscribes to a resource (state the upstream keeps
