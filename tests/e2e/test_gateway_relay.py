@@ -85,6 +85,13 @@ class Peer:
     async def _log(self, params: types.LoggingMessageNotificationParams) -> None:
         self.logs.append(params)
 
+    async def logs_settled(self, count: int) -> None:
+        """Notifications are handled in tasks of their own: wait for `count` logs (then a moment for any more)."""
+        with anyio.fail_after(10):
+            while len(self.logs) < count:
+                await anyio.sleep(0.02)
+        await anyio.sleep(0.1)
+
     async def _message(self, message: Any) -> None:
         if not isinstance(message, Exception):
             self.notifications.append(message)
@@ -208,6 +215,7 @@ async def test_two_clients_each_get_only_their_own_logs_sampling_elicitation_and
             for tool, arguments in (("log", {"text": peer.name}), ("sample", {"prompt": "hi"}),
                                     ("elicit", {"question": "who?"}), ("roots", {}), ("whoami", {})):
                 texts.append(result_text(await client.call_tool(tool, arguments)))
+            await peer.logs_settled(1 if level == "warning" else 4)
             answers[peer.name] = texts
 
     async with anyio.create_task_group() as group:
@@ -355,6 +363,7 @@ async def test_the_gateway_endpoint_sets_the_log_level_on_every_upstream_for_thi
         for client in (first, second):
             for server in ("relay", "local"):
                 await client.call_tool(f"{server}-log", {"text": "x"})
+        await chatty.logs_settled(6)
     assert quiet.logs == []
     assert [entry.level for entry in chatty.logs] == ["info", "notice", "warning"] * 2
 
@@ -375,6 +384,7 @@ async def test_the_stdio_front_door_relays_the_same_way(gateway: Gateway) -> Non
             await client.set_logging_level("warning")
             sampled = result_text(await client.call_tool("local-sample", {"prompt": "hi"}))
             logged = result_text(await client.call_tool("relay-log", {"text": "stdio"}))
+            await peer.logs_settled(1)
             progress: list[float] = []
 
             async def on_progress(value: float, total: float | None, message: str | None) -> None:
