@@ -59,6 +59,9 @@ serves today. The relay needs it: what it carries per client (server-to-client r
 session of an upstream keeps what an endpoint advertises true for every session behind it. Only plain tool calls
 to an HTTP upstream go over the modern era when the upstream speaks it (see `_modern_calls_channel`)."""
 
+_STANDALONE_STREAM_WAIT = 5.0
+"""At most this long, a client's own session waits for its standalone stream before its first request."""
+
 _MIN_SECRET_LENGTH = 4
 """Configured values shorter than this are not masked in messages: masking "1" or "on" would garble the
 text (every digit of a port number) while hiding nothing a reader could use."""
@@ -113,6 +116,10 @@ class _Connection:
         """The holder has left the client's context (the stdio child is gone)."""
         self.scope = anyio.CancelScope()
         """Lets a connection stuck before `settled` be abandoned; a settled one is released gracefully."""
+        self.standalone_stream = anyio.Event()
+        """Streamable HTTP: the server answered the GET that opens the session's standalone stream (or refused
+        it). Requests a server sends unrelated to a call travel there, and a server without the stream open
+        drops them."""
 
 
 class McpUpstream:
@@ -325,12 +332,21 @@ class McpUpstream:
         """Own one client context from entry to exit; never raises into the upstream's task group."""
         with connection.scope:
             try:
-                async with self._open_client(connection.handlers, calls_channel=connection.lists_tools) as (
+                async with self._open_client(
+                    connection.handlers,
+                    calls_channel=connection.lists_tools,
+                    stream_opened=connection.standalone_stream,
+                ) as (
                     client,
                     calls,
                 ):
                     if connection.lists_tools:
                         connection.tools = await list_all_tools(client)
+                    elif self._spec.transport == "http":
+                        # A client's own session exists to carry the upstream's requests to it; some servers send
+                        # them on the standalone stream, which the SDK opens just after the handshake.
+                        with anyio.move_on_after(min(self._spec.timeout, _STANDALONE_STREAM_WAIT)):
+                            await connection.standalone_stream.wait()
                     connection.client, connection.calls = client, calls
                     connection.settled.set()
                     try:
@@ -446,7 +462,7 @@ class McpUpstream:
 
     @asynccontextmanager
     async def _open_client(
-        self, handlers: SessionHandlers, *, calls_channel: bool = False
+        self, handlers: SessionHandlers, *, calls_channel: bool = False, stream_opened: anyio.Event | None = None
     ) -> AsyncIterator[tuple[Client, Client | None]]:
         """The session (in the handshake era), and for the shared session of an HTTP upstream that speaks the
         modern era too, a modern-era channel for plain calls."""
@@ -475,6 +491,14 @@ class McpUpstream:
             # Responses stream back on the POST (and server messages on a GET): an idle read there must not
             # break the transport before our own per-call deadline reports the slow call as an error.
             http_client.timeout = httpx.Timeout(spec.timeout, read=_STREAM_READ_TIMEOUT)
+            if stream_opened is not None:
+                opened = stream_opened
+
+                async def note_standalone_stream(response: httpx.Response) -> None:
+                    if response.request.method == "GET":
+                        opened.set()
+
+                http_client.event_hooks["response"].append(note_standalone_stream)
             async with (
                 http_client,
                 Client(streamable_http_client(spec.url, http_client=http_client), **options) as client,
