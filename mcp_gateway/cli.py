@@ -87,30 +87,61 @@ def _port(value: str) -> int:
     return port
 
 
+def _positive(value: str) -> float:
+    number = float(value)
+    if not number > 0:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive number")
+    return number
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive whole number")
+    return number
+
+
+def _non_negative(value: str) -> float:
+    number = float(value)
+    if not number >= 0:
+        raise argparse.ArgumentTypeError(f"{value} is not zero or a positive number")
+    return number
+
+
 def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def _load_registry(config_path: str) -> Registry:
+def _load_registry(config_path: str, memory_budget_mb: float | None = None) -> Registry:
+    from mcp_gateway.memory_budget import MemoryBudget
     from mcp_gateway.upstreams.factory import build_registry
 
-    return build_registry(load_config(config_path))
+    memory = MemoryBudget(int(memory_budget_mb * 1024 * 1024)) if memory_budget_mb else None
+    return build_registry(load_config(config_path), memory)
 
 
-def _reloadable_registry(config_path: str) -> tuple[Registry, ConfigReloader]:
+def _reloadable_registry(
+    config_path: str, memory_budget_mb: float | None = None
+) -> tuple[Registry, ConfigReloader]:
     """The registry and what keeps it in step with the file (hot reload)."""
+    from mcp_gateway.memory_budget import MemoryBudget
     from mcp_gateway.reload import ConfigReloader
     from mcp_gateway.upstreams.factory import build_registry, registry_server
 
+    memory = MemoryBudget(int(memory_budget_mb * 1024 * 1024)) if memory_budget_mb else MemoryBudget()
     config = load_config(config_path)
-    registry = build_registry(config)
-    return registry, ConfigReloader(registry, Path(config_path), config, registry_server)
+    registry = build_registry(config, memory)
+    return registry, ConfigReloader(
+        registry, Path(config_path), config, lambda entry, base_dir: registry_server(entry, base_dir, memory)
+    )
 
 
 def command_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from mcp_gateway.server.app import LOOPBACK_HOSTS, HostPolicy, create_app
+    from mcp_gateway.server.drain import Drain, DrainingServer
+    from mcp_gateway.server.sessions import SessionLimits
 
     if not _is_loopback(args.host) and not args.allow_remote:
         print(
@@ -123,9 +154,9 @@ def command_serve(args: argparse.Namespace) -> int:
     port = sock.getsockname()[1]
     base_url = f"http://{_url_host(args.host)}:{port}"
     os.environ[GATEWAY_URL_VARIABLE] = base_url
-    registry, reloader = _reloadable_registry(args.config)
+    registry, reloader = _reloadable_registry(args.config, args.memory_budget)
     if args.allowed_host:
-        hosts = tuple(args.allowed_host)
+        hosts = tuple(host.lower() for host in args.allowed_host)
         origins = tuple(f"{scheme}://{host}" for host in hosts for scheme in ("http", "https"))
         policy = HostPolicy(hosts=hosts, origins=origins)
     elif _is_loopback(args.host):
@@ -144,11 +175,13 @@ def command_serve(args: argparse.Namespace) -> int:
         policy=policy,
         on_ready=[f"listening on {base_url} (MCP at {base_url}/mcp)"],
         retry_interval=args.retry_interval,
+        sessions=SessionLimits(max_sessions=args.max_sessions, idle_timeout=args.session_idle_timeout),
         reloader=reloader,
         reload_interval=args.reload_interval,
     )
-    config = uvicorn.Config(app, log_config=None, log_level=logging.getLogger().level, lifespan="on")
-    uvicorn.Server(config).run(sockets=[sock])
+    drain = Drain()
+    config = uvicorn.Config(drain.middleware(app), log_config=None, log_level=logging.getLogger().level, lifespan="on")
+    DrainingServer(config, drain, grace_period=args.grace_period).run(sockets=[sock])
     return 0
 
 
@@ -269,6 +302,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--stateless", action="store_true", help="no MCP sessions: for replicas behind a balancer")
     serve.add_argument("--retry-interval", type=float, default=30.0,
                        help="seconds between attempts to bring unhealthy servers back (0: never; default 30)")
+    serve.add_argument("--grace-period", type=_non_negative, default=30.0,
+                       help="seconds calls in flight may take to finish on SIGTERM; new requests get 503 (default 30)")
+    serve.add_argument("--memory-budget", type=_positive, default=256.0, metavar="MB",
+                       help="upstream response bytes held at once, over all calls (default 256); calls wait for room")
+    serve.add_argument("--max-sessions", type=_positive_int, default=2000,
+                       help="open MCP sessions over all endpoints; more get 503 (default 2000)")
+    serve.add_argument("--session-idle-timeout", type=_positive, default=600.0, metavar="SECONDS",
+                       help="close an MCP session after this long without a request (default 600)")
     serve.add_argument("--allow-remote", action="store_true", help="allow binding a non-loopback address")
     serve.add_argument("--allowed-host", action="append", default=[],
                        help="Host header value to accept (repeatable; default: loopback names when bound to loopback)")

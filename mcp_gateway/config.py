@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from mcp_gateway.limits import ServerLimits
 from mcp_gateway.upstreams.auth import OutboundAuth
 
 ServerKind = Literal["openapi", "stdio", "http", "sse"]
@@ -78,6 +79,7 @@ class ServerConfig(BaseModel):
     )
     disabled: bool = False
     timeout: float = Field(default=60.0, gt=0)
+    limits: ServerLimits = Field(default_factory=ServerLimits)
 
     @property
     def kind(self) -> ServerKind:

@@ -65,19 +65,29 @@ def new_client(
     timeout: float | None = None,
     headers: dict[str, str] | None = None,
     auth: httpx.Auth | None = None,
+    max_connections: int | None = None,
+    connect_retries: int = 0,
     reuse_event_stream_connections: bool = False,
 ) -> httpx.AsyncClient:
     """One shared client per upstream: pooled connections, explicit timeouts, no redirects to other hosts.
-    `reuse_event_stream_connections`: for MCP streamable HTTP (see `_EventStreamReuse`)."""
-    transport = None
-    if reuse_event_stream_connections:
-        transport = _EventStreamReuse(httpx.AsyncHTTPTransport(limits=DEFAULT_LIMITS, trust_env=False))
+
+    `connect_retries` retries only opening a connection (refused, reset during connect, DNS): a request that may
+    have reached the upstream is never sent twice. `reuse_event_stream_connections`: for MCP streamable HTTP
+    (see `_EventStreamReuse`)."""
+    limits = DEFAULT_LIMITS
+    if max_connections is not None:
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+    transport: httpx.AsyncBaseTransport | None = None
+    if connect_retries or reuse_event_stream_connections:
+        transport = httpx.AsyncHTTPTransport(limits=limits, retries=connect_retries, trust_env=False)
+        if reuse_event_stream_connections:
+            transport = _EventStreamReuse(transport)
     return httpx.AsyncClient(
         timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)) if timeout else DEFAULT_TIMEOUT,
-        limits=DEFAULT_LIMITS,
+        limits=limits,
+        transport=transport,
         headers=headers,
         auth=auth,
         follow_redirects=False,
         trust_env=False,
-        transport=transport,
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +16,8 @@ import anyio
 import mcp_types as types
 
 from mcp_gateway import names
+from mcp_gateway.argument_validation import ArgumentValidators, describe_problems
+from mcp_gateway.limits import CallLimiter, ServerBusy
 from mcp_gateway.upstreams.base import Health, Upstream
 
 logger = logging.getLogger(__name__)
@@ -75,12 +77,16 @@ class RegistryServer:
     upstream: Upstream
     kind: str
     tool_filter: ToolFilter
+    limiter: CallLimiter | None = None
 
 
 ChangeListener = Callable[[str, str], None]
 """Told (server, what: "tools" | "prompts" | "resources") when what a client can see of a server may have changed."""
 
 LIST_KINDS = ("tools", "prompts", "resources")
+
+ToolRelay = Callable[[Upstream, str, dict[str, Any]], Awaitable[types.CallToolResult]]
+"""(upstream, the tool's upstream name, arguments) -> result: how a front door calls a tool it relays."""
 
 
 class Registry:
@@ -89,6 +95,7 @@ class Registry:
         self._tools: list[RegisteredTool] = []
         self._by_gateway_name: dict[str, RegisteredTool] = {}
         self._by_server: dict[str, dict[str, RegisteredTool]] = {}
+        self._validators = ArgumentValidators()
         self._listeners: list[ChangeListener] = []
         for server in servers:
             self._watch(server.upstream)
@@ -209,6 +216,8 @@ class Registry:
 
     def rebuild(self) -> None:
         """Recompute every name from the upstreams' current tool lists."""
+        # A tool's schema may have changed under the same name (list_changed, reload): check against the new one.
+        self._validators = ArgumentValidators()
         prefixes = names.allocate_names(self._servers, names.MCP)
         collected: list[tuple[str, types.Tool, str]] = []
         for server_name in self._servers:
@@ -234,6 +243,7 @@ class Registry:
                 continue
             tools.append(RegisteredTool(server_name, tool.name, local_name, gateway_name, tool))
         self._tools = tools
+        self._validators.clear()
         self._by_gateway_name = {tool.gateway_name: tool for tool in tools}
         self._by_server = {server: {} for server in self._servers}
         for registered in tools:
@@ -295,9 +305,30 @@ class Registry:
             raise UnknownToolError(name)
         return found
 
-    async def call_tool(self, name: str, arguments: dict[str, Any], server: str | None = None) -> types.CallToolResult:
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], server: str | None = None, *, relay: ToolRelay | None = None
+    ) -> types.CallToolResult:
+        """Validate the arguments, wait for the server's call limit, and call the tool: through `relay` when a
+        front door carries more than the call (progress, a client's own session), else `upstream.call_tool`."""
         tool = self.resolve(name, server)
-        return await self._servers[tool.server].upstream.call_tool(tool.upstream_name, arguments)
+        problems = self._validators.problems(tool.gateway_name, tool.definition.input_schema, arguments)
+        if problems:
+            return types.CallToolResult(content=[types.TextContent(text=describe_problems(name, problems))],
+                                        is_error=True)
+        registered = self._servers[tool.server]
+
+        async def invoke() -> types.CallToolResult:
+            if relay is not None:
+                return await relay(registered.upstream, tool.upstream_name, arguments)
+            return await registered.upstream.call_tool(tool.upstream_name, arguments)
+
+        if registered.limiter is None:
+            return await invoke()
+        try:
+            async with registered.limiter.slot():
+                return await invoke()
+        except ServerBusy as busy:
+            return types.CallToolResult(content=[types.TextContent(text=str(busy))], is_error=True)
 
     async def aclose(self) -> None:
         for server in self._servers.values():

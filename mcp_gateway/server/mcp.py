@@ -38,6 +38,8 @@ from mcp_gateway import __version__
 from mcp_gateway.registry import Registry, UnknownServerError, UnknownToolError
 from mcp_gateway.server.aggregate import AggregatedHandlers, union_capabilities
 from mcp_gateway.server.relay import ClientLink, Roster, progress_relay, relay_roots_changed, request_meta, send
+from mcp_gateway.server.sessions import SessionLimits, SessionPool
+from mcp_gateway.upstreams.base import Upstream
 from mcp_gateway.upstreams.mcp import McpUpstream
 
 PAGE_SIZE = 100
@@ -202,22 +204,27 @@ def build_mcp_server(registry: Registry, server: str | None = None, roster: Rost
             tool = registry.resolve(params.name, server)
         except (UnknownToolError, UnknownServerError):
             raise MCPError(code=types.INVALID_PARAMS, message=f"Unknown tool: {params.name}") from None
-        upstream = mcp_upstream(tool.server)
-        if upstream is None:
+        if mcp_upstream(tool.server) is None:
             return await registry.call_tool(params.name, arguments, server)
-        link = ClientLink.of(ctx, upstream)
-        try:
-            session = await link.session(ctx)
-        except MCPError as error:
-            # A failing tool call is a result, whatever made it fail.
-            return types.CallToolResult(content=[types.TextContent(text=error.message)], is_error=True)
-        link.started(ctx)
-        try:
-            return await upstream.call_tool(
-                tool.upstream_name, arguments, on_progress=progress_relay(ctx), meta=request_meta(ctx), session=session
-            )
-        finally:
-            link.finished(ctx)
+
+        async def relay_call(upstream: Upstream, upstream_name: str, checked: dict[str, Any]) -> types.CallToolResult:
+            assert isinstance(upstream, McpUpstream), "resolved to an MCP upstream above"
+            link = ClientLink.of(ctx, upstream)
+            try:
+                session = await link.session(ctx)
+            except MCPError as error:
+                # A failing tool call is a result, whatever made it fail.
+                return types.CallToolResult(content=[types.TextContent(text=error.message)], is_error=True)
+            link.started(ctx)
+            try:
+                return await upstream.call_tool(
+                    upstream_name, checked, on_progress=progress_relay(ctx), meta=request_meta(ctx), session=session
+                )
+            finally:
+                link.finished(ctx)
+
+        # Through the registry, so arguments are checked and the server's call limit applies as for any call.
+        return await registry.call_tool(params.name, arguments, server, relay=relay_call)
 
     async def relay(ctx: ServerRequestContext[Any, Any], params: BaseModel) -> dict[str, Any]:
         upstream = mcp_upstream(server) if server is not None else None
@@ -300,10 +307,12 @@ class McpEndpoints:
         *,
         stateless: bool,
         security: TransportSecuritySettings | None,
+        sessions: SessionLimits | None = None,
     ) -> None:
         self._registry = registry
         self._stateless = stateless
         self._security = security
+        self._pool = SessionPool(sessions or SessionLimits())
         self.gateway_roster = Roster()
         self.gateway = self._manager(None, self.gateway_roster)
         self.rosters: dict[str, Roster] = {}
@@ -314,7 +323,8 @@ class McpEndpoints:
         registry.on_change(self._changed)
 
     def _manager(self, server: str | None, roster: Roster) -> StreamableHTTPSessionManager:
-        return StreamableHTTPSessionManager(
+        # One pool for every endpoint: the session cap is gateway-wide.
+        return self._pool.manager(
             app=build_mcp_server(self._registry, server, roster),
             stateless=self._stateless,
             security_settings=self._security,

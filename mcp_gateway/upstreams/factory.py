@@ -8,6 +8,8 @@ from typing import Any
 import mcp_types as types
 
 from mcp_gateway.config import GatewayConfig, ServerEntry
+from mcp_gateway.limits import CallLimiter
+from mcp_gateway.memory_budget import MemoryBudget
 from mcp_gateway.registry import Registry, RegistryServer, ToolFilter
 from mcp_gateway.upstreams.base import Health, Upstream
 from mcp_gateway.upstreams.mcp import McpServerSpec, McpUpstream
@@ -42,14 +44,15 @@ class UnavailableUpstream:
         return None
 
 
-def create_upstream(entry: ServerEntry, base_dir: Path) -> Upstream:
+def create_upstream(entry: ServerEntry, base_dir: Path, memory: MemoryBudget | None = None) -> Upstream:
     config = entry.config
     if config is None:
         return UnavailableUpstream(entry.name, Health("unhealthy", entry.error or "invalid configuration"))
     if config.disabled:
         return UnavailableUpstream(entry.name, Health("disabled", "disabled in the config"))
     if config.openapi is not None:
-        return OpenAPIUpstream(entry.name, config.openapi, base_dir)
+        budget = (memory or MemoryBudget()).for_upstream(entry.name, config.limits.max_bytes_in_flight)
+        return OpenAPIUpstream(entry.name, config.openapi, base_dir, limits=config.limits, budget=budget)
     kind = config.kind
     cwd = config.cwd
     if cwd is not None and not Path(cwd).is_absolute():
@@ -63,14 +66,15 @@ def create_upstream(entry: ServerEntry, base_dir: Path) -> Upstream:
         url=config.url,
         headers=dict(config.headers),
         timeout=config.timeout,
+        max_connections=config.limits.max_connections,
     )
     return McpUpstream(entry.name, spec)
 
 
-def registry_server(entry: ServerEntry, base_dir: Path) -> RegistryServer:
-    """One config entry as the registry holds it (not started)."""
+def registry_server(entry: ServerEntry, base_dir: Path, memory: MemoryBudget) -> RegistryServer:
+    """One config entry as the registry holds it (not started); `memory` is the gateway-wide budget."""
     try:
-        upstream = create_upstream(entry, base_dir)
+        upstream = create_upstream(entry, base_dir, memory)
     except ValueError as error:
         # The config loader should have caught it; if not, this server is unusable, the others are not.
         upstream = UnavailableUpstream(entry.name, Health("unhealthy", f"server '{entry.name}': {error}"))
@@ -81,8 +85,11 @@ def registry_server(entry: ServerEntry, base_dir: Path) -> RegistryServer:
             allowed=tuple(allowed) if allowed is not None else None,
             disallowed=tuple(entry.config.disallowed_tools),
         )
-    return RegistryServer(upstream, entry.kind or "invalid", tool_filter)
+    limiter = CallLimiter(entry.name, entry.config.limits) if entry.config is not None else None
+    return RegistryServer(upstream, entry.kind or "invalid", tool_filter, limiter)
 
 
-def build_registry(config: GatewayConfig) -> Registry:
-    return Registry([registry_server(entry, config.base_dir) for entry in config.servers])
+def build_registry(config: GatewayConfig, memory: MemoryBudget | None = None) -> Registry:
+    """`memory` is the gateway-wide budget for upstream response bytes (one default-sized budget if not given)."""
+    budget = memory or MemoryBudget()
+    return Registry([registry_server(entry, config.base_dir, budget) for entry in config.servers])

@@ -39,10 +39,12 @@ from mcp_gateway import __version__
 from mcp_gateway.http import httpx, new_client
 from mcp_gateway.upstreams.base import Health
 from mcp_gateway.upstreams.mcp_session import ProgressCallback, SessionHandlers, send_raw
+from mcp_gateway.upstreams.stdio_noise import quiet_sdk_parse_failures, stdout_noise_handler
+
+logger = logging.getLogger(__name__)
 
 McpTransport = Literal["stdio", "http", "sse"]
 
-_logger = logging.getLogger(__name__)
 
 _STREAM_READ_TIMEOUT = 86400.0
 """How long a stream may stay silent. Streams are long-lived and carry the responses, so they are not bounded by
@@ -82,6 +84,8 @@ class McpServerSpec:
     headers: Mapping[str, str] = field(default_factory=dict)
     timeout: float = 60.0
     """Seconds allowed for connecting (handshake and tool listing) and for each tool call."""
+    max_connections: int | None = None
+    """Pooled HTTP connections to a streamable-HTTP upstream (None: the gateway's default)."""
 
     def __post_init__(self) -> None:
         if self.transport == "stdio" and not self.command:
@@ -291,7 +295,9 @@ class McpUpstream:
         if self._health.state != "unhealthy":
             return
         async with self._reconnect_lock:
-            if self._task_group is None:
+            # Checked again under the lock: a call may have reconnected while we waited for it, and connecting
+            # again would close the connection that call (and every call after it) is using.
+            if self._task_group is None or self._health.state != "unhealthy":
                 return
             await self._connect()
 
@@ -381,7 +387,10 @@ class McpUpstream:
 
     def _note_lost(self, connection: _Connection, reason: str) -> None:
         if connection is self._connection and self._task_group is not None:
+            first_news = self._health.state != "unhealthy"
             self._health = Health("unhealthy", f"server '{self.name}': connection to {self._target()} lost: {reason}")
+            if first_news:  # every call in flight on the connection reports the loss; one line says it
+                logger.warning("%s", self._health.detail)
 
     @staticmethod
     async def _release(connection: _Connection) -> None:
@@ -426,7 +435,7 @@ class McpUpstream:
             self._change_listener(self.name, kind)
 
     def _note_lost_listing(self, error: BaseException) -> None:
-        _logger.warning(
+        logger.warning(
             "server '%s': tools changed but could not be listed again: %s", self.name, self._describe(error)
         )
 
@@ -452,7 +461,7 @@ class McpUpstream:
             )
         except Exception as error:
             await attempt.aclose()
-            _logger.debug("server '%s': no modern-era channel for calls: %s", self.name, self._describe(error))
+            logger.debug("server '%s': no modern-era channel for calls: %s", self.name, self._describe(error))
             return None
         if calls.protocol_version not in MODERN_PROTOCOL_VERSIONS:
             await attempt.aclose()  # a second handshake-era session would only duplicate the first
@@ -481,12 +490,26 @@ class McpUpstream:
             params = StdioServerParameters(
                 command=spec.command, args=list(spec.args), env=dict(spec.env) or None, cwd=spec.cwd
             )
-            async with Client(params, **options) as client:
+            quiet_sdk_parse_failures()
+            noise = stdout_noise_handler(self.name)
+            relayed = options.pop("message_handler", None)
+
+            async def on_message(message: Any) -> None:
+                # Unparsable stdout lines (exceptions) are reported once each; notifications go to the relay.
+                if isinstance(message, Exception) or relayed is None:
+                    await noise(message)
+                else:
+                    await relayed(message)
+
+            async with Client(params, message_handler=on_message, **options) as client:
                 yield client, None
         elif spec.transport == "http":
             assert spec.url is not None, "checked by McpServerSpec"
             http_client = new_client(
-                timeout=spec.timeout, headers=dict(spec.headers), reuse_event_stream_connections=True
+                timeout=spec.timeout,
+                headers=dict(spec.headers),
+                max_connections=spec.max_connections,
+                reuse_event_stream_connections=True,
             )
             # Responses stream back on the POST (and server messages on a GET): an idle read there must not
             # break the transport before our own per-call deadline reports the slow call as an error.

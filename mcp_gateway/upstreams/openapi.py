@@ -12,6 +12,8 @@ import mcp_types as types
 
 from mcp_gateway.config import OpenAPISource
 from mcp_gateway.http import httpx, new_client
+from mcp_gateway.limits import ServerLimits
+from mcp_gateway.memory_budget import UpstreamBudget
 from mcp_gateway.openapi.invoke import invoke
 from mcp_gateway.openapi.loader import SpecLoadError, read_spec
 from mcp_gateway.openapi.model import OpenAPITools, ToolSpec
@@ -41,9 +43,19 @@ def error_result(message: str) -> types.CallToolResult:
 
 
 class OpenAPIUpstream:
-    def __init__(self, name: str, source: OpenAPISource, base_dir: Path) -> None:
+    def __init__(
+        self,
+        name: str,
+        source: OpenAPISource,
+        base_dir: Path,
+        *,
+        limits: ServerLimits | None = None,
+        budget: UpstreamBudget | None = None,
+    ) -> None:
         self.name = name
         self._source = source
+        self._limits = limits or ServerLimits()
+        self._budget = budget
         self._base_dir = base_dir
         self._health = Health("starting")
         self._loaded: OpenAPITools | None = None
@@ -66,7 +78,11 @@ class OpenAPIUpstream:
 
     async def start(self) -> None:
         if self._client is None:
-            self._client = new_client(timeout=self._source.timeout)
+            self._client = new_client(
+                timeout=self._source.timeout,
+                max_connections=self._limits.max_connections,
+                connect_retries=self._limits.connect_retries,
+            )
         try:
             document = await read_spec(self._source.spec, base_dir=self._base_dir, client=self._client)
             # Large specs (GitHub's is 13 MB) take a moment to convert; keep the event loop responsive.
@@ -120,7 +136,16 @@ class OpenAPIUpstream:
             return error_result(
                 f"server '{self.name}': the spec names no absolute server URL; set openapi.baseUrl in the config"
             )
-        result = await invoke(self._client, tool, base_url, arguments, auth=self._auth, headers=self._source.headers)
+        result = await invoke(
+            self._client,
+            tool,
+            base_url,
+            arguments,
+            auth=self._auth,
+            headers=self._source.headers,
+            budget=self._budget,
+            budget_wait=self._limits.queue_timeout,
+        )
         if result.is_error and result.structured_content is None:
             # Name the server so a user with several upstreams knows which one (and which config entry) failed.
             result.content = [
