@@ -16,6 +16,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mcp_gateway.registry import Registry
+from mcp_gateway.reload import ConfigReloader
 from mcp_gateway.server.mcp import McpEndpoints
 from mcp_gateway.server.rest import rest_routes
 from mcp_gateway.server.sessions import SessionLimits
@@ -98,9 +99,12 @@ def create_app(
     on_ready: Sequence[str] = (),
     retry_interval: float = 30.0,
     sessions: SessionLimits | None = None,
+    reloader: ConfigReloader | None = None,
+    reload_interval: float = 2.0,
 ) -> Starlette:
     """The whole HTTP gateway. `on_ready` lines are logged once every upstream has been started; unhealthy
-    upstreams are retried every `retry_interval` seconds (0: never)."""
+    upstreams are retried every `retry_interval` seconds (0: never); with a `reloader`, the config file is
+    checked for changes every `reload_interval` seconds (0: only on SIGHUP)."""
     host_policy = policy or HostPolicy()
     endpoints = McpEndpoints(
         registry, stateless=stateless, security=host_policy.transport_security(), sessions=sessions
@@ -115,6 +119,8 @@ def create_app(
             async with endpoints.run(), anyio.create_task_group() as background:
                 if retry_interval > 0:
                     background.start_soon(registry.recover_forever, retry_interval)
+                if reloader is not None:
+                    background.start_soon(reloader.watch, reload_interval)
                 for line in on_ready:
                     logger.info("%s", line)
                 yield
