@@ -14,6 +14,7 @@ import os
 import socket
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import anyio
@@ -27,6 +28,7 @@ from mcp_gateway.openapi.tools import build_tools
 if TYPE_CHECKING:
     from mcp_gateway.llm.models import ModelsConfig
     from mcp_gateway.registry import Registry
+    from mcp_gateway.reload import ConfigReloader
 
 # The server, the registry and the bridge import the mcp SDK (over a second); commands that do not serve
 # (preview) import them only when they run, so a quick look at a spec stays quick.
@@ -119,16 +121,28 @@ def _load_registry(config_path: str, memory_budget_mb: float | None = None) -> R
     return build_registry(load_config(config_path), memory)
 
 
-def _load_gateway(config_path: str, memory_budget_mb: float | None = None) -> tuple[Registry, ModelsConfig]:
-    """The registry and the LLM providers of one config file, read once."""
+def _load_models(config_path: str) -> ModelsConfig:
+    """The LLM providers of /v1/chat/completions: the file's `models` section and the SDKs' variables."""
     from mcp_gateway.llm.models import parse_models
-    from mcp_gateway.memory_budget import MemoryBudget
-    from mcp_gateway.upstreams.factory import build_registry
 
     config = load_config(config_path)
-    models = parse_models(config.sections.get("models"), environ=os.environ, source=str(config_path))
-    memory = MemoryBudget(int(memory_budget_mb * 1024 * 1024)) if memory_budget_mb else None
-    return build_registry(config, memory), models
+    return parse_models(config.sections.get("models"), environ=os.environ, source=str(config_path))
+
+
+def _reloadable_registry(
+    config_path: str, memory_budget_mb: float | None = None
+) -> tuple[Registry, ConfigReloader]:
+    """The registry and what keeps it in step with the file (hot reload)."""
+    from mcp_gateway.memory_budget import MemoryBudget
+    from mcp_gateway.reload import ConfigReloader
+    from mcp_gateway.upstreams.factory import build_registry, registry_server
+
+    memory = MemoryBudget(int(memory_budget_mb * 1024 * 1024)) if memory_budget_mb else MemoryBudget()
+    config = load_config(config_path)
+    registry = build_registry(config, memory)
+    return registry, ConfigReloader(
+        registry, Path(config_path), config, lambda entry, base_dir: registry_server(entry, base_dir, memory)
+    )
 
 
 def command_serve(args: argparse.Namespace) -> int:
@@ -149,7 +163,8 @@ def command_serve(args: argparse.Namespace) -> int:
     port = sock.getsockname()[1]
     base_url = f"http://{_url_host(args.host)}:{port}"
     os.environ[GATEWAY_URL_VARIABLE] = base_url
-    registry, models = _load_gateway(args.config, args.memory_budget)
+    registry, reloader = _reloadable_registry(args.config, args.memory_budget)
+    models = _load_models(args.config)
     if args.allowed_host:
         hosts = tuple(host.lower() for host in args.allowed_host)
         origins = tuple(f"{scheme}://{host}" for host in hosts for scheme in ("http", "https"))
@@ -171,6 +186,8 @@ def command_serve(args: argparse.Namespace) -> int:
         on_ready=[f"listening on {base_url} (MCP at {base_url}/mcp)"],
         retry_interval=args.retry_interval,
         sessions=SessionLimits(max_sessions=args.max_sessions, idle_timeout=args.session_idle_timeout),
+        reloader=reloader,
+        reload_interval=args.reload_interval,
         models=models,
     )
     drain = Drain()
@@ -184,8 +201,8 @@ def command_stdio(args: argparse.Namespace) -> int:
 
     sock = _bind("127.0.0.1", 0)
     os.environ[GATEWAY_URL_VARIABLE] = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    registry = _load_registry(args.config)
-    anyio.run(serve_stdio, registry, sock)
+    registry, reloader = _reloadable_registry(args.config)
+    anyio.run(serve_stdio, registry, sock, reloader, args.reload_interval)
     return 0
 
 
@@ -285,6 +302,10 @@ def build_parser() -> argparse.ArgumentParser:
     def with_config(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("--config", default="servers.json", help="mcpServers config (default: servers.json)")
 
+    def with_reload(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--reload-interval", type=float, default=2.0,
+                         help="seconds between checks of the config file for changes (0: only on SIGHUP; default 2)")
+
     serve = commands.add_parser("serve", help="serve MCP over streamable HTTP (/mcp, /mcp/{server}) and REST")
     with_config(serve)
     serve.add_argument("--host", default="127.0.0.1")
@@ -303,10 +324,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--allow-remote", action="store_true", help="allow binding a non-loopback address")
     serve.add_argument("--allowed-host", action="append", default=[],
                        help="Host header value to accept (repeatable; default: loopback names when bound to loopback)")
+    with_reload(serve)
     serve.set_defaults(handler=command_serve)
 
     stdio = commands.add_parser("stdio", help="serve MCP over stdin/stdout (for Claude Desktop)")
     with_config(stdio)
+    with_reload(stdio)
     stdio.set_defaults(handler=command_stdio)
 
     preview_cmd = commands.add_parser("preview", help="print the tools an OpenAPI spec would become")

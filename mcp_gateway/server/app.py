@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from mcp_gateway.llm.models import ModelsConfig, parse_models
 from mcp_gateway.llm.providers import ProviderPool
 from mcp_gateway.registry import Registry
+from mcp_gateway.reload import ConfigReloader
 from mcp_gateway.server.chat import ChatCompletions
 from mcp_gateway.server.mcp import McpEndpoints
 from mcp_gateway.server.rest import rest_routes
@@ -102,10 +103,13 @@ def create_app(
     on_ready: Sequence[str] = (),
     retry_interval: float = 30.0,
     sessions: SessionLimits | None = None,
+    reloader: ConfigReloader | None = None,
+    reload_interval: float = 2.0,
     models: ModelsConfig | None = None,
 ) -> Starlette:
     """The whole HTTP gateway. `on_ready` lines are logged once every upstream has been started; unhealthy
-    upstreams are retried every `retry_interval` seconds (0: never). `models` are the LLM providers of
+    upstreams are retried every `retry_interval` seconds (0: never); with a `reloader`, the config file is
+    checked for changes every `reload_interval` seconds (0: only on SIGHUP). `models` are the LLM providers of
     /v1/chat/completions (default: the official SDKs' environment variables)."""
     host_policy = policy or HostPolicy()
     providers = ProviderPool()
@@ -123,6 +127,8 @@ def create_app(
             async with endpoints.run(), anyio.create_task_group() as background:
                 if retry_interval > 0:
                     background.start_soon(registry.recover_forever, retry_interval)
+                if reloader is not None:
+                    background.start_soon(reloader.watch, reload_interval)
                 for line in on_ready:
                     logger.info("%s", line)
                 yield
