@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from mcp_gateway.upstreams.auth import OutboundAuth
+from mcp_gateway.auth.outbound import OutboundAuth
 
 ServerKind = Literal["openapi", "stdio", "http", "sse"]
 

@@ -13,12 +13,12 @@ from typing import Any
 
 import mcp_types
 
+from mcp_gateway.auth.outbound import OutboundAuth, header_secrets, redact
 from mcp_gateway.http import httpx
 from mcp_gateway.openapi.arguments import ArgumentError, provided
 from mcp_gateway.openapi.model import ToolSpec
 from mcp_gateway.openapi.request import HeaderError, build_request
 from mcp_gateway.openapi.response import error_result, public_url, to_call_result
-from mcp_gateway.upstreams.auth import OutboundAuth, header_secrets, redact
 
 __all__ = ["MAX_RESPONSE_BYTES", "ArgumentError", "build_request", "invoke", "to_call_result"]
 

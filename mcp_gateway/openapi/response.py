@@ -13,9 +13,9 @@ from typing import Any
 
 import mcp_types
 
+from mcp_gateway.auth.outbound import redact
 from mcp_gateway.http import httpx
 from mcp_gateway.openapi.body import body_kind
-from mcp_gateway.upstreams.auth import redact
 
 MAX_BINARY_BYTES = 5 * 1024 * 1024
 """Binary bodies above this are described, not embedded: base64 would make them a third larger again."""

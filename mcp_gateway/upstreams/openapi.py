@@ -10,13 +10,13 @@ from urllib.parse import urljoin
 import anyio.to_thread
 import mcp_types as types
 
+from mcp_gateway.auth.outbound import OutboundAuth
 from mcp_gateway.config import OpenAPISource
 from mcp_gateway.http import httpx, new_client
 from mcp_gateway.openapi.invoke import invoke
 from mcp_gateway.openapi.loader import SpecLoadError, read_spec
 from mcp_gateway.openapi.model import OpenAPITools, ToolSpec
 from mcp_gateway.openapi.tools import build_tools
-from mcp_gateway.upstreams.auth import OutboundAuth
 from mcp_gateway.upstreams.base import Health
 
 logger = logging.getLogger(__name__)

@@ -8,9 +8,7 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from mcp_gateway.openapi.invoke import build_request
-from mcp_gateway.openapi.model import HttpBinding, ParameterBinding
-from mcp_gateway.upstreams.auth import (
+from mcp_gateway.auth.outbound import (
     ApiKeyAuth,
     BasicAuth,
     BearerAuth,
@@ -19,6 +17,8 @@ from mcp_gateway.upstreams.auth import (
     is_secret_header,
     redact,
 )
+from mcp_gateway.openapi.invoke import build_request
+from mcp_gateway.openapi.model import HttpBinding, ParameterBinding
 
 AUTH: TypeAdapter[OutboundAuth] = TypeAdapter(OutboundAuth)
 BINDING = HttpBinding(
