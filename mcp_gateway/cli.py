@@ -55,6 +55,10 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _is_wildcard(host: str) -> bool:
+    return host in ("0.0.0.0", "::", "")
+
+
 def _bind(host: str, port: int) -> socket.socket:
     """Bind before reading the config, so the actual port (also for --port 0) is known to servers.json."""
     try:
@@ -85,6 +89,14 @@ def _port(value: str) -> int:
     return port
 
 
+def _key_name(value: str) -> str:
+    from mcp_gateway.auth.settings import is_key_name
+
+    if not is_key_name(value):
+        raise argparse.ArgumentTypeError(f"{value!r}: use letters, digits and . _ - (at most 64)")
+    return value
+
+
 def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
@@ -100,25 +112,36 @@ def command_serve(args: argparse.Namespace) -> int:
 
     from mcp_gateway.server.app import LOOPBACK_HOSTS, HostPolicy, create_app
 
-    if not _is_loopback(args.host) and not args.allow_remote:
-        print(
-            f"refusing to bind {args.host}: the gateway binds loopback only unless --allow-remote is given "
-            "(put it behind authentication before exposing it)",
-            file=sys.stderr,
-        )
-        return 2
     sock = _bind(args.host, args.port)
     port = sock.getsockname()[1]
     base_url = f"http://{_url_host(args.host)}:{port}"
     os.environ[GATEWAY_URL_VARIABLE] = base_url
-    registry = _load_registry(args.config)
+    config = load_config(args.config)
+    access = config.access
+    remote = not _is_loopback(args.host)
+    if remote and not args.allow_remote and not access.enabled:
+        sock.close()
+        print(
+            f"refusing to bind {args.host}: without gateway keys (the 'access' section of the config) the gateway "
+            "binds loopback only unless --allow-remote is given",
+            file=sys.stderr,
+        )
+        return 2
+    from mcp_gateway.upstreams.factory import build_registry
+
+    registry = build_registry(config)
     if args.allowed_host:
         hosts = tuple(args.allowed_host)
         origins = tuple(f"{scheme}://{host}" for host in hosts for scheme in ("http", "https"))
         policy = HostPolicy(hosts=hosts, origins=origins)
-    elif _is_loopback(args.host):
+    elif not remote or (access.enabled and not _is_wildcard(args.host)):
+        # With keys, a specific address keeps the Host check: loopback names and the address itself.
         hosts = tuple(dict.fromkeys((*LOOPBACK_HOSTS, _url_host(args.host))))
         policy = HostPolicy(hosts=hosts, origins=tuple(f"http://{host}" for host in hosts))
+    elif access.enabled:
+        logger.info("bound to %s with no --allowed-host: Host/Origin checks are off; every request needs a key",
+                    args.host)
+        policy = HostPolicy(hosts=(), origins=())
     else:
         logger.warning(
             "bound to %s with no --allowed-host: Host/Origin checks are off and the gateway has no authentication; "
@@ -132,9 +155,10 @@ def command_serve(args: argparse.Namespace) -> int:
         policy=policy,
         on_ready=[f"listening on {base_url} (MCP at {base_url}/mcp)"],
         retry_interval=args.retry_interval,
+        access=access,
     )
-    config = uvicorn.Config(app, log_config=None, log_level=logging.getLogger().level, lifespan="on")
-    uvicorn.Server(config).run(sockets=[sock])
+    server_config = uvicorn.Config(app, log_config=None, log_level=logging.getLogger().level, lifespan="on")
+    uvicorn.Server(server_config).run(sockets=[sock])
     return 0
 
 
@@ -232,6 +256,17 @@ def command_export(args: argparse.Namespace) -> int:
     return anyio.run(run)
 
 
+def command_keys_new(args: argparse.Namespace) -> int:
+    from mcp_gateway.auth.keys import key_digest_hex, new_key
+
+    key = new_key()
+    entry = {"sha256": key_digest_hex(key), "servers": ["*"], "tools": ["*"], "admin": False}
+    print(f"key (give it to the client; it is not stored anywhere): {key}")
+    print("add to the 'access' -> 'keys' section of servers.json:")
+    print(f"{json.dumps(args.name)}: {json.dumps(entry)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mcp-gateway", description=__doc__)
     parser.add_argument(
@@ -277,6 +312,12 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--server", help="only this server's tools")
     export.add_argument("--strict", action="store_true", help="OpenAI strict mode (openai, openai-responses only)")
     export.set_defaults(handler=command_export)
+
+    keys = commands.add_parser("keys", help="gateway keys")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True)
+    key_new = key_commands.add_parser("new", help="print a fresh key and the config entry holding its SHA-256")
+    key_new.add_argument("name", type=_key_name, help="the key's name (letters, digits, . _ -)")
+    key_new.set_defaults(handler=command_keys_new)
     return parser
 
 

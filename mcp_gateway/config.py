@@ -14,12 +14,14 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from mcp_gateway.auth.outbound import OutboundAuth
+from mcp_gateway.auth.settings import AccessError, AccessSettings, parse_access
 
 ServerKind = Literal["openapi", "stdio", "http", "sse"]
 
@@ -105,6 +107,8 @@ class ServerEntry:
 class GatewayConfig:
     path: Path | None
     servers: tuple[ServerEntry, ...]
+    access: AccessSettings = dataclass_field(default_factory=AccessSettings)
+    """Gateway keys and accepted OAuth tokens (the top-level `access` section); see auth/settings.py."""
 
     @property
     def base_dir(self) -> Path:
@@ -197,7 +201,11 @@ def parse_config(document: Any, *, source: str = "servers.json", environ: Mappin
     servers = tuple(
         parse_server(str(name), raw, source=source, environ=env) for name, raw in document["mcpServers"].items()
     )
-    return GatewayConfig(path=path, servers=servers)
+    try:
+        access = parse_access(document.get("access"), source=source, environ=env)
+    except AccessError as error:
+        raise ConfigError(str(error)) from None
+    return GatewayConfig(path=path, servers=servers, access=access)
 
 
 def load_config(path: str | Path, *, environ: Mapping[str, str] | None = None) -> GatewayConfig:

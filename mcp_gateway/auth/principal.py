@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from starlette.types import Scope
 
@@ -34,16 +35,47 @@ class Principal:
     servers: tuple[str, ...] = ("*",)
     tools: tuple[str, ...] = ("*",)
     admin: bool = False
+    also: tuple[Principal, ...] = ()
+    """Further grants, each applying on its own (a token whose claim maps to several grants): servers of one
+    never combine with tools of another."""
+
+    @property
+    def unrestricted(self) -> bool:
+        """Sees every server and tool, so front doors can skip filtering."""
+        return self.servers == ("*",) and self.tools == ("*",)
 
     def sees_server(self, server: str) -> bool:
-        return _matches(self.servers, server)
+        return _matches(self.servers, server) or any(grant.sees_server(server) for grant in self.also)
 
     def sees_tool(self, server: str, tool: str) -> bool:
-        return self.sees_server(server) and (_matches(self.tools, tool) or _matches(self.tools, f"{server}/{tool}"))
+        own = _matches(self.servers, server) and (
+            _matches(self.tools, tool) or _matches(self.tools, f"{server}/{tool}")
+        )
+        return own or any(grant.sees_tool(server, tool) for grant in self.also)
 
 
 UNRESTRICTED = Principal(name="anonymous", admin=True)
 """The caller when no access control is configured: sees and manages everything, as before keys existed."""
+
+
+class Listed(Protocol):
+    """A registry entry as far as visibility goes: its server and its name as that server lists it."""
+
+    @property
+    def server(self) -> str: ...
+
+    @property
+    def server_name(self) -> str: ...
+
+
+ListedT = TypeVar("ListedT", bound=Listed)
+
+
+def visible(entries: Sequence[ListedT], principal: Principal) -> list[ListedT]:
+    """The entries (registered tools, prompts, resources) this caller may see, in their order."""
+    if principal.unrestricted:
+        return list(entries)
+    return [entry for entry in entries if principal.sees_tool(entry.server, entry.server_name)]
 
 
 def principal_of(scope: Scope) -> Principal:
@@ -54,3 +86,13 @@ def principal_of(scope: Scope) -> Principal:
 
 def bind_principal(scope: Scope, principal: Principal) -> None:
     scope.setdefault("state", {})[SCOPE_KEY] = principal
+    _current.set(principal)
+
+
+_current: ContextVar[Principal] = ContextVar("mcp_gateway.principal", default=UNRESTRICTED)
+
+
+def current_principal() -> Principal:
+    """The caller of the request being served in this task, for SDK callbacks that receive no request (the
+    tool input-schema lookup). Handlers that get a request should use `principal_of(request.scope)`."""
+    return _current.get()

@@ -15,6 +15,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from mcp_gateway.auth.middleware import Authenticator, AuthMiddleware, ServerAccess
+from mcp_gateway.auth.settings import AccessSettings
 from mcp_gateway.registry import Registry
 from mcp_gateway.server.mcp import McpEndpoints
 from mcp_gateway.server.rest import rest_routes
@@ -86,9 +88,11 @@ def create_app(
     policy: HostPolicy | None = None,
     on_ready: Sequence[str] = (),
     retry_interval: float = 30.0,
+    access: AccessSettings | None = None,
 ) -> Starlette:
     """The whole HTTP gateway. `on_ready` lines are logged once every upstream has been started; unhealthy
-    upstreams are retried every `retry_interval` seconds (0: never)."""
+    upstreams are retried every `retry_interval` seconds (0: never). With `access` configured every path but
+    `/health` and `/.well-known/*` needs a gateway key or an accepted token."""
     host_policy = policy or HostPolicy()
     endpoints = McpEndpoints(registry, stateless=stateless, security=host_policy.transport_security())
 
@@ -113,10 +117,15 @@ def create_app(
         # Both spellings are routes of their own: a redirect would lose the POST body for many clients.
         Route("/mcp", gateway_app, methods=["GET", "POST", "DELETE"]),
         Route("/mcp/", gateway_app, methods=["GET", "POST", "DELETE"]),
-        Route("/mcp/{server}", server_app, methods=["GET", "POST", "DELETE"]),
-        Route("/mcp/{server}/", server_app, methods=["GET", "POST", "DELETE"]),
+        Route("/mcp/{server}", ServerAccess(server_app), methods=["GET", "POST", "DELETE"]),
+        Route("/mcp/{server}/", ServerAccess(server_app), methods=["GET", "POST", "DELETE"]),
         *rest_routes(registry),
     ]
+    authenticator = Authenticator(access) if access is not None and access.enabled else None
+    if authenticator is not None and access is not None:
+        routes += authenticator.metadata_routes(access)
     app = Starlette(routes=routes, lifespan=lifespan)
+    if authenticator is not None:
+        app.add_middleware(AuthMiddleware, authenticator=authenticator)
     app.add_middleware(HostCheckMiddleware, policy=host_policy)
     return app

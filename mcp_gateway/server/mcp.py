@@ -23,7 +23,8 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mcp_gateway import __version__
-from mcp_gateway.registry import Registry, UnknownServerError, UnknownToolError
+from mcp_gateway.auth.principal import UNRESTRICTED, Principal, current_principal, principal_of, visible
+from mcp_gateway.registry import RegisteredTool, Registry, UnknownServerError, UnknownToolError
 
 PAGE_SIZE = 100
 """Tools per tools/list page; big registries (the GitHub spec alone is 1,223 tools) are paginated."""
@@ -52,7 +53,7 @@ def build_mcp_server(registry: Registry, server: str | None = None) -> Server[An
         ctx: Any, params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
         offset = _decode_cursor(params.cursor if params else None)
-        registered = registry.registered(server)
+        registered = visible(registry.registered(server), _caller(ctx))
         # Copy (rename) only the page being sent, not the whole registry, on every request.
         page = [tool.as_tool(prefixed=server is None) for tool in registered[offset : offset + PAGE_SIZE]]
         next_offset = offset + PAGE_SIZE
@@ -62,6 +63,9 @@ def build_mcp_server(registry: Registry, server: str | None = None) -> Server[An
 
     async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
         try:
+            # A tool the caller may not see answers exactly as one that does not exist.
+            if not _caller(ctx).unrestricted and not _sees(_caller(ctx), registry.resolve(params.name, server)):
+                raise UnknownToolError(params.name)
             return await registry.call_tool(params.name, dict(params.arguments or {}), server)
         except UnknownToolError:
             raise MCPError(code=types.INVALID_PARAMS, message=f"Unknown tool: {params.name}") from None
@@ -70,9 +74,10 @@ def build_mcp_server(registry: Registry, server: str | None = None) -> Server[An
         # Without this lookup the SDK finds a tool's schema for modern-era calls by paging through tools/list
         # on every call: measured 28 ms of CPU per call instead of 9, and 265 ms for a tool on the last page.
         try:
-            return registry.resolve(name, server).definition.input_schema
+            tool = registry.resolve(name, server)
         except (UnknownToolError, UnknownServerError):
             return None
+        return tool.definition.input_schema if _sees(current_principal(), tool) else None
 
     label = "mcp-gateway" if server is None else f"mcp-gateway/{server}"
     return Server(
@@ -82,6 +87,16 @@ def build_mcp_server(registry: Registry, server: str | None = None) -> Server[An
         on_call_tool=call_tool,
         get_tool_input_schema=input_schema,
     )
+
+
+def _caller(ctx: Any) -> Principal:
+    """The caller of this request; stdio has no HTTP request and no access control."""
+    request = getattr(ctx, "request", None)
+    return principal_of(request.scope) if request is not None else UNRESTRICTED
+
+
+def _sees(principal: Principal, tool: RegisteredTool) -> bool:
+    return principal.sees_tool(tool.server, tool.server_name)
 
 
 class _AsgiEndpoint:
