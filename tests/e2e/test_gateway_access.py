@@ -10,7 +10,6 @@ import shutil
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import mcp_types as types
 import pytest
@@ -52,7 +51,9 @@ INITIALIZE = {
 
 
 @pytest.fixture(scope="module")
-def gateway(upstream_api: UpstreamAPI, tmp_path_factory: pytest.TempPathFactory, e2e_log_dir: Path) -> Iterator[Gateway]:
+def gateway(
+    upstream_api: UpstreamAPI, tmp_path_factory: pytest.TempPathFactory, e2e_log_dir: Path
+) -> Iterator[Gateway]:
     config_dir = tmp_path_factory.mktemp("access-gateway")
     shutil.copy(UPSTREAM_API_SPEC, config_dir / "upstream_api.yaml")
     servers = {
