@@ -1,0 +1,155 @@
+"""OAuth 2.1 bearer tokens from an external authorization server (tests/e2e/auth_server.py, a real process):
+discovery through RFC 9728 metadata, and tokens valid, expired, for another audience or issuer, signed with an
+unpublished key, and signed with a key rotated in after the gateway cached the JWKS.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mcp_gateway.http import httpx
+from tests.e2e.gateway_process import (
+    LOOPBACK,
+    Gateway,
+    free_port,
+    http_ready,
+    list_all_tools,
+    running_gateway,
+    start_process,
+    stdio_server_entry,
+    stopping,
+    write_config,
+)
+from tests.e2e.test_gateway_access import INITIALIZE, MCP_HEADERS, keyed_client
+
+pytestmark = pytest.mark.anyio
+
+
+@dataclass
+class AuthServer:
+    base_url: str
+
+    def token(self, **spec: Any) -> str:
+        response = httpx.post(f"{self.base_url}/issue", json=spec, timeout=30)
+        response.raise_for_status()
+        token: str = response.json()["token"]
+        return token
+
+    def rotate(self) -> None:
+        httpx.post(f"{self.base_url}/rotate", timeout=30).raise_for_status()
+
+    def stats(self) -> dict[str, int]:
+        stats: dict[str, int] = httpx.get(f"{self.base_url}/stats", timeout=30).json()
+        return stats
+
+
+@pytest.fixture(scope="module")
+def auth_server(e2e_log_dir: Path) -> Iterator[AuthServer]:
+    port = free_port()
+    base_url = f"http://{LOOPBACK}:{port}"
+    args = [sys.executable, "-m", "tests.e2e.auth_server", "--port", str(port)]
+    process = start_process(f"auth-server-{port}", args, ready=http_ready(f"{base_url}/stats"), log_dir=e2e_log_dir)
+    with stopping(process):
+        yield AuthServer(base_url)
+
+
+@pytest.fixture(scope="module")
+def gateway(auth_server: AuthServer, tmp_path_factory: pytest.TempPathFactory, e2e_log_dir: Path) -> Iterator[Gateway]:
+    config_dir = tmp_path_factory.mktemp("oauth-gateway")
+    access = {
+        "oauth": {
+            "issuer": auth_server.base_url,
+            "jwksUri": f"{auth_server.base_url}/jwks",
+            # The gateway's own URL, known once it has bound its port.
+            "resource": "${MCP_GATEWAY_URL}",
+            "claim": "scope",
+            "grants": {
+                "echo": {"servers": ["tools"], "tools": ["echo"]},
+                "math": {"servers": ["tools"], "tools": ["add"]},
+            },
+            # Rotation is tested right after the first fetch; production keeps the default cool-down.
+            "jwksRefreshCooldown": 0,
+        }
+    }
+    config_path = write_config(config_dir, {"tools": stdio_server_entry()}, access=access)
+    with running_gateway(config_path, e2e_log_dir) as running:
+        yield running
+
+
+def initialize(gateway: Gateway, token: str) -> httpx.Response:
+    return httpx.post(gateway.mcp_url, json=INITIALIZE, headers={**MCP_HEADERS, "Authorization": f"Bearer {token}"},
+                      timeout=30)
+
+
+def test_protected_resource_metadata_names_the_authorization_server(gateway: Gateway, auth_server: AuthServer) -> None:
+    challenge = httpx.post(gateway.mcp_url, json=INITIALIZE, headers=MCP_HEADERS, timeout=30)
+    assert challenge.status_code == 401
+    header = challenge.headers["www-authenticate"]
+    assert header.startswith("Bearer")
+    metadata_url = header.split('resource_metadata="', 1)[1].split('"', 1)[0]
+    assert metadata_url == f"{gateway.base_url}/.well-known/oauth-protected-resource"
+    metadata = httpx.get(metadata_url, timeout=30).json()  # public: no token needed to discover
+    assert metadata["resource"].rstrip("/") == gateway.base_url
+    assert [server.rstrip("/") for server in metadata["authorization_servers"]] == [auth_server.base_url]
+    assert set(metadata["scopes_supported"]) == {"echo", "math"}
+
+
+async def test_a_valid_token_sees_the_tools_its_scopes_grant(gateway: Gateway, auth_server: AuthServer) -> None:
+    token = auth_server.token(claims={"aud": gateway.base_url, "scope": "echo"})
+    async with keyed_client(gateway.mcp_url, {"Authorization": f"Bearer {token}"}) as client:
+        assert {tool.name for tool in await list_all_tools(client)} == {"tools-echo"}
+    both = auth_server.token(claims={"aud": gateway.base_url, "scope": "echo math unknown-scope"})
+    async with keyed_client(gateway.server_url("tools"), {"Authorization": f"Bearer {both}"}) as client:
+        assert {tool.name for tool in await list_all_tools(client)} == {"echo", "add"}
+
+
+@pytest.mark.parametrize(
+    ("spec", "reason"),
+    [
+        ({"lifetime": -120}, "expired"),
+        ({"claims": {"aud": "http://another-resource.example"}}, "audience"),
+        ({"claims": {"iss": "http://evil.example"}}, "issuer"),
+        ({"unpublished_key": True}, "key"),
+    ],
+)
+def test_an_invalid_token_is_refused_with_invalid_token(
+    gateway: Gateway, auth_server: AuthServer, spec: dict[str, Any], reason: str
+) -> None:
+    claims = {"aud": gateway.base_url, "scope": "echo", **spec.pop("claims", {})}
+    response = initialize(gateway, auth_server.token(claims=claims, **spec))
+    assert response.status_code == 401
+    assert 'error="invalid_token"' in response.headers["www-authenticate"]
+    assert reason in response.json()["error_description"]
+
+
+def test_a_forged_token_reusing_a_published_kid_is_refused(gateway: Gateway, auth_server: AuthServer) -> None:
+    genuine = auth_server.token(claims={"aud": gateway.base_url})
+    published_kid = httpx.get(f"{auth_server.base_url}/jwks", timeout=30).json()["keys"][0]["kid"]
+    forged = auth_server.token(claims={"aud": gateway.base_url}, unpublished_key=True, kid=published_kid)
+    assert initialize(gateway, genuine).status_code == 200
+    assert initialize(gateway, forged).status_code == 401
+
+
+def test_a_token_signed_with_a_rotated_in_key_is_accepted(gateway: Gateway, auth_server: AuthServer) -> None:
+    before = auth_server.token(claims={"aud": gateway.base_url})
+    assert initialize(gateway, before).status_code == 200  # the gateway now holds the JWKS in its cache
+    auth_server.rotate()
+    after = auth_server.token(claims={"aud": gateway.base_url})
+    assert initialize(gateway, after).status_code == 200
+    # The fetch that found the new key also dropped the retired one.
+    assert initialize(gateway, before).status_code == 401
+
+
+def test_tokens_never_appear_in_the_log(gateway: Gateway, auth_server: AuthServer) -> None:
+    token = auth_server.token(claims={"aud": "http://another-resource.example"})
+    assert initialize(gateway, token).status_code == 401
+    log = gateway.log()
+    assert "refused" in log
+    for part in token.split("."):
+        assert part not in log
