@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from mcp_gateway.auth.outbound import OutboundAuth
+from mcp_gateway.auth.outbound import OAuth2ClientCredentials, OutboundAuth
 from mcp_gateway.auth.settings import AccessError, AccessSettings, parse_access
 
 ServerKind = Literal["openapi", "stdio", "http", "sse"]
@@ -70,6 +70,8 @@ class ServerConfig(BaseModel):
     cwd: str | None = None
     url: str | None = None
     headers: dict[str, str] = Field(default_factory=dict)
+    auth: OAuth2ClientCredentials | None = None
+    """For `url` servers: credentials beyond static headers (OAuth2 client credentials)."""
     transport: str | None = Field(default=None, validation_alias=AliasChoices("type", "transport"))
     openapi: OpenAPISource | None = None
     allowed_tools: list[str] | None = Field(
@@ -167,6 +169,9 @@ def parse_server(name: str, raw: Any, *, source: str, environ: Mapping[str, str]
         if value is not None and not value.strip():
             # Typically "${VAR:-}" with VAR unset: say so here rather than fail when the process is launched.
             return ServerEntry(name, None, f"{prefix}, field '{field_name}': must not be empty")
+    if config.auth is not None and config.url is None:
+        return ServerEntry(name, None, f"{prefix}, field 'auth': only for 'url' servers (OpenAPI servers use "
+                                       "'openapi.auth')")
     if config.openapi is not None and not config.openapi.spec.strip():
         return ServerEntry(name, None, f"{prefix}, field 'openapi.spec': must not be empty")
     kinds = [kind for kind, present in (("openapi", config.openapi), ("command", config.command), ("url", config.url))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Annotated, Literal
 from urllib.parse import quote, quote_plus
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 REDACTED = "***"
 
@@ -80,7 +80,36 @@ class BasicAuth(_AuthModel):
         return [self.password.get_secret_value(), self._token()]
 
 
-OutboundAuth = Annotated[BearerAuth | ApiKeyAuth | BasicAuth, Field(discriminator="type")]
+class OAuth2ClientCredentials(_AuthModel):
+    """OAuth2 client credentials: an access token fetched from `tokenUrl`, cached and refreshed by the gateway
+    (see auth/client_credentials.py). The credential is placed by an httpx auth flow, not by the request builder."""
+
+    type: Literal["oauth2ClientCredentials"] = "oauth2ClientCredentials"
+    token_url: str = Field(alias="tokenUrl")
+    client_id: str = Field(alias="clientId", min_length=1)
+    client_secret: SecretStr = Field(alias="clientSecret")
+    scopes: list[str] = Field(default_factory=list)
+    audience: str | None = None
+    client_auth: Literal["basic", "post"] = Field(default="basic", alias="clientAuth")
+    """How the client authenticates at the token endpoint: HTTP Basic (client_secret_basic) or in the form."""
+
+    @field_validator("token_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an absolute http:// or https:// URL")
+        return value
+
+    def credentials(self) -> Credentials:
+        return Credentials()
+
+    def secrets(self) -> list[str]:
+        return [self.client_secret.get_secret_value()]
+
+
+OutboundAuth = Annotated[
+    BearerAuth | ApiKeyAuth | BasicAuth | OAuth2ClientCredentials, Field(discriminator="type")
+]
 
 
 def is_secret_header(name: str) -> bool:

@@ -37,8 +37,10 @@ async def invoke(
     auth: OutboundAuth | None = None,
     headers: Mapping[str, str] | None = None,
     max_excerpt: int = 2000,
+    secrets: Sequence[str] = (),
 ) -> mcp_types.CallToolResult:
-    secrets = [*(auth.secrets() if auth else ()), *header_secrets(headers or {})]
+    """`secrets`: further strings to keep out of the result (access tokens placed by the client's auth flow)."""
+    secrets = [*(auth.secrets() if auth else ()), *header_secrets(headers or {}), *secrets]
     try:
         request = build_request(tool.binding, base_url, arguments, auth=auth, headers=headers)
         _check_required(tool, arguments)

@@ -7,6 +7,7 @@ from typing import Any
 
 import mcp_types as types
 
+from mcp_gateway.auth.client_credentials import TokenCaches
 from mcp_gateway.config import GatewayConfig, ServerEntry
 from mcp_gateway.registry import Registry, RegistryServer, ToolFilter
 from mcp_gateway.upstreams.base import Health, Upstream
@@ -42,14 +43,16 @@ class UnavailableUpstream:
         return None
 
 
-def create_upstream(entry: ServerEntry, base_dir: Path) -> Upstream:
+def create_upstream(entry: ServerEntry, base_dir: Path, tokens: TokenCaches | None = None) -> Upstream:
+    """`tokens`: the gateway's shared OAuth2 client-credentials tokens (a private cache when not given)."""
+    tokens = tokens or TokenCaches()
     config = entry.config
     if config is None:
         return UnavailableUpstream(entry.name, Health("unhealthy", entry.error or "invalid configuration"))
     if config.disabled:
         return UnavailableUpstream(entry.name, Health("disabled", "disabled in the config"))
     if config.openapi is not None:
-        return OpenAPIUpstream(entry.name, config.openapi, base_dir)
+        return OpenAPIUpstream(entry.name, config.openapi, base_dir, tokens)
     kind = config.kind
     cwd = config.cwd
     if cwd is not None and not Path(cwd).is_absolute():
@@ -63,15 +66,17 @@ def create_upstream(entry: ServerEntry, base_dir: Path) -> Upstream:
         url=config.url,
         headers=dict(config.headers),
         timeout=config.timeout,
+        auth=tokens.auth_for(config.auth) if config.auth is not None else None,
     )
     return McpUpstream(entry.name, spec)
 
 
 def build_registry(config: GatewayConfig) -> Registry:
     servers = []
+    tokens = TokenCaches()
     for entry in config.servers:
         try:
-            upstream = create_upstream(entry, config.base_dir)
+            upstream = create_upstream(entry, config.base_dir, tokens)
         except ValueError as error:
             # The config loader should have caught it; if not, this server is unusable, the others are not.
             upstream = UnavailableUpstream(entry.name, Health("unhealthy", f"server '{entry.name}': {error}"))

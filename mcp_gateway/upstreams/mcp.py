@@ -34,6 +34,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
 from mcp_gateway import __version__
+from mcp_gateway.auth.client_credentials import ClientCredentialsAuth
 from mcp_gateway.http import httpx, new_client
 from mcp_gateway.upstreams.base import Health
 
@@ -64,6 +65,8 @@ class McpServerSpec:
     headers: Mapping[str, str] = field(default_factory=dict)
     timeout: float = 60.0
     """Seconds allowed for connecting (handshake and tool listing) and for each tool call."""
+    auth: ClientCredentialsAuth | None = None
+    """Credentials an HTTP or SSE upstream gets on every request (e.g. an OAuth2 client-credentials token)."""
 
     def __post_init__(self) -> None:
         if self.transport == "stdio" and not self.command:
@@ -274,7 +277,7 @@ class McpUpstream:
                 yield client
         elif spec.transport == "http":
             assert spec.url is not None, "checked by McpServerSpec"
-            http_client = new_client(timeout=spec.timeout, headers=dict(spec.headers))
+            http_client = new_client(timeout=spec.timeout, headers=dict(spec.headers), auth=spec.auth)
             # Responses stream back on the POST (and server messages on a GET): an idle read there must not
             # break the transport before our own per-call deadline reports the slow call as an error.
             http_client.timeout = httpx.Timeout(spec.timeout, read=_STREAM_READ_TIMEOUT)
@@ -286,7 +289,8 @@ class McpUpstream:
         else:
             assert spec.url is not None, "checked by McpServerSpec"
             transport = sse_client(
-                spec.url, headers=dict(spec.headers), timeout=spec.timeout, sse_read_timeout=_STREAM_READ_TIMEOUT
+                spec.url, headers=dict(spec.headers), timeout=spec.timeout, sse_read_timeout=_STREAM_READ_TIMEOUT,
+                auth=spec.auth,
             )
             async with Client(transport, **options) as client:
                 yield client
@@ -319,6 +323,7 @@ class McpUpstream:
         spec = self._spec
         parts = urlsplit(spec.url or "")
         candidates = [*spec.headers.values(), *spec.env.values(), parts.password or "", parts.query]
+        candidates += spec.auth.secrets() if spec.auth is not None else []
         # "Bearer <token>": a library may echo only the token, so the part after the scheme is a secret too.
         candidates += [value.split(None, 1)[1] for value in spec.headers.values() if len(value.split(None, 1)) == 2]
         for secret in sorted(candidates, key=len, reverse=True):

@@ -10,7 +10,8 @@ from urllib.parse import urljoin
 import anyio.to_thread
 import mcp_types as types
 
-from mcp_gateway.auth.outbound import OutboundAuth
+from mcp_gateway.auth.client_credentials import ClientCredentialsAuth, TokenCaches
+from mcp_gateway.auth.outbound import OAuth2ClientCredentials, OutboundAuth
 from mcp_gateway.config import OpenAPISource
 from mcp_gateway.http import httpx, new_client
 from mcp_gateway.openapi.invoke import invoke
@@ -41,7 +42,7 @@ def error_result(message: str) -> types.CallToolResult:
 
 
 class OpenAPIUpstream:
-    def __init__(self, name: str, source: OpenAPISource, base_dir: Path) -> None:
+    def __init__(self, name: str, source: OpenAPISource, base_dir: Path, tokens: TokenCaches | None = None) -> None:
         self.name = name
         self._source = source
         self._base_dir = base_dir
@@ -55,6 +56,10 @@ class OpenAPIUpstream:
             # which is what public APIs allow; sending "Bearer " would only earn a 401.
             logger.warning("server '%s': outbound auth credential is empty; calls go unauthenticated", name)
             self._auth = None
+        self._token_auth: ClientCredentialsAuth | None = None
+        if isinstance(self._auth, OAuth2ClientCredentials):
+            # The token goes on by the client's auth flow (fetched, cached, refreshed after a 401).
+            self._token_auth = (tokens or TokenCaches()).auth_for(self._auth)
 
     @property
     def health(self) -> Health:
@@ -66,7 +71,7 @@ class OpenAPIUpstream:
 
     async def start(self) -> None:
         if self._client is None:
-            self._client = new_client(timeout=self._source.timeout)
+            self._client = new_client(timeout=self._source.timeout, auth=self._token_auth)
         try:
             document = await read_spec(self._source.spec, base_dir=self._base_dir, client=self._client)
             # Large specs (GitHub's is 13 MB) take a moment to convert; keep the event loop responsive.
@@ -120,7 +125,10 @@ class OpenAPIUpstream:
             return error_result(
                 f"server '{self.name}': the spec names no absolute server URL; set openapi.baseUrl in the config"
             )
-        result = await invoke(self._client, tool, base_url, arguments, auth=self._auth, headers=self._source.headers)
+        result = await invoke(
+            self._client, tool, base_url, arguments, auth=self._auth, headers=self._source.headers,
+            secrets=self._token_auth.secrets() if self._token_auth is not None else (),
+        )
         if result.is_error and result.structured_content is None:
             # Name the server so a user with several upstreams knows which one (and which config entry) failed.
             result.content = [

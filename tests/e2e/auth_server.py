@@ -7,7 +7,8 @@
   inbound token tests. Overrides make the invalid ones: another issuer or audience, an expired token, a key that
   is not published.
 - `POST /token`: the client-credentials grant (client id and secret in the form or as HTTP Basic), answering
-  opaque access tokens after a short delay, so concurrent callers really overlap; `GET /stats` counts the calls.
+  opaque access tokens after a short delay, so concurrent callers really overlap; `GET /stats` counts the calls
+  (per requested scope), `GET /issued` lists every token handed out. The scope `short` gets a 2 s lifetime.
 - `GET /protected/{anything}`: an API that accepts only live tokens from `/token` (401 otherwise);
   `POST /revoke` makes every issued token stale, as a server-side revocation or key change would.
 """
@@ -36,6 +37,8 @@ CLIENT_ID = "gateway-client"
 CLIENT_SECRET = "client-secret-for-the-token-endpoint-77"
 TOKEN_DELAY_SECONDS = 0.3
 """How long /token takes: long enough that 50 concurrent first calls all find the fetch in flight."""
+SHORT_LIFETIME_SECONDS = 2
+"""The lifetime of tokens asked for with the scope `short`, to see one expire."""
 
 
 class SigningKey:
@@ -55,6 +58,7 @@ class AuthServer:
         self.current = SigningKey()
         self.counts: Counter[str] = Counter()
         self.live_tokens: dict[str, float] = {}
+        self.issued: list[str] = []
 
     async def jwks(self, request: Request) -> JSONResponse:
         self.counts["jwks"] += 1
@@ -101,9 +105,12 @@ class AuthServer:
             return JSONResponse({"error": "invalid_client"}, status_code=401)
         await anyio.sleep(TOKEN_DELAY_SECONDS)
         access_token = "at-" + secrets.token_urlsafe(24)
-        self.live_tokens[access_token] = time.time() + self.token_lifetime
-        self.counts["scope:" + str(form.get("scope"))] += 1
-        return JSONResponse({"access_token": access_token, "token_type": "Bearer", "expires_in": self.token_lifetime})
+        scopes = str(form.get("scope") or "").split()
+        lifetime = SHORT_LIFETIME_SECONDS if "short" in scopes else self.token_lifetime
+        self.live_tokens[access_token] = time.time() + lifetime
+        self.issued.append(access_token)
+        self.counts["scope:" + " ".join(scopes)] += 1
+        return JSONResponse({"access_token": access_token, "token_type": "Bearer", "expires_in": lifetime})
 
     async def revoke(self, request: Request) -> JSONResponse:
         self.live_tokens.clear()
@@ -122,6 +129,9 @@ class AuthServer:
     async def stats(self, request: Request) -> JSONResponse:
         return JSONResponse(dict(self.counts))
 
+    async def issued_tokens(self, request: Request) -> JSONResponse:
+        return JSONResponse({"tokens": self.issued})
+
     async def reset(self, request: Request) -> JSONResponse:
         self.counts.clear()
         return JSONResponse({})
@@ -136,6 +146,7 @@ class AuthServer:
             Route("/revoke", self.revoke, methods=["POST"]),
             Route("/protected/{rest:path}", self.protected, methods=["GET"]),
             Route("/stats", self.stats, methods=["GET"]),
+            Route("/issued", self.issued_tokens, methods=["GET"]),
             Route("/stats", self.reset, methods=["DELETE"]),
         ])
 
