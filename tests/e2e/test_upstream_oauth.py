@@ -79,7 +79,9 @@ def token_endpoint(e2e_log_dir: Path) -> Iterator[TokenEndpoint]:
         yield TokenEndpoint(base_url)
 
 
-def client_credentials(token_endpoint: TokenEndpoint, *scopes: str, secret: str = "${CLIENT_SECRET}") -> dict[str, object]:
+def client_credentials(
+    token_endpoint: TokenEndpoint, *scopes: str, secret: str = "${CLIENT_SECRET}"
+) -> dict[str, object]:
     return {
         "type": "oauth2ClientCredentials",
         "tokenUrl": f"{token_endpoint.base_url}/token",
