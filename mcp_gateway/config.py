@@ -57,6 +57,10 @@ class OpenAPISource(BaseModel):
         return value
     headers: dict[str, str] = Field(default_factory=dict)
     timeout: float = Field(default=30.0, gt=0)
+    forward_user_authorization: bool = Field(
+        default=False, validation_alias=AliasChoices("forwardUserAuthorization", "forward_user_authorization")
+    )
+    """Let a caller send its own credential for this server as `x-mcp-{server}-authorization`."""
 
 
 class ServerConfig(BaseModel):

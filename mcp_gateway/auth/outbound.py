@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Protocol
 from urllib.parse import quote, quote_plus
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
@@ -110,6 +110,29 @@ class OAuth2ClientCredentials(_AuthModel):
 OutboundAuth = Annotated[
     BearerAuth | ApiKeyAuth | BasicAuth | OAuth2ClientCredentials, Field(discriminator="type")
 ]
+
+
+class CredentialSource(Protocol):
+    """Anything that places a credential on an OpenAPI request and names the strings to keep out of results."""
+
+    def credentials(self) -> Credentials: ...
+
+    def secrets(self) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class ForwardedAuthorization:
+    """A caller's own credential for one server (the `x-mcp-{server}-authorization` header), sent as that server's
+    `Authorization` header in place of the configured auth."""
+
+    value: str
+
+    def credentials(self) -> Credentials:
+        return Credentials(headers=(("Authorization", self.value),))
+
+    def secrets(self) -> list[str]:
+        # "Bearer <token>": a response may echo the token alone.
+        return [self.value, *self.value.split(None, 1)[1:]]
 
 
 def is_secret_header(name: str) -> bool:

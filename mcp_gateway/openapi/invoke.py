@@ -13,7 +13,7 @@ from typing import Any
 
 import mcp_types
 
-from mcp_gateway.auth.outbound import OutboundAuth, header_secrets, redact
+from mcp_gateway.auth.outbound import CredentialSource, header_secrets, redact
 from mcp_gateway.http import httpx
 from mcp_gateway.openapi.arguments import ArgumentError, provided
 from mcp_gateway.openapi.model import ToolSpec
@@ -34,12 +34,14 @@ async def invoke(
     base_url: str,
     arguments: Mapping[str, Any],
     *,
-    auth: OutboundAuth | None = None,
+    auth: CredentialSource | None = None,
     headers: Mapping[str, str] | None = None,
     max_excerpt: int = 2000,
     secrets: Sequence[str] = (),
+    client_auth: bool = True,
 ) -> mcp_types.CallToolResult:
-    """`secrets`: further strings to keep out of the result (access tokens placed by the client's auth flow)."""
+    """`secrets`: further strings to keep out of the result (access tokens placed by the client's auth flow).
+    `client_auth=False` skips the client's own auth flow, for a call that carries the caller's credential."""
     secrets = [*(auth.secrets() if auth else ()), *header_secrets(headers or {}), *secrets]
     try:
         request = build_request(tool.binding, base_url, arguments, auth=auth, headers=headers)
@@ -59,7 +61,7 @@ async def invoke(
 
     target = f"{request.method} {public_url(request.url, secrets)}"
     try:
-        response = await _send_bounded(client, request)
+        response = await _send_bounded(client, request, client_auth)
     except httpx.TimeoutException as error:
         limit = client.timeout.read if isinstance(error, httpx.ReadTimeout) else client.timeout.connect
         after = f" after {limit:g}s" if limit is not None else ""
@@ -99,9 +101,11 @@ def _check_required(tool: ToolSpec, arguments: Mapping[str, Any]) -> None:
         raise ArgumentError(f"missing required argument{'s' if len(missing) > 1 else ''} {listed}")
 
 
-async def _send_bounded(client: httpx.AsyncClient, request: httpx.Request) -> httpx.Response | None:
+async def _send_bounded(
+    client: httpx.AsyncClient, request: httpx.Request, client_auth: bool = True
+) -> httpx.Response | None:
     """Send and read the body, or None when the body exceeds MAX_RESPONSE_BYTES."""
-    response = await client.send(request, stream=True)
+    response = await client.send(request, stream=True, auth=httpx.USE_CLIENT_DEFAULT if client_auth else None)
     try:
         chunks: list[bytes] = []
         size = 0

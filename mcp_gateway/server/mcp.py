@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mcp_gateway import __version__
 from mcp_gateway.auth.principal import UNRESTRICTED, Principal, current_principal, principal_of, visible
+from mcp_gateway.auth.user_credentials import credentials_from, forwarding
 from mcp_gateway.registry import RegisteredTool, Registry, UnknownServerError, UnknownToolError
 
 PAGE_SIZE = 100
@@ -66,7 +67,8 @@ def build_mcp_server(registry: Registry, server: str | None = None) -> Server[An
             # A tool the caller may not see answers exactly as one that does not exist.
             if not _caller(ctx).unrestricted and not _sees(_caller(ctx), registry.resolve(params.name, server)):
                 raise UnknownToolError(params.name)
-            return await registry.call_tool(params.name, dict(params.arguments or {}), server)
+            with forwarding(_caller_credentials(ctx)):
+                return await registry.call_tool(params.name, dict(params.arguments or {}), server)
         except UnknownToolError:
             raise MCPError(code=types.INVALID_PARAMS, message=f"Unknown tool: {params.name}") from None
 
@@ -93,6 +95,11 @@ def _caller(ctx: Any) -> Principal:
     """The caller of this request; stdio has no HTTP request and no access control."""
     request = getattr(ctx, "request", None)
     return principal_of(request.scope) if request is not None else UNRESTRICTED
+
+
+def _caller_credentials(ctx: Any) -> dict[str, str]:
+    request = getattr(ctx, "request", None)
+    return credentials_from(request.headers) if request is not None else {}
 
 
 def _sees(principal: Principal, tool: RegisteredTool) -> bool:

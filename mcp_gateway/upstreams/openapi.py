@@ -11,7 +11,8 @@ import anyio.to_thread
 import mcp_types as types
 
 from mcp_gateway.auth.client_credentials import ClientCredentialsAuth, TokenCaches
-from mcp_gateway.auth.outbound import OAuth2ClientCredentials, OutboundAuth
+from mcp_gateway.auth.outbound import CredentialSource, ForwardedAuthorization, OAuth2ClientCredentials, OutboundAuth
+from mcp_gateway.auth.user_credentials import forwarded_credential
 from mcp_gateway.config import OpenAPISource
 from mcp_gateway.http import httpx, new_client
 from mcp_gateway.openapi.invoke import invoke
@@ -125,9 +126,13 @@ class OpenAPIUpstream:
             return error_result(
                 f"server '{self.name}': the spec names no absolute server URL; set openapi.baseUrl in the config"
             )
+        forwarded = forwarded_credential(self.name) if self._source.forward_user_authorization else None
+        # The caller's own credential replaces the configured one, client-credentials token included.
+        auth: CredentialSource | None = ForwardedAuthorization(forwarded) if forwarded else self._auth
         result = await invoke(
-            self._client, tool, base_url, arguments, auth=self._auth, headers=self._source.headers,
+            self._client, tool, base_url, arguments, auth=auth, headers=self._source.headers,
             secrets=self._token_auth.secrets() if self._token_auth is not None else (),
+            client_auth=forwarded is None,
         )
         if result.is_error and result.structured_content is None:
             # Name the server so a user with several upstreams knows which one (and which config entry) failed.

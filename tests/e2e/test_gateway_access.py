@@ -33,7 +33,8 @@ ADMIN_KEY = "mgw_admin-key-for-tests-0123456789abcdef"
 READER_KEY = "mgw_reader-key-for-tests-fedcba9876543210"
 TOOLS_ONLY_KEY = "mgw_tools-only-key-for-tests-5555555555"
 UPSTREAM_TOKEN = "upstream-bearer-token-never-shown-42"
-ALL_SECRETS = (ADMIN_KEY, READER_KEY, TOOLS_ONLY_KEY, UPSTREAM_TOKEN)
+USER_TOKEN = "users-own-api-token-for-api-only-99"
+ALL_SECRETS = (ADMIN_KEY, READER_KEY, TOOLS_ONLY_KEY, UPSTREAM_TOKEN, USER_TOKEN)
 ERAS: list[ConnectMode] = ["legacy", "2026-07-28"]
 
 pytestmark = pytest.mark.anyio
@@ -62,9 +63,13 @@ def gateway(
                 "spec": "upstream_api.yaml",
                 "baseUrl": upstream_api.base_url,
                 "auth": {"type": "bearer", "token": "${UPSTREAM_TOKEN}"},
+                "forwardUserAuthorization": True,
             },
             "allowedTools": ["getItem", "getStatus", "whoAmI", "createOrder"],
         },
+        # The same API without forwarding: a caller's credential for "api" must never reach it.
+        "other": {"openapi": {"spec": "upstream_api.yaml", "baseUrl": upstream_api.base_url},
+                  "allowedTools": ["whoAmI"]},
         "tools": stdio_server_entry(),
     }
     access = {
@@ -215,7 +220,7 @@ def test_servers_lists_only_visible_servers_and_details_only_for_admins(gateway:
     reader = {entry["name"]: entry for entry in get(gateway, "/servers", READER_KEY).json()}
     assert reader["api"]["tools"] == 2
     admin = {entry["name"]: entry for entry in get(gateway, "/servers", ADMIN_KEY).json()}
-    assert set(admin) == {"api", "tools"} and admin["api"]["detail"]
+    assert set(admin) == {"api", "other", "tools"} and admin["api"]["detail"]
 
 
 def test_preview_needs_an_admin_key(gateway: Gateway) -> None:
@@ -237,6 +242,20 @@ async def test_upstreams_get_their_own_credentials_and_never_the_callers_key(
     received = [request for request in upstream_api.received_requests() if request["raw_path"] == "/whoami"]
     assert [request["headers"].get("authorization") for request in received] == [f"Bearer {UPSTREAM_TOKEN}"]
     assert ADMIN_KEY not in json.dumps(received)
+
+
+async def test_a_callers_own_credential_reaches_only_its_server(gateway: Gateway, upstream_api: UpstreamAPI) -> None:
+    upstream_api.forget_received()
+    headers = {**bearer(ADMIN_KEY), "x-mcp-api-authorization": f"Bearer {USER_TOKEN}"}
+    async with keyed_client(gateway.mcp_url, headers) as client:
+        for name in ("api-whoAmI", "other-whoAmI"):
+            result = await client.call_tool(name, {"X-Request-Id": name})
+            responses_seen.append(result.model_dump_json())
+            assert not result.is_error, result_text(result)
+    received = {request["headers"].get("x-request-id"): request for request in upstream_api.received_requests()}
+    assert received["api-whoAmI"]["headers"].get("authorization") == f"Bearer {USER_TOKEN}"
+    assert "authorization" not in received["other-whoAmI"]["headers"]
+    assert USER_TOKEN not in json.dumps(received["other-whoAmI"])
 
 
 # --- no secret anywhere ----------------------------------------------------------------------------------------
