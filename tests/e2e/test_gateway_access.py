@@ -7,14 +7,12 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from pathlib import Path
 
 import mcp_types as types
 import pytest
-from mcp import Client, MCPError
-from mcp.client.streamable_http import streamable_http_client
+from mcp import MCPError
 
 from mcp_gateway.http import httpx
 from tests.e2e.gateway_process import (
@@ -22,6 +20,7 @@ from tests.e2e.gateway_process import (
     ConnectMode,
     Gateway,
     UpstreamAPI,
+    keyed_client,
     list_all_tools,
     result_text,
     running_gateway,
@@ -85,16 +84,6 @@ def gateway(
     env = {"ADMIN_KEY": ADMIN_KEY, "UPSTREAM_TOKEN": UPSTREAM_TOKEN, "MCP_GATEWAY_LOG_LEVEL": "debug"}
     with running_gateway(config_path, e2e_log_dir, env=env) as running:
         yield running
-
-
-@asynccontextmanager
-async def keyed_client(url: str, headers: dict[str, str], mode: ConnectMode = "auto") -> AsyncIterator[Client]:
-    """The official MCP client sending `headers` on every request, as Cursor does with its `headers` setting."""
-    async with (
-        httpx.AsyncClient(headers=headers, timeout=30.0) as http_client,
-        Client(streamable_http_client(url, http_client=http_client), mode=mode) as client,
-    ):
-        yield client
 
 
 def bearer(key: str) -> dict[str, str]:

@@ -19,6 +19,7 @@ from tests.e2e.gateway_process import (
     Gateway,
     free_port,
     http_ready,
+    keyed_client,
     list_all_tools,
     running_gateway,
     start_process,
@@ -26,7 +27,7 @@ from tests.e2e.gateway_process import (
     stopping,
     write_config,
 )
-from tests.e2e.test_gateway_access import INITIALIZE, MCP_HEADERS, keyed_client
+from tests.e2e.test_gateway_access import INITIALIZE, MCP_HEADERS
 
 pytestmark = pytest.mark.anyio
 
