@@ -5,6 +5,7 @@ REST, hidden tools answer as unknown ones, sessions belong to the key that opene
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import shutil
 from collections.abc import Iterator
@@ -111,6 +112,26 @@ def test_no_key_or_a_wrong_key_is_401_with_a_bearer_challenge(gateway: Gateway, 
         responses_seen.append(response.text)
         assert response.status_code == 401, (path, headers, response.text)
         assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/.well-known/../tools", "/.well-known/%2e%2e/tools", "/health/../tools", "//tools", "/tools/", "/TOOLS",
+     "/tools?server=api", "/mcp/", "/mcp/api/", "/mcp//api", "/.well-known/oauth-protected-resource/../../servers"],
+)
+def test_no_spelling_of_a_path_gets_past_authentication(gateway: Gateway, path: str) -> None:
+    # http.client sends the path exactly as written; httpx would normalise the dot segments away.
+    host, port = gateway.base_url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        connection.request("GET", path, headers={"Accept": "application/json, text/event-stream"})
+        response = connection.getresponse()
+        body = response.read().decode()
+    finally:
+        connection.close()
+    responses_seen.append(body)
+    assert response.status in (401, 404), (path, response.status, body)
+    assert "getItem" not in body and "echo" not in body
 
 
 def test_health_needs_no_key(gateway: Gateway) -> None:

@@ -5,13 +5,20 @@ unpublished key, and signed with a key rotated in after the gateway cached the J
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from mcp_gateway.http import httpx
 from tests.e2e.gateway_process import (
@@ -135,6 +142,30 @@ def test_a_forged_token_reusing_a_published_kid_is_refused(gateway: Gateway, aut
     forged = auth_server.token(claims={"aud": gateway.base_url}, unpublished_key=True, kid=published_kid)
     assert initialize(gateway, genuine).status_code == 200
     assert initialize(gateway, forged).status_code == 401
+
+
+def test_unsigned_and_key_confusion_tokens_are_refused(gateway: Gateway, auth_server: AuthServer) -> None:
+    claims = {"iss": auth_server.base_url, "aud": gateway.base_url, "sub": "mallory", "scope": "echo math",
+              "exp": int(time.time()) + 300}
+    unsigned = jwt.encode(claims, None, algorithm="none")
+    # HS256 keyed with the published public key: the classic confusion of a verifier that trusts the header's alg.
+    public_jwk = httpx.get(f"{auth_server.base_url}/jwks", timeout=30).json()["keys"][0]
+    public_pem = jwt.PyJWK(public_jwk).key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    confused = hmac_jwt(claims, public_pem, kid=public_jwk["kid"])
+    for token in (unsigned, confused):
+        assert initialize(gateway, token).status_code == 401
+
+
+def hmac_jwt(claims: dict[str, Any], secret: bytes, *, kid: str) -> str:
+    """An HS256 JWT built by hand: PyJWT itself refuses to use a PEM public key as an HMAC secret."""
+
+    def encoded(value: bytes) -> str:
+        return base64.urlsafe_b64encode(value).rstrip(b"=").decode()
+
+    header = encoded(json.dumps({"alg": "HS256", "typ": "JWT", "kid": kid}).encode())
+    payload = encoded(json.dumps(claims).encode())
+    signature = hmac.new(secret, f"{header}.{payload}".encode(), hashlib.sha256).digest()
+    return f"{header}.{payload}.{encoded(signature)}"
 
 
 def test_a_token_signed_with_a_rotated_in_key_is_accepted(gateway: Gateway, auth_server: AuthServer) -> None:
