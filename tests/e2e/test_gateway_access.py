@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import subprocess
 import json
 import shutil
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from mcp import MCPError
 
 from mcp_gateway.http import httpx
 from tests.e2e.gateway_process import (
+    REPO_ROOT,
     UPSTREAM_API_SPEC,
     ConnectMode,
     Gateway,
@@ -210,6 +212,43 @@ def test_a_session_id_presented_by_another_key_is_an_unknown_session(gateway: Ga
                         headers={**MCP_HEADERS, **bearer(READER_KEY), "mcp-session-id": session,
                                  "mcp-protocol-version": "2025-06-18"})
         assert own.status_code == 202
+
+
+# --- the official TypeScript client ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ts_client() -> Path:
+    """tests/ts_client with its locked @modelcontextprotocol/sdk installed (npm ci, once per checkout)."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.skip("Node.js and npm are not installed")
+    directory = REPO_ROOT / "tests" / "ts_client"
+    if not (directory / "node_modules" / "@modelcontextprotocol" / "sdk" / "package.json").exists():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=directory, check=True, timeout=300,
+                       capture_output=True)
+    return directory
+
+
+def test_the_typescript_client_sees_only_the_keys_tools_and_its_session_is_its_own(
+    gateway: Gateway, ts_client: Path
+) -> None:
+    completed = subprocess.run(["node", "client.mjs", gateway.mcp_url, READER_KEY, "tools-add"], cwd=ts_client,
+                               capture_output=True, text=True, timeout=60)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    responses_seen.append(completed.stdout)
+    report = json.loads(completed.stdout)
+    assert set(report["tools"]) == READER_TOOLS
+    hidden, unknown = report["hidden"], report["unknown"]
+    assert hidden["code"] == unknown["code"] == types.INVALID_PARAMS
+    assert hidden["message"].replace("tools-add", "NAME") == unknown["message"].replace("no-such-tool-anywhere", "NAME")
+    session = report["sessionId"]
+    assert session
+    list_tools = {"jsonrpc": "2.0", "id": 9, "method": "tools/list"}
+    headers = {**MCP_HEADERS, "mcp-session-id": session, "mcp-protocol-version": "2025-06-18"}
+    stolen = httpx.post(gateway.mcp_url, json=list_tools, headers={**headers, **bearer(TOOLS_ONLY_KEY)}, timeout=30)
+    assert stolen.status_code == 404
+    own = httpx.post(gateway.mcp_url, json=list_tools, headers={**headers, **bearer(READER_KEY)}, timeout=30)
+    assert own.status_code == 200
 
 
 # --- REST ------------------------------------------------------------------------------------------------------
