@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import http.client
-import subprocess
 import json
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
