@@ -7,6 +7,7 @@ Each auth model says where its credential goes (`credentials()`) and which strin
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Literal, Protocol
@@ -145,9 +146,20 @@ def header_secrets(headers: Mapping[str, str]) -> list[str]:
     return [value for name, value in headers.items() if is_secret_header(name)]
 
 
+_COOKIE_SAFE = "!#$&'()*+-./:<=>?@[]^_`{|}~"
+"""The characters openapi/serialize.py leaves unencoded in cookie values (a unit test keeps the two in step)."""
+
+
+def _encodings(secret: str) -> tuple[str, ...]:
+    """Every spelling of a secret the gateway itself writes: raw, percent-encoded for a query or a cookie,
+    form-encoded, and escaped inside a JSON string (an upstream echoing our request back)."""
+    return (secret, quote(secret, safe=""), quote(secret, safe=_COOKIE_SAFE), quote_plus(secret),
+            json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1])
+
+
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """Replace every secret, raw or as it appears percent-encoded in a URL or form, with a marker."""
-    forms = {form for secret in secrets if secret for form in (secret, quote(secret, safe=""), quote_plus(secret))}
+    """Replace every secret, in every encoding the gateway produces, with a marker."""
+    forms = {form for secret in secrets if secret for form in _encodings(secret)}
     # Longest first, so a secret that contains another is removed whole rather than leaving a fragment.
     for form in sorted(forms, key=len, reverse=True):
         text = text.replace(form, REDACTED)
