@@ -167,8 +167,10 @@ def command_stdio(args: argparse.Namespace) -> int:
 
     sock = _bind("127.0.0.1", 0)
     os.environ[GATEWAY_URL_VARIABLE] = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    registry = _load_registry(args.config)
-    anyio.run(serve_stdio, registry, sock)
+    from mcp_gateway.upstreams.factory import build_registry
+
+    config = load_config(args.config)
+    anyio.run(serve_stdio, build_registry(config), sock, config.access)
     return 0
 
 

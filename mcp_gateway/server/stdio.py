@@ -13,6 +13,7 @@ import anyio
 import uvicorn
 from mcp.server.stdio import stdio_server
 
+from mcp_gateway.auth.settings import AccessSettings
 from mcp_gateway.registry import Registry
 from mcp_gateway.server.app import create_app
 from mcp_gateway.server.mcp import build_mcp_server
@@ -20,9 +21,10 @@ from mcp_gateway.server.mcp import build_mcp_server
 logger = logging.getLogger(__name__)
 
 
-async def serve_stdio(registry: Registry, sock: socket.socket) -> None:
-    """Serve MCP on stdio until stdin closes; `sock` is the bound loopback socket for the HTTP side."""
-    app = create_app(registry)
+async def serve_stdio(registry: Registry, sock: socket.socket, access: AccessSettings | None = None) -> None:
+    """Serve MCP on stdio until stdin closes; `sock` is the bound loopback socket for the HTTP side, which needs
+    keys like `serve` does when `access` configures them (stdio itself is the local user's own channel)."""
+    app = create_app(registry, access=access)
     http_server = uvicorn.Server(uvicorn.Config(app, log_config=None, log_level="warning", lifespan="on"))
     async with anyio.create_task_group() as group:
         group.start_soon(http_server.serve, [sock])
