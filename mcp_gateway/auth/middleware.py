@@ -10,10 +10,13 @@ by another caller, answering 404 as for an unknown session.
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
+from mcp.server.auth.handlers.metadata import ProtectedResourceMetadataHandler
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
-from mcp.server.auth.routes import build_resource_metadata_url, create_protected_resource_routes
+from mcp.server.auth.routes import build_resource_metadata_url, cors_middleware
+from mcp.shared.auth import ProtectedResourceMetadata
 from pydantic import AnyHttpUrl
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
@@ -80,15 +83,19 @@ class Authenticator:
     def metadata_routes(self, settings: AccessSettings) -> list[Route]:
         """`/.well-known/oauth-protected-resource` (RFC 9728), naming the authorization server; none without OAuth."""
         oauth = settings.oauth
-        if oauth is None:
+        if oauth is None or self.metadata_url is None:
             return []
-        servers = oauth.authorization_servers or [oauth.issuer]
-        return create_protected_resource_routes(
-            resource_url=AnyHttpUrl(oauth.resource),
-            authorization_servers=[AnyHttpUrl(server) for server in servers],
-            scopes_supported=sorted(oauth.grants) if oauth.claim == "scope" and oauth.grants else None,
-            resource_name="mcp-gateway",
-        )
+        # Validated from strings, not AnyHttpUrl objects: those add a trailing slash, and a client compares the
+        # authorization server's `issuer` with the URL named here character for character (RFC 8414 §3.3).
+        metadata = ProtectedResourceMetadata.model_validate({
+            "resource": oauth.resource,
+            "authorization_servers": oauth.authorization_servers or [oauth.issuer],
+            "scopes_supported": sorted(oauth.grants) if oauth.claim == "scope" and oauth.grants else None,
+            "resource_name": "mcp-gateway",
+        })
+        handler = cors_middleware(ProtectedResourceMetadataHandler(metadata).handle, ["GET", "OPTIONS"])
+        path = urlsplit(self.metadata_url).path
+        return [Route(path, endpoint=handler, methods=["GET", "OPTIONS"])]
 
 
 class AuthMiddleware:

@@ -6,6 +6,7 @@
 - `POST /issue` (JSON: claims, lifetime, signing overrides): a JWT signed with the current key, for the gateway's
   inbound token tests. Overrides make the invalid ones: another issuer or audience, an expired token, a key that
   is not published.
+- `POST /token` with a `resource` (RFC 8707, as MCP clients send it): a JWT access token for that audience.
 - `POST /token`: the client-credentials grant (client id and secret in the form or as HTTP Basic), answering
   opaque access tokens after a short delay, so concurrent callers really overlap; `GET /stats` counts the calls
   (per requested scope), `GET /issued` lists every token handed out. The scope `short` gets a 2 s lifetime.
@@ -86,6 +87,7 @@ class AuthServer:
     async def metadata(self, request: Request) -> JSONResponse:
         return JSONResponse({
             "issuer": self.base_url,
+            "authorization_endpoint": f"{self.base_url}/authorize",
             "token_endpoint": f"{self.base_url}/token",
             "jwks_uri": f"{self.base_url}/jwks",
             "grant_types_supported": ["client_credentials"],
@@ -103,9 +105,18 @@ class AuthServer:
             return JSONResponse({"error": "unsupported_grant_type"}, status_code=400)
         if client_id != CLIENT_ID or client_secret != CLIENT_SECRET:
             return JSONResponse({"error": "invalid_client"}, status_code=401)
+        scopes = str(form.get("scope") or "").split()
+        resource = form.get("resource")
+        if isinstance(resource, str):
+            # RFC 8707: a token for a named resource (what MCP clients ask for) is a JWT with that audience.
+            self.counts["jwt"] += 1
+            now = int(time.time())
+            claims = {"iss": self.base_url, "sub": client_id, "aud": resource, "scope": " ".join(scopes),
+                      "iat": now, "exp": now + self.token_lifetime}
+            token = jwt.encode(claims, self.current.private, algorithm="RS256", headers={"kid": self.current.kid})
+            return JSONResponse({"access_token": token, "token_type": "Bearer", "expires_in": self.token_lifetime})
         await anyio.sleep(TOKEN_DELAY_SECONDS)
         access_token = "at-" + secrets.token_urlsafe(24)
-        scopes = str(form.get("scope") or "").split()
         lifetime = SHORT_LIFETIME_SECONDS if "short" in scopes else self.token_lifetime
         self.live_tokens[access_token] = time.time() + lifetime
         self.issued.append(access_token)

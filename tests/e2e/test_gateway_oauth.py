@@ -19,8 +19,13 @@ from typing import Any
 import jwt
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from mcp import Client
+from mcp.client.auth.extensions.client_credentials import ClientCredentialsOAuthProvider
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 
 from mcp_gateway.http import httpx
+from tests.e2e.auth_server import CLIENT_ID, CLIENT_SECRET
 from tests.e2e.gateway_process import (
     LOOPBACK,
     Gateway,
@@ -176,6 +181,45 @@ def test_a_token_signed_with_a_rotated_in_key_is_accepted(gateway: Gateway, auth
     assert initialize(gateway, after).status_code == 200
     # The fetch that found the new key also dropped the retired one.
     assert initialize(gateway, before).status_code == 401
+
+
+class MemoryTokenStorage:
+    def __init__(self) -> None:
+        self.tokens: OAuthToken | None = None
+        self.client_info: OAuthClientInformationFull | None = None
+
+    async def get_tokens(self) -> OAuthToken | None:
+        return self.tokens
+
+    async def set_tokens(self, tokens: OAuthToken) -> None:
+        self.tokens = tokens
+
+    async def get_client_info(self) -> OAuthClientInformationFull | None:
+        return self.client_info
+
+    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
+        self.client_info = client_info
+
+
+async def test_the_official_client_discovers_the_authorization_server_and_gets_in(
+    gateway: Gateway, auth_server: AuthServer
+) -> None:
+    """From nothing but the gateway's URL: 401 -> protected-resource metadata -> the authorization server's
+    metadata -> a client-credentials token for this resource -> tools, as the SDK's OAuth provider does it."""
+    jwt_before = auth_server.stats().get("jwt", 0)
+    storage = MemoryTokenStorage()
+    provider = ClientCredentialsOAuthProvider(
+        server_url=gateway.mcp_url, storage=storage, client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+        scope="echo", issuer=auth_server.base_url,
+    )
+    async with (
+        httpx.AsyncClient(auth=provider, timeout=30) as http_client,
+        Client(streamable_http_client(gateway.mcp_url, http_client=http_client)) as client,
+    ):
+        # The SDK asks for the scopes the metadata advertises (all grants); the issued token carries both.
+        assert {tool.name for tool in await list_all_tools(client)} == {"tools-echo", "tools-add"}
+    assert auth_server.stats().get("jwt", 0) == jwt_before + 1
+    assert storage.tokens is not None
 
 
 def test_tokens_never_appear_in_the_log(gateway: Gateway, auth_server: AuthServer) -> None:
