@@ -208,6 +208,10 @@ def test_a_session_id_presented_by_another_key_is_an_unknown_session(gateway: Ga
             responses_seen.extend([stolen.text, unknown.text])
             assert (stolen.status_code, stolen.json()) == (unknown.status_code, unknown.json())
             assert stolen.status_code == 404
+            # Nor can another key end the session.
+            ended = http.delete("/mcp", headers={**bearer(intruder), "mcp-session-id": session,
+                                                 "mcp-protocol-version": "2025-06-18"})
+            assert ended.status_code == 404
         own = http.post("/mcp", json={"jsonrpc": "2.0", "method": "notifications/initialized"},
                         headers={**MCP_HEADERS, **bearer(READER_KEY), "mcp-session-id": session,
                                  "mcp-protocol-version": "2025-06-18"})
