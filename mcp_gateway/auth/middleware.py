@@ -53,6 +53,7 @@ class Authenticator:
     """Who a presented credential belongs to: a configured key, or a valid token of the authorization server."""
 
     def __init__(self, settings: AccessSettings) -> None:
+        self.settings = settings
         self.keys = KeyRing(settings.keys)
         self.tokens = TokenValidator(settings.oauth) if settings.oauth is not None else None
         self.metadata_url = (
@@ -80,9 +81,9 @@ class Authenticator:
             parts.append(f'resource_metadata="{self.metadata_url}"')
         return ", ".join(parts)
 
-    def metadata_routes(self, settings: AccessSettings) -> list[Route]:
+    def metadata_routes(self) -> list[Route]:
         """`/.well-known/oauth-protected-resource` (RFC 9728), naming the authorization server; none without OAuth."""
-        oauth = settings.oauth
+        oauth = self.settings.oauth
         if oauth is None or self.metadata_url is None:
             return []
         # Validated from strings, not AnyHttpUrl objects: those add a trailing slash, and a client compares the
@@ -104,7 +105,8 @@ class AuthMiddleware:
         self.authenticator = authenticator
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or is_public(scope["path"]):
+        # Websockets are authenticated too: none are served today, but a route added later must not be open.
+        if scope["type"] not in ("http", "websocket") or is_public(scope["path"]):
             await self.app(scope, receive, send)
             return
         credential = presented_credential(Headers(scope=scope))
@@ -125,7 +127,12 @@ class AuthMiddleware:
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, reason: str | None) -> None:
         client = scope.get("client")
         address = client[0] if client else "unknown"
-        logger.info("refused %s %s from %s: %s", scope["method"], scope["path"], address, reason or "no credential")
+        # The path is the caller's text: quoted, so it cannot forge log lines.
+        logger.info("refused %s %r from %s: %s", scope.get("method", "WEBSOCKET"), scope["path"], address,
+                    reason or "no credential")
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+            return
         body = {"error": "invalid_token" if reason else "unauthorized",
                 "error_description": reason or f"send a gateway key as 'Authorization: Bearer KEY' or '{KEY_HEADER}'"}
         response = JSONResponse(body, status_code=401,

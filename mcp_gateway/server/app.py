@@ -122,8 +122,8 @@ def create_app(
         *rest_routes(registry),
     ]
     authenticator = Authenticator(access) if access is not None and access.enabled else None
-    if authenticator is not None and access is not None:
-        routes += authenticator.metadata_routes(access)
+    if authenticator is not None:
+        routes += authenticator.metadata_routes()
     app = Starlette(routes=routes, lifespan=lifespan)
     if authenticator is not None:
         app.add_middleware(AuthMiddleware, authenticator=authenticator)
