@@ -22,6 +22,10 @@ class KeyRing:
 
     def __init__(self, keys: Mapping[str, KeyEntry]) -> None:
         self._entries = [(entry.digest(), principal_for(name, entry)) for name, entry in keys.items()]
+        self._credentials = {
+            name: {server: secret.get_secret_value() for server, secret in entry.credentials.items()}
+            for name, entry in keys.items()
+        }
 
     def __bool__(self) -> bool:
         return bool(self._entries)
@@ -34,6 +38,11 @@ class KeyRing:
             if hmac.compare_digest(known, digest):
                 found = principal
         return found
+
+
+    def credentials(self, principal: Principal) -> dict[str, str]:
+        """The per-server credentials configured for this key (none for a token's caller)."""
+        return dict(self._credentials.get(principal.name, {}))
 
 
 def new_key() -> str:

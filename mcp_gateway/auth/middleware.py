@@ -27,6 +27,7 @@ from mcp_gateway.auth.keys import KEY_PREFIX, KeyRing
 from mcp_gateway.auth.principal import Principal, bind_principal, principal_of
 from mcp_gateway.auth.settings import AccessSettings
 from mcp_gateway.auth.tokens import TokenRejected, TokenValidator
+from mcp_gateway.auth.user_credentials import bind_key_credentials
 
 logger = logging.getLogger(__name__)
 
@@ -119,6 +120,7 @@ class AuthMiddleware:
             await self._refuse(scope, receive, send, str(rejected))
             return
         bind_principal(scope, principal)
+        bind_key_credentials(scope, self.authenticator.keys.credentials(principal))
         # The form the SDK's session manager compares to bind each MCP session to the caller that opened it.
         # Principal names are unique: key names cannot contain the '@' and ':' of a token's `sub@issuer`.
         scope["user"] = AuthenticatedUser(AccessToken(token="", client_id=principal.name, scopes=[]))

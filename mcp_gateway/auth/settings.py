@@ -51,6 +51,9 @@ class KeyEntry(Grant):
 
     key: SecretStr | None = None
     sha256: str | None = None
+    credentials: dict[str, SecretStr] = Field(default_factory=dict)
+    """This key's own credential per server (the `Authorization` value), for servers that forward user
+    credentials: the per-key form of the `x-mcp-{server}-authorization` header."""
 
     @field_validator("sha256")
     @classmethod

@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mcp_gateway import __version__
 from mcp_gateway.auth.principal import UNRESTRICTED, Principal, current_principal, principal_of, visible
-from mcp_gateway.auth.user_credentials import credentials_from, forwarding
+from mcp_gateway.auth.user_credentials import credentials_of, forwarding
 from mcp_gateway.registry import RegisteredTool, Registry, UnknownServerError, UnknownToolError
 
 PAGE_SIZE = 100
@@ -99,7 +99,7 @@ def _caller(ctx: Any) -> Principal:
 
 def _caller_credentials(ctx: Any) -> dict[str, str]:
     request = getattr(ctx, "request", None)
-    return credentials_from(request.headers) if request is not None else {}
+    return credentials_of(request.scope) if request is not None else {}
 
 
 def _sees(principal: Principal, tool: RegisteredTool) -> bool:

@@ -36,7 +36,9 @@ READER_KEY = "mgw_reader-key-for-tests-fedcba9876543210"
 TOOLS_ONLY_KEY = "mgw_tools-only-key-for-tests-5555555555"
 UPSTREAM_TOKEN = "upstream-bearer-token-never-shown-42"
 USER_TOKEN = "users-own-api-token-for-api-only-99"
-ALL_SECRETS = (ADMIN_KEY, READER_KEY, TOOLS_ONLY_KEY, UPSTREAM_TOKEN, USER_TOKEN)
+MAPPED_KEY = "mgw_mapped-key-with-own-credentials-77"
+MAPPED_API_TOKEN = "mapped-keys-api-token-from-config-31"
+ALL_SECRETS = (ADMIN_KEY, READER_KEY, TOOLS_ONLY_KEY, UPSTREAM_TOKEN, USER_TOKEN, MAPPED_KEY, MAPPED_API_TOKEN)
 ERAS: list[ConnectMode] = ["legacy", "2026-07-28"]
 
 pytestmark = pytest.mark.anyio
@@ -81,10 +83,14 @@ def gateway(
             "reader": {"sha256": hashlib.sha256(READER_KEY.encode()).hexdigest(), "servers": ["api", "tools"],
                        "tools": ["api/get*", "tools/echo"]},
             "tools-only": {"key": TOOLS_ONLY_KEY, "servers": ["tools"]},
+            # Its own credential for "api", configured on the key; "other" does not forward, so it gets none.
+            "mapped": {"key": MAPPED_KEY, "servers": ["api", "other"], "tools": ["*/whoAmI"],
+                       "credentials": {"api": "Bearer ${MAPPED_API_TOKEN}", "other": "Bearer ${MAPPED_API_TOKEN}"}},
         }
     }
     config_path = write_config(config_dir, servers, access=access)
-    env = {"ADMIN_KEY": ADMIN_KEY, "UPSTREAM_TOKEN": UPSTREAM_TOKEN, "MCP_GATEWAY_LOG_LEVEL": "debug"}
+    env = {"ADMIN_KEY": ADMIN_KEY, "UPSTREAM_TOKEN": UPSTREAM_TOKEN, "MAPPED_API_TOKEN": MAPPED_API_TOKEN,
+           "MCP_GATEWAY_LOG_LEVEL": "debug"}
     with running_gateway(config_path, e2e_log_dir, env=env) as running:
         yield running
 
@@ -309,6 +315,21 @@ async def test_a_callers_own_credential_reaches_only_its_server(gateway: Gateway
     assert received["api-whoAmI"]["headers"].get("authorization") == f"Bearer {USER_TOKEN}"
     assert "authorization" not in received["other-whoAmI"]["headers"]
     assert USER_TOKEN not in json.dumps(received["other-whoAmI"])
+
+
+async def test_a_keys_configured_credential_reaches_only_its_server(
+    gateway: Gateway, upstream_api: UpstreamAPI
+) -> None:
+    upstream_api.forget_received()
+    async with keyed_client(gateway.mcp_url, bearer(MAPPED_KEY)) as client:
+        assert {tool.name for tool in await list_all_tools(client)} == {"api-whoAmI", "other-whoAmI"}
+        for name in ("api-whoAmI", "other-whoAmI"):
+            result = await client.call_tool(name, {"X-Request-Id": f"mapped-{name}"})
+            responses_seen.append(result.model_dump_json())
+            assert not result.is_error, result_text(result)
+    received = {request["headers"].get("x-request-id"): request for request in upstream_api.received_requests()}
+    assert received["mapped-api-whoAmI"]["headers"].get("authorization") == f"Bearer {MAPPED_API_TOKEN}"
+    assert "authorization" not in received["mapped-other-whoAmI"]["headers"]
 
 
 # --- no secret anywhere ----------------------------------------------------------------------------------------
