@@ -7,6 +7,7 @@ exposes), export (a config's tools in an LLM provider's format).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ipaddress
 import json
 import logging
@@ -26,6 +27,7 @@ from mcp_gateway.openapi.tools import build_tools
 
 if TYPE_CHECKING:
     from mcp_gateway.registry import Registry
+    from mcp_gateway.server.app import HostPolicy
 
 # The server, the registry and the bridge import the mcp SDK (over a second); commands that do not serve
 # (preview) import them only when they run, so a quick look at a spec stays quick.
@@ -57,6 +59,44 @@ def _is_loopback(host: str) -> bool:
 
 def _is_wildcard(host: str) -> bool:
     return host in ("0.0.0.0", "::", "")
+
+
+def _machine_names() -> list[str]:
+    """This machine's host names and the addresses they resolve to: the Host a remote client is likely to send."""
+    names = [socket.gethostname(), socket.getfqdn()]
+    with contextlib.suppress(OSError):
+        names += [str(info[4][0]) for info in socket.getaddrinfo(socket.gethostname(), None)]
+    return names
+
+
+def _host_policy(host: str, allowed_hosts: Sequence[str], *, keys: bool) -> HostPolicy:
+    """Which Host/Origin headers to answer (DNS-rebinding protection).
+
+    Loopback, and any address when keys are configured: loopback names plus the bound address (for a wildcard
+    address, this machine's names), or exactly `--allowed-host` names. `--allowed-host '*'` turns the check off;
+    so does a remote binding without keys (`--allow-remote`) unless names are given.
+    """
+    from mcp_gateway.server.app import LOOPBACK_HOSTS, HostPolicy
+
+    if "*" in allowed_hosts:
+        logger.info("--allowed-host '*': Host and Origin are not checked")
+        return HostPolicy(hosts=(), origins=())
+    if allowed_hosts:
+        hosts = tuple(allowed_hosts)
+    elif _is_loopback(host) or keys:
+        local = _machine_names() if _is_wildcard(host) else [host]
+        hosts = tuple(dict.fromkeys((*LOOPBACK_HOSTS, *(_url_host(name) for name in local))))
+        if not _is_loopback(host):
+            logger.info("answering Host %s; add names with --allowed-host NAME ('*' for any)", ", ".join(hosts))
+    else:
+        logger.warning(
+            "bound to %s with no --allowed-host: Host/Origin checks are off and the gateway has no authentication; "
+            "anyone who can reach this address can call every tool with the configured upstream credentials",
+            host,
+        )
+        return HostPolicy(hosts=(), origins=())
+    schemes = ("http",) if _is_loopback(host) and not allowed_hosts else ("http", "https")
+    return HostPolicy(hosts=hosts, origins=tuple(f"{scheme}://{name}" for name in hosts for scheme in schemes))
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -110,7 +150,7 @@ def _load_registry(config_path: str) -> Registry:
 def command_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from mcp_gateway.server.app import LOOPBACK_HOSTS, HostPolicy, create_app
+    from mcp_gateway.server.app import create_app
 
     sock = _bind(args.host, args.port)
     port = sock.getsockname()[1]
@@ -130,25 +170,7 @@ def command_serve(args: argparse.Namespace) -> int:
     from mcp_gateway.upstreams.factory import build_registry
 
     registry = build_registry(config)
-    if args.allowed_host:
-        hosts = tuple(args.allowed_host)
-        origins = tuple(f"{scheme}://{host}" for host in hosts for scheme in ("http", "https"))
-        policy = HostPolicy(hosts=hosts, origins=origins)
-    elif not remote or (access.enabled and not _is_wildcard(args.host)):
-        # With keys, a specific address keeps the Host check: loopback names and the address itself.
-        hosts = tuple(dict.fromkeys((*LOOPBACK_HOSTS, _url_host(args.host))))
-        policy = HostPolicy(hosts=hosts, origins=tuple(f"http://{host}" for host in hosts))
-    elif access.enabled:
-        logger.info("bound to %s with no --allowed-host: Host/Origin checks are off; every request needs a key",
-                    args.host)
-        policy = HostPolicy(hosts=(), origins=())
-    else:
-        logger.warning(
-            "bound to %s with no --allowed-host: Host/Origin checks are off and the gateway has no authentication; "
-            "anyone who can reach this address can call every tool with the configured upstream credentials",
-            args.host,
-        )
-        policy = HostPolicy(hosts=(), origins=())
+    policy = _host_policy(args.host, args.allowed_host, keys=access.enabled)
     app = create_app(
         registry,
         stateless=args.stateless,
@@ -290,7 +312,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="seconds between attempts to bring unhealthy servers back (0: never; default 30)")
     serve.add_argument("--allow-remote", action="store_true", help="allow binding a non-loopback address")
     serve.add_argument("--allowed-host", action="append", default=[],
-                       help="Host header value to accept (repeatable; default: loopback names when bound to loopback)")
+                       help="Host header value to accept (repeatable; '*' for any; default: loopback names and the "
+                            "bound address)")
     serve.set_defaults(handler=command_serve)
 
     stdio = commands.add_parser("stdio", help="serve MCP over stdin/stdout (for Claude Desktop)")

@@ -73,7 +73,8 @@ class HostCheckMiddleware:
             headers = Headers(scope=scope)
             # The MCP transport spec answers a foreign Origin with 403; a foreign Host is a misdirected request.
             if not self.policy.admits_host(headers.get("host")):
-                await JSONResponse({"error": "host not allowed"}, status_code=421)(scope, receive, send)
+                refusal = {"error": "host not allowed (the gateway answers other names with --allowed-host NAME)"}
+                await JSONResponse(refusal, status_code=421)(scope, receive, send)
                 return
             if not self.policy.admits_origin(headers.get("origin")):
                 await JSONResponse({"error": "origin not allowed"}, status_code=403)(scope, receive, send)

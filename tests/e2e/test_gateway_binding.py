@@ -92,3 +92,6 @@ def test_with_keys_any_address_serves_and_every_request_needs_a_key(tmp_path: Pa
 
         assert "tools-echo" in anyio.run(list_with_key)
         assert httpx.get(f"{base_url}/tools", timeout=10).status_code == 401
+        # Keys do not switch the DNS-rebinding check off: a name the gateway was not told about is refused.
+        foreign = httpx.get(f"{base_url}/health", headers={"Host": "evil.example"}, timeout=10)
+        assert foreign.status_code == 421
