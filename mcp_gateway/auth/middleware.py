@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from mcp_gateway.auth.keys import KEY_PREFIX, KeyRing
 from mcp_gateway.auth.principal import Principal, bind_principal, principal_of
 from mcp_gateway.auth.settings import AccessSettings
-from mcp_gateway.auth.tokens import TokenRejected, TokenValidator
+from mcp_gateway.auth.tokens import KeysUnavailable, TokenRejected, TokenValidator
 from mcp_gateway.auth.user_credentials import bind_key_credentials
 
 logger = logging.getLogger(__name__)
@@ -118,6 +118,14 @@ class AuthMiddleware:
             principal = await self.authenticator.principal(credential)
         except TokenRejected as rejected:
             await self._refuse(scope, receive, send, str(rejected))
+            return
+        except KeysUnavailable as unavailable:
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1011})
+                return
+            response = JSONResponse({"error": "temporarily_unavailable", "error_description": str(unavailable)},
+                                    status_code=503, headers={"Retry-After": "5"})
+            await response(scope, receive, send)
             return
         bind_principal(scope, principal)
         bind_key_credentials(scope, self.authenticator.keys.credentials(principal))

@@ -27,6 +27,11 @@ class TokenRejected(Exception):
     """The token is not acceptable; the message says why without quoting the token."""
 
 
+class KeysUnavailable(Exception):
+    """The authorization server's keys cannot be fetched, so no token can be checked: the gateway's trouble, not
+    the caller's (503, not 401, which would send a client off to log in again for nothing)."""
+
+
 class TokenValidator:
     def __init__(self, settings: OAuthSettings) -> None:
         self.settings = settings
@@ -58,7 +63,7 @@ class TokenValidator:
             )
         except jwt.PyJWKClientConnectionError as error:
             logger.warning("cannot fetch the JWKS of %s: %s", settings.issuer, error)
-            raise TokenRejected("the authorization server's keys cannot be fetched") from None
+            raise KeysUnavailable("the authorization server's keys cannot be fetched") from None
         except jwt.PyJWKClientError:
             raise TokenRejected("the token is signed with a key the authorization server does not publish") from None
         except jwt.ExpiredSignatureError:

@@ -222,6 +222,19 @@ async def test_the_official_client_discovers_the_authorization_server_and_gets_i
     assert storage.tokens is not None
 
 
+def test_unreachable_keys_are_the_gateways_trouble_not_the_callers(
+    auth_server: AuthServer, tmp_path: Path, e2e_log_dir: Path
+) -> None:
+    unreachable = f"http://{LOOPBACK}:{free_port()}"
+    access = {"oauth": {"issuer": auth_server.base_url, "jwksUri": f"{unreachable}/jwks",
+                        "resource": "${MCP_GATEWAY_URL}"}}
+    config_path = write_config(tmp_path, {}, access=access)
+    with running_gateway(config_path, e2e_log_dir) as gateway:
+        response = initialize(gateway, auth_server.token(claims={"aud": gateway.base_url}))
+        assert response.status_code == 503
+        assert response.json()["error"] == "temporarily_unavailable"
+
+
 def test_tokens_never_appear_in_the_log(gateway: Gateway, auth_server: AuthServer) -> None:
     token = auth_server.token(claims={"aud": "http://another-resource.example"})
     assert initialize(gateway, token).status_code == 401
