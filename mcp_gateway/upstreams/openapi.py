@@ -74,7 +74,9 @@ class OpenAPIUpstream:
         if self._client is None:
             self._client = new_client(timeout=self._source.timeout, auth=self._token_auth)
         try:
-            document = await read_spec(self._source.spec, base_dir=self._base_dir, client=self._client)
+            # A spec URL may live on another host than the API: the client-credentials token is for the API only.
+            spec_client = self._client if self._token_auth is None else None
+            document = await read_spec(self._source.spec, base_dir=self._base_dir, client=spec_client)
             # Large specs (GitHub's is 13 MB) take a moment to convert; keep the event loop responsive.
             loaded = await anyio.to_thread.run_sync(build_tools, document)
         except SpecLoadError as error:

@@ -42,6 +42,22 @@ SHORT_LIFETIME_SECONDS = 2
 """The lifetime of tokens asked for with the scope `short`, to see one expire."""
 
 
+PROTECTED_API = {
+    "openapi": "3.0.3",
+    "info": {"title": "Protected", "version": "1"},
+    "paths": {
+        "/items/{id}": {
+            "get": {
+                "operationId": "getItem",
+                "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "the item"}},
+            }
+        }
+    },
+}
+"""The OpenAPI document of `/protected` (base URL `{server}/protected`), served at `/protected-openapi.json`."""
+
+
 class SigningKey:
     def __init__(self) -> None:
         self.kid = uuid.uuid4().hex[:12]
@@ -137,6 +153,12 @@ class AuthServer:
                                 headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
         return JSONResponse({"ok": True, "path": request.path_params["rest"]})
 
+    async def spec(self, request: Request) -> JSONResponse:
+        self.counts["spec"] += 1
+        if "authorization" in request.headers:
+            self.counts["spec_with_authorization"] += 1
+        return JSONResponse(PROTECTED_API)
+
     async def stats(self, request: Request) -> JSONResponse:
         return JSONResponse(dict(self.counts))
 
@@ -156,6 +178,7 @@ class AuthServer:
             Route("/token", self.token, methods=["POST"]),
             Route("/revoke", self.revoke, methods=["POST"]),
             Route("/protected/{rest:path}", self.protected, methods=["GET"]),
+            Route("/protected-openapi.json", self.spec, methods=["GET"]),
             Route("/stats", self.stats, methods=["GET"]),
             Route("/issued", self.issued_tokens, methods=["GET"]),
             Route("/stats", self.reset, methods=["DELETE"]),

@@ -16,7 +16,7 @@ import anyio
 import pytest
 
 from mcp_gateway.http import httpx
-from tests.e2e.auth_server import CLIENT_ID, CLIENT_SECRET, SHORT_LIFETIME_SECONDS
+from tests.e2e.auth_server import CLIENT_ID, CLIENT_SECRET, PROTECTED_API, SHORT_LIFETIME_SECONDS
 from tests.e2e.gateway_process import (
     LOOPBACK,
     Gateway,
@@ -33,21 +33,6 @@ from tests.e2e.gateway_process import (
 pytestmark = pytest.mark.anyio
 
 CONCURRENT_CALLS = 50
-
-PROTECTED_API = {
-    "openapi": "3.0.3",
-    "info": {"title": "Protected", "version": "1"},
-    "paths": {
-        "/items/{id}": {
-            "get": {
-                "operationId": "getItem",
-                "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
-                "responses": {"200": {"description": "the item"}},
-            }
-        }
-    },
-}
-
 
 class TokenEndpoint:
     def __init__(self, base_url: str) -> None:
@@ -111,6 +96,10 @@ def gateway(
         "twin": protected("read"),
         "shortlived": protected("short"),
         "misconfigured": protected("read", secret="not-the-client-secret-0000"),
+        # The spec from a URL: fetched without the API's token, which is for the API alone.
+        "fromurl": {"openapi": {"spec": f"{token_endpoint.base_url}/protected-openapi.json",
+                                "baseUrl": f"{token_endpoint.base_url}/protected",
+                                "auth": client_credentials(token_endpoint, "url")}},
         "remote": {"url": mcp_http_upstream.url, "auth": client_credentials(token_endpoint, "mcp")},
     }
     config_path = write_config(config_dir, servers)
@@ -179,6 +168,16 @@ async def test_an_mcp_upstream_gets_its_token(gateway: Gateway, token_endpoint: 
     assert result.structured_content is not None
     assert result.structured_content["authorization"] in [f"Bearer {token}" for token in token_endpoint.issued()]
     assert token_endpoint.fetches("mcp") == 1
+
+
+async def test_a_spec_fetched_from_a_url_never_gets_the_apis_token(
+    gateway: Gateway, token_endpoint: TokenEndpoint
+) -> None:
+    assert token_endpoint.stats().get("spec", 0) >= 1
+    assert token_endpoint.stats().get("spec_with_authorization", 0) == 0
+    assert token_endpoint.fetches("url") == 0
+    assert (await call(gateway, "fromurl-getItem", {"id": "1"}))[0] is False
+    assert token_endpoint.fetches("url") == 1
 
 
 async def test_a_rejected_client_secret_is_a_clear_error(gateway: Gateway, token_endpoint: TokenEndpoint) -> None:
