@@ -25,6 +25,9 @@ logger = logging.getLogger(__name__)
 
 _TOKEN_TIMEOUT_SECONDS = 30.0
 _MAX_REFRESH_MARGIN_SECONDS = 60.0
+_FAILURE_BACKOFF_SECONDS = 5.0
+"""After a failed fetch (a wrong secret, the endpoint down), calls fail at once for this long instead of each
+asking the token endpoint again."""
 _REMEMBERED_TOKENS = 4
 """Recent tokens kept for redaction: a response may still echo one that was just replaced."""
 
@@ -33,11 +36,13 @@ class TokenFetchError(httpx.RequestError):
     """No access token could be had; the message names the token endpoint and the reason, never a secret."""
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Token:
     value: str
     refresh_at: float | None
     """Monotonic time after which the token is fetched again; None when the server gave no lifetime."""
+    accepted: bool = False
+    """An upstream has taken it at least once: a later 401 means it went stale, not that it never worked."""
 
     def fresh(self) -> bool:
         return self.refresh_at is None or time.monotonic() < self.refresh_at
@@ -58,6 +63,8 @@ class ClientCredentialsToken:
         self._token: _Token | None = None
         self._lock = anyio.Lock()
         self._issued: list[str] = []
+        self._failed: tuple[float, str] | None = None
+        """When the last fetch failed, and why: repeated within the back-off instead of asking again."""
         self.fetches = 0
 
     async def get(self) -> str:
@@ -71,16 +78,34 @@ class ClientCredentialsToken:
             return self._token.value
 
     async def refresh(self, rejected: str) -> str:
-        """A token the upstream refused: fetch another, unless a concurrent call already did."""
+        """A token the upstream refused: fetch another, unless a concurrent call already did, or the token never
+        worked (then a new one would be refused too, and each call would cost the token endpoint a request)."""
         async with self._lock:
-            if self._token is None or self._token.value == rejected:
+            token = self._token
+            if token is None or (token.value == rejected and token.accepted):
                 self._token = await self._fetch()
-            return self._token.value
+            return self._token.value if self._token is not None else rejected
+
+    def accepted(self, value: str) -> None:
+        if self._token is not None and self._token.value == value:
+            self._token.accepted = True
 
     def secrets(self) -> list[str]:
         return [self._settings.client_secret.get_secret_value(), *self._issued]
 
     async def _fetch(self) -> _Token:
+        failed = self._failed
+        if failed is not None and time.monotonic() - failed[0] < _FAILURE_BACKOFF_SECONDS:
+            raise TokenFetchError(failed[1])
+        try:
+            token = await self._fetch_now()
+        except TokenFetchError as error:
+            self._failed = (time.monotonic(), str(error))
+            raise
+        self._failed = None
+        return token
+
+    async def _fetch_now(self) -> _Token:
         settings = self._settings
         where = _public(settings.token_url)
         form = {"grant_type": "client_credentials"}
@@ -139,9 +164,15 @@ class ClientCredentialsAuth(httpx.Auth):
         value = await self.token.get()
         request.headers["Authorization"] = f"Bearer {value}"
         response = yield request
-        if response.status_code == 401:
-            request.headers["Authorization"] = f"Bearer {await self.token.refresh(value)}"
-            yield request
+        if response.status_code != 401:
+            self.token.accepted(value)
+            return
+        fresh = await self.token.refresh(value)
+        if fresh != value:
+            request.headers["Authorization"] = f"Bearer {fresh}"
+            response = yield request
+            if response.status_code != 401:
+                self.token.accepted(fresh)
 
     def secrets(self) -> list[str]:
         return self.token.secrets()

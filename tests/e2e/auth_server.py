@@ -134,7 +134,8 @@ class AuthServer:
         await anyio.sleep(TOKEN_DELAY_SECONDS)
         access_token = "at-" + secrets.token_urlsafe(24)
         lifetime = SHORT_LIFETIME_SECONDS if "short" in scopes else self.token_lifetime
-        self.live_tokens[access_token] = time.time() + lifetime
+        # A token asked for with the scope `denied` is issued, but the API never accepts it.
+        self.live_tokens[access_token] = 0.0 if "denied" in scopes else time.time() + lifetime
         self.issued.append(access_token)
         self.counts["scope:" + " ".join(scopes)] += 1
         return JSONResponse({"access_token": access_token, "token_type": "Bearer", "expires_in": lifetime})

@@ -96,6 +96,7 @@ def gateway(
         "twin": protected("read"),
         "shortlived": protected("short"),
         "misconfigured": protected("read", secret="not-the-client-secret-0000"),
+        "denied": protected("denied"),
         # The spec from a URL: fetched without the API's token, which is for the API alone.
         "fromurl": {"openapi": {"spec": f"{token_endpoint.base_url}/protected-openapi.json",
                                 "baseUrl": f"{token_endpoint.base_url}/protected",
@@ -180,11 +181,25 @@ async def test_a_spec_fetched_from_a_url_never_gets_the_apis_token(
     assert token_endpoint.fetches("url") == 1
 
 
+async def test_a_token_the_api_never_accepts_is_not_fetched_again_on_every_call(
+    gateway: Gateway, token_endpoint: TokenEndpoint
+) -> None:
+    for index in range(3):
+        is_error, text = await call(gateway, "denied-getItem", {"id": str(index)})
+        assert is_error and "401" in text
+    assert token_endpoint.fetches("denied") == 1
+
+
 async def test_a_rejected_client_secret_is_a_clear_error(gateway: Gateway, token_endpoint: TokenEndpoint) -> None:
     is_error, text = await call(gateway, "misconfigured-getItem", {"id": "1"})
     assert is_error
     assert f"cannot get an access token from {token_endpoint.base_url}/token: HTTP 401 (invalid_client)" in text
     assert "server 'misconfigured'" in text
+    # Right after a failed fetch, calls fail at once with the same reason instead of asking again.
+    asked = token_endpoint.stats()["token"]
+    again_error, again = await call(gateway, "misconfigured-getItem", {"id": "2"})
+    assert again_error and "HTTP 401 (invalid_client)" in again
+    assert token_endpoint.stats()["token"] == asked
 
 
 def test_zz_no_secret_or_token_in_the_log_or_any_result(gateway: Gateway, token_endpoint: TokenEndpoint) -> None:
