@@ -175,7 +175,7 @@ def command_serve(args: argparse.Namespace) -> int:
         registry,
         stateless=args.stateless,
         policy=policy,
-        on_ready=[f"listening on {base_url} (MCP at {base_url}/mcp)"],
+        on_ready=[f"listening on {base_url} (MCP at {base_url}/mcp)", access.describe()],
         retry_interval=args.retry_interval,
         access=access,
     )

@@ -151,7 +151,8 @@ class AuthMiddleware:
 
 
 class ServerAccess:
-    """`/mcp/{server}` for a caller that may not use that server: 403 (an unknown server stays 404)."""
+    """`/mcp/{server}` for a caller that may not use that server: 403 with `insufficient_scope`, as the MCP
+    authorization spec answers a token that lacks a permission (an unknown server stays 404)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -159,7 +160,11 @@ class ServerAccess:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         server = scope.get("path_params", {}).get("server", "")
         if not principal_of(scope).sees_server(server):
-            response = JSONResponse({"error": f"this key has no access to server '{server}'"}, status_code=403)
+            response = JSONResponse(
+                {"error": "insufficient_scope", "error_description": f"no access to server '{server}'"},
+                status_code=403,
+                headers={"WWW-Authenticate": 'Bearer realm="mcp-gateway", error="insufficient_scope"'},
+            )
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)

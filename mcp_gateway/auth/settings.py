@@ -128,6 +128,18 @@ class AccessSettings(BaseModel):
         """Whether any access control is configured; without it the gateway behaves as before keys existed."""
         return bool(self.keys) or self.oauth is not None
 
+    def describe(self) -> str:
+        """One line for the startup log, so an operator sees at a glance whether callers need credentials."""
+        if not self.enabled:
+            return "access: open to every caller (no 'access' section in the config)"
+        parts = []
+        if self.keys:
+            admins = sum(entry.admin for entry in self.keys.values())
+            parts.append(f"{len(self.keys)} gateway keys ({admins} admin)")
+        if self.oauth is not None:
+            parts.append(f"OAuth tokens from {self.oauth.issuer} for {self.oauth.expected_audience}")
+        return "access: " + "; ".join(parts)
+
 
 NO_ACCESS_CONTROL = AccessSettings()
 

@@ -193,6 +193,7 @@ def test_a_server_the_key_may_not_use_is_403_on_its_endpoint(gateway: Gateway) -
     response = httpx.post(gateway.server_url("api"), json=INITIALIZE, headers={**MCP_HEADERS, **bearer(TOOLS_ONLY_KEY)})
     responses_seen.append(response.text)
     assert response.status_code == 403
+    assert 'error="insufficient_scope"' in response.headers["www-authenticate"]
 
 
 # --- sessions --------------------------------------------------------------------------------------------------
@@ -339,6 +340,7 @@ def test_zz_no_secret_in_any_log_line_or_response(gateway: Gateway) -> None:
     """Runs last in the module: every key and the upstream token, in every form, in everything captured."""
     log = gateway.log()
     assert "refused" in log  # the 401s above were logged, so the log is not trivially clean
+    assert "access: 4 gateway keys (1 admin)" in log
     captured = [log, *responses_seen]
     for secret in ALL_SECRETS:
         forms = {secret, secret.split("_", 1)[-1], json.dumps(secret)}
