@@ -116,6 +116,12 @@ class OAuthSettings(BaseModel):
     def expected_audience(self) -> str:
         return self.audience or self.resource
 
+    def accepted_audiences(self) -> list[str]:
+        """The audience, with and without a trailing slash: URL libraries add or drop one on the way (pydantic's
+        URL type adds it), and the two spell the same resource."""
+        audience = self.expected_audience
+        return list(dict.fromkeys([audience, audience.rstrip("/"), audience.rstrip("/") + "/"]))
+
 
 class AccessSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")

@@ -56,7 +56,7 @@ class TokenValidator:
                 token,
                 signing_key,
                 algorithms=settings.algorithms,
-                audience=settings.expected_audience,
+                audience=settings.accepted_audiences(),
                 issuer=settings.issuer,
                 leeway=settings.leeway,
                 options={"require": ["exp", "iss", "aud", "sub"]},
