@@ -174,6 +174,23 @@ def hmac_jwt(claims: dict[str, Any], secret: bytes, *, kid: str) -> str:
     return f"{header}.{payload}.{encoded(signature)}"
 
 
+def test_a_session_belongs_to_the_tokens_subject_not_to_one_token(gateway: Gateway, auth_server: AuthServer) -> None:
+    first = auth_server.token(claims={"aud": gateway.base_url, "sub": "alice", "scope": "echo"})
+    opened = initialize(gateway, first)
+    assert opened.status_code == 200
+    session = opened.headers["mcp-session-id"]
+
+    def list_tools(token: str) -> int:
+        headers = {**MCP_HEADERS, "Authorization": f"Bearer {token}", "mcp-session-id": session,
+                   "mcp-protocol-version": "2025-06-18"}
+        return httpx.post(gateway.mcp_url, json={"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
+                          headers=headers, timeout=30).status_code
+
+    # A refreshed token for the same user keeps the session; another user's token finds no such session.
+    assert list_tools(auth_server.token(claims={"aud": gateway.base_url, "sub": "alice", "scope": "echo"})) == 200
+    assert list_tools(auth_server.token(claims={"aud": gateway.base_url, "sub": "mallory", "scope": "echo"})) == 404
+
+
 def test_a_token_signed_with_a_rotated_in_key_is_accepted(gateway: Gateway, auth_server: AuthServer) -> None:
     before = auth_server.token(claims={"aud": gateway.base_url})
     assert initialize(gateway, before).status_code == 200  # the gateway now holds the JWKS in its cache

@@ -38,6 +38,7 @@ def test_a_key_and_its_hash_identify_the_same_caller() -> None:
     assert plain is not None and plain.name == "plain" and plain.servers == ("api",) and not plain.admin
     assert hashed is not None and hashed.name == "hashed" and hashed.admin
     assert ring.principal(KEY + "x") is None
+    assert ring.principal(hashlib.sha256(KEY.encode()).hexdigest()) is None  # the hash is not the key
     assert ring.principal("") is None
 
 
