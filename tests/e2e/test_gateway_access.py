@@ -9,12 +9,13 @@ import http.client
 import json
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import mcp_types as types
 import pytest
-from mcp import MCPError
+from mcp import Client, MCPError, StdioServerParameters
 
 from mcp_gateway.http import httpx
 from tests.e2e.gateway_process import (
@@ -331,6 +332,30 @@ async def test_a_keys_configured_credential_reaches_only_its_server(
     received = {request["headers"].get("x-request-id"): request for request in upstream_api.received_requests()}
     assert received["mapped-api-whoAmI"]["headers"].get("authorization") == f"Bearer {MAPPED_API_TOKEN}"
     assert "authorization" not in received["mapped-other-whoAmI"]["headers"]
+
+
+async def test_stdio_serves_locally_while_its_http_side_needs_a_key(tmp_path: Path) -> None:
+    """The bundled management tools call the HTTP side; with keys configured they need one of their own."""
+    local_key = "mgw_stdio-side-key-0000000000000000"
+    management_spec = REPO_ROOT / "mcp_gateway" / "server" / "management.yaml"
+    management = {"spec": str(management_spec), "baseUrl": "${MCP_GATEWAY_URL}"}
+    servers = {
+        "open": {"openapi": management},
+        "keyed": {"openapi": {**management, "auth": {"type": "bearer", "token": local_key}}},
+    }
+    config = write_config(tmp_path, servers, access={"keys": {"local": {"key": local_key, "admin": True}}})
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "mcp_gateway", "--log-level", "warning", "stdio", "--config", str(config)],
+        cwd=str(REPO_ROOT),
+    )
+    async with Client(params) as client:
+        names = {tool.name for tool in await list_all_tools(client)}
+        assert {"open-list_servers", "keyed-list_servers"} <= names
+        refused = await client.call_tool("open-list_servers", {})
+        allowed = await client.call_tool("keyed-list_servers", {})
+    assert refused.is_error and "401" in result_text(refused)
+    assert not allowed.is_error, result_text(allowed)
+    assert local_key not in result_text(refused) + result_text(allowed)
 
 
 # --- no secret anywhere ----------------------------------------------------------------------------------------
