@@ -113,7 +113,10 @@ def get(gateway: Gateway, path: str, key: str | None = None, **params: str) -> h
 # --- authentication -------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/mcp", "/mcp/tools", "/tools", "/servers", "/openapi.json"])
+# /v1/...: the LLM front door, and any path added later, is covered by default.
+@pytest.mark.parametrize(
+    "path", ["/mcp", "/mcp/tools", "/tools", "/servers", "/openapi.json", "/v1/chat/completions", "/v1/models"]
+)
 def test_no_key_or_a_wrong_key_is_401_with_a_bearer_challenge(gateway: Gateway, path: str) -> None:
     for headers in ({}, bearer("mgw_not-a-key-of-this-gateway-000000"), {"x-mcp-gateway-key": "wrong"}):
         response = httpx.post(f"{gateway.base_url}{path}", json=INITIALIZE, headers={**MCP_HEADERS, **headers}) \
