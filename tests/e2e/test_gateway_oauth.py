@@ -123,6 +123,15 @@ async def test_a_valid_token_sees_the_tools_its_scopes_grant(gateway: Gateway, a
         assert {tool.name for tool in await list_all_tools(client)} == {"echo", "add"}
 
 
+def test_rest_takes_the_same_tokens_and_shows_the_same_tools(gateway: Gateway, auth_server: AuthServer) -> None:
+    token = auth_server.token(claims={"aud": gateway.base_url, "scope": "echo"})
+    response = httpx.get(f"{gateway.base_url}/tools", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert response.status_code == 200
+    assert [tool["name"] for tool in response.json()["tools"]] == ["tools-echo"]
+    servers = httpx.get(f"{gateway.base_url}/servers", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert [(entry["name"], entry["tools"], "detail" in entry) for entry in servers.json()] == [("tools", 1, False)]
+
+
 @pytest.mark.parametrize(
     ("spec", "reason"),
     [
