@@ -98,6 +98,7 @@ class AuthServer:
         key = SigningKey() if spec.get("unpublished_key") else self.current
         kid = spec.get("kid", key.kid)
         token = jwt.encode(claims, key.private, algorithm="RS256", headers={"kid": kid})
+        self.issued.append(token)
         return JSONResponse({"token": token})
 
     async def metadata(self, request: Request) -> JSONResponse:
@@ -130,6 +131,7 @@ class AuthServer:
             claims = {"iss": self.base_url, "sub": client_id, "aud": resource, "scope": " ".join(scopes),
                       "iat": now, "exp": now + self.token_lifetime}
             token = jwt.encode(claims, self.current.private, algorithm="RS256", headers={"kid": self.current.kid})
+            self.issued.append(token)
             return JSONResponse({"access_token": token, "token_type": "Bearer", "expires_in": self.token_lifetime})
         await anyio.sleep(TOKEN_DELAY_SECONDS)
         access_token = "at-" + secrets.token_urlsafe(24)

@@ -262,10 +262,14 @@ def test_unreachable_keys_are_the_gateways_trouble_not_the_callers(
         assert response.json()["error"] == "temporarily_unavailable"
 
 
-def test_tokens_never_appear_in_the_log(gateway: Gateway, auth_server: AuthServer) -> None:
+def test_zz_no_token_or_secret_in_the_log(gateway: Gateway, auth_server: AuthServer) -> None:
+    """Runs last: every token the authorization server issued in this module, and the client secret."""
     token = auth_server.token(claims={"aud": "http://another-resource.example"})
     assert initialize(gateway, token).status_code == 401
     log = gateway.log()
     assert "refused" in log
-    for part in token.split("."):
-        assert part not in log
+    issued = httpx.get(f"{auth_server.base_url}/issued", timeout=30).json()["tokens"]
+    assert len(issued) > 10
+    signatures = [token.rsplit(".", 1)[1] for token in issued]
+    for secret in (*signatures, CLIENT_SECRET):
+        assert secret not in log
