@@ -57,10 +57,6 @@ class OpenAPISource(BaseModel):
         return value
     headers: dict[str, str] = Field(default_factory=dict)
     timeout: float = Field(default=30.0, gt=0)
-    forward_user_authorization: bool = Field(
-        default=False, validation_alias=AliasChoices("forwardUserAuthorization", "forward_user_authorization")
-    )
-    """Let a caller send its own credential for this server as `x-mcp-{server}-authorization`."""
 
 
 class ServerConfig(BaseModel):
@@ -76,6 +72,11 @@ class ServerConfig(BaseModel):
     headers: dict[str, str] = Field(default_factory=dict)
     auth: OAuth2ClientCredentials | None = None
     """For `url` servers: credentials beyond static headers (OAuth2 client credentials)."""
+    forward_user_authorization: bool = Field(
+        default=False, validation_alias=AliasChoices("forwardUserAuthorization", "forward_user_authorization")
+    )
+    """OpenAPI and `url` servers: a caller's own credential for this server (`x-mcp-{server}-authorization`, or
+    its key's `credentials`) replaces the configured one on that caller's calls."""
     transport: str | None = Field(default=None, validation_alias=AliasChoices("type", "transport"))
     openapi: OpenAPISource | None = None
     allowed_tools: list[str] | None = Field(
@@ -173,6 +174,9 @@ def parse_server(name: str, raw: Any, *, source: str, environ: Mapping[str, str]
         if value is not None and not value.strip():
             # Typically "${VAR:-}" with VAR unset: say so here rather than fail when the process is launched.
             return ServerEntry(name, None, f"{prefix}, field '{field_name}': must not be empty")
+    if config.forward_user_authorization and config.command is not None:
+        return ServerEntry(name, None, f"{prefix}, field 'forwardUserAuthorization': only for OpenAPI and 'url' "
+                                       "servers")
     if config.auth is not None and config.url is None:
         return ServerEntry(name, None, f"{prefix}, field 'auth': only for 'url' servers (OpenAPI servers use "
                                        "'openapi.auth')")

@@ -13,6 +13,7 @@ from mcp_gateway.registry import Registry, RegistryServer, ToolFilter
 from mcp_gateway.upstreams.base import Health, Upstream
 from mcp_gateway.upstreams.mcp import McpServerSpec, McpUpstream
 from mcp_gateway.upstreams.openapi import OpenAPIUpstream, error_result
+from mcp_gateway.upstreams.per_caller import PerCallerMcpUpstream
 
 
 class UnavailableUpstream:
@@ -52,7 +53,9 @@ def create_upstream(entry: ServerEntry, base_dir: Path, tokens: TokenCaches | No
     if config.disabled:
         return UnavailableUpstream(entry.name, Health("disabled", "disabled in the config"))
     if config.openapi is not None:
-        return OpenAPIUpstream(entry.name, config.openapi, base_dir, tokens)
+        return OpenAPIUpstream(
+            entry.name, config.openapi, base_dir, tokens, forward_user_authorization=config.forward_user_authorization
+        )
     kind = config.kind
     cwd = config.cwd
     if cwd is not None and not Path(cwd).is_absolute():
@@ -68,6 +71,8 @@ def create_upstream(entry: ServerEntry, base_dir: Path, tokens: TokenCaches | No
         timeout=config.timeout,
         auth=tokens.auth_for(config.auth) if config.auth is not None else None,
     )
+    if config.forward_user_authorization:
+        return PerCallerMcpUpstream(entry.name, spec)
     return McpUpstream(entry.name, spec)
 
 

@@ -43,9 +43,18 @@ def error_result(message: str) -> types.CallToolResult:
 
 
 class OpenAPIUpstream:
-    def __init__(self, name: str, source: OpenAPISource, base_dir: Path, tokens: TokenCaches | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        source: OpenAPISource,
+        base_dir: Path,
+        tokens: TokenCaches | None = None,
+        *,
+        forward_user_authorization: bool = False,
+    ) -> None:
         self.name = name
         self._source = source
+        self._forward_user_authorization = forward_user_authorization
         self._base_dir = base_dir
         self._health = Health("starting")
         self._loaded: OpenAPITools | None = None
@@ -128,7 +137,7 @@ class OpenAPIUpstream:
             return error_result(
                 f"server '{self.name}': the spec names no absolute server URL; set openapi.baseUrl in the config"
             )
-        forwarded = forwarded_credential(self.name) if self._source.forward_user_authorization else None
+        forwarded = forwarded_credential(self.name) if self._forward_user_authorization else None
         # The caller's own credential replaces the configured one, client-credentials token included.
         auth: CredentialSource | None = ForwardedAuthorization(forwarded) if forwarded else self._auth
         result = await invoke(

@@ -68,8 +68,8 @@ def gateway(
                 "spec": "upstream_api.yaml",
                 "baseUrl": upstream_api.base_url,
                 "auth": {"type": "bearer", "token": "${UPSTREAM_TOKEN}"},
-                "forwardUserAuthorization": True,
             },
+            "forwardUserAuthorization": True,
             "allowedTools": ["getItem", "getStatus", "whoAmI", "createOrder"],
         },
         # The same API without forwarding: a caller's credential for "api" must never reach it.

@@ -23,6 +23,7 @@ from tests.e2e.gateway_process import (
     McpUpstream,
     free_port,
     http_ready,
+    keyed_client,
     result_text,
     running_gateway,
     start_process,
@@ -102,6 +103,8 @@ def gateway(
                                 "baseUrl": f"{token_endpoint.base_url}/protected",
                                 "auth": client_credentials(token_endpoint, "url")}},
         "remote": {"url": mcp_http_upstream.url, "auth": client_credentials(token_endpoint, "mcp")},
+        # Each caller's own credential, on a session of its own.
+        "peruser": {"url": mcp_http_upstream.url, "forwardUserAuthorization": True},
     }
     config_path = write_config(config_dir, servers)
     with running_gateway(config_path, e2e_log_dir, env={"CLIENT_SECRET": CLIENT_SECRET}) as running:
@@ -188,6 +191,31 @@ async def test_a_token_the_api_never_accepts_is_not_fetched_again_on_every_call(
         is_error, text = await call(gateway, "denied-getItem", {"id": str(index)})
         assert is_error and "401" in text
     assert token_endpoint.fetches("denied") == 1
+
+
+async def test_an_mcp_upstream_gets_each_callers_own_credential_and_no_other(
+    gateway: Gateway, token_endpoint: TokenEndpoint
+) -> None:
+    async def whoami(tool: str, credential: str | None) -> object:
+        headers = {"x-mcp-peruser-authorization": credential} if credential else {}
+        async with keyed_client(gateway.mcp_url, headers) as client:
+            result = await client.call_tool(tool, {})
+        assert not result.is_error, result_text(result)
+        assert result.structured_content is not None
+        return result.structured_content["authorization"]
+
+    async with anyio.create_task_group() as group:
+        seen: dict[str, object] = {}
+
+        async def record(who: str, credential: str | None) -> None:
+            seen[who] = await whoami("peruser-whoami", credential)
+
+        for who, credential in (("alice", "Bearer alice-own-token"), ("bob", "Bearer bob-own-token"), ("anon", None)):
+            group.start_soon(record, who, credential)
+    assert seen == {"alice": "Bearer alice-own-token", "bob": "Bearer bob-own-token", "anon": None}
+    # A credential for "peruser" never reaches another server, which keeps its own.
+    other = await whoami("remote-whoami", "Bearer alice-own-token")
+    assert other in [f"Bearer {token}" for token in token_endpoint.issued()]
 
 
 async def test_a_rejected_client_secret_is_a_clear_error(gateway: Gateway, token_endpoint: TokenEndpoint) -> None:

@@ -69,6 +69,16 @@ def test_a_broken_access_section_stops_the_gateway_and_names_the_field(
     assert KEY not in str(caught.value)
 
 
+def test_forwarding_user_credentials_is_for_openapi_and_url_servers_only() -> None:
+    config = parse_config({"mcpServers": {
+        "local": {"command": "server", "forwardUserAuthorization": True},
+        "remote": {"url": "https://example.com/mcp", "forwardUserAuthorization": True},
+    }})
+    local, remote = config.servers
+    assert local.error is not None and "forwardUserAuthorization" in local.error
+    assert remote.error is None and remote.config is not None and remote.config.forward_user_authorization
+
+
 def test_a_broken_access_section_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="access"):
         parse_config({"mcpServers": {}, "access": {"keys": {"a": {}}}})
