@@ -8,12 +8,15 @@ configured keys every request is `UNRESTRICTED`, which is the gateway's behaviou
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Sequence
+import functools
+from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol, TypeVar
 
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 from starlette.types import Scope
 
 SCOPE_KEY = "mcp_gateway.principal"
@@ -84,6 +87,21 @@ def visible(entries: Sequence[ListedT], principal: Principal) -> list[ListedT]:
     if principal.unrestricted:
         return list(entries)
     return [entry for entry in entries if principal.sees_tool(entry.server, entry.server_name)]
+
+
+def admin_only(
+    endpoint: Callable[[Request], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    """For endpoints that change or reveal configuration: 403 unless the caller is an admin (without access
+    control every caller is)."""
+
+    @functools.wraps(endpoint)
+    async def guarded(request: Request) -> Response:
+        if not principal_of(request.scope).admin:
+            return JSONResponse({"error": "this needs an admin key"}, status_code=403)
+        return await endpoint(request)
+
+    return guarded
 
 
 def principal_of(scope: Scope) -> Principal:

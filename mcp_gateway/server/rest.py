@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from mcp_gateway.auth.principal import principal_of, visible
+from mcp_gateway.auth.principal import admin_only, principal_of, visible
 from mcp_gateway.bridge.targets import parse_provider
 from mcp_gateway.bridge.tools import ToolLimitError, convert_tools
 from mcp_gateway.openapi.loader import SpecLoadError, parse_spec_text
@@ -112,9 +112,8 @@ def rest_routes(registry: Registry) -> list[Route]:
             return _error(400, str(error))
         return JSONResponse(converted.to_json())
 
+    @admin_only
     async def openapi_preview(request: Request) -> Response:
-        if not principal_of(request.scope).admin:
-            return _error(403, "previewing a spec needs an admin key")
         body = await _bounded_body(request, MAX_PREVIEW_BYTES)
         if body is None:
             return _error(413, f"spec larger than {MAX_PREVIEW_BYTES} bytes")
