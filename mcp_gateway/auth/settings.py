@@ -85,7 +85,8 @@ class OAuthSettings(BaseModel):
         default=None, validation_alias=AliasChoices("authorizationServers", "authorization_servers")
     )
     claim: str = "scope"
-    """The claim whose values (a space-separated string or a list) are looked up in `grants`."""
+    """The claim whose values (a space-separated string or a list) are looked up in `grants`; a dotted name reaches
+    into nested claims (`realm_access.roles`)."""
     grants: dict[str, Grant] = Field(default_factory=dict)
     algorithms: list[str] = Field(default_factory=lambda: ["RS256", "ES256", "PS256", "EdDSA"])
     leeway: float = Field(default=30.0, ge=0)

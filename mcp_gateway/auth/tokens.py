@@ -79,7 +79,10 @@ class TokenValidator:
 
     def _principal_from(self, claims: dict[str, Any]) -> Principal:
         settings = self.settings
-        values = claims.get(settings.claim)
+        values: Any = claims
+        # A dotted name reaches into nested claims, such as Keycloak's `realm_access.roles`.
+        for part in settings.claim.split("."):
+            values = values.get(part) if isinstance(values, dict) else None
         if isinstance(values, str):
             values = values.split()
         granted = [settings.grants[value] for value in values or ()

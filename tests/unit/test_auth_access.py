@@ -113,6 +113,10 @@ def test_token_grants_never_combine_servers_of_one_with_tools_of_another() -> No
     assert not nothing.sees_server("api")
     groups = TokenValidator(settings.model_copy(update={"claim": "groups"}))
     assert groups._principal_from({"sub": "u", "iss": "i", "groups": ["b"]}).sees_tool("tools", "echo")
+    nested = TokenValidator(settings.model_copy(update={"claim": "realm_access.roles"}))
+    roles = {"sub": "u", "iss": "i", "realm_access": {"roles": ["a"]}}
+    assert nested._principal_from(roles).sees_tool("api", "getItem")
+    assert not nested._principal_from({"sub": "u", "iss": "i", "realm_access": "a"}).sees_server("api")
 
 
 class Entry:
