@@ -26,6 +26,7 @@ from mcp_gateway.openapi.preview import format_preview, preview
 from mcp_gateway.openapi.tools import build_tools
 
 if TYPE_CHECKING:
+    from mcp_gateway.config import GatewayConfig
     from mcp_gateway.registry import Registry
     from mcp_gateway.server.app import HostPolicy
 
@@ -82,7 +83,7 @@ def _host_policy(host: str, allowed_hosts: Sequence[str], *, keys: bool) -> Host
         logger.info("--allowed-host '*': Host and Origin are not checked")
         return HostPolicy(hosts=(), origins=())
     if allowed_hosts:
-        hosts = tuple(allowed_hosts)
+        hosts = tuple(host.lower() for host in allowed_hosts)
     elif _is_loopback(host) or keys:
         local = _machine_names() if _is_wildcard(host) else [host]
         hosts = tuple(dict.fromkeys((*LOOPBACK_HOSTS, *(_url_host(name) for name in local))))
@@ -137,20 +138,49 @@ def _key_name(value: str) -> str:
     return value
 
 
+def _positive(value: str) -> float:
+    number = float(value)
+    if not number > 0:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive number")
+    return number
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive whole number")
+    return number
+
+
+def _non_negative(value: str) -> float:
+    number = float(value)
+    if not number >= 0:
+        raise argparse.ArgumentTypeError(f"{value} is not zero or a positive number")
+    return number
+
+
 def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def _load_registry(config_path: str) -> Registry:
+def _build_registry(config: GatewayConfig, memory_budget_mb: float | None = None) -> Registry:
+    from mcp_gateway.memory_budget import MemoryBudget
     from mcp_gateway.upstreams.factory import build_registry
 
-    return build_registry(load_config(config_path))
+    memory = MemoryBudget(int(memory_budget_mb * 1024 * 1024)) if memory_budget_mb else None
+    return build_registry(config, memory)
+
+
+def _load_registry(config_path: str, memory_budget_mb: float | None = None) -> Registry:
+    return _build_registry(load_config(config_path), memory_budget_mb)
 
 
 def command_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from mcp_gateway.server.app import create_app
+    from mcp_gateway.server.drain import Drain, DrainingServer
+    from mcp_gateway.server.sessions import SessionLimits
 
     sock = _bind(args.host, args.port)
     port = sock.getsockname()[1]
@@ -167,9 +197,7 @@ def command_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    from mcp_gateway.upstreams.factory import build_registry
-
-    registry = build_registry(config)
+    registry = _build_registry(config, args.memory_budget)
     policy = _host_policy(args.host, args.allowed_host, keys=access.enabled)
     app = create_app(
         registry,
@@ -177,10 +205,14 @@ def command_serve(args: argparse.Namespace) -> int:
         policy=policy,
         on_ready=[f"listening on {base_url} (MCP at {base_url}/mcp)", access.describe()],
         retry_interval=args.retry_interval,
+        sessions=SessionLimits(max_sessions=args.max_sessions, idle_timeout=args.session_idle_timeout),
         access=access,
     )
-    server_config = uvicorn.Config(app, log_config=None, log_level=logging.getLogger().level, lifespan="on")
-    uvicorn.Server(server_config).run(sockets=[sock])
+    drain = Drain()
+    server_config = uvicorn.Config(
+        drain.middleware(app), log_config=None, log_level=logging.getLogger().level, lifespan="on"
+    )
+    DrainingServer(server_config, drain, grace_period=args.grace_period).run(sockets=[sock])
     return 0
 
 
@@ -189,10 +221,8 @@ def command_stdio(args: argparse.Namespace) -> int:
 
     sock = _bind("127.0.0.1", 0)
     os.environ[GATEWAY_URL_VARIABLE] = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    from mcp_gateway.upstreams.factory import build_registry
-
     config = load_config(args.config)
-    anyio.run(serve_stdio, build_registry(config), sock, config.access)
+    anyio.run(serve_stdio, _build_registry(config), sock, config.access)
     return 0
 
 
@@ -310,6 +340,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--stateless", action="store_true", help="no MCP sessions: for replicas behind a balancer")
     serve.add_argument("--retry-interval", type=float, default=30.0,
                        help="seconds between attempts to bring unhealthy servers back (0: never; default 30)")
+    serve.add_argument("--grace-period", type=_non_negative, default=30.0,
+                       help="seconds calls in flight may take to finish on SIGTERM; new requests get 503 (default 30)")
+    serve.add_argument("--memory-budget", type=_positive, default=256.0, metavar="MB",
+                       help="upstream response bytes held at once, over all calls (default 256); calls wait for room")
+    serve.add_argument("--max-sessions", type=_positive_int, default=2000,
+                       help="open MCP sessions over all endpoints; more get 503 (default 2000)")
+    serve.add_argument("--session-idle-timeout", type=_positive, default=600.0, metavar="SECONDS",
+                       help="close an MCP session after this long without a request (default 600)")
     serve.add_argument("--allow-remote", action="store_true", help="allow binding a non-loopback address")
     serve.add_argument("--allowed-host", action="append", default=[],
                        help="Host header value to accept (repeatable; '*' for any; default: loopback names and the "

@@ -22,6 +22,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from mcp_gateway.auth.outbound import OAuth2ClientCredentials, OutboundAuth
 from mcp_gateway.auth.settings import AccessError, AccessSettings, parse_access
+from mcp_gateway.limits import ServerLimits
 
 ServerKind = Literal["openapi", "stdio", "http", "sse"]
 
@@ -87,6 +88,7 @@ class ServerConfig(BaseModel):
     )
     disabled: bool = False
     timeout: float = Field(default=60.0, gt=0)
+    limits: ServerLimits = Field(default_factory=ServerLimits)
 
     @property
     def kind(self) -> ServerKind:

@@ -15,12 +15,24 @@ DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
 
 
 def new_client(
-    *, timeout: float | None = None, headers: dict[str, str] | None = None, auth: httpx.Auth | None = None
+    *,
+    timeout: float | None = None,
+    headers: dict[str, str] | None = None,
+    auth: httpx.Auth | None = None,
+    max_connections: int | None = None,
+    connect_retries: int = 0,
 ) -> httpx.AsyncClient:
-    """One shared client per upstream: pooled connections, explicit timeouts, no redirects to other hosts."""
+    """One shared client per upstream: pooled connections, explicit timeouts, no redirects to other hosts.
+
+    `connect_retries` retries only opening a connection (refused, reset during connect, DNS): a request that may
+    have reached the upstream is never sent twice."""
+    limits = DEFAULT_LIMITS
+    if max_connections is not None:
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
     return httpx.AsyncClient(
         timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)) if timeout else DEFAULT_TIMEOUT,
-        limits=DEFAULT_LIMITS,
+        limits=limits,
+        transport=httpx.AsyncHTTPTransport(limits=limits, retries=connect_retries) if connect_retries else None,
         headers=headers,
         auth=auth,
         follow_redirects=False,

@@ -16,6 +16,8 @@ import anyio
 import mcp_types as types
 
 from mcp_gateway import names
+from mcp_gateway.argument_validation import ArgumentValidators, describe_problems
+from mcp_gateway.limits import CallLimiter, ServerBusy
 from mcp_gateway.upstreams.base import Health, Upstream
 
 logger = logging.getLogger(__name__)
@@ -75,6 +77,7 @@ class RegistryServer:
     upstream: Upstream
     kind: str
     tool_filter: ToolFilter
+    limiter: CallLimiter | None = None
 
 
 class Registry:
@@ -83,6 +86,7 @@ class Registry:
         self._tools: list[RegisteredTool] = []
         self._by_gateway_name: dict[str, RegisteredTool] = {}
         self._by_server: dict[str, dict[str, RegisteredTool]] = {}
+        self._validators = ArgumentValidators()
 
     async def start(self) -> None:
         """Start every upstream concurrently; an upstream that fails only marks itself unhealthy."""
@@ -164,6 +168,7 @@ class Registry:
                 continue
             tools.append(RegisteredTool(server_name, tool.name, local_name, gateway_name, tool))
         self._tools = tools
+        self._validators.clear()
         self._by_gateway_name = {tool.gateway_name: tool for tool in tools}
         self._by_server = {server: {} for server in self._servers}
         for registered in tools:
@@ -217,7 +222,18 @@ class Registry:
 
     async def call_tool(self, name: str, arguments: dict[str, Any], server: str | None = None) -> types.CallToolResult:
         tool = self.resolve(name, server)
-        return await self._servers[tool.server].upstream.call_tool(tool.upstream_name, arguments)
+        problems = self._validators.problems(tool.gateway_name, tool.definition.input_schema, arguments)
+        if problems:
+            return types.CallToolResult(content=[types.TextContent(text=describe_problems(name, problems))],
+                                        is_error=True)
+        registered = self._servers[tool.server]
+        if registered.limiter is None:
+            return await registered.upstream.call_tool(tool.upstream_name, arguments)
+        try:
+            async with registered.limiter.slot():
+                return await registered.upstream.call_tool(tool.upstream_name, arguments)
+        except ServerBusy as busy:
+            return types.CallToolResult(content=[types.TextContent(text=str(busy))], is_error=True)
 
     async def aclose(self) -> None:
         for server in self._servers.values():

@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 import mcp_types
 
 from mcp_gateway.auth.outbound import CredentialSource, header_secrets, redact
 from mcp_gateway.http import httpx
+from mcp_gateway.memory_budget import BudgetExhausted, Reservation, UpstreamBudget
 from mcp_gateway.openapi.arguments import ArgumentError, provided
 from mcp_gateway.openapi.model import ToolSpec
 from mcp_gateway.openapi.request import HeaderError, build_request
 from mcp_gateway.openapi.response import error_result, public_url, to_call_result
+from mcp_gateway.openapi.serialize import encode_cookie_value
 
 __all__ = ["MAX_RESPONSE_BYTES", "ArgumentError", "build_request", "invoke", "to_call_result"]
 
@@ -26,6 +29,8 @@ logger = logging.getLogger(__name__)
 
 MAX_RESPONSE_BYTES = 20 * 1024 * 1024
 """Bodies are read up to this many (decoded) bytes; one huge response must not exhaust the gateway's memory."""
+_FIRST_RESERVATION = 64 * 1024
+"""Reserved before reading a body of unknown length; the reservation grows with the chunks read."""
 
 
 async def invoke(
@@ -37,12 +42,19 @@ async def invoke(
     auth: CredentialSource | None = None,
     headers: Mapping[str, str] | None = None,
     max_excerpt: int = 2000,
+    budget: UpstreamBudget | None = None,
+    budget_wait: float = 30.0,
     secrets: Sequence[str] = (),
     client_auth: bool = True,
 ) -> mcp_types.CallToolResult:
-    """`secrets`: further strings to keep out of the result (access tokens placed by the client's auth flow).
-    `client_auth=False` skips the client's own auth flow, for a call that carries the caller's credential."""
+    """Call `tool`; `budget` bounds the response bytes held at once, a call waiting up to `budget_wait` seconds
+    for room before it is answered with an error. `secrets`: further strings to keep out of the result (access
+    tokens placed by the client's auth flow). `client_auth=False` skips the client's own auth flow, for a call
+    that carries the caller's credential."""
     secrets = [*(auth.secrets() if auth else ()), *header_secrets(headers or {}), *secrets]
+    # A cookie credential travels in cookie encoding, which differs from URL encoding; an upstream that
+    # reflects the Cookie header (or its parse of it) shows it in that form.
+    secrets += [encode_cookie_value(secret) for secret in secrets]
     try:
         request = build_request(tool.binding, base_url, arguments, auth=auth, headers=headers)
         _check_required(tool, arguments)
@@ -61,7 +73,15 @@ async def invoke(
 
     target = f"{request.method} {public_url(request.url, secrets)}"
     try:
-        response = await _send_bounded(client, request, client_auth)
+        async with _reservation(budget) as reservation:
+            response = await _send_bounded(client, request, reservation, budget_wait, client_auth)
+            if response is None:
+                return _failure(f"upstream response too large: {target}: over {MAX_RESPONSE_BYTES} bytes", secrets)
+            logger.debug("%s -> HTTP %d", target, response.status_code)
+            # Built while the bytes are still reserved: this is where the body's copies (text, JSON) are made.
+            return to_call_result(response, secrets=secrets, max_excerpt=max_excerpt)
+    except BudgetExhausted as error:
+        return _failure(f"{error}: {target}", secrets)
     except httpx.TimeoutException as error:
         limit = client.timeout.read if isinstance(error, httpx.ReadTimeout) else client.timeout.connect
         after = f" after {limit:g}s" if limit is not None else ""
@@ -70,10 +90,6 @@ async def invoke(
         return _failure(f"upstream unreachable: {target}: {describe_transport_error(error)}", secrets)
     except httpx.RequestError as error:
         return _failure(f"upstream request failed: {target}: {error}", secrets)
-    if response is None:
-        return _failure(f"upstream response too large: {target}: over {MAX_RESPONSE_BYTES} bytes", secrets)
-    logger.debug("%s -> HTTP %d", target, response.status_code)
-    return to_call_result(response, secrets=secrets, max_excerpt=max_excerpt)
 
 
 def describe_transport_error(error: httpx.TransportError) -> str:
@@ -101,18 +117,50 @@ def _check_required(tool: ToolSpec, arguments: Mapping[str, Any]) -> None:
         raise ArgumentError(f"missing required argument{'s' if len(missing) > 1 else ''} {listed}")
 
 
+@asynccontextmanager
+async def _reservation(budget: UpstreamBudget | None) -> AsyncIterator[Reservation | None]:
+    if budget is None:
+        yield None
+        return
+    async with budget.reservation() as reservation:
+        yield reservation
+
+
+def _declared_length(response: httpx.Response) -> int | None:
+    if response.headers.get("content-encoding"):
+        return None  # the length of the compressed body; the decoded one is only known while reading
+    try:
+        length = int(response.headers.get("content-length", ""))
+    except ValueError:
+        return None
+    return length if length >= 0 else None
+
+
 async def _send_bounded(
-    client: httpx.AsyncClient, request: httpx.Request, client_auth: bool = True
+    client: httpx.AsyncClient,
+    request: httpx.Request,
+    reservation: Reservation | None,
+    budget_wait: float,
+    client_auth: bool = True,
 ) -> httpx.Response | None:
-    """Send and read the body, or None when the body exceeds MAX_RESPONSE_BYTES."""
+    """Send and read the body, or None when the body exceeds MAX_RESPONSE_BYTES. Raises BudgetExhausted when
+    the memory budget has no room for the body."""
     response = await client.send(request, stream=True, auth=httpx.USE_CLIENT_DEFAULT if client_auth else None)
     try:
+        if reservation is not None:
+            declared = _declared_length(response)
+            if declared is not None and declared > MAX_RESPONSE_BYTES:
+                return None
+            first = _FIRST_RESERVATION if declared is None else declared
+            await reservation.wait_for(first, budget_wait)
         chunks: list[bytes] = []
         size = 0
         async for chunk in response.aiter_bytes():
             size += len(chunk)
             if size > MAX_RESPONSE_BYTES:
                 return None
+            if reservation is not None:
+                reservation.grow_to(size)
             chunks.append(chunk)
     finally:
         await response.aclose()

@@ -22,7 +22,14 @@ try:
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
     from yaml import SafeLoader as _SafeLoaderBase  # type: ignore[assignment]
 
-__all__ = ["SpecLoadError", "parse_spec_text", "read_spec", "read_spec_file"]
+__all__ = ["MAX_SPEC_BYTES", "SpecLoadError", "parse_spec_text", "read_spec", "read_spec_file"]
+
+MAX_SPEC_BYTES = 32 * 1024 * 1024
+"""Decoded size a spec may have, from a file, a URL or a preview request. The largest public specs are about
+20 MB; a compressed body that expands far beyond that is refused while it is read, not after."""
+
+_NOT_SPEC_MEDIA_TYPES = ("text/html", "application/xhtml+xml", "image/", "audio/", "video/")
+"""Media types no JSON or YAML document is served as: typically a login or error page answered with 200."""
 
 
 class SpecLoadError(Exception):
@@ -96,8 +103,15 @@ def parse_spec_text(text: str, source: str = "<spec>") -> dict[str, Any]:
 def read_spec_file(path: str | Path) -> dict[str, Any]:
     source = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
+        with Path(path).open("rb") as file:
+            data = file.read(MAX_SPEC_BYTES + 1)
+    except OSError as error:
+        raise SpecLoadError(source, str(error)) from error
+    if len(data) > MAX_SPEC_BYTES:
+        raise SpecLoadError(source, f"larger than {MAX_SPEC_BYTES} bytes")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
         raise SpecLoadError(source, str(error)) from error
     return parse_spec_text(text, source)
 
@@ -119,16 +133,30 @@ def _public_url(url: str) -> str:
 async def _fetch_text(url: str, client: httpx.AsyncClient) -> str:
     shown = _public_url(url)
     try:
-        response = await client.get(url)
-        response.raise_for_status()
-    except httpx.HTTPStatusError as error:
-        raise SpecLoadError(shown, f"HTTP {error.response.status_code}") from error
+        async with client.stream("GET", url) as response:
+            if not response.is_success:
+                raise SpecLoadError(shown, f"HTTP {response.status_code}")
+            media_type = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+            if media_type.startswith(_NOT_SPEC_MEDIA_TYPES):
+                raise SpecLoadError(shown, f"served as {media_type}, not JSON or YAML")
+            chunks: list[bytes] = []
+            size = 0
+            # Counted after decompression, so a small gzip body cannot expand into gigabytes.
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > MAX_SPEC_BYTES:
+                    raise SpecLoadError(shown, f"larger than {MAX_SPEC_BYTES} bytes (decoded)")
+                chunks.append(chunk)
+            encoding = response.charset_encoding or "utf-8"
     except httpx.TimeoutException as error:
         raise SpecLoadError(shown, f"no answer in time ({type(error).__name__})") from error
     except httpx.HTTPError as error:
         # Transport errors can repeat the full URL; say what kind of failure it was instead.
         raise SpecLoadError(shown, f"cannot fetch: {type(error).__name__}") from error
-    return response.text
+    try:
+        return b"".join(chunks).decode(encoding)
+    except (UnicodeDecodeError, LookupError) as error:
+        raise SpecLoadError(shown, f"not {encoding} text") from error
 
 
 async def read_spec(

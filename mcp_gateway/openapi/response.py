@@ -17,6 +17,8 @@ from mcp_gateway.auth.outbound import redact
 from mcp_gateway.http import httpx
 from mcp_gateway.openapi.body import body_kind
 
+MAX_STRUCTURED_BYTES = 256 * 1024
+"""JSON bodies up to this size are also returned parsed, as `structuredContent`; larger ones only as text."""
 MAX_BINARY_BYTES = 5 * 1024 * 1024
 """Binary bodies above this are described, not embedded: base64 would make them a third larger again."""
 
@@ -30,6 +32,10 @@ def to_call_result(
     if response.status_code == 204 or not response.content:
         return text_result(status_line if response.status_code == 204 else f"{status_line} (empty body)")
     kind = _response_kind(response)
+    if kind == "json" and len(response.content) > MAX_STRUCTURED_BYTES:
+        # The text alone serves every client; parsing too would hold the body again as Python objects (several
+        # times its size) and send it twice.
+        return text_result(redact(response.text, secrets))
     if kind == "json":
         parsed = _parse_json(response)
         if parsed is not _NOT_JSON:

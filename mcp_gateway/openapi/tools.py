@@ -86,6 +86,7 @@ def build_tools(document: Mapping[str, Any]) -> OpenAPITools:
     if "openapi" not in document and "swagger" not in document:
         # Anything JSON-shaped would otherwise "convert" into zero tools and look like an empty API.
         raise SpecLoadError(_DOCUMENT, "not an OpenAPI document: it has neither an 'openapi' nor a 'swagger' field")
+    _check_shape(document)
     try:
         return _build_tools(document)
     # Deliberately broad, like the per-operation catch in `_collect`: what remains here is shared by every
@@ -95,6 +96,21 @@ def build_tools(document: Mapping[str, Any]) -> OpenAPITools:
         raise SpecLoadError(_DOCUMENT, "nested or self-referencing too deeply to convert (RecursionError)") from error
     except Exception as error:
         raise SpecLoadError(_DOCUMENT, f"cannot convert the document ({type(error).__name__})") from error
+
+
+def _check_shape(document: Mapping[str, Any]) -> None:
+    """Refuse what would otherwise load as zero tools without a word: a version we do not read, or `paths`
+    that is not an object."""
+    if "openapi" in document:
+        version = str(document["openapi"])
+        if not version.startswith("3."):
+            raise SpecLoadError(_DOCUMENT, f"unsupported version openapi: {version[:40]!r} (3.x or Swagger 2.0)")
+    elif not is_swagger2(document):
+        version = str(document["swagger"])
+        raise SpecLoadError(_DOCUMENT, f"unsupported version swagger: {version[:40]!r} (2.0 or OpenAPI 3.x)")
+    paths = document.get("paths")
+    if paths is not None and not isinstance(paths, Mapping):
+        raise SpecLoadError(_DOCUMENT, f"'paths' must be an object, not {type(paths).__name__}")
 
 
 def _build_tools(document: Mapping[str, Any]) -> OpenAPITools:

@@ -20,6 +20,7 @@ from mcp_gateway.auth.settings import AccessSettings
 from mcp_gateway.registry import Registry
 from mcp_gateway.server.mcp import McpEndpoints
 from mcp_gateway.server.rest import rest_routes
+from mcp_gateway.server.sessions import SessionLimits
 
 logger = logging.getLogger(__name__)
 
@@ -47,10 +48,10 @@ class HostPolicy:
         )
 
     def admits_host(self, host: str | None) -> bool:
-        return not self.enforced or (host is not None and _strip_port(host) in self.hosts)
+        return not self.enforced or (host is not None and _strip_port(host.lower()) in self.hosts)
 
     def admits_origin(self, origin: str | None) -> bool:
-        return not self.enforced or origin is None or _strip_port(origin) in self.origins
+        return not self.enforced or origin is None or _strip_port(origin.lower()) in self.origins
 
 
 def _strip_port(value: str) -> str:
@@ -79,7 +80,17 @@ class HostCheckMiddleware:
             if not self.policy.admits_origin(headers.get("origin")):
                 await JSONResponse({"error": "origin not allowed"}, status_code=403)(scope, receive, send)
                 return
+            # Host names are case-insensitive (RFC 9110); the SDK's own check behind us compares exact strings.
+            scope = _lowercase_headers(scope, (b"host", b"origin"))
         await self.app(scope, receive, send)
+
+
+def _lowercase_headers(scope: Scope, names: tuple[bytes, ...]) -> Scope:
+    headers: list[tuple[bytes, bytes]] = scope["headers"]
+    if all(name not in names or value == value.lower() for name, value in headers):
+        return scope
+    lowered = [(name, value.lower() if name in names else value) for name, value in headers]
+    return {**scope, "headers": lowered}
 
 
 def create_app(
@@ -89,13 +100,16 @@ def create_app(
     policy: HostPolicy | None = None,
     on_ready: Sequence[str] = (),
     retry_interval: float = 30.0,
+    sessions: SessionLimits | None = None,
     access: AccessSettings | None = None,
 ) -> Starlette:
     """The whole HTTP gateway. `on_ready` lines are logged once every upstream has been started; unhealthy
     upstreams are retried every `retry_interval` seconds (0: never). With `access` configured every path but
     `/health` and `/.well-known/*` needs a gateway key or an accepted token."""
     host_policy = policy or HostPolicy()
-    endpoints = McpEndpoints(registry, stateless=stateless, security=host_policy.transport_security())
+    endpoints = McpEndpoints(
+        registry, stateless=stateless, security=host_policy.transport_security(), sessions=sessions
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

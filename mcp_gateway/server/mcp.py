@@ -26,6 +26,7 @@ from mcp_gateway import __version__
 from mcp_gateway.auth.principal import UNRESTRICTED, Principal, current_principal, principal_of, visible
 from mcp_gateway.auth.user_credentials import credentials_of, forwarding
 from mcp_gateway.registry import RegisteredTool, Registry, UnknownServerError, UnknownToolError
+from mcp_gateway.server.sessions import SessionLimits, SessionPool
 
 PAGE_SIZE = 100
 """Tools per tools/list page; big registries (the GitHub spec alone is 1,223 tools) are paginated."""
@@ -125,13 +126,13 @@ class McpEndpoints:
         *,
         stateless: bool,
         security: TransportSecuritySettings | None,
+        sessions: SessionLimits | None = None,
     ) -> None:
         self._registry = registry
+        pool = SessionPool(sessions or SessionLimits())
 
         def manager(server: str | None) -> StreamableHTTPSessionManager:
-            return StreamableHTTPSessionManager(
-                app=build_mcp_server(registry, server), stateless=stateless, security_settings=security
-            )
+            return pool.manager(app=build_mcp_server(registry, server), stateless=stateless, security_settings=security)
 
         self.gateway = manager(None)
         self.per_server = {name: manager(name) for name in registry.server_names()}

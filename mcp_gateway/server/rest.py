@@ -21,14 +21,14 @@ from starlette.routing import Route
 from mcp_gateway.auth.principal import admin_only, principal_of, visible
 from mcp_gateway.bridge.targets import parse_provider
 from mcp_gateway.bridge.tools import ToolLimitError, convert_tools
-from mcp_gateway.openapi.loader import SpecLoadError, parse_spec_text
+from mcp_gateway.openapi.loader import MAX_SPEC_BYTES, SpecLoadError, parse_spec_text
 from mcp_gateway.openapi.preview import preview
 from mcp_gateway.openapi.tools import build_tools
 from mcp_gateway.registry import Registry, UnknownServerError
 
 logger = logging.getLogger(__name__)
 
-MAX_PREVIEW_BYTES = 32 * 1024 * 1024
+MAX_PREVIEW_BYTES = MAX_SPEC_BYTES
 
 
 def management_document() -> dict[str, Any]:
@@ -66,7 +66,8 @@ def preview_document_text(text: str) -> dict[str, Any]:
     """
     try:
         quoted = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
+        # Too deep to decode here means too deep for the loader too, which says so in its own error.
         quoted = None
     if isinstance(quoted, str):
         text = quoted
@@ -125,6 +126,9 @@ def rest_routes(registry: Registry) -> list[Route]:
             result = await anyio.to_thread.run_sync(preview_document_text, text)
         except SpecLoadError as error:
             return _error(400, str(error))
+        except RecursionError:
+            # Nesting the parser accepted but a later step cannot walk: the document's fault, not ours.
+            return _error(400, "cannot load OpenAPI spec request body: nested too deeply")
         except Exception as error:
             logger.exception("preview failed")
             return _error(500, f"cannot convert this spec ({type(error).__name__}); the gateway log has the details")

@@ -9,6 +9,8 @@ import mcp_types as types
 
 from mcp_gateway.auth.client_credentials import TokenCaches
 from mcp_gateway.config import GatewayConfig, ServerEntry
+from mcp_gateway.limits import CallLimiter
+from mcp_gateway.memory_budget import MemoryBudget
 from mcp_gateway.registry import Registry, RegistryServer, ToolFilter
 from mcp_gateway.upstreams.base import Health, Upstream
 from mcp_gateway.upstreams.mcp import McpServerSpec, McpUpstream
@@ -44,7 +46,9 @@ class UnavailableUpstream:
         return None
 
 
-def create_upstream(entry: ServerEntry, base_dir: Path, tokens: TokenCaches | None = None) -> Upstream:
+def create_upstream(
+    entry: ServerEntry, base_dir: Path, memory: MemoryBudget | None = None, tokens: TokenCaches | None = None
+) -> Upstream:
     """`tokens`: the gateway's shared OAuth2 client-credentials tokens (a private cache when not given)."""
     tokens = tokens or TokenCaches()
     config = entry.config
@@ -53,8 +57,10 @@ def create_upstream(entry: ServerEntry, base_dir: Path, tokens: TokenCaches | No
     if config.disabled:
         return UnavailableUpstream(entry.name, Health("disabled", "disabled in the config"))
     if config.openapi is not None:
+        budget = (memory or MemoryBudget()).for_upstream(entry.name, config.limits.max_bytes_in_flight)
         return OpenAPIUpstream(
-            entry.name, config.openapi, base_dir, tokens, forward_user_authorization=config.forward_user_authorization
+            entry.name, config.openapi, base_dir, tokens, limits=config.limits, budget=budget,
+            forward_user_authorization=config.forward_user_authorization,
         )
     kind = config.kind
     cwd = config.cwd
@@ -69,6 +75,7 @@ def create_upstream(entry: ServerEntry, base_dir: Path, tokens: TokenCaches | No
         url=config.url,
         headers=dict(config.headers),
         timeout=config.timeout,
+        max_connections=config.limits.max_connections,
         auth=tokens.auth_for(config.auth) if config.auth is not None else None,
     )
     if config.forward_user_authorization:
@@ -76,12 +83,14 @@ def create_upstream(entry: ServerEntry, base_dir: Path, tokens: TokenCaches | No
     return McpUpstream(entry.name, spec)
 
 
-def build_registry(config: GatewayConfig) -> Registry:
+def build_registry(config: GatewayConfig, memory: MemoryBudget | None = None) -> Registry:
+    """`memory` is the gateway-wide budget for upstream response bytes (one default-sized budget if not given)."""
+    memory = memory or MemoryBudget()
     servers = []
     tokens = TokenCaches()
     for entry in config.servers:
         try:
-            upstream = create_upstream(entry, config.base_dir, tokens)
+            upstream = create_upstream(entry, config.base_dir, memory, tokens)
         except ValueError as error:
             # The config loader should have caught it; if not, this server is unusable, the others are not.
             upstream = UnavailableUpstream(entry.name, Health("unhealthy", f"server '{entry.name}': {error}"))
@@ -92,5 +101,6 @@ def build_registry(config: GatewayConfig) -> Registry:
                 allowed=tuple(allowed) if allowed is not None else None,
                 disallowed=tuple(entry.config.disallowed_tools),
             )
-        servers.append(RegistryServer(upstream, entry.kind or "invalid", tool_filter))
+        limiter = CallLimiter(entry.name, entry.config.limits) if entry.config is not None else None
+        servers.append(RegistryServer(upstream, entry.kind or "invalid", tool_filter, limiter))
     return Registry(servers)

@@ -19,6 +19,7 @@ long before the connection should. So:
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -37,6 +38,9 @@ from mcp_gateway import __version__
 from mcp_gateway.auth.client_credentials import ClientCredentialsAuth
 from mcp_gateway.http import httpx, new_client
 from mcp_gateway.upstreams.base import Health
+from mcp_gateway.upstreams.stdio_noise import quiet_sdk_parse_failures, stdout_noise_handler
+
+logger = logging.getLogger(__name__)
 
 McpTransport = Literal["stdio", "http", "sse"]
 
@@ -65,6 +69,8 @@ class McpServerSpec:
     headers: Mapping[str, str] = field(default_factory=dict)
     timeout: float = 60.0
     """Seconds allowed for connecting (handshake and tool listing) and for each tool call."""
+    max_connections: int | None = None
+    """Pooled HTTP connections to a streamable-HTTP upstream (None: the gateway's default)."""
     auth: ClientCredentialsAuth | None = None
     """Credentials an HTTP or SSE upstream gets on every request (e.g. an OAuth2 client-credentials token)."""
 
@@ -173,7 +179,9 @@ class McpUpstream:
         if self._health.state != "unhealthy":
             return
         async with self._reconnect_lock:
-            if self._task_group is None:
+            # Checked again under the lock: a call may have reconnected while we waited for it, and connecting
+            # again would close the connection that call (and every call after it) is using.
+            if self._task_group is None or self._health.state != "unhealthy":
                 return
             await self._connect()
 
@@ -248,7 +256,10 @@ class McpUpstream:
 
     def _note_lost(self, connection: _Connection, reason: str) -> None:
         if connection is self._connection and self._task_group is not None:
+            first_news = self._health.state != "unhealthy"
             self._health = Health("unhealthy", f"server '{self.name}': connection to {self._target()} lost: {reason}")
+            if first_news:  # every call in flight on the connection reports the loss; one line says it
+                logger.warning("%s", self._health.detail)
 
     @staticmethod
     async def _release(connection: _Connection) -> None:
@@ -273,11 +284,14 @@ class McpUpstream:
             params = StdioServerParameters(
                 command=spec.command, args=list(spec.args), env=dict(spec.env) or None, cwd=spec.cwd
             )
-            async with Client(params, **options) as client:
+            quiet_sdk_parse_failures()
+            async with Client(params, message_handler=stdout_noise_handler(self.name), **options) as client:
                 yield client
         elif spec.transport == "http":
             assert spec.url is not None, "checked by McpServerSpec"
-            http_client = new_client(timeout=spec.timeout, headers=dict(spec.headers), auth=spec.auth)
+            http_client = new_client(
+                timeout=spec.timeout, headers=dict(spec.headers), auth=spec.auth, max_connections=spec.max_connections
+            )
             # Responses stream back on the POST (and server messages on a GET): an idle read there must not
             # break the transport before our own per-call deadline reports the slow call as an error.
             http_client.timeout = httpx.Timeout(spec.timeout, read=_STREAM_READ_TIMEOUT)

@@ -15,6 +15,8 @@ from mcp_gateway.auth.outbound import CredentialSource, ForwardedAuthorization, 
 from mcp_gateway.auth.user_credentials import forwarded_credential
 from mcp_gateway.config import OpenAPISource
 from mcp_gateway.http import httpx, new_client
+from mcp_gateway.limits import ServerLimits
+from mcp_gateway.memory_budget import UpstreamBudget
 from mcp_gateway.openapi.invoke import invoke
 from mcp_gateway.openapi.loader import SpecLoadError, read_spec
 from mcp_gateway.openapi.model import OpenAPITools, ToolSpec
@@ -50,10 +52,14 @@ class OpenAPIUpstream:
         base_dir: Path,
         tokens: TokenCaches | None = None,
         *,
+        limits: ServerLimits | None = None,
+        budget: UpstreamBudget | None = None,
         forward_user_authorization: bool = False,
     ) -> None:
         self.name = name
         self._source = source
+        self._limits = limits or ServerLimits()
+        self._budget = budget
         self._forward_user_authorization = forward_user_authorization
         self._base_dir = base_dir
         self._health = Health("starting")
@@ -81,7 +87,12 @@ class OpenAPIUpstream:
 
     async def start(self) -> None:
         if self._client is None:
-            self._client = new_client(timeout=self._source.timeout, auth=self._token_auth)
+            self._client = new_client(
+                timeout=self._source.timeout,
+                auth=self._token_auth,
+                max_connections=self._limits.max_connections,
+                connect_retries=self._limits.connect_retries,
+            )
         try:
             # A spec URL may live on another host than the API: the client-credentials token is for the API only.
             spec_client = self._client if self._token_auth is None else None
@@ -141,7 +152,14 @@ class OpenAPIUpstream:
         # The caller's own credential replaces the configured one, client-credentials token included.
         auth: CredentialSource | None = ForwardedAuthorization(forwarded) if forwarded else self._auth
         result = await invoke(
-            self._client, tool, base_url, arguments, auth=auth, headers=self._source.headers,
+            self._client,
+            tool,
+            base_url,
+            arguments,
+            auth=auth,
+            headers=self._source.headers,
+            budget=self._budget,
+            budget_wait=self._limits.queue_timeout,
             secrets=self._token_auth.secrets() if self._token_auth is not None else (),
             client_auth=forwarded is None,
         )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import gzip
 import json
 from typing import Any
 
@@ -126,6 +127,21 @@ def build_app() -> Starlette:
         await asyncio.sleep(float(request.query_params.get("seconds", "0")))
         return JSONResponse(description)
 
+    async def gzip_bomb(request: Request) -> Response:
+        """A small gzip body that expands to `mb` megabytes of JSON whitespace: what a spec fetch must refuse."""
+        size = int(float(request.query_params.get("mb", "40")) * 1024 * 1024)
+        body = gzip.compress(b"{" + b" " * size + b"}", compresslevel=9)
+        return Response(body, media_type="application/json", headers={"Content-Encoding": "gzip"})
+
+    async def html_page(request: Request) -> Response:
+        """A login page served with 200, as some hosts answer a spec URL that needs a session."""
+        return Response("<!doctype html><title>Sign in</title>", media_type="text/html")
+
+    async def big_json(request: Request) -> Response:
+        """A JSON object of about `mb` megabytes (one long string field)."""
+        size = int(float(request.query_params.get("mb", "1")) * 1024 * 1024)
+        return Response(b'{"data": "' + b"x" * size + b'"}', media_type="application/json")
+
     async def received_requests(request: Request) -> Response:
         if request.method == "DELETE":
             received.clear()
@@ -143,6 +159,9 @@ def build_app() -> Starlette:
             Route("/image", binary, methods=ALL_METHODS),
             Route("/empty", no_content, methods=ALL_METHODS),
             Route("/slow", slow, methods=ALL_METHODS),
+            Route("/__gzip-bomb", gzip_bomb, methods=["GET"]),
+            Route("/__html", html_page, methods=["GET"]),
+            Route("/big", big_json, methods=ALL_METHODS),
             # Everything else is echoed. Matching on the whole path (not per template) means a wrongly
             # encoded path parameter still gets an answer that shows exactly what arrived.
             Route("/{anything:path}", echo, methods=ALL_METHODS),

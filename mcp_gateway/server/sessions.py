@@ -1,0 +1,68 @@
+"""Handshake-era MCP sessions, bounded gateway-wide: an idle timeout, and one cap over every endpoint.
+
+The gateway runs one SDK session manager per endpoint (`/mcp` and each `/mcp/{server}`), and the SDK's own limit
+(`max_sessions`) counts per manager: with 20 servers that is 21 separate limits, and abandoned sessions (about
+36 KB each, measured) add up unseen. Here every manager admits a new session only while the sessions open over
+all of them stay under one cap, and a session no request has touched for `idle_timeout` seconds is closed.
+
+Modern-era (2026-07-28) requests open no session and are not counted.
+
+The count reads the SDK managers' session tables and the admission hook (`_admit_session`), which are not
+public API; tests/e2e/test_gateway_sessions.py fails if an SDK upgrade moves them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from mcp.server.streamable_http import StreamableHTTPServerTransport
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_SESSIONS = 2000
+DEFAULT_IDLE_TIMEOUT = 600.0
+
+
+@dataclass(frozen=True)
+class SessionLimits:
+    max_sessions: int = DEFAULT_MAX_SESSIONS
+    """Open handshake-era sessions over every endpoint together."""
+    idle_timeout: float = DEFAULT_IDLE_TIMEOUT
+    """Seconds without a request after which a session is closed (its client gets 404 and starts a new one)."""
+
+    def __post_init__(self) -> None:
+        if self.max_sessions <= 0 or self.idle_timeout <= 0:
+            raise ValueError("session limits must be positive")
+
+
+class SessionPool:
+    """The session managers that share one cap."""
+
+    def __init__(self, limits: SessionLimits) -> None:
+        self.limits = limits
+        self._managers: list[CappedSessionManager] = []
+
+    def manager(self, **options: Any) -> CappedSessionManager:
+        manager = CappedSessionManager(
+            self, session_idle_timeout=self.limits.idle_timeout, max_sessions=self.limits.max_sessions, **options
+        )
+        self._managers.append(manager)
+        return manager
+
+    def open_sessions(self) -> int:
+        return sum(len(manager._server_instances) for manager in self._managers)
+
+
+class CappedSessionManager(StreamableHTTPSessionManager):
+    def __init__(self, pool: SessionPool, **options: Any) -> None:
+        super().__init__(**options)
+        self._pool = pool
+
+    def _admit_session(self, requestor: Any) -> StreamableHTTPServerTransport | None:
+        if self._pool.open_sessions() >= self._pool.limits.max_sessions:
+            # The SDK answers None with 503 "Too many open sessions" and logs the refusal.
+            return None
+        return super()._admit_session(requestor)
