@@ -369,12 +369,16 @@ async def inject_faults(running: dict[str, Restartable], mcp_url: str, interval:
     """Each kind of fault in its own task, every `interval` seconds, until cancelled (a restart that takes a few
     seconds delays only the next fault of its own kind)."""
 
+    # Each fault counts once its kill is done: a restart still running when the soak ends was a fault all the same.
     async def kill_flaky_api() -> None:
         running["flaky-api"].kill()
+        report.faults_injected["kill flaky-api"] += 1
         await anyio.sleep(min(1.0, interval / 2))
         await anyio.to_thread.run_sync(running["flaky-api"].start)
 
     async def restart_flaky_remote() -> None:
+        running["flaky-remote"].kill()
+        report.faults_injected["kill flaky-remote"] += 1
         await anyio.to_thread.run_sync(running["flaky-remote"].restart)
 
     async def kill_flaky_child(client: Client) -> None:
@@ -382,6 +386,7 @@ async def inject_faults(running: dict[str, Restartable], mcp_url: str, interval:
         if not isinstance(identity.structured_content, dict):
             raise LookupError("the child is down already")  # a reconnect is pending: nothing to kill
         os.kill(identity.structured_content["pid"], signal.SIGKILL)
+        report.faults_injected["kill flaky-child"] += 1
 
     async def repeat(kind: str, fault: Callable[[], Awaitable[None]]) -> None:
         while True:
@@ -390,8 +395,6 @@ async def inject_faults(running: dict[str, Restartable], mcp_url: str, interval:
                 await fault()
             except Exception as error:  # the soak goes on; the report says what could not be injected
                 report.faults_injected[f"{kind} failed: {type(error).__name__}"] += 1
-                continue
-            report.faults_injected[kind] += 1
 
     async with Client(mcp_url) as client, anyio.create_task_group() as faults:
         faults.start_soon(repeat, "kill flaky-api", kill_flaky_api)

@@ -15,6 +15,7 @@ import os
 import socket
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import anyio
@@ -28,6 +29,7 @@ from mcp_gateway.openapi.tools import build_tools
 if TYPE_CHECKING:
     from mcp_gateway.config import GatewayConfig
     from mcp_gateway.registry import Registry
+    from mcp_gateway.reload import ConfigReloader
     from mcp_gateway.server.app import HostPolicy
 
 # The server, the registry and the bridge import the mcp SDK (over a second); commands that do not serve
@@ -163,16 +165,28 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def _build_registry(config: GatewayConfig, memory_budget_mb: float | None = None) -> Registry:
+def _load_registry(config_path: str, memory_budget_mb: float | None = None) -> Registry:
     from mcp_gateway.memory_budget import MemoryBudget
     from mcp_gateway.upstreams.factory import build_registry
 
     memory = MemoryBudget(int(memory_budget_mb * 1024 * 1024)) if memory_budget_mb else None
-    return build_registry(config, memory)
+    return build_registry(load_config(config_path), memory)
 
 
-def _load_registry(config_path: str, memory_budget_mb: float | None = None) -> Registry:
-    return _build_registry(load_config(config_path), memory_budget_mb)
+def _reloadable_registry(
+    config_path: str, config: GatewayConfig, memory_budget_mb: float | None = None
+) -> tuple[Registry, ConfigReloader]:
+    """The registry of the loaded `config` and what keeps it in step with the file (hot reload of servers; the
+    `access` section is read once, at startup)."""
+    from mcp_gateway.memory_budget import MemoryBudget
+    from mcp_gateway.reload import ConfigReloader
+    from mcp_gateway.upstreams.factory import build_registry, registry_server
+
+    memory = MemoryBudget(int(memory_budget_mb * 1024 * 1024)) if memory_budget_mb else MemoryBudget()
+    registry = build_registry(config, memory)
+    return registry, ConfigReloader(
+        registry, Path(config_path), config, lambda entry, base_dir: registry_server(entry, base_dir, memory)
+    )
 
 
 def command_serve(args: argparse.Namespace) -> int:
@@ -197,7 +211,7 @@ def command_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    registry = _build_registry(config, args.memory_budget)
+    registry, reloader = _reloadable_registry(args.config, config, args.memory_budget)
     policy = _host_policy(args.host, args.allowed_host, keys=access.enabled)
     app = create_app(
         registry,
@@ -206,6 +220,8 @@ def command_serve(args: argparse.Namespace) -> int:
         on_ready=[f"listening on {base_url} (MCP at {base_url}/mcp)", access.describe()],
         retry_interval=args.retry_interval,
         sessions=SessionLimits(max_sessions=args.max_sessions, idle_timeout=args.session_idle_timeout),
+        reloader=reloader,
+        reload_interval=args.reload_interval,
         access=access,
     )
     drain = Drain()
@@ -222,7 +238,8 @@ def command_stdio(args: argparse.Namespace) -> int:
     sock = _bind("127.0.0.1", 0)
     os.environ[GATEWAY_URL_VARIABLE] = f"http://127.0.0.1:{sock.getsockname()[1]}"
     config = load_config(args.config)
-    anyio.run(serve_stdio, _build_registry(config), sock, config.access)
+    registry, reloader = _reloadable_registry(args.config, config)
+    anyio.run(serve_stdio, registry, sock, reloader, args.reload_interval, config.access)
     return 0
 
 
@@ -333,6 +350,10 @@ def build_parser() -> argparse.ArgumentParser:
     def with_config(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("--config", default="servers.json", help="mcpServers config (default: servers.json)")
 
+    def with_reload(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--reload-interval", type=float, default=2.0,
+                         help="seconds between checks of the config file for changes (0: only on SIGHUP; default 2)")
+
     serve = commands.add_parser("serve", help="serve MCP over streamable HTTP (/mcp, /mcp/{server}) and REST")
     with_config(serve)
     serve.add_argument("--host", default="127.0.0.1")
@@ -352,10 +373,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--allowed-host", action="append", default=[],
                        help="Host header value to accept (repeatable; '*' for any; default: loopback names and the "
                             "bound address)")
+    with_reload(serve)
     serve.set_defaults(handler=command_serve)
 
     stdio = commands.add_parser("stdio", help="serve MCP over stdin/stdout (for Claude Desktop)")
     with_config(stdio)
+    with_reload(stdio)
     stdio.set_defaults(handler=command_stdio)
 
     preview_cmd = commands.add_parser("preview", help="print the tools an OpenAPI spec would become")

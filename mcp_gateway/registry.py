@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,6 +80,15 @@ class RegistryServer:
     limiter: CallLimiter | None = None
 
 
+ChangeListener = Callable[[str, str], None]
+"""Told (server, what: "tools" | "prompts" | "resources") when what a client can see of a server may have changed."""
+
+LIST_KINDS = ("tools", "prompts", "resources")
+
+ToolRelay = Callable[[Upstream, str, dict[str, Any]], Awaitable[types.CallToolResult]]
+"""(upstream, the tool's upstream name, arguments) -> result: how a front door calls a tool it relays."""
+
+
 class Registry:
     def __init__(self, servers: Sequence[RegistryServer]) -> None:
         self._servers = {server.upstream.name: server for server in servers}
@@ -87,10 +96,43 @@ class Registry:
         self._by_gateway_name: dict[str, RegisteredTool] = {}
         self._by_server: dict[str, dict[str, RegisteredTool]] = {}
         self._validators = ArgumentValidators()
+        self._listeners: list[ChangeListener] = []
+        for server in servers:
+            self._watch(server.upstream)
+
+    def _watch(self, upstream: Upstream) -> None:
+        # Only some upstreams can change on their own (an MCP server's list_changed); others change on reload.
+        on_change = getattr(upstream, "on_change", None)
+        if on_change is not None:
+            on_change(self._upstream_changed)
+
+    def on_change(self, listener: ChangeListener) -> None:
+        """Be told when a server's tools, prompts or resources may have changed (a list_changed from the
+        upstream, a server that recovered, a reload)."""
+        self._listeners.append(listener)
+
+    def _changed(self, server: str, kinds: Sequence[str] = LIST_KINDS) -> None:
+        for kind in kinds:
+            for listener in list(self._listeners):
+                try:
+                    listener(server, kind)
+                except Exception:
+                    logger.exception("change listener failed for server '%s'", server)
+
+    def _upstream_changed(self, server: str, kind: str) -> None:
+        if server not in self._servers:
+            return
+        if kind == "tools":
+            self.rebuild()
+        self._changed(server, (kind,))
 
     async def start(self) -> None:
         """Start every upstream concurrently; an upstream that fails only marks itself unhealthy."""
+        await self._start(list(self._servers.values()))
+        self.rebuild()
+        self._log_started(list(self._servers))
 
+    async def _start(self, servers: Sequence[RegistryServer]) -> None:
         async def start_one(server: RegistryServer) -> None:
             try:
                 await server.upstream.start()
@@ -100,10 +142,13 @@ class Registry:
                 logger.exception("server '%s' failed to start", server.upstream.name)
 
         async with anyio.create_task_group() as group:
-            for server in self._servers.values():
+            for server in servers:
                 group.start_soon(start_one, server)
-        self.rebuild()
+
+    def _log_started(self, names: Sequence[str]) -> None:
         for status in self.servers():
+            if status.name not in names:
+                continue
             level = logging.WARNING if status.health.state == "unhealthy" else logging.INFO
             detail = f" ({status.health.detail})" if status.health.detail else ""
             logger.log(level, "server '%s' (%s): %s, %d tools exposed%s",
@@ -133,7 +178,10 @@ class Registry:
         if recovered:
             self.rebuild()
             for name in recovered:
+                if name not in self._servers:
+                    continue  # removed by a reload meanwhile
                 logger.info("server '%s' recovered: %s", name, self._servers[name].upstream.health.detail)
+                self._changed(name)
 
     async def recover_forever(self, interval: float) -> None:
         """Background task of the running gateway: `recover()` every `interval` seconds."""
@@ -141,8 +189,35 @@ class Registry:
             await anyio.sleep(interval)
             await self.recover()
 
+    async def reconfigure(self, servers: Sequence[RegistryServer]) -> None:
+        """Serve `servers` from now on, in their order: the ones already held (the same objects) keep running
+        untouched, new ones are started, and the ones left out are closed once no longer listed."""
+        kept = {id(server) for server in servers}
+        current = {id(server) for server in self._servers.values()}
+        added = [server for server in servers if id(server) not in current]
+        removed = [server for server in self._servers.values() if id(server) not in kept]
+        for server in added:
+            self._watch(server.upstream)
+        await self._start(added)
+        self._servers = {server.upstream.name: server for server in servers}
+        self.rebuild()
+        self._log_started([server.upstream.name for server in added])
+        for server in removed:
+            # A server replaced under the same name was already announced with the added ones.
+            if server.upstream.name not in self._servers:
+                self._changed(server.upstream.name)
+        for server in added:
+            self._changed(server.upstream.name)
+        for server in removed:
+            try:
+                await server.upstream.aclose()
+            except Exception:
+                logger.exception("server '%s' failed to close cleanly", server.upstream.name)
+
     def rebuild(self) -> None:
         """Recompute every name from the upstreams' current tool lists."""
+        # A tool's schema may have changed under the same name (list_changed, reload): check against the new one.
+        self._validators = ArgumentValidators()
         prefixes = names.allocate_names(self._servers, names.MCP)
         collected: list[tuple[str, types.Tool, str]] = []
         for server_name in self._servers:
@@ -192,6 +267,16 @@ class Registry:
     def has_server(self, name: str) -> bool:
         return name in self._servers
 
+    def registry_servers(self) -> list[RegistryServer]:
+        """The servers as configured, in order (for a reload to tell kept ones from changed ones)."""
+        return list(self._servers.values())
+
+    def upstream(self, server: str) -> Upstream:
+        """The source behind a server, for front doors that relay more than tools (prompts, resources, ...)."""
+        if server not in self._servers:
+            raise UnknownServerError(server)
+        return self._servers[server].upstream
+
     def servers(self) -> list[ServerStatus]:
         return [
             ServerStatus(name, server.kind, server.upstream.health, len(self._by_server.get(name, {})))
@@ -220,18 +305,28 @@ class Registry:
             raise UnknownToolError(name)
         return found
 
-    async def call_tool(self, name: str, arguments: dict[str, Any], server: str | None = None) -> types.CallToolResult:
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], server: str | None = None, *, relay: ToolRelay | None = None
+    ) -> types.CallToolResult:
+        """Validate the arguments, wait for the server's call limit, and call the tool: through `relay` when a
+        front door carries more than the call (progress, a client's own session), else `upstream.call_tool`."""
         tool = self.resolve(name, server)
         problems = self._validators.problems(tool.gateway_name, tool.definition.input_schema, arguments)
         if problems:
             return types.CallToolResult(content=[types.TextContent(text=describe_problems(name, problems))],
                                         is_error=True)
         registered = self._servers[tool.server]
-        if registered.limiter is None:
+
+        async def invoke() -> types.CallToolResult:
+            if relay is not None:
+                return await relay(registered.upstream, tool.upstream_name, arguments)
             return await registered.upstream.call_tool(tool.upstream_name, arguments)
+
+        if registered.limiter is None:
+            return await invoke()
         try:
             async with registered.limiter.slot():
-                return await registered.upstream.call_tool(tool.upstream_name, arguments)
+                return await invoke()
         except ServerBusy as busy:
             return types.CallToolResult(content=[types.TextContent(text=str(busy))], is_error=True)
 

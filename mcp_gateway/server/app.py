@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from mcp_gateway.auth.middleware import Authenticator, AuthMiddleware, ServerAccess
 from mcp_gateway.auth.settings import AccessSettings
 from mcp_gateway.registry import Registry
+from mcp_gateway.reload import ConfigReloader
 from mcp_gateway.server.mcp import McpEndpoints
 from mcp_gateway.server.rest import rest_routes
 from mcp_gateway.server.sessions import SessionLimits
@@ -101,11 +102,14 @@ def create_app(
     on_ready: Sequence[str] = (),
     retry_interval: float = 30.0,
     sessions: SessionLimits | None = None,
+    reloader: ConfigReloader | None = None,
+    reload_interval: float = 2.0,
     access: AccessSettings | None = None,
 ) -> Starlette:
     """The whole HTTP gateway. `on_ready` lines are logged once every upstream has been started; unhealthy
-    upstreams are retried every `retry_interval` seconds (0: never). With `access` configured every path but
-    `/health` and `/.well-known/*` needs a gateway key or an accepted token."""
+    upstreams are retried every `retry_interval` seconds (0: never); with a `reloader`, the config file is
+    checked for changes every `reload_interval` seconds (0: only on SIGHUP). With `access` configured every path
+    but `/health` and `/.well-known/*` needs a gateway key or an accepted token."""
     host_policy = policy or HostPolicy()
     endpoints = McpEndpoints(
         registry, stateless=stateless, security=host_policy.transport_security(), sessions=sessions
@@ -120,6 +124,8 @@ def create_app(
             async with endpoints.run(), anyio.create_task_group() as background:
                 if retry_interval > 0:
                     background.start_soon(registry.recover_forever, retry_interval)
+                if reloader is not None:
+                    background.start_soon(reloader.watch, reload_interval)
                 for line in on_ready:
                     logger.info("%s", line)
                 yield

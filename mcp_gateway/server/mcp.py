@@ -1,8 +1,11 @@
 """The MCP front door: the SDK's low-level server bound to the registry, over streamable HTTP and stdio.
 
-`/mcp` is one low-level server over every tool (`{server}-{tool}` names); each `/mcp/{server}` is its own
-low-level server over one server's tools (their own names). Each gets the SDK's streamable-HTTP session
-manager, which serves both protocol eras (handshake with `Mcp-Session-Id`, and the 2026-07-28 modern era).
+`/mcp` is one low-level server over every tool (`{server}-{tool}` names) and, through server/aggregate.py, every
+MCP upstream's prompts, resources, completion and logging. Each `/mcp/{server}` is its own low-level server over
+one server's tools (their own names) that relays everything else to that server's upstream unchanged, with the
+upstream's identity and capabilities (server/relay.py says which upstream session serves which client). Each
+gets the SDK's streamable-HTTP session manager, which serves both protocol eras (handshake with
+`Mcp-Session-Id`, and the 2026-07-28 modern era).
 """
 
 from __future__ import annotations
@@ -10,15 +13,24 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
+import anyio
+import anyio.abc
 import mcp_types as types
-from mcp.server.lowlevel import Server
+from anyio.abc import TaskGroup
+from mcp.server.context import ServerRequestContext
+from mcp.server.lowlevel import NotificationOptions, Server
+from mcp.server.models import InitializationOptions
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.exceptions import MCPError
+from mcp_types.methods import CACHEABLE_METHODS
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+from pydantic import BaseModel
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -26,7 +38,11 @@ from mcp_gateway import __version__
 from mcp_gateway.auth.principal import UNRESTRICTED, Principal, current_principal, principal_of, visible
 from mcp_gateway.auth.user_credentials import credentials_of, forwarding
 from mcp_gateway.registry import RegisteredTool, Registry, UnknownServerError, UnknownToolError
+from mcp_gateway.server.aggregate import AggregatedHandlers, union_capabilities
+from mcp_gateway.server.relay import ClientLink, Roster, progress_relay, relay_roots_changed, request_meta, send
 from mcp_gateway.server.sessions import SessionLimits, SessionPool
+from mcp_gateway.upstreams.base import Upstream
+from mcp_gateway.upstreams.mcp import McpUpstream
 
 PAGE_SIZE = 100
 """Tools per tools/list page; big registries (the GitHub spec alone is 1,223 tools) are paginated."""
@@ -48,8 +64,127 @@ def _decode_cursor(cursor: str | None) -> int:
     return offset
 
 
-def build_mcp_server(registry: Registry, server: str | None = None) -> Server[Any]:
-    """A low-level MCP server over the whole registry (server=None) or one server's tools."""
+_RELAYED_REQUESTS: dict[str, type[BaseModel]] = {
+    "prompts/list": types.PaginatedRequestParams,
+    "prompts/get": types.GetPromptRequestParams,
+    "resources/list": types.PaginatedRequestParams,
+    "resources/templates/list": types.PaginatedRequestParams,
+    "resources/read": types.ReadResourceRequestParams,
+    "resources/subscribe": types.SubscribeRequestParams,
+    "resources/unsubscribe": types.UnsubscribeRequestParams,
+    "completion/complete": types.CompleteRequestParams,
+    "logging/setLevel": types.SetLevelRequestParams,
+}
+"""Requests a per-server endpoint relays to its upstream as they are, and the params the SDK validates first."""
+
+def _offers(capabilities: types.ServerCapabilities, method: str) -> bool:
+    """Whether an upstream with these capabilities serves `method` (one of `_RELAYED_REQUESTS`)."""
+    family = method.split("/", 1)[0]
+    if family == "prompts":
+        return capabilities.prompts is not None
+    if family == "resources":
+        if capabilities.resources is None:
+            return False
+        return method not in ("resources/subscribe", "resources/unsubscribe") or bool(capabilities.resources.subscribe)
+    if family == "completion":
+        return capabilities.completions is not None
+    return capabilities.logging is not None
+
+
+def relayed_capabilities(upstream: types.ServerCapabilities | None) -> types.ServerCapabilities:
+    """What a per-server endpoint advertises: tools (always, from the registry), and of the rest exactly what
+    the upstream offers. List changes are always announced: the gateway sends them (reloads, recoveries)."""
+    tools = types.ToolsCapability(list_changed=True)
+    if upstream is None:
+        return types.ServerCapabilities(tools=tools)
+    resources = None
+    if upstream.resources is not None:
+        resources = types.ResourcesCapability(subscribe=upstream.resources.subscribe, list_changed=True)
+    return types.ServerCapabilities(
+        tools=tools,
+        prompts=types.PromptsCapability(list_changed=True) if upstream.prompts is not None else None,
+        resources=resources,
+        logging=upstream.logging,
+        completions=upstream.completions,
+    )
+
+
+def _for_era(ctx: ServerRequestContext[Any, Any], result: dict[str, Any]) -> dict[str, Any]:
+    """A handshake-era upstream's result, completed for a modern-era client: its `resultType`, and for cacheable
+    methods a freshness hint that promises nothing (the upstream gave none; the gateway relays live)."""
+    if ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS:
+        return result
+    completed = {"resultType": "complete", **result}
+    if ctx.method in CACHEABLE_METHODS:
+        completed = {"ttlMs": 0, "cacheScope": "private", **completed}
+    return completed
+
+
+@dataclass(frozen=True)
+class EndpointIdentity:
+    """How an endpoint presents itself, read when a client connects: an upstream that reconnects, or a reload,
+    changes it."""
+
+    info: Callable[[], types.Implementation]
+    capabilities: Callable[[], types.ServerCapabilities]
+    instructions: Callable[[], str | None]
+
+
+class _EndpointServer(Server[Any]):
+    """A low-level server whose identity and capabilities come from an `EndpointIdentity`, not from its
+    constructor."""
+
+    def __init__(self, label: str, identity: EndpointIdentity, **handlers: Any) -> None:
+        super().__init__(label, version=__version__, **handlers)
+        self._identity = identity
+
+    def create_initialization_options(
+        self,
+        notification_options: NotificationOptions | None = None,
+        experimental_capabilities: dict[str, dict[str, Any]] | None = None,
+        extensions: dict[str, dict[str, Any]] | None = None,
+    ) -> InitializationOptions:
+        info = self._identity.info()
+        return InitializationOptions(
+            server_name=info.name,
+            server_version=info.version,
+            title=info.title,
+            description=info.description,
+            website_url=info.website_url,
+            icons=info.icons,
+            capabilities=self._identity.capabilities(),
+            instructions=self._identity.instructions(),
+        )
+
+    @property
+    def server_info(self) -> types.Implementation:
+        return self._identity.info()
+
+    @property
+    def server_info_stamp(self) -> dict[str, Any]:
+        return self.server_info.model_dump(by_alias=True, mode="json", exclude_none=True)
+
+    def get_capabilities(
+        self,
+        notification_options: NotificationOptions | None = None,
+        experimental_capabilities: dict[str, dict[str, Any]] | None = None,
+        extensions: dict[str, dict[str, Any]] | None = None,
+        *,
+        protocol_version: str | None = None,
+    ) -> types.ServerCapabilities:
+        return self._identity.capabilities()
+
+
+def build_mcp_server(registry: Registry, server: str | None = None, roster: Roster | None = None) -> Server[Any]:
+    """A low-level MCP server over the whole registry (server=None) or one server, relaying to its upstream.
+    `roster` collects the connected clients, to tell them when lists change."""
+
+    def mcp_upstream(name: str) -> McpUpstream | None:
+        try:
+            upstream = registry.upstream(name)
+        except UnknownServerError:
+            return None
+        return upstream if isinstance(upstream, McpUpstream) else None
 
     async def list_tools(
         ctx: Any, params: types.PaginatedRequestParams | None
@@ -63,15 +198,47 @@ def build_mcp_server(registry: Registry, server: str | None = None) -> Server[An
             tools=page, next_cursor=_encode_cursor(next_offset) if next_offset < len(registered) else None
         )
 
-    async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
+    async def call_tool(
+        ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
+    ) -> types.CallToolResult:
+        arguments = dict(params.arguments or {})
         try:
+            tool = registry.resolve(params.name, server)
             # A tool the caller may not see answers exactly as one that does not exist.
-            if not _caller(ctx).unrestricted and not _sees(_caller(ctx), registry.resolve(params.name, server)):
+            caller = _caller(ctx)
+            if not caller.unrestricted and not _sees(caller, tool):
                 raise UnknownToolError(params.name)
-            with forwarding(_caller_credentials(ctx)):
-                return await registry.call_tool(params.name, dict(params.arguments or {}), server)
-        except UnknownToolError:
+        except (UnknownToolError, UnknownServerError):
             raise MCPError(code=types.INVALID_PARAMS, message=f"Unknown tool: {params.name}") from None
+        if mcp_upstream(tool.server) is None:
+            with forwarding(_caller_credentials(ctx)):
+                return await registry.call_tool(params.name, arguments, server)
+
+        async def relay_call(upstream: Upstream, upstream_name: str, checked: dict[str, Any]) -> types.CallToolResult:
+            assert isinstance(upstream, McpUpstream), "resolved to an MCP upstream above"
+            link = ClientLink.of(ctx, upstream)
+            try:
+                session = await link.session(ctx)
+            except MCPError as error:
+                # A failing tool call is a result, whatever made it fail.
+                return types.CallToolResult(content=[types.TextContent(text=error.message)], is_error=True)
+            link.started(ctx)
+            try:
+                return await upstream.call_tool(
+                    upstream_name, checked, on_progress=progress_relay(ctx), meta=request_meta(ctx), session=session
+                )
+            finally:
+                link.finished(ctx)
+
+        # Through the registry, so arguments are checked and the server's call limit applies as for any call.
+        return await registry.call_tool(params.name, arguments, server, relay=relay_call)
+
+    async def relay(ctx: ServerRequestContext[Any, Any], params: BaseModel) -> dict[str, Any]:
+        upstream = mcp_upstream(server) if server is not None else None
+        capabilities = upstream.capabilities if upstream is not None else None
+        if upstream is None or capabilities is None or not _offers(capabilities, ctx.method):
+            raise MCPError(code=types.METHOD_NOT_FOUND, message="Method not found", data=ctx.method)
+        return _for_era(ctx, await send(ctx, upstream, ctx.method, ctx.params))
 
     def input_schema(name: str) -> dict[str, Any] | None:
         # Without this lookup the SDK finds a tool's schema for modern-era calls by paging through tools/list
@@ -83,13 +250,48 @@ def build_mcp_server(registry: Registry, server: str | None = None) -> Server[An
         return tool.definition.input_schema if _sees(current_principal(), tool) else None
 
     label = "mcp-gateway" if server is None else f"mcp-gateway/{server}"
-    return Server(
+
+    def info() -> types.Implementation:
+        upstream = mcp_upstream(server) if server is not None else None
+        upstream_info = upstream.server_info if upstream is not None else None
+        return upstream_info or types.Implementation(name=label, version=__version__)
+
+    def capabilities() -> types.ServerCapabilities:
+        if server is None:
+            return union_capabilities(registry)
+        upstream = mcp_upstream(server)
+        return relayed_capabilities(upstream.capabilities if upstream is not None else None)
+
+    def instructions() -> str | None:
+        upstream = mcp_upstream(server) if server is not None else None
+        return upstream.instructions if upstream is not None else None
+
+    low_level = _EndpointServer(
         label,
-        version=__version__,
+        EndpointIdentity(info, capabilities, instructions),
         on_list_tools=list_tools,
         on_call_tool=call_tool,
         get_tool_input_schema=input_schema,
     )
+    if server is not None:
+        for method, params_type in _RELAYED_REQUESTS.items():
+            low_level.add_request_handler(method, params_type, relay)
+    else:
+        aggregated = AggregatedHandlers(registry, PAGE_SIZE, _encode_cursor, _decode_cursor, _for_era)
+        for method, params_type in _RELAYED_REQUESTS.items():
+            low_level.add_request_handler(method, params_type, aggregated.handler(method))
+    low_level.add_notification_handler(
+        "notifications/roots/list_changed", types.NotificationParams, relay_roots_changed
+    )
+    if roster is not None:
+
+        async def initialized(ctx: ServerRequestContext[Any, Any], params: types.NotificationParams) -> None:
+            # Only a handshake-era client has a connection to tell later; it says so once, here (rather than
+            # a middleware on every request).
+            roster.add(ctx)
+
+        low_level.add_notification_handler("notifications/initialized", types.NotificationParams, initialized)
+    return low_level
 
 
 def _caller(ctx: Any) -> Principal:
@@ -118,7 +320,9 @@ class _AsgiEndpoint:
 
 
 class McpEndpoints:
-    """Session managers for `/mcp` and every `/mcp/{server}`, as one ASGI app routed by path parameter."""
+    """Session managers for `/mcp` and every `/mcp/{server}`, as one ASGI app routed by path parameter. Tells
+    connected clients when what they see changes, and opens or closes a server's endpoint when a reload adds or
+    removes the server."""
 
     def __init__(
         self,
@@ -129,21 +333,71 @@ class McpEndpoints:
         sessions: SessionLimits | None = None,
     ) -> None:
         self._registry = registry
-        pool = SessionPool(sessions or SessionLimits())
+        self._stateless = stateless
+        self._security = security
+        self._pool = SessionPool(sessions or SessionLimits())
+        self.gateway_roster = Roster()
+        self.gateway = self._manager(None, self.gateway_roster)
+        self.rosters: dict[str, Roster] = {}
+        self.per_server: dict[str, StreamableHTTPSessionManager] = {}
+        """The endpoints that are open (their session manager runs)."""
+        self._closers: dict[str, anyio.Event] = {}
+        self._task_group: TaskGroup | None = None
+        registry.on_change(self._changed)
 
-        def manager(server: str | None) -> StreamableHTTPSessionManager:
-            return pool.manager(app=build_mcp_server(registry, server), stateless=stateless, security_settings=security)
-
-        self.gateway = manager(None)
-        self.per_server = {name: manager(name) for name in registry.server_names()}
+    def _manager(self, server: str | None, roster: Roster) -> StreamableHTTPSessionManager:
+        # One pool for every endpoint: the session cap is gateway-wide.
+        return self._pool.manager(
+            app=build_mcp_server(self._registry, server, roster),
+            stateless=self._stateless,
+            security_settings=self._security,
+        )
 
     @asynccontextmanager
     async def run(self) -> AsyncIterator[None]:
-        async with AsyncExitStack() as stack:
-            await stack.enter_async_context(self.gateway.run())
-            for session_manager in self.per_server.values():
-                await stack.enter_async_context(session_manager.run())
-            yield
+        async with self.gateway.run(), anyio.create_task_group() as task_group:
+            self._task_group = task_group
+            for name in self._registry.server_names():
+                self._closers[name] = anyio.Event()
+                await task_group.start(self._serve, name, self._closers[name])
+            try:
+                yield
+            finally:
+                self._task_group = None
+                task_group.cancel_scope.cancel()
+
+    async def _serve(
+        self, server: str, closed: anyio.Event, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Run one server's endpoint until `closed` (its server was removed) or the gateway stops."""
+        roster = Roster()
+        session_manager = self._manager(server, roster)
+        try:
+            async with session_manager.run():
+                self.rosters[server], self.per_server[server] = roster, session_manager
+                task_status.started()
+                await closed.wait()
+        finally:
+            if self.per_server.get(server) is session_manager:
+                del self.per_server[server], self.rosters[server]
+            if self._closers.get(server) is closed:
+                del self._closers[server]
+
+    def _changed(self, server: str, kind: str) -> None:
+        task_group = self._task_group
+        if task_group is None:
+            return
+        present = self._registry.has_server(server)
+        if present and server not in self._closers:
+            self._closers[server] = anyio.Event()
+            task_group.start_soon(self._serve, server, self._closers[server])
+        elif not present and server in self._closers:
+            self._closers.pop(server).set()
+        method = f"notifications/{kind}/list_changed"
+        task_group.start_soon(self.gateway_roster.notify, method)
+        roster = self.rosters.get(server)
+        if roster is not None:
+            task_group.start_soon(roster.notify, method)
 
     def gateway_app(self) -> ASGIApp:
         return _AsgiEndpoint(self._handle_gateway)

@@ -83,24 +83,29 @@ def create_upstream(
     return McpUpstream(entry.name, spec)
 
 
+def registry_server(
+    entry: ServerEntry, base_dir: Path, memory: MemoryBudget, tokens: TokenCaches | None = None
+) -> RegistryServer:
+    """One config entry as the registry holds it (not started); `memory` is the gateway-wide budget, `tokens`
+    the shared OAuth2 client-credentials tokens."""
+    try:
+        upstream = create_upstream(entry, base_dir, memory, tokens)
+    except ValueError as error:
+        # The config loader should have caught it; if not, this server is unusable, the others are not.
+        upstream = UnavailableUpstream(entry.name, Health("unhealthy", f"server '{entry.name}': {error}"))
+    tool_filter = ToolFilter()
+    if entry.config is not None:
+        allowed = entry.config.allowed_tools
+        tool_filter = ToolFilter(
+            allowed=tuple(allowed) if allowed is not None else None,
+            disallowed=tuple(entry.config.disallowed_tools),
+        )
+    limiter = CallLimiter(entry.name, entry.config.limits) if entry.config is not None else None
+    return RegistryServer(upstream, entry.kind or "invalid", tool_filter, limiter)
+
+
 def build_registry(config: GatewayConfig, memory: MemoryBudget | None = None) -> Registry:
     """`memory` is the gateway-wide budget for upstream response bytes (one default-sized budget if not given)."""
-    memory = memory or MemoryBudget()
-    servers = []
+    budget = memory or MemoryBudget()
     tokens = TokenCaches()
-    for entry in config.servers:
-        try:
-            upstream = create_upstream(entry, config.base_dir, memory, tokens)
-        except ValueError as error:
-            # The config loader should have caught it; if not, this server is unusable, the others are not.
-            upstream = UnavailableUpstream(entry.name, Health("unhealthy", f"server '{entry.name}': {error}"))
-        tool_filter = ToolFilter()
-        if entry.config is not None:
-            allowed = entry.config.allowed_tools
-            tool_filter = ToolFilter(
-                allowed=tuple(allowed) if allowed is not None else None,
-                disallowed=tuple(entry.config.disallowed_tools),
-            )
-        limiter = CallLimiter(entry.name, entry.config.limits) if entry.config is not None else None
-        servers.append(RegistryServer(upstream, entry.kind or "invalid", tool_filter, limiter))
-    return Registry(servers)
+    return Registry([registry_server(entry, config.base_dir, budget, tokens) for entry in config.servers])

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import anyio
@@ -33,21 +33,37 @@ from mcp import Client, StdioServerParameters
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from mcp_gateway import __version__
 from mcp_gateway.auth.client_credentials import ClientCredentialsAuth
 from mcp_gateway.http import httpx, new_client
 from mcp_gateway.upstreams.base import Health
+from mcp_gateway.upstreams.mcp_session import ProgressCallback, SessionHandlers, send_raw
 from mcp_gateway.upstreams.stdio_noise import quiet_sdk_parse_failures, stdout_noise_handler
 
 logger = logging.getLogger(__name__)
 
 McpTransport = Literal["stdio", "http", "sse"]
 
-_STREAM_READ_TIMEOUT = 300.0
-"""How long a response stream may stay silent. Streams are long-lived and carry the responses, so they are not
-bounded by the per-call timeout: calls are bounded on our side, and a transport-level read timeout would
-instead tear down the whole connection."""
+
+_STREAM_READ_TIMEOUT = 86400.0
+"""How long a stream may stay silent. Streams are long-lived and carry the responses, so they are not bounded by
+the per-call timeout: calls are bounded on our side. The upstream's standalone stream (its notifications: list
+changes, resource updates, logs) is silent for as long as nothing happens; the SDK gives it up after two read
+timeouts in a row, so a short one (it was 300 s) lost an idle upstream's notifications for good after ten minutes,
+and tore down an SSE upstream's whole connection every five."""
+
+UPSTREAM_ERA = "legacy"
+"""Upstream sessions speak the handshake era (`initialize`, a session per connection), which every MCP server
+serves today. The relay needs it: what it carries per client (server-to-client requests on the call's stream,
+`logging/setLevel`, `resources/subscribe`) and an upstream's own list-change notifications exist only in that era
+(the modern one has them only through `subscriptions/listen`, which few servers serve), and one era for every
+session of an upstream keeps what an endpoint advertises true for every session behind it. Only plain tool calls
+to an HTTP upstream go over the modern era when the upstream speaks it (see `_modern_calls_channel`)."""
+
+_STANDALONE_STREAM_WAIT = 5.0
+"""At most this long, a client's own session waits for its standalone stream before its first request."""
 
 _MIN_SECRET_LENGTH = 4
 """Configured values shorter than this are not masked in messages: masking "1" or "on" would garble the
@@ -83,12 +99,21 @@ class McpServerSpec:
             raise ValueError("timeout must be positive")
 
 
+ChangeListener = Callable[[str, str], None]
+"""Called with (server, what changed: "tools" | "prompts" | "resources") when the upstream says a list changed."""
+
+
 class _Connection:
     """One session with the upstream, held open by its own `_hold` task."""
 
-    def __init__(self) -> None:
+    def __init__(self, handlers: SessionHandlers, *, lists_tools: bool) -> None:
+        self.handlers = handlers
+        self.lists_tools = lists_tools
         self.client: Client | None = None
         """Set only while the session is usable; cleared before the client's context is left."""
+        self.calls: Client | None = None
+        """A modern-era (2026-07-28) channel for plain tool calls, when the upstream speaks that era over HTTP;
+        set and cleared with `client`."""
         self.tools: list[types.Tool] = []
         self.failure = ""
         self.settled = anyio.Event()
@@ -98,6 +123,10 @@ class _Connection:
         """The holder has left the client's context (the stdio child is gone)."""
         self.scope = anyio.CancelScope()
         """Lets a connection stuck before `settled` be abandoned; a settled one is released gracefully."""
+        self.standalone_stream = anyio.Event()
+        """Streamable HTTP: the server answered the GET that opens the session's standalone stream (or refused
+        it). Requests a server sends unrelated to a call travel there, and a server without the stream open
+        drops them."""
 
 
 class McpUpstream:
@@ -114,10 +143,38 @@ class McpUpstream:
         """Set while the supervisor runs; None before start() and from the moment aclose() begins."""
         self._connection: _Connection | None = None
         self._reconnect_lock = anyio.Lock()
+        self._change_listener: ChangeListener | None = None
+        self._identity: tuple[types.ServerCapabilities, types.Implementation | None, str | None] | None = None
 
     @property
     def health(self) -> Health:
         return self._health
+
+    def on_change(self, listener: ChangeListener) -> None:
+        """Be told when the upstream's tools, prompts or resources change (its tools are re-listed first)."""
+        self._change_listener = listener
+
+    @property
+    def timeout(self) -> float:
+        return self._spec.timeout
+
+    def _shared_client(self) -> Client | None:
+        connection = self._connection
+        return connection.client if connection is not None else None
+
+    @property
+    def capabilities(self) -> types.ServerCapabilities | None:
+        """What the upstream advertised when the shared session last connected (kept while a reconnect is
+        pending, like its tools); None if it never connected."""
+        return self._identity[0] if self._identity is not None else None
+
+    @property
+    def server_info(self) -> types.Implementation | None:
+        return self._identity[1] if self._identity is not None else None
+
+    @property
+    def instructions(self) -> str | None:
+        return self._identity[2] if self._identity is not None else None
 
     async def start(self) -> None:
         if self._supervisor is not None:
@@ -144,15 +201,31 @@ class McpUpstream:
         """The tools of the last successful listing, kept while a reconnect is pending."""
         return list(self._tools)
 
-    async def call_tool(self, name: str, arguments: dict[str, Any]) -> types.CallToolResult:
-        connection = await self._usable_connection()
+    async def call_tool(
+        self,
+        name: str,
+        arguments: dict[str, Any],
+        *,
+        on_progress: ProgressCallback | None = None,
+        meta: dict[str, Any] | None = None,
+        session: McpSession | None = None,
+    ) -> types.CallToolResult:
+        """Call a tool on the shared session, or on `session` (one client's own). Progress the upstream reports
+        goes to `on_progress`; `meta` is the caller's request `_meta`, relayed."""
+        connection = session.connection if session is not None else await self._usable_connection()
         client = connection.client if connection is not None else None
+        if connection is not None and session is None and connection.calls is not None:
+            client = connection.calls
         if connection is None or client is None:
+            if session is not None:
+                return self._failure(f"the session for this client is closed ({session.failure or 'closed'})")
             # The health detail already names the server and says why it cannot be reached.
             return _error_result(self._health.detail or f"server '{self.name}' is not started")
         try:
             with anyio.fail_after(self._spec.timeout):
-                return await client.call_tool(name, arguments)
+                return await client.call_tool(
+                    name, arguments, progress_callback=on_progress, meta=cast(types.RequestParamsMeta | None, meta)
+                )
         except TimeoutError:
             return self._failure(f"tool '{name}' did not answer within {self._spec.timeout:g}s")
         except MCPError as error:
@@ -173,6 +246,52 @@ class McpUpstream:
             reason = self._describe(error)
             await self._lose(connection, reason)
             return self._failure(f"connection lost ({reason})")
+
+    async def request(
+        self,
+        method: str,
+        params: Mapping[str, Any] | None,
+        *,
+        on_progress: ProgressCallback | None = None,
+        session: McpSession | None = None,
+    ) -> dict[str, Any]:
+        """Relay one request (prompts, resources, completion, logging, subscriptions) on the shared session or
+        on `session`, and return the upstream's result unchanged. The upstream's own errors are raised as they
+        came; an unreachable upstream is an INTERNAL_ERROR naming the server."""
+        connection = session.connection if session is not None else await self._usable_connection()
+        client = connection.client if connection is not None else None
+        if connection is None or client is None:
+            raise MCPError(types.INTERNAL_ERROR, self._health.detail or f"server '{self.name}' is not connected")
+        try:
+            return await send_raw(client, method, params, timeout=self._spec.timeout, on_progress=on_progress)
+        except MCPError as error:
+            if error.code == types.REQUEST_TIMEOUT:
+                message = f"server '{self.name}' did not answer {method} within {self._spec.timeout:g}s"
+                raise MCPError(types.REQUEST_TIMEOUT, message) from None
+            if _means_connection_lost(error) and error.code == types.CONNECTION_CLOSED:
+                reason = self._redact(error.message)
+                await self._lose(connection, reason)
+                raise MCPError(types.INTERNAL_ERROR, f"server '{self.name}': connection lost ({reason})") from None
+            raise
+        except (httpx.HTTPError, OSError, anyio.BrokenResourceError, anyio.ClosedResourceError) as error:
+            reason = self._describe(error)
+            await self._lose(connection, reason)
+            raise MCPError(types.INTERNAL_ERROR, f"server '{self.name}': connection lost ({reason})") from None
+
+    async def open_session(self, handlers: SessionHandlers) -> McpSession:
+        """A session of its own for one downstream client, declaring to the upstream only what `handlers`
+        answer. It lives in the upstream's task group, so it ends at the latest with the upstream."""
+        connection = _Connection(handlers, lists_tools=False)
+        if self._task_group is None:
+            connection.failure = f"server '{self.name}' is closed"
+            return McpSession(connection)
+        self._task_group.start_soon(self._hold, connection)
+        with anyio.move_on_after(self._spec.timeout):
+            await connection.settled.wait()
+        if not connection.settled.is_set():
+            connection.failure = f"no answer within {self._spec.timeout:g}s"
+            await self._release(connection)
+        return McpSession(connection)
 
     async def recover(self) -> None:
         """Reconnect a server that was down (at startup or since), so its tools come back without a restart."""
@@ -199,7 +318,7 @@ class McpUpstream:
             await self._release(self._connection)
         if self._task_group is None:
             return
-        connection = _Connection()
+        connection = _Connection(self._shared_handlers(), lists_tools=True)
         self._connection = connection
         self._task_group.start_soon(self._hold, connection)
         with anyio.move_on_after(self._spec.timeout):
@@ -209,8 +328,10 @@ class McpUpstream:
             await self._release(connection)
         if self._task_group is None:
             return  # aclose() began meanwhile: "closed" is the health that stands
-        if connection.client is not None:
+        client = connection.client
+        if client is not None:
             self._tools = list(connection.tools)
+            self._identity = (client.server_capabilities, client.server_info, client.instructions)
             self._health = Health("healthy", f"{len(self._tools)} tools")
         else:
             detail = f"server '{self.name}': cannot connect to {self._target()}: {connection.failure}"
@@ -220,14 +341,27 @@ class McpUpstream:
         """Own one client context from entry to exit; never raises into the upstream's task group."""
         with connection.scope:
             try:
-                async with self._open_client() as client:
-                    connection.tools = await list_all_tools(client)
-                    connection.client = client
+                async with self._open_client(
+                    connection.handlers,
+                    calls_channel=connection.lists_tools,
+                    stream_opened=connection.standalone_stream,
+                ) as (
+                    client,
+                    calls,
+                ):
+                    if connection.lists_tools:
+                        connection.tools = await list_all_tools(client)
+                    elif self._spec.transport == "http":
+                        # A client's own session exists to carry the upstream's requests to it; some servers send
+                        # them on the standalone stream, which the SDK opens just after the handshake.
+                        with anyio.move_on_after(min(self._spec.timeout, _STANDALONE_STREAM_WAIT)):
+                            await connection.standalone_stream.wait()
+                    connection.client, connection.calls = client, calls
                     connection.settled.set()
                     try:
                         await connection.release.wait()
                     finally:
-                        connection.client = None
+                        connection.client = connection.calls = None
             # The boundary of the connection: whatever ended it becomes a health detail, never a crash.
             except Exception as error:
                 connection.failure = self._describe(error)
@@ -269,14 +403,89 @@ class McpUpstream:
             connection.scope.cancel()
         await connection.closed.wait()
 
+    def _shared_handlers(self) -> SessionHandlers:
+        """The shared session declares sampling, elicitation and roots, so the upstream lists every tool (some
+        hide those that need them); but nothing on it says which client a request is for, so such a request is
+        refused there. Clients that declare these capabilities get a session of their own (see server/relay)."""
+
+        async def refuse(*_: Any) -> types.ErrorData:
+            return types.ErrorData(
+                code=types.INVALID_REQUEST,
+                message=f"mcp-gateway: the client calling '{self.name}' did not declare this capability",
+            )
+
+        async def on_notification(notification: types.ServerNotification) -> None:
+            kind = _LIST_CHANGES.get(type(notification))
+            if kind is not None:
+                await self._list_changed(kind)
+
+        return SessionHandlers(sampling=refuse, elicitation=refuse, roots=refuse, notification=on_notification)
+
+    async def _list_changed(self, kind: str) -> None:
+        if kind == "tools":
+            client = self._shared_client()
+            if client is None:
+                return
+            try:
+                with anyio.fail_after(self._spec.timeout):
+                    self._tools = await list_all_tools(client)
+            except Exception as error:
+                # The old listing stays; the next change or reconnect lists again.
+                self._note_lost_listing(error)
+                return
+            self._health = Health("healthy", f"{len(self._tools)} tools")
+        if self._change_listener is not None:
+            self._change_listener(self.name, kind)
+
+    def _note_lost_listing(self, error: BaseException) -> None:
+        logger.warning(
+            "server '%s': tools changed but could not be listed again: %s", self.name, self._describe(error)
+        )
+
+    async def _modern_calls_channel(self, stack: AsyncExitStack, http_client: httpx.AsyncClient) -> Client | None:
+        """A second, modern-era client for plain tool calls, if the upstream speaks that era; else None.
+
+        Why: a handshake-era session answers each call as an event stream, which costs the gateway ~0.6 ms of CPU
+        per call more than the modern era's plain JSON answer (benchmarks/mcp_relay_calls.py). The handshake-era
+        session stays for everything else (list changes, subscriptions, server-to-client requests)."""
+        assert self._spec.url is not None, "only for HTTP upstreams"
+        attempt = AsyncExitStack()
+        try:
+            # Bounded by the client's own read timeout (a deadline scope here would end inside the client's
+            # task group, which outlives it).
+            calls = await attempt.enter_async_context(
+                Client(
+                    streamable_http_client(self._spec.url, http_client=http_client),
+                    mode="auto",
+                    read_timeout_seconds=self._spec.timeout,
+                    client_info=types.Implementation(name="mcp-gateway", version=__version__),
+                    cache=None,
+                )
+            )
+        except Exception as error:
+            await attempt.aclose()
+            logger.debug("server '%s': no modern-era channel for calls: %s", self.name, self._describe(error))
+            return None
+        if calls.protocol_version not in MODERN_PROTOCOL_VERSIONS:
+            await attempt.aclose()  # a second handshake-era session would only duplicate the first
+            return None
+        stack.push_async_exit(attempt)
+        return calls
+
     @asynccontextmanager
-    async def _open_client(self) -> AsyncIterator[Client]:
+    async def _open_client(
+        self, handlers: SessionHandlers, *, calls_channel: bool = False, stream_opened: anyio.Event | None = None
+    ) -> AsyncIterator[tuple[Client, Client | None]]:
+        """The session (in the handshake era), and for the shared session of an HTTP upstream that speaks the
+        modern era too, a modern-era channel for plain calls."""
         spec = self._spec
         options: dict[str, Any] = {
             "read_timeout_seconds": spec.timeout,
             "client_info": types.Implementation(name="mcp-gateway", version=__version__),
             # The upstream keeps its own copy of the listing; a response cache would only hide a fresh one.
             "cache": None,
+            "mode": UPSTREAM_ERA,
+            **handlers.client_options(),
         }
         if spec.transport == "stdio":
             assert spec.command is not None, "checked by McpServerSpec"
@@ -285,21 +494,45 @@ class McpUpstream:
                 command=spec.command, args=list(spec.args), env=dict(spec.env) or None, cwd=spec.cwd
             )
             quiet_sdk_parse_failures()
-            async with Client(params, message_handler=stdout_noise_handler(self.name), **options) as client:
-                yield client
+            noise = stdout_noise_handler(self.name)
+            relayed = options.pop("message_handler", None)
+
+            async def on_message(message: Any) -> None:
+                # Unparsable stdout lines (exceptions) are reported once each; notifications go to the relay.
+                if isinstance(message, Exception) or relayed is None:
+                    await noise(message)
+                else:
+                    await relayed(message)
+
+            async with Client(params, message_handler=on_message, **options) as client:
+                yield client, None
         elif spec.transport == "http":
             assert spec.url is not None, "checked by McpServerSpec"
             http_client = new_client(
-                timeout=spec.timeout, headers=dict(spec.headers), auth=spec.auth, max_connections=spec.max_connections
+                timeout=spec.timeout,
+                headers=dict(spec.headers),
+                auth=spec.auth,
+                max_connections=spec.max_connections,
+                reuse_event_stream_connections=True,
             )
             # Responses stream back on the POST (and server messages on a GET): an idle read there must not
             # break the transport before our own per-call deadline reports the slow call as an error.
             http_client.timeout = httpx.Timeout(spec.timeout, read=_STREAM_READ_TIMEOUT)
+            if stream_opened is not None:
+                opened = stream_opened
+
+                async def note_standalone_stream(response: httpx.Response) -> None:
+                    if response.request.method == "GET":
+                        opened.set()
+
+                http_client.event_hooks["response"].append(note_standalone_stream)
             async with (
                 http_client,
                 Client(streamable_http_client(spec.url, http_client=http_client), **options) as client,
+                AsyncExitStack() as stack,
             ):
-                yield client
+                calls = await self._modern_calls_channel(stack, http_client) if calls_channel else None
+                yield client, calls
         else:
             assert spec.url is not None, "checked by McpServerSpec"
             transport = sse_client(
@@ -307,7 +540,7 @@ class McpUpstream:
                 auth=spec.auth,
             )
             async with Client(transport, **options) as client:
-                yield client
+                yield client, None
 
     def _failure(self, reason: str) -> types.CallToolResult:
         return _error_result(f"server '{self.name}': {reason}")
@@ -344,6 +577,31 @@ class McpUpstream:
             if len(secret) >= _MIN_SECRET_LENGTH:
                 text = text.replace(secret, "***")
         return text
+
+
+class McpSession:
+    """One downstream client's own session with an upstream (see `McpUpstream.open_session`)."""
+
+    def __init__(self, connection: _Connection) -> None:
+        self.connection = connection
+
+    @property
+    def usable(self) -> bool:
+        return self.connection.client is not None
+
+    @property
+    def failure(self) -> str:
+        return self.connection.failure
+
+    async def aclose(self) -> None:
+        await McpUpstream._release(self.connection)
+
+
+_LIST_CHANGES: dict[type[Any], str] = {
+    types.ToolListChangedNotification: "tools",
+    types.PromptListChangedNotification: "prompts",
+    types.ResourceListChangedNotification: "resources",
+}
 
 
 class PaginationLoopError(Exception):

@@ -57,6 +57,10 @@ def process_exists(pid: int) -> bool:
     return True
 
 
+def slow_requests(upstream_api: UpstreamAPI) -> list[str]:
+    return [path for path in upstream_api.received_paths() if path.startswith("/slow")]
+
+
 def new_tool_call(gateway: Gateway) -> httpx.Response:
     """A tools/call as a modern-era client sends it: one self-contained POST."""
     request = {
@@ -79,17 +83,25 @@ async def test_sigterm_answers_the_calls_in_flight_refuses_new_work_then_stops_t
         child_pid = identity.structured_content["pid"]
 
         results: dict[int, types.CallToolResult] = {}
+        calling: list[int] = []
+        upstream_api.forget_received()
 
         async def slow_call(index: int, mode: Any) -> None:
-            tool, arguments = ("api-slowEcho", {"seconds": 3}) if index % 2 else ("child-slow", {"seconds": 3})
+            tool, arguments = ("api-slowEcho", {"seconds": 4}) if index % 2 else ("child-slow", {"seconds": 4})
             async with Client(gateway.mcp_url, mode=mode) as client:
+                calling.append(index)
                 results[index] = await client.call_tool(tool, arguments)
 
         async with anyio.create_task_group() as group:
             for index in range(8):
                 # Both protocol eras: sessions with an event stream, and self-contained POSTs.
                 group.start_soon(slow_call, index, "legacy" if index < 4 else "auto")
-            await anyio.sleep(1.5)
+            # SIGTERM only once every call is on its way (opening eight clients can take seconds on a busy
+            # machine) and the OpenAPI ones have reached the upstream.
+            with anyio.fail_after(60):
+                while len(calling) < 8 or len(await anyio.to_thread.run_sync(slow_requests, upstream_api)) < 4:
+                    await anyio.sleep(0.05)
+            await anyio.sleep(0.5)
             gateway.process.popen.send_signal(signal.SIGTERM)
             await anyio.sleep(0.3)
             health = await anyio.to_thread.run_sync(gateway.get, "/health")
@@ -102,7 +114,7 @@ async def test_sigterm_answers_the_calls_in_flight_refuses_new_work_then_stops_t
         for index, result in results.items():
             assert not result.is_error, result_text(result)
             if index % 2 == 0:
-                assert result_text(result) == "slept 3.0s"
+                assert result_text(result) == "slept 4.0s"
         assert gateway.process.popen.wait(timeout=EXIT_TIMEOUT) == 0
         log = gateway.log()
         assert "SIGTERM: draining" in log
@@ -127,10 +139,13 @@ async def test_a_call_still_running_after_the_grace_period_is_cut_off(
             except Exception as error:
                 outcome.append(error)
 
+        upstream_api.forget_received()
         started = time.monotonic()
         async with anyio.create_task_group() as group:
             group.start_soon(too_slow)
-            await anyio.sleep(1.0)
+            with anyio.fail_after(60):
+                while not await anyio.to_thread.run_sync(slow_requests, upstream_api):
+                    await anyio.sleep(0.05)
             gateway.process.popen.send_signal(signal.SIGTERM)
             assert await anyio.to_thread.run_sync(lambda: gateway.process.popen.wait(timeout=EXIT_TIMEOUT)) == 0
         assert time.monotonic() - started < 30

@@ -136,3 +136,29 @@ async def test_a_server_that_comes_back_is_recovered_and_its_tools_appear() -> N
     await registry.recover()
     assert [tool.name for tool in registry.list_tools()] == ["late-x", "up-y"]
     assert (await registry.call_tool("late-x", {})).content[0].text == "late:x"  # type: ignore[union-attr]
+
+
+@pytest.mark.anyio
+async def test_reconfigure_keeps_held_servers_starts_new_ones_closes_dropped_ones_and_announces_each() -> None:
+    kept, dropped, added = InMemoryUpstream("kept", ["a"]), InMemoryUpstream("dropped", ["b"]), InMemoryUpstream(
+        "added", ["c"]
+    )
+    closed: list[str] = []
+
+    async def record_close() -> None:
+        closed.append("dropped")
+
+    dropped.aclose = record_close  # type: ignore[method-assign]
+    registry = make_registry((kept, ToolFilter()), (dropped, ToolFilter()))
+    await registry.start()
+    changes: list[tuple[str, str]] = []
+    registry.on_change(lambda server, kind: changes.append((server, kind)))
+    held = registry.registry_servers()[0]
+    kept.calls.clear()
+    await registry.reconfigure([RegistryServer(added, "test", ToolFilter()), held])
+    assert registry.server_names() == ["added", "kept"]
+    assert [tool.gateway_name for tool in registry.registered()] == ["added-c", "kept-a"]
+    assert added.health.state == "healthy" and kept.health.state == "healthy"
+    assert closed == ["dropped"]
+    assert {server for server, _ in changes} == {"added", "dropped"}
+    assert {kind for _, kind in changes} == {"tools", "prompts", "resources"}
