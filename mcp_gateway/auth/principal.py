@@ -104,6 +104,12 @@ def admin_only(
     return guarded
 
 
+def caller_of(ctx: Any) -> Principal:
+    """The caller behind an MCP handler's request context; stdio has no HTTP request and no access control."""
+    request = getattr(ctx, "request", None)
+    return principal_of(request.scope) if request is not None else UNRESTRICTED
+
+
 def principal_of(scope: Scope) -> Principal:
     state: Any = scope.get("state") or {}
     principal = state.get(SCOPE_KEY) if isinstance(state, dict) else None

@@ -35,7 +35,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mcp_gateway import __version__
-from mcp_gateway.auth.principal import UNRESTRICTED, Principal, current_principal, principal_of, visible
+from mcp_gateway.auth.principal import Principal, caller_of, current_principal, visible
 from mcp_gateway.auth.user_credentials import credentials_of, forwarding
 from mcp_gateway.registry import RegisteredTool, Registry, UnknownServerError, UnknownToolError
 from mcp_gateway.server.aggregate import AggregatedHandlers, union_capabilities
@@ -295,9 +295,7 @@ def build_mcp_server(registry: Registry, server: str | None = None, roster: Rost
 
 
 def _caller(ctx: Any) -> Principal:
-    """The caller of this request; stdio has no HTTP request and no access control."""
-    request = getattr(ctx, "request", None)
-    return principal_of(request.scope) if request is not None else UNRESTRICTED
+    return caller_of(ctx)
 
 
 def _caller_credentials(ctx: Any) -> dict[str, str]:

@@ -76,6 +76,8 @@ def gateway(
         "other": {"openapi": {"spec": "upstream_api.yaml", "baseUrl": upstream_api.base_url},
                   "allowedTools": ["whoAmI"]},
         "tools": stdio_server_entry(),
+        # Prompts and resources, relayed: only keys that may use this server see them.
+        "relay": {"command": sys.executable, "args": ["-m", "tests.e2e.relay_upstream"], "cwd": str(REPO_ROOT)},
     }
     access = {
         "keys": {
@@ -200,6 +202,18 @@ def test_a_server_the_key_may_not_use_is_403_on_its_endpoint(gateway: Gateway) -
     assert 'error="insufficient_scope"' in response.headers["www-authenticate"]
 
 
+async def test_prompts_and_resources_of_a_hidden_server_do_not_exist_for_the_key(gateway: Gateway) -> None:
+    async with keyed_client(gateway.mcp_url, bearer(ADMIN_KEY)) as client:
+        assert any(prompt.name == "relay-greet" for prompt in (await client.list_prompts()).prompts)
+        assert (await client.read_resource("memo://text")).contents
+    async with keyed_client(gateway.mcp_url, bearer(READER_KEY)) as client:
+        assert (await client.list_prompts()).prompts == []
+        with pytest.raises(MCPError):
+            await client.get_prompt("relay-greet", {"name": "x"})
+        with pytest.raises(MCPError):
+            await client.read_resource("memo://text")
+
+
 # --- sessions --------------------------------------------------------------------------------------------------
 
 
@@ -284,7 +298,7 @@ def test_servers_lists_only_visible_servers_and_details_only_for_admins(gateway:
     reader = {entry["name"]: entry for entry in get(gateway, "/servers", READER_KEY).json()}
     assert reader["api"]["tools"] == 2
     admin = {entry["name"]: entry for entry in get(gateway, "/servers", ADMIN_KEY).json()}
-    assert set(admin) == {"api", "other", "tools"} and admin["api"]["detail"]
+    assert set(admin) == {"api", "other", "tools", "relay"} and admin["api"]["detail"]
 
 
 def test_preview_needs_an_admin_key(gateway: Gateway) -> None:
