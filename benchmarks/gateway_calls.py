@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/gateway_calls.py [--calls 2000] [--concurrency 1,8,32]
                                                  [--era legacy|modern] [--stateless] [--max-seconds 60]
+                                                 [--with-keys]
 
 Starts the echo API (tests/e2e/upstream_api.py) and `python -m mcp_gateway serve` as real processes on free
 loopback ports, with a temporary servers.json that registers the echo API's spec and the GitHub spec
@@ -17,6 +18,9 @@ opening time is its own column). CPU columns are milliseconds of CPU per call sp
 the echo API process and this load generator (Linux /proc; "-" elsewhere). Last, it times tools/list of the
 whole registry (1,238 tools, paginated).
 
+`--with-keys` configures 100 gateway keys and sends one of them, restricted by globs to the echo server and
+GitHub's `repos*` tools, so every request pays for authentication and every listing for the visibility filter.
+
 The load generator is one Python process sharing the machine's cores with the gateway and the echo API, so on
 a small machine the numbers are a lower bound for the gateway; the CPU columns show who used the cores.
 """
@@ -24,6 +28,7 @@ a small machine the numbers are a lower bound for the gateway; the CPU columns s
 from __future__ import annotations
 
 import argparse
+import hashlib
 import math
 import os
 import shutil
@@ -31,8 +36,8 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -46,6 +51,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from mcp import Client  # noqa: E402
+from mcp.client.streamable_http import streamable_http_client  # noqa: E402
 
 from mcp_gateway.http import httpx  # noqa: E402
 from tests.e2e.gateway_process import (  # noqa: E402
@@ -188,16 +194,32 @@ async def run_workers(result: LevelResult, call: Call, clocks: CpuClocks) -> Non
     result.cpu_after = clocks.snapshot()
 
 
-async def gateway_level(mcp_url: str, era: Era, plan: LevelPlan, clocks: CpuClocks) -> LevelResult:
+BENCH_KEY = "mgw_benchmark-key-000000000000000000"
+OTHER_KEYS = 99
+
+
+@asynccontextmanager
+async def gateway_client(mcp_url: str, era: Era, with_key: bool) -> AsyncIterator[Client]:
+    options: dict[str, Any] = {"mode": CLIENT_MODES[era], "read_timeout_seconds": CALL_TIMEOUT_SECONDS, "cache": None}
+    if not with_key:
+        async with Client(mcp_url, **options) as client:
+            yield client
+        return
+    async with (
+        httpx.AsyncClient(headers={"Authorization": f"Bearer {BENCH_KEY}"}, timeout=CALL_TIMEOUT_SECONDS) as http,
+        Client(streamable_http_client(mcp_url, http_client=http), **options) as client,
+    ):
+        yield client
+
+
+async def gateway_level(mcp_url: str, era: Era, plan: LevelPlan, clocks: CpuClocks, with_key: bool) -> LevelResult:
     result = LevelResult("gateway", plan)
     async with AsyncExitStack() as sessions:
         opening = time.perf_counter()
         # No cancel scope around the opening: each client's task group must outlive it. The read timeout bounds
         # the handshake instead.
         clients = [
-            await sessions.enter_async_context(
-                Client(mcp_url, mode=CLIENT_MODES[era], read_timeout_seconds=CALL_TIMEOUT_SECONDS, cache=None)
-            )
+            await sessions.enter_async_context(gateway_client(mcp_url, era, with_key))
             for _ in range(plan.concurrency)
         ]
         result.open_seconds = time.perf_counter() - opening
@@ -231,12 +253,12 @@ class ListingResult:
     page_seconds: list[float]
 
 
-async def measure_listing(mcp_url: str, era: Era, repeats: int) -> ListingResult:
+async def measure_listing(mcp_url: str, era: Era, repeats: int, with_key: bool) -> ListingResult:
     """Time a complete paginated tools/list `repeats` times over one session, with the client cache disabled."""
     listing_seconds: list[float] = []
     page_seconds: list[float] = []
     tools = pages = 0
-    async with Client(mcp_url, mode=CLIENT_MODES[era], read_timeout_seconds=CALL_TIMEOUT_SECONDS, cache=None) as client:
+    async with gateway_client(mcp_url, era, with_key) as client:
         for _ in range(repeats):
             tools = pages = 0
             cursor: str | None = None
@@ -332,7 +354,7 @@ async def run_benchmark(mcp_url: str, api_url: str, arguments: argparse.Namespac
     for concurrency in arguments.concurrency:
         plan = LevelPlan(concurrency, arguments.calls, arguments.max_seconds)
         for level in (
-            partial(gateway_level, mcp_url, arguments.era, plan, clocks),
+            partial(gateway_level, mcp_url, arguments.era, plan, clocks, arguments.with_keys),
             partial(direct_level, api_url, plan, clocks),
         ):
             result = await level()
@@ -345,16 +367,23 @@ async def run_benchmark(mcp_url: str, api_url: str, arguments: argparse.Namespac
     for result in results:
         if result.first_error:
             print(f"  first {result.target} error at concurrency {result.plan.concurrency}: {result.first_error}")
-    print(format_listing(await measure_listing(mcp_url, arguments.era, LISTING_REPEATS)), flush=True)
+    listing = await measure_listing(mcp_url, arguments.era, LISTING_REPEATS, arguments.with_keys)
+    print(format_listing(listing), flush=True)
 
 
-def write_benchmark_config(config_dir: Path, api_url: str) -> Path:
+def write_benchmark_config(config_dir: Path, api_url: str, with_keys: bool) -> Path:
     shutil.copy(UPSTREAM_API_SPEC, config_dir / "upstream_api.yaml")
     servers = {
         ECHO_SERVER: {"openapi": {"spec": "upstream_api.yaml", "baseUrl": api_url}},
         "github": {"openapi": {"spec": str(SPECS_DIR / "github-api.json"), "baseUrl": UNREACHABLE_BASE_URL}},
     }
-    return write_config(config_dir, servers)
+    if not with_keys:
+        return write_config(config_dir, servers)
+    keys: dict[str, Any] = {f"other-{index}": {"sha256": hashlib.sha256(f"other-key-{index}".encode()).hexdigest()}
+                            for index in range(OTHER_KEYS)}
+    keys["bench"] = {"key": BENCH_KEY, "servers": [ECHO_SERVER, "github"],
+                     "tools": [f"{ECHO_SERVER}/*", "github/repos*"]}
+    return write_config(config_dir, servers, access={"keys": keys})
 
 
 def concurrency_levels(text: str) -> list[int]:
@@ -380,6 +409,7 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=concurrency_levels, default=[1, 8, 32], help="default 1,8,32")
     parser.add_argument("--era", choices=sorted(CLIENT_MODES), default="modern", help="MCP protocol era")
     parser.add_argument("--stateless", action="store_true", help="serve the gateway with --stateless")
+    parser.add_argument("--with-keys", action="store_true", help="gateway keys configured; the clients send one")
     parser.add_argument(
         "--max-seconds", type=positive_number, default=60.0, help="time cap per level and target (default 60)"
     )
@@ -397,14 +427,15 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="gateway-bench-") as scratch:
         log_dir = Path(scratch)
         with running_upstream_api(log_dir) as api:
-            config_path = write_benchmark_config(log_dir, api.base_url)
+            config_path = write_benchmark_config(log_dir, api.base_url, arguments.with_keys)
             extra_args = ["--stateless"] if arguments.stateless else []
             # WARNING logs only: an access-log line per request would make the gateway measure its own logging.
             env = {"MCP_GATEWAY_LOG_LEVEL": "warning"}
             with running_gateway(config_path, log_dir, env=env, extra_args=extra_args) as gateway:
                 clocks = CpuClocks(gateway_pid=gateway.process.popen.pid, api_pid=api.process.popen.pid)
                 print(
-                    f"gateway{' --stateless' if arguments.stateless else ''} at {gateway.base_url}, "
+                    f"gateway{' --stateless' if arguments.stateless else ''}"
+                    f"{' with keys' if arguments.with_keys else ''} at {gateway.base_url}, "
                     f"era {arguments.era}, {arguments.calls} calls per level, "
                     f"cap {arguments.max_seconds:.0f} s per level, {os.cpu_count()} CPUs shared by all processes",
                     flush=True,

@@ -7,6 +7,7 @@ exposes), export (a config's tools in an LLM provider's format).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ipaddress
 import json
 import logging
@@ -26,9 +27,11 @@ from mcp_gateway.openapi.preview import format_preview, preview
 from mcp_gateway.openapi.tools import build_tools
 
 if TYPE_CHECKING:
+    from mcp_gateway.config import GatewayConfig
     from mcp_gateway.llm.models import ModelsConfig
     from mcp_gateway.registry import Registry
     from mcp_gateway.reload import ConfigReloader
+    from mcp_gateway.server.app import HostPolicy
 
 # The server, the registry and the bridge import the mcp SDK (over a second); commands that do not serve
 # (preview) import them only when they run, so a quick look at a spec stays quick.
@@ -56,6 +59,48 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _is_wildcard(host: str) -> bool:
+    return host in ("0.0.0.0", "::", "")
+
+
+def _machine_names() -> list[str]:
+    """This machine's host names and the addresses they resolve to: the Host a remote client is likely to send."""
+    names = [socket.gethostname(), socket.getfqdn()]
+    with contextlib.suppress(OSError):
+        names += [str(info[4][0]) for info in socket.getaddrinfo(socket.gethostname(), None)]
+    return names
+
+
+def _host_policy(host: str, allowed_hosts: Sequence[str], *, keys: bool) -> HostPolicy:
+    """Which Host/Origin headers to answer (DNS-rebinding protection).
+
+    Loopback, and any address when keys are configured: loopback names plus the bound address (for a wildcard
+    address, this machine's names), or exactly `--allowed-host` names. `--allowed-host '*'` turns the check off;
+    so does a remote binding without keys (`--allow-remote`) unless names are given.
+    """
+    from mcp_gateway.server.app import LOOPBACK_HOSTS, HostPolicy
+
+    if "*" in allowed_hosts:
+        logger.info("--allowed-host '*': Host and Origin are not checked")
+        return HostPolicy(hosts=(), origins=())
+    if allowed_hosts:
+        hosts = tuple(host.lower() for host in allowed_hosts)
+    elif _is_loopback(host) or keys:
+        local = _machine_names() if _is_wildcard(host) else [host]
+        hosts = tuple(dict.fromkeys((*LOOPBACK_HOSTS, *(_url_host(name) for name in local))))
+        if not _is_loopback(host):
+            logger.info("answering Host %s; add names with --allowed-host NAME ('*' for any)", ", ".join(hosts))
+    else:
+        logger.warning(
+            "bound to %s with no --allowed-host: Host/Origin checks are off and the gateway has no authentication; "
+            "anyone who can reach this address can call every tool with the configured upstream credentials",
+            host,
+        )
+        return HostPolicy(hosts=(), origins=())
+    schemes = ("http",) if _is_loopback(host) and not allowed_hosts else ("http", "https")
+    return HostPolicy(hosts=hosts, origins=tuple(f"{scheme}://{name}" for name in hosts for scheme in schemes))
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -86,6 +131,14 @@ def _port(value: str) -> int:
     if not 0 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"{value} is not a TCP port (0-65535; 0 picks a free one)")
     return port
+
+
+def _key_name(value: str) -> str:
+    from mcp_gateway.auth.settings import is_key_name
+
+    if not is_key_name(value):
+        raise argparse.ArgumentTypeError(f"{value!r}: use letters, digits and . _ - (at most 64)")
+    return value
 
 
 def _positive(value: str) -> float:
@@ -121,24 +174,23 @@ def _load_registry(config_path: str, memory_budget_mb: float | None = None) -> R
     return build_registry(load_config(config_path), memory)
 
 
-def _load_models(config_path: str) -> ModelsConfig:
+def _load_models(config: GatewayConfig) -> ModelsConfig:
     """The LLM providers of /v1/chat/completions: the file's `models` section and the SDKs' variables."""
     from mcp_gateway.llm.models import parse_models
 
-    config = load_config(config_path)
-    return parse_models(config.sections.get("models"), environ=os.environ, source=str(config_path))
+    return parse_models(config.sections.get("models"), environ=os.environ, source=str(config.path))
 
 
 def _reloadable_registry(
-    config_path: str, memory_budget_mb: float | None = None
+    config_path: str, config: GatewayConfig, memory_budget_mb: float | None = None
 ) -> tuple[Registry, ConfigReloader]:
-    """The registry and what keeps it in step with the file (hot reload)."""
+    """The registry of the loaded `config` and what keeps it in step with the file (hot reload of servers; the
+    `access` section is read once, at startup)."""
     from mcp_gateway.memory_budget import MemoryBudget
     from mcp_gateway.reload import ConfigReloader
     from mcp_gateway.upstreams.factory import build_registry, registry_server
 
     memory = MemoryBudget(int(memory_budget_mb * 1024 * 1024)) if memory_budget_mb else MemoryBudget()
-    config = load_config(config_path)
     registry = build_registry(config, memory)
     return registry, ConfigReloader(
         registry, Path(config_path), config, lambda entry, base_dir: registry_server(entry, base_dir, memory)
@@ -148,51 +200,45 @@ def _reloadable_registry(
 def command_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from mcp_gateway.server.app import LOOPBACK_HOSTS, HostPolicy, create_app
+    from mcp_gateway.server.app import create_app
     from mcp_gateway.server.drain import Drain, DrainingServer
     from mcp_gateway.server.sessions import SessionLimits
 
-    if not _is_loopback(args.host) and not args.allow_remote:
-        print(
-            f"refusing to bind {args.host}: the gateway binds loopback only unless --allow-remote is given "
-            "(put it behind authentication before exposing it)",
-            file=sys.stderr,
-        )
-        return 2
     sock = _bind(args.host, args.port)
     port = sock.getsockname()[1]
     base_url = f"http://{_url_host(args.host)}:{port}"
     os.environ[GATEWAY_URL_VARIABLE] = base_url
-    registry, reloader = _reloadable_registry(args.config, args.memory_budget)
-    models = _load_models(args.config)
-    if args.allowed_host:
-        hosts = tuple(host.lower() for host in args.allowed_host)
-        origins = tuple(f"{scheme}://{host}" for host in hosts for scheme in ("http", "https"))
-        policy = HostPolicy(hosts=hosts, origins=origins)
-    elif _is_loopback(args.host):
-        hosts = tuple(dict.fromkeys((*LOOPBACK_HOSTS, _url_host(args.host))))
-        policy = HostPolicy(hosts=hosts, origins=tuple(f"http://{host}" for host in hosts))
-    else:
-        logger.warning(
-            "bound to %s with no --allowed-host: Host/Origin checks are off and the gateway has no authentication; "
-            "anyone who can reach this address can call every tool with the configured upstream credentials",
-            args.host,
+    config = load_config(args.config)
+    access = config.access
+    remote = not _is_loopback(args.host)
+    if remote and not args.allow_remote and not access.enabled:
+        sock.close()
+        print(
+            f"refusing to bind {args.host}: without gateway keys (the 'access' section of the config) the gateway "
+            "binds loopback only unless --allow-remote is given",
+            file=sys.stderr,
         )
-        policy = HostPolicy(hosts=(), origins=())
+        return 2
+    registry, reloader = _reloadable_registry(args.config, config, args.memory_budget)
+    models = _load_models(config)
+    policy = _host_policy(args.host, args.allowed_host, keys=access.enabled)
     app = create_app(
         registry,
         stateless=args.stateless,
         policy=policy,
-        on_ready=[f"listening on {base_url} (MCP at {base_url}/mcp)"],
+        on_ready=[f"listening on {base_url} (MCP at {base_url}/mcp)", access.describe()],
         retry_interval=args.retry_interval,
         sessions=SessionLimits(max_sessions=args.max_sessions, idle_timeout=args.session_idle_timeout),
         reloader=reloader,
         reload_interval=args.reload_interval,
         models=models,
+        access=access,
     )
     drain = Drain()
-    config = uvicorn.Config(drain.middleware(app), log_config=None, log_level=logging.getLogger().level, lifespan="on")
-    DrainingServer(config, drain, grace_period=args.grace_period).run(sockets=[sock])
+    server_config = uvicorn.Config(
+        drain.middleware(app), log_config=None, log_level=logging.getLogger().level, lifespan="on"
+    )
+    DrainingServer(server_config, drain, grace_period=args.grace_period).run(sockets=[sock])
     return 0
 
 
@@ -201,8 +247,9 @@ def command_stdio(args: argparse.Namespace) -> int:
 
     sock = _bind("127.0.0.1", 0)
     os.environ[GATEWAY_URL_VARIABLE] = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    registry, reloader = _reloadable_registry(args.config)
-    anyio.run(serve_stdio, registry, sock, reloader, args.reload_interval)
+    config = load_config(args.config)
+    registry, reloader = _reloadable_registry(args.config, config)
+    anyio.run(serve_stdio, registry, sock, reloader, args.reload_interval, config.access)
     return 0
 
 
@@ -290,6 +337,17 @@ def command_export(args: argparse.Namespace) -> int:
     return anyio.run(run)
 
 
+def command_keys_new(args: argparse.Namespace) -> int:
+    from mcp_gateway.auth.keys import key_digest_hex, new_key
+
+    key = new_key()
+    entry = {"sha256": key_digest_hex(key), "servers": ["*"], "tools": ["*"], "admin": False}
+    print(f"key (give it to the client; it is not stored anywhere): {key}")
+    print("add to the 'access' -> 'keys' section of servers.json:")
+    print(f"{json.dumps(args.name)}: {json.dumps(entry)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mcp-gateway", description=__doc__)
     parser.add_argument(
@@ -323,7 +381,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="close an MCP session after this long without a request (default 600)")
     serve.add_argument("--allow-remote", action="store_true", help="allow binding a non-loopback address")
     serve.add_argument("--allowed-host", action="append", default=[],
-                       help="Host header value to accept (repeatable; default: loopback names when bound to loopback)")
+                       help="Host header value to accept (repeatable; '*' for any; default: loopback names and the "
+                            "bound address)")
     with_reload(serve)
     serve.set_defaults(handler=command_serve)
 
@@ -349,6 +408,12 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--server", help="only this server's tools")
     export.add_argument("--strict", action="store_true", help="OpenAI strict mode (openai, openai-responses only)")
     export.set_defaults(handler=command_export)
+
+    keys = commands.add_parser("keys", help="gateway keys")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True)
+    key_new = key_commands.add_parser("new", help="print a fresh key and the config entry holding its SHA-256")
+    key_new.add_argument("name", type=_key_name, help="the key's name (letters, digits, . _ -)")
+    key_new.set_defaults(handler=command_keys_new)
     return parser
 
 

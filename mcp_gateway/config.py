@@ -7,7 +7,6 @@ the file, the server and the field, and every other server still loads. Fields w
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import json
 import logging
@@ -15,13 +14,15 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from mcp_gateway.auth.outbound import OAuth2ClientCredentials, OutboundAuth
+from mcp_gateway.auth.settings import AccessError, AccessSettings, parse_access
 from mcp_gateway.limits import ServerLimits
-from mcp_gateway.upstreams.auth import OutboundAuth
 
 ServerKind = Literal["openapi", "stdio", "http", "sse"]
 
@@ -70,6 +71,13 @@ class ServerConfig(BaseModel):
     cwd: str | None = None
     url: str | None = None
     headers: dict[str, str] = Field(default_factory=dict)
+    auth: OAuth2ClientCredentials | None = None
+    """For `url` servers: credentials beyond static headers (OAuth2 client credentials)."""
+    forward_user_authorization: bool = Field(
+        default=False, validation_alias=AliasChoices("forwardUserAuthorization", "forward_user_authorization")
+    )
+    """OpenAPI and `url` servers: a caller's own credential for this server (`x-mcp-{server}-authorization`, or
+    its key's `credentials`) replaces the configured one on that caller's calls."""
     transport: str | None = Field(default=None, validation_alias=AliasChoices("type", "transport"))
     openapi: OpenAPISource | None = None
     allowed_tools: list[str] | None = Field(
@@ -108,9 +116,11 @@ class ServerEntry:
 class GatewayConfig:
     path: Path | None
     servers: tuple[ServerEntry, ...]
-    sections: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    sections: Mapping[str, Any] = dataclass_field(default_factory=dict)
     """Other top-level sections of the file (`models`, ...), as written: each is read, and its `${VAR}`s expanded,
     by the module that owns it."""
+    access: AccessSettings = dataclass_field(default_factory=AccessSettings)
+    """Gateway keys and accepted OAuth tokens (the top-level `access` section); see auth/settings.py."""
 
     @property
     def base_dir(self) -> Path:
@@ -169,6 +179,12 @@ def parse_server(name: str, raw: Any, *, source: str, environ: Mapping[str, str]
         if value is not None and not value.strip():
             # Typically "${VAR:-}" with VAR unset: say so here rather than fail when the process is launched.
             return ServerEntry(name, None, f"{prefix}, field '{field_name}': must not be empty")
+    if config.forward_user_authorization and config.command is not None:
+        return ServerEntry(name, None, f"{prefix}, field 'forwardUserAuthorization': only for OpenAPI and 'url' "
+                                       "servers")
+    if config.auth is not None and config.url is None:
+        return ServerEntry(name, None, f"{prefix}, field 'auth': only for 'url' servers (OpenAPI servers use "
+                                       "'openapi.auth')")
     if config.openapi is not None and not config.openapi.spec.strip():
         return ServerEntry(name, None, f"{prefix}, field 'openapi.spec': must not be empty")
     kinds = [kind for kind, present in (("openapi", config.openapi), ("command", config.command), ("url", config.url))
@@ -203,8 +219,12 @@ def parse_config(document: Any, *, source: str = "servers.json", environ: Mappin
     servers = tuple(
         parse_server(str(name), raw, source=source, environ=env) for name, raw in document["mcpServers"].items()
     )
-    sections = {key: value for key, value in document.items() if key != "mcpServers"}
-    return GatewayConfig(path=path, servers=servers, sections=sections)
+    sections = {key: value for key, value in document.items() if key not in ("mcpServers", "access")}
+    try:
+        access = parse_access(document.get("access"), source=source, environ=env)
+    except AccessError as error:
+        raise ConfigError(str(error)) from None
+    return GatewayConfig(path=path, servers=servers, sections=sections, access=access)
 
 
 def load_config(path: str | Path, *, environ: Mapping[str, str] | None = None) -> GatewayConfig:

@@ -14,6 +14,7 @@ from typing import Any
 
 import mcp_types
 
+from mcp_gateway.auth.outbound import CredentialSource, header_secrets, redact
 from mcp_gateway.http import httpx
 from mcp_gateway.memory_budget import BudgetExhausted, Reservation, UpstreamBudget
 from mcp_gateway.openapi.arguments import ArgumentError, provided
@@ -21,7 +22,6 @@ from mcp_gateway.openapi.model import ToolSpec
 from mcp_gateway.openapi.request import HeaderError, build_request
 from mcp_gateway.openapi.response import error_result, public_url, to_call_result
 from mcp_gateway.openapi.serialize import encode_cookie_value
-from mcp_gateway.upstreams.auth import OutboundAuth, header_secrets, redact
 
 __all__ = ["MAX_RESPONSE_BYTES", "ArgumentError", "build_request", "invoke", "to_call_result"]
 
@@ -39,15 +39,19 @@ async def invoke(
     base_url: str,
     arguments: Mapping[str, Any],
     *,
-    auth: OutboundAuth | None = None,
+    auth: CredentialSource | None = None,
     headers: Mapping[str, str] | None = None,
     max_excerpt: int = 2000,
     budget: UpstreamBudget | None = None,
     budget_wait: float = 30.0,
+    secrets: Sequence[str] = (),
+    client_auth: bool = True,
 ) -> mcp_types.CallToolResult:
     """Call `tool`; `budget` bounds the response bytes held at once, a call waiting up to `budget_wait` seconds
-    for room before it is answered with an error."""
-    secrets = [*(auth.secrets() if auth else ()), *header_secrets(headers or {})]
+    for room before it is answered with an error. `secrets`: further strings to keep out of the result (access
+    tokens placed by the client's auth flow). `client_auth=False` skips the client's own auth flow, for a call
+    that carries the caller's credential."""
+    secrets = [*(auth.secrets() if auth else ()), *header_secrets(headers or {}), *secrets]
     # A cookie credential travels in cookie encoding, which differs from URL encoding; an upstream that
     # reflects the Cookie header (or its parse of it) shows it in that form.
     secrets += [encode_cookie_value(secret) for secret in secrets]
@@ -70,7 +74,7 @@ async def invoke(
     target = f"{request.method} {public_url(request.url, secrets)}"
     try:
         async with _reservation(budget) as reservation:
-            response = await _send_bounded(client, request, reservation, budget_wait)
+            response = await _send_bounded(client, request, reservation, budget_wait, client_auth)
             if response is None:
                 return _failure(f"upstream response too large: {target}: over {MAX_RESPONSE_BYTES} bytes", secrets)
             logger.debug("%s -> HTTP %d", target, response.status_code)
@@ -133,11 +137,15 @@ def _declared_length(response: httpx.Response) -> int | None:
 
 
 async def _send_bounded(
-    client: httpx.AsyncClient, request: httpx.Request, reservation: Reservation | None, budget_wait: float
+    client: httpx.AsyncClient,
+    request: httpx.Request,
+    reservation: Reservation | None,
+    budget_wait: float,
+    client_auth: bool = True,
 ) -> httpx.Response | None:
     """Send and read the body, or None when the body exceeds MAX_RESPONSE_BYTES. Raises BudgetExhausted when
     the memory budget has no room for the body."""
-    response = await client.send(request, stream=True)
+    response = await client.send(request, stream=True, auth=httpx.USE_CLIENT_DEFAULT if client_auth else None)
     try:
         if reservation is not None:
             declared = _declared_length(response)

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Any
 
+from mcp_gateway.auth.outbound import CredentialSource
 from mcp_gateway.http import httpx
 from mcp_gateway.openapi.arguments import ArgumentError, provided, require
 from mcp_gateway.openapi.body import encode_body
@@ -27,7 +28,6 @@ from mcp_gateway.openapi.serialize import (
     expand_path,
     join_pairs,
 )
-from mcp_gateway.upstreams.auth import OutboundAuth
 
 __all__ = ["ArgumentError", "HeaderError", "build_request", "join_url"]
 
@@ -45,7 +45,7 @@ def build_request(
     base_url: str,
     arguments: Mapping[str, Any],
     *,
-    auth: OutboundAuth | None = None,
+    auth: CredentialSource | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> httpx.Request:
     _reject_unknown(binding, arguments)

@@ -13,9 +13,9 @@ from typing import Any
 
 import mcp_types
 
+from mcp_gateway.auth.outbound import redact
 from mcp_gateway.http import httpx
 from mcp_gateway.openapi.body import body_kind
-from mcp_gateway.upstreams.auth import redact
 
 MAX_STRUCTURED_BYTES = 256 * 1024
 """JSON bodies up to this size are also returned parsed, as `structuredContent`; larger ones only as text."""

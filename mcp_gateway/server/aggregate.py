@@ -24,6 +24,7 @@ from mcp.shared.exceptions import MCPError
 from pydantic import BaseModel
 
 from mcp_gateway import names
+from mcp_gateway.auth.principal import caller_of
 from mcp_gateway.registry import Registry
 from mcp_gateway.server.relay import send
 from mcp_gateway.upstreams.mcp import McpUpstream
@@ -94,8 +95,12 @@ class Aggregate:
         for key in [key for key in self._lists if key[0] == server]:
             self._lists.pop(key)
 
-    def upstreams(self, offering: str | None = None) -> list[McpUpstream]:
-        return mcp_upstreams(self._registry, offering)
+    def upstreams(self, offering: str | None = None, ctx: Any = None) -> list[McpUpstream]:
+        """The MCP upstreams offering a capability; with `ctx`, only those its caller may see: a server hidden
+        from a key lends it no prompts, resources or routes."""
+        found = mcp_upstreams(self._registry, offering)
+        caller = caller_of(ctx)
+        return found if caller.unrestricted else [upstream for upstream in found if caller.sees_server(upstream.name)]
 
     async def _list(
         self, ctx: ServerRequestContext[Any, Any], upstream: McpUpstream, method: str, key: str
@@ -115,7 +120,7 @@ class Aggregate:
         return items
 
     async def prompts(self, ctx: ServerRequestContext[Any, Any]) -> list[RoutedPrompt]:
-        upstreams = self.upstreams("prompts")
+        upstreams = self.upstreams("prompts", ctx)
         prefixes = names.allocate_names(self._registry.server_names(), names.MCP)
         collected: list[tuple[str, dict[str, Any], str]] = []
         for upstream in upstreams:
@@ -149,7 +154,7 @@ class Aggregate:
         self, ctx: ServerRequestContext[Any, Any], method: str, key: str, identity: str
     ) -> list[tuple[str, dict[str, Any]]]:
         found: dict[Any, tuple[str, dict[str, Any]]] = {}
-        for upstream in self.upstreams("resources"):
+        for upstream in self.upstreams("resources", ctx):
             for item in await self._list(ctx, upstream, method, key):
                 found.setdefault(item.get(identity), (upstream.name, item))
         return list(found.values())
@@ -157,7 +162,7 @@ class Aggregate:
     async def resource_routes(self, ctx: ServerRequestContext[Any, Any], uri: str) -> list[McpUpstream]:
         """Where a URI may be read, best first: the server listing it, the first whose template matches, then
         every other server offering resources (config order)."""
-        candidates = self.upstreams("resources")
+        candidates = self.upstreams("resources", ctx)
         by_name = {upstream.name: upstream for upstream in candidates}
         first: list[McpUpstream] = []
         for server, resource in await self.resources(ctx):
@@ -236,7 +241,7 @@ class AggregatedHandlers:
         )
 
         async def handle(ctx: Context, params: BaseModel) -> dict[str, Any]:
-            if not self._aggregate.upstreams(capability):
+            if not self._aggregate.upstreams(capability, ctx):
                 raise MCPError(code=types.METHOD_NOT_FOUND, message="Method not found", data=method)
             return self._for_era(ctx, await inner(ctx, dict(ctx.params or {})))
 
@@ -279,6 +284,6 @@ class AggregatedHandlers:
         return await send(ctx, template_upstream, "completion/complete", params)
 
     async def _set_level(self, ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-        for upstream in self._aggregate.upstreams("logging"):
+        for upstream in self._aggregate.upstreams("logging", ctx):
             await send(ctx, upstream, "logging/setLevel", params)
         return {}

@@ -16,6 +16,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from mcp_gateway.auth.middleware import Authenticator, AuthMiddleware, ServerAccess
+from mcp_gateway.auth.settings import AccessSettings
 from mcp_gateway.llm.models import ModelsConfig, parse_models
 from mcp_gateway.llm.providers import ProviderPool
 from mcp_gateway.registry import Registry
@@ -77,7 +79,8 @@ class HostCheckMiddleware:
             headers = Headers(scope=scope)
             # The MCP transport spec answers a foreign Origin with 403; a foreign Host is a misdirected request.
             if not self.policy.admits_host(headers.get("host")):
-                await JSONResponse({"error": "host not allowed"}, status_code=421)(scope, receive, send)
+                refusal = {"error": "host not allowed (the gateway answers other names with --allowed-host NAME)"}
+                await JSONResponse(refusal, status_code=421)(scope, receive, send)
                 return
             if not self.policy.admits_origin(headers.get("origin")):
                 await JSONResponse({"error": "origin not allowed"}, status_code=403)(scope, receive, send)
@@ -106,11 +109,13 @@ def create_app(
     reloader: ConfigReloader | None = None,
     reload_interval: float = 2.0,
     models: ModelsConfig | None = None,
+    access: AccessSettings | None = None,
 ) -> Starlette:
     """The whole HTTP gateway. `on_ready` lines are logged once every upstream has been started; unhealthy
     upstreams are retried every `retry_interval` seconds (0: never); with a `reloader`, the config file is
     checked for changes every `reload_interval` seconds (0: only on SIGHUP). `models` are the LLM providers of
-    /v1/chat/completions (default: the official SDKs' environment variables)."""
+    /v1/chat/completions (default: the official SDKs' environment variables). With `access` configured every path
+    but `/health` and `/.well-known/*` needs a gateway key or an accepted token."""
     host_policy = policy or HostPolicy()
     providers = ProviderPool()
     chat = ChatCompletions(registry, models or parse_models(None, environ=os.environ), providers)
@@ -142,11 +147,16 @@ def create_app(
         # Both spellings are routes of their own: a redirect would lose the POST body for many clients.
         Route("/mcp", gateway_app, methods=["GET", "POST", "DELETE"]),
         Route("/mcp/", gateway_app, methods=["GET", "POST", "DELETE"]),
-        Route("/mcp/{server}", server_app, methods=["GET", "POST", "DELETE"]),
-        Route("/mcp/{server}/", server_app, methods=["GET", "POST", "DELETE"]),
+        Route("/mcp/{server}", ServerAccess(server_app), methods=["GET", "POST", "DELETE"]),
+        Route("/mcp/{server}/", ServerAccess(server_app), methods=["GET", "POST", "DELETE"]),
         *rest_routes(registry),
         *chat.routes(),
     ]
+    authenticator = Authenticator(access) if access is not None and access.enabled else None
+    if authenticator is not None:
+        routes += authenticator.metadata_routes()
     app = Starlette(routes=routes, lifespan=lifespan)
+    if authenticator is not None:
+        app.add_middleware(AuthMiddleware, authenticator=authenticator)
     app.add_middleware(HostCheckMiddleware, policy=host_policy)
     return app

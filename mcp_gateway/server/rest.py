@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from mcp_gateway.auth.principal import admin_only, principal_of, visible
 from mcp_gateway.bridge.targets import parse_provider
 from mcp_gateway.bridge.tools import ToolLimitError, convert_tools
 from mcp_gateway.openapi.loader import MAX_SPEC_BYTES, SpecLoadError, parse_spec_text
@@ -79,23 +80,26 @@ def rest_routes(registry: Registry) -> list[Route]:
         return JSONResponse({"status": "ok", "servers": dict(states)})
 
     async def servers(request: Request) -> JSONResponse:
-        return JSONResponse(
-            [
-                {
-                    "name": status.name,
-                    "kind": status.kind,
-                    "health": status.health.state,
-                    "detail": status.health.detail,
-                    "tools": status.tool_count,
-                }
-                for status in registry.servers()
-            ]
-        )
+        caller = principal_of(request.scope)
+        listed = []
+        for status in registry.servers():
+            if not caller.sees_server(status.name):
+                continue
+            entry: dict[str, Any] = {"name": status.name, "kind": status.kind, "health": status.health.state}
+            if caller.admin:
+                # The detail reveals configuration (URLs, commands, spec locations): admins only.
+                entry["detail"] = status.health.detail
+            entry["tools"] = len(visible(registry.registered(status.name), caller))
+            listed.append(entry)
+        return JSONResponse(listed)
 
     async def tools(request: Request) -> JSONResponse:
         server = request.query_params.get("server") or None
+        caller = principal_of(request.scope)
         try:
-            listed = registry.list_tools(server)
+            if server is not None and not caller.sees_server(server):
+                raise UnknownServerError(server)
+            listed = [tool.as_tool(prefixed=server is None) for tool in visible(registry.registered(server), caller)]
         except UnknownServerError:
             return _error(404, f"unknown server '{server}'")
         provider_param = request.query_params.get("provider")
@@ -109,6 +113,7 @@ def rest_routes(registry: Registry) -> list[Route]:
             return _error(400, str(error))
         return JSONResponse(converted.to_json())
 
+    @admin_only
     async def openapi_preview(request: Request) -> Response:
         body = await _bounded_body(request, MAX_PREVIEW_BYTES)
         if body is None:

@@ -15,6 +15,7 @@ import anyio
 import uvicorn
 from mcp.server.stdio import stdio_server
 
+from mcp_gateway.auth.settings import AccessSettings
 from mcp_gateway.registry import Registry
 from mcp_gateway.reload import ConfigReloader
 from mcp_gateway.server.app import create_app
@@ -25,10 +26,15 @@ logger = logging.getLogger(__name__)
 
 
 async def serve_stdio(
-    registry: Registry, sock: socket.socket, reloader: ConfigReloader | None = None, reload_interval: float = 2.0
+    registry: Registry,
+    sock: socket.socket,
+    reloader: ConfigReloader | None = None,
+    reload_interval: float = 2.0,
+    access: AccessSettings | None = None,
 ) -> None:
-    """Serve MCP on stdio until stdin closes; `sock` is the bound loopback socket for the HTTP side."""
-    app = create_app(registry, reloader=reloader, reload_interval=reload_interval)
+    """Serve MCP on stdio until stdin closes; `sock` is the bound loopback socket for the HTTP side, which needs
+    keys like `serve` does when `access` configures them (stdio itself is the local user's own channel)."""
+    app = create_app(registry, reloader=reloader, reload_interval=reload_interval, access=access)
     http_server = uvicorn.Server(uvicorn.Config(app, log_config=None, log_level="warning", lifespan="on"))
     async with anyio.create_task_group() as group:
         group.start_soon(http_server.serve, [sock])

@@ -7,6 +7,7 @@ from typing import Any
 
 import mcp_types as types
 
+from mcp_gateway.auth.client_credentials import TokenCaches
 from mcp_gateway.config import GatewayConfig, ServerEntry
 from mcp_gateway.limits import CallLimiter
 from mcp_gateway.memory_budget import MemoryBudget
@@ -14,6 +15,7 @@ from mcp_gateway.registry import Registry, RegistryServer, ToolFilter
 from mcp_gateway.upstreams.base import Health, Upstream
 from mcp_gateway.upstreams.mcp import McpServerSpec, McpUpstream
 from mcp_gateway.upstreams.openapi import OpenAPIUpstream, error_result
+from mcp_gateway.upstreams.per_caller import PerCallerMcpUpstream
 
 
 class UnavailableUpstream:
@@ -44,7 +46,11 @@ class UnavailableUpstream:
         return None
 
 
-def create_upstream(entry: ServerEntry, base_dir: Path, memory: MemoryBudget | None = None) -> Upstream:
+def create_upstream(
+    entry: ServerEntry, base_dir: Path, memory: MemoryBudget | None = None, tokens: TokenCaches | None = None
+) -> Upstream:
+    """`tokens`: the gateway's shared OAuth2 client-credentials tokens (a private cache when not given)."""
+    tokens = tokens or TokenCaches()
     config = entry.config
     if config is None:
         return UnavailableUpstream(entry.name, Health("unhealthy", entry.error or "invalid configuration"))
@@ -52,7 +58,10 @@ def create_upstream(entry: ServerEntry, base_dir: Path, memory: MemoryBudget | N
         return UnavailableUpstream(entry.name, Health("disabled", "disabled in the config"))
     if config.openapi is not None:
         budget = (memory or MemoryBudget()).for_upstream(entry.name, config.limits.max_bytes_in_flight)
-        return OpenAPIUpstream(entry.name, config.openapi, base_dir, limits=config.limits, budget=budget)
+        return OpenAPIUpstream(
+            entry.name, config.openapi, base_dir, tokens, limits=config.limits, budget=budget,
+            forward_user_authorization=config.forward_user_authorization,
+        )
     kind = config.kind
     cwd = config.cwd
     if cwd is not None and not Path(cwd).is_absolute():
@@ -67,14 +76,20 @@ def create_upstream(entry: ServerEntry, base_dir: Path, memory: MemoryBudget | N
         headers=dict(config.headers),
         timeout=config.timeout,
         max_connections=config.limits.max_connections,
+        auth=tokens.auth_for(config.auth) if config.auth is not None else None,
     )
+    if config.forward_user_authorization:
+        return PerCallerMcpUpstream(entry.name, spec)
     return McpUpstream(entry.name, spec)
 
 
-def registry_server(entry: ServerEntry, base_dir: Path, memory: MemoryBudget) -> RegistryServer:
-    """One config entry as the registry holds it (not started); `memory` is the gateway-wide budget."""
+def registry_server(
+    entry: ServerEntry, base_dir: Path, memory: MemoryBudget, tokens: TokenCaches | None = None
+) -> RegistryServer:
+    """One config entry as the registry holds it (not started); `memory` is the gateway-wide budget, `tokens`
+    the shared OAuth2 client-credentials tokens."""
     try:
-        upstream = create_upstream(entry, base_dir, memory)
+        upstream = create_upstream(entry, base_dir, memory, tokens)
     except ValueError as error:
         # The config loader should have caught it; if not, this server is unusable, the others are not.
         upstream = UnavailableUpstream(entry.name, Health("unhealthy", f"server '{entry.name}': {error}"))
@@ -92,4 +107,5 @@ def registry_server(entry: ServerEntry, base_dir: Path, memory: MemoryBudget) ->
 def build_registry(config: GatewayConfig, memory: MemoryBudget | None = None) -> Registry:
     """`memory` is the gateway-wide budget for upstream response bytes (one default-sized budget if not given)."""
     budget = memory or MemoryBudget()
-    return Registry([registry_server(entry, config.base_dir, budget) for entry in config.servers])
+    tokens = TokenCaches()
+    return Registry([registry_server(entry, config.base_dir, budget, tokens) for entry in config.servers])

@@ -36,6 +36,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from mcp_gateway import __version__
+from mcp_gateway.auth.client_credentials import ClientCredentialsAuth
 from mcp_gateway.http import httpx, new_client
 from mcp_gateway.upstreams.base import Health
 from mcp_gateway.upstreams.mcp_session import ProgressCallback, SessionHandlers, send_raw
@@ -86,6 +87,8 @@ class McpServerSpec:
     """Seconds allowed for connecting (handshake and tool listing) and for each tool call."""
     max_connections: int | None = None
     """Pooled HTTP connections to a streamable-HTTP upstream (None: the gateway's default)."""
+    auth: ClientCredentialsAuth | None = None
+    """Credentials an HTTP or SSE upstream gets on every request (e.g. an OAuth2 client-credentials token)."""
 
     def __post_init__(self) -> None:
         if self.transport == "stdio" and not self.command:
@@ -508,6 +511,7 @@ class McpUpstream:
             http_client = new_client(
                 timeout=spec.timeout,
                 headers=dict(spec.headers),
+                auth=spec.auth,
                 max_connections=spec.max_connections,
                 reuse_event_stream_connections=True,
             )
@@ -532,7 +536,8 @@ class McpUpstream:
         else:
             assert spec.url is not None, "checked by McpServerSpec"
             transport = sse_client(
-                spec.url, headers=dict(spec.headers), timeout=spec.timeout, sse_read_timeout=_STREAM_READ_TIMEOUT
+                spec.url, headers=dict(spec.headers), timeout=spec.timeout, sse_read_timeout=_STREAM_READ_TIMEOUT,
+                auth=spec.auth,
             )
             async with Client(transport, **options) as client:
                 yield client, None
@@ -565,6 +570,7 @@ class McpUpstream:
         spec = self._spec
         parts = urlsplit(spec.url or "")
         candidates = [*spec.headers.values(), *spec.env.values(), parts.password or "", parts.query]
+        candidates += spec.auth.secrets() if spec.auth is not None else []
         # "Bearer <token>": a library may echo only the token, so the part after the scheme is a secret too.
         candidates += [value.split(None, 1)[1] for value in spec.headers.values() if len(value.split(None, 1)) == 2]
         for secret in sorted(candidates, key=len, reverse=True):

@@ -10,6 +10,9 @@ from urllib.parse import urljoin
 import anyio.to_thread
 import mcp_types as types
 
+from mcp_gateway.auth.client_credentials import ClientCredentialsAuth, TokenCaches
+from mcp_gateway.auth.outbound import CredentialSource, ForwardedAuthorization, OAuth2ClientCredentials, OutboundAuth
+from mcp_gateway.auth.user_credentials import forwarded_credential
 from mcp_gateway.config import OpenAPISource
 from mcp_gateway.http import httpx, new_client
 from mcp_gateway.limits import ServerLimits
@@ -18,7 +21,6 @@ from mcp_gateway.openapi.invoke import invoke
 from mcp_gateway.openapi.loader import SpecLoadError, read_spec
 from mcp_gateway.openapi.model import OpenAPITools, ToolSpec
 from mcp_gateway.openapi.tools import build_tools
-from mcp_gateway.upstreams.auth import OutboundAuth
 from mcp_gateway.upstreams.base import Health
 
 logger = logging.getLogger(__name__)
@@ -48,14 +50,17 @@ class OpenAPIUpstream:
         name: str,
         source: OpenAPISource,
         base_dir: Path,
+        tokens: TokenCaches | None = None,
         *,
         limits: ServerLimits | None = None,
         budget: UpstreamBudget | None = None,
+        forward_user_authorization: bool = False,
     ) -> None:
         self.name = name
         self._source = source
         self._limits = limits or ServerLimits()
         self._budget = budget
+        self._forward_user_authorization = forward_user_authorization
         self._base_dir = base_dir
         self._health = Health("starting")
         self._loaded: OpenAPITools | None = None
@@ -67,6 +72,10 @@ class OpenAPIUpstream:
             # which is what public APIs allow; sending "Bearer " would only earn a 401.
             logger.warning("server '%s': outbound auth credential is empty; calls go unauthenticated", name)
             self._auth = None
+        self._token_auth: ClientCredentialsAuth | None = None
+        if isinstance(self._auth, OAuth2ClientCredentials):
+            # The token goes on by the client's auth flow (fetched, cached, refreshed after a 401).
+            self._token_auth = (tokens or TokenCaches()).auth_for(self._auth)
 
     @property
     def health(self) -> Health:
@@ -80,11 +89,14 @@ class OpenAPIUpstream:
         if self._client is None:
             self._client = new_client(
                 timeout=self._source.timeout,
+                auth=self._token_auth,
                 max_connections=self._limits.max_connections,
                 connect_retries=self._limits.connect_retries,
             )
         try:
-            document = await read_spec(self._source.spec, base_dir=self._base_dir, client=self._client)
+            # A spec URL may live on another host than the API: the client-credentials token is for the API only.
+            spec_client = self._client if self._token_auth is None else None
+            document = await read_spec(self._source.spec, base_dir=self._base_dir, client=spec_client)
             # Large specs (GitHub's is 13 MB) take a moment to convert; keep the event loop responsive.
             loaded = await anyio.to_thread.run_sync(build_tools, document)
         except SpecLoadError as error:
@@ -136,15 +148,20 @@ class OpenAPIUpstream:
             return error_result(
                 f"server '{self.name}': the spec names no absolute server URL; set openapi.baseUrl in the config"
             )
+        forwarded = forwarded_credential(self.name) if self._forward_user_authorization else None
+        # The caller's own credential replaces the configured one, client-credentials token included.
+        auth: CredentialSource | None = ForwardedAuthorization(forwarded) if forwarded else self._auth
         result = await invoke(
             self._client,
             tool,
             base_url,
             arguments,
-            auth=self._auth,
+            auth=auth,
             headers=self._source.headers,
             budget=self._budget,
             budget_wait=self._limits.queue_timeout,
+            secrets=self._token_auth.secrets() if self._token_auth is not None else (),
+            client_auth=forwarded is None,
         )
         if result.is_error and result.structured_content is None:
             # Name the server so a user with several upstreams knows which one (and which config entry) failed.

@@ -14,15 +14,16 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import mcp_types as types
 from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
 
 from mcp_gateway.http import httpx
 
@@ -277,14 +278,15 @@ class Gateway:
     def wait_until_settled(self, timeout: float = SETTLE_TIMEOUT_SECONDS) -> None:
         """Wait until no server is still "starting", so listings are complete (large specs load in the background)."""
         deadline = time.monotonic() + timeout
-        starting: list[str] = []
+        starting = 0
         while time.monotonic() < deadline:
-            starting = [entry["name"] for entry in self.get_json("/servers") if entry["health"] == "starting"]
+            # /health, not /servers: it answers without a key when the gateway requires keys.
+            starting = self.get_json("/health")["servers"].get("starting", 0)
             if not starting:
                 return
             time.sleep(_POLL_INTERVAL_SECONDS)
         raise ProcessFailedToStart(
-            f"servers still starting after {timeout:.0f}s: {starting}\n--- log ---\n{self.process.log_tail()}"
+            f"{starting} servers still starting after {timeout:.0f}s\n--- log ---\n{self.process.log_tail()}"
         )
 
 
@@ -356,6 +358,16 @@ class CliRuns:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
+
+
+@asynccontextmanager
+async def keyed_client(url: str, headers: Mapping[str, str], mode: ConnectMode = "auto") -> AsyncIterator[Client]:
+    """The official MCP client sending `headers` on every request, as Cursor does with its `headers` setting."""
+    async with (
+        httpx.AsyncClient(headers=dict(headers), timeout=30.0) as http_client,
+        Client(streamable_http_client(url, http_client=http_client), mode=mode) as client,
+    ):
+        yield client
 
 
 async def list_all_tools(client: Client) -> list[types.Tool]:

@@ -57,9 +57,11 @@ def build_server(transport: Transport, extra_tools: int) -> MCPServer:
 
     @server.tool()
     def whoami(ctx: Context) -> dict[str, Any]:
-        """Which transport served this call, this process's id, and the X-Test-Header request header if any."""
+        """Which transport served this call, this process's id, and the X-Test-Header and Authorization request
+        headers if any."""
         headers = ctx.headers or {}
-        return {"transport": transport, "pid": os.getpid(), "x_test_header": headers.get("x-test-header")}
+        return {"transport": transport, "pid": os.getpid(), "x_test_header": headers.get("x-test-header"),
+                "authorization": headers.get("authorization")}
 
     @server.tool()
     def wrong_output() -> int:

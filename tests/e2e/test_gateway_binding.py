@@ -5,14 +5,19 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
+import anyio
+
 from mcp_gateway.http import httpx
 from tests.e2e.gateway_process import (
     REPO_ROOT,
     free_port,
     gateway_command,
     http_ready,
+    keyed_client,
+    list_all_tools,
     run_cli,
     start_process,
+    stdio_server_entry,
     stopping,
     write_config,
 )
@@ -69,3 +74,24 @@ def test_a_foreign_origin_is_forbidden(tmp_path: Path, e2e_log_dir: Path) -> Non
             assert foreign.status_code == 403, path
         local = httpx.get(f"{base_url}/health", headers={"Origin": f"http://localhost:{port}"}, timeout=10)
         assert local.status_code == 200
+
+
+def test_with_keys_any_address_serves_and_every_request_needs_a_key(tmp_path: Path, e2e_log_dir: Path) -> None:
+    """Cursor's `"headers": {"Authorization": "Bearer <key>"}` against a gateway bound beyond loopback."""
+    key = "mgw_binding-test-key-000000000000"
+    config = write_config(tmp_path, {"tools": stdio_server_entry()}, access={"keys": {"cursor": {"key": key}}})
+    port = free_port()
+    args = gateway_command("serve", "--config", str(config), "--host", "0.0.0.0", "--port", str(port))
+    base_url = f"http://127.0.0.1:{port}"
+    with stopping(start_process("gateway-keys-0-0-0-0", args, ready=http_ready(f"{base_url}/health"),
+                                log_dir=e2e_log_dir)):
+
+        async def list_with_key() -> set[str]:
+            async with keyed_client(f"{base_url}/mcp", {"Authorization": f"Bearer {key}"}) as client:
+                return {tool.name for tool in await list_all_tools(client)}
+
+        assert "tools-echo" in anyio.run(list_with_key)
+        assert httpx.get(f"{base_url}/tools", timeout=10).status_code == 401
+        # Keys do not switch the DNS-rebinding check off: a name the gateway was not told about is refused.
+        foreign = httpx.get(f"{base_url}/health", headers={"Host": "evil.example"}, timeout=10)
+        assert foreign.status_code == 421

@@ -16,12 +16,12 @@ from urllib.parse import parse_qsl
 import mcp_types
 import pytest
 
+from mcp_gateway.auth.outbound import BearerAuth
 from mcp_gateway.http import httpx
 from mcp_gateway.openapi import invoke as invoke_module
 from mcp_gateway.openapi.invoke import ArgumentError, build_request, invoke
 from mcp_gateway.openapi.model import BodyBinding, FieldEncoding, HttpBinding, ParameterBinding, ToolSpec
 from mcp_gateway.openapi.request import HeaderError
-from mcp_gateway.upstreams.auth import BearerAuth
 
 BASE = "https://api.example.com/v3"
 

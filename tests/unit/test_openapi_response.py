@@ -15,11 +15,11 @@ import uvicorn
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from mcp_gateway.auth.outbound import ApiKeyAuth, BearerAuth
 from mcp_gateway.http import httpx
 from mcp_gateway.openapi import invoke as invoke_module
 from mcp_gateway.openapi.invoke import invoke, to_call_result
 from mcp_gateway.openapi.model import BodyBinding, HttpBinding, ParameterBinding, ToolSpec
-from mcp_gateway.upstreams.auth import ApiKeyAuth, BearerAuth
 
 REQUEST = httpx.Request("GET", "https://user:pw@api.example.com/items?api_key=s3cr3t&q=1")
 SECRET = "s3cr3t"

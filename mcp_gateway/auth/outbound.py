@@ -7,12 +7,13 @@ Each auth model says where its credential goes (`credentials()`) and which strin
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Protocol
 from urllib.parse import quote, quote_plus
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 REDACTED = "***"
 
@@ -80,7 +81,59 @@ class BasicAuth(_AuthModel):
         return [self.password.get_secret_value(), self._token()]
 
 
-OutboundAuth = Annotated[BearerAuth | ApiKeyAuth | BasicAuth, Field(discriminator="type")]
+class OAuth2ClientCredentials(_AuthModel):
+    """OAuth2 client credentials: an access token fetched from `tokenUrl`, cached and refreshed by the gateway
+    (see auth/client_credentials.py). The credential is placed by an httpx auth flow, not by the request builder."""
+
+    type: Literal["oauth2ClientCredentials"] = "oauth2ClientCredentials"
+    token_url: str = Field(alias="tokenUrl")
+    client_id: str = Field(alias="clientId", min_length=1)
+    client_secret: SecretStr = Field(alias="clientSecret")
+    scopes: list[str] = Field(default_factory=list)
+    audience: str | None = None
+    client_auth: Literal["basic", "post"] = Field(default="basic", alias="clientAuth")
+    """How the client authenticates at the token endpoint: HTTP Basic (client_secret_basic) or in the form."""
+
+    @field_validator("token_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an absolute http:// or https:// URL")
+        return value
+
+    def credentials(self) -> Credentials:
+        return Credentials()
+
+    def secrets(self) -> list[str]:
+        return [self.client_secret.get_secret_value()]
+
+
+OutboundAuth = Annotated[
+    BearerAuth | ApiKeyAuth | BasicAuth | OAuth2ClientCredentials, Field(discriminator="type")
+]
+
+
+class CredentialSource(Protocol):
+    """Anything that places a credential on an OpenAPI request and names the strings to keep out of results."""
+
+    def credentials(self) -> Credentials: ...
+
+    def secrets(self) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class ForwardedAuthorization:
+    """A caller's own credential for one server (the `x-mcp-{server}-authorization` header), sent as that server's
+    `Authorization` header in place of the configured auth."""
+
+    value: str
+
+    def credentials(self) -> Credentials:
+        return Credentials(headers=(("Authorization", self.value),))
+
+    def secrets(self) -> list[str]:
+        # "Bearer <token>": a response may echo the token alone.
+        return [self.value, *self.value.split(None, 1)[1:]]
 
 
 def is_secret_header(name: str) -> bool:
@@ -93,9 +146,20 @@ def header_secrets(headers: Mapping[str, str]) -> list[str]:
     return [value for name, value in headers.items() if is_secret_header(name)]
 
 
+_COOKIE_SAFE = "!#$&'()*+-./:<=>?@[]^_`{|}~"
+"""The characters openapi/serialize.py leaves unencoded in cookie values (a unit test keeps the two in step)."""
+
+
+def _encodings(secret: str) -> tuple[str, ...]:
+    """Every spelling of a secret the gateway itself writes: raw, percent-encoded for a query or a cookie,
+    form-encoded, and escaped inside a JSON string (an upstream echoing our request back)."""
+    return (secret, quote(secret, safe=""), quote(secret, safe=_COOKIE_SAFE), quote_plus(secret),
+            json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1])
+
+
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """Replace every secret, raw or as it appears percent-encoded in a URL or form, with a marker."""
-    forms = {form for secret in secrets if secret for form in (secret, quote(secret, safe=""), quote_plus(secret))}
+    """Replace every secret, in every encoding the gateway produces, with a marker."""
+    forms = {form for secret in secrets if secret for form in _encodings(secret)}
     # Longest first, so a secret that contains another is removed whole rather than leaving a fragment.
     for form in sorted(forms, key=len, reverse=True):
         text = text.replace(form, REDACTED)

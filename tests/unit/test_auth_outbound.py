@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
+from urllib.parse import quote_plus
 
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from mcp_gateway.openapi.invoke import build_request
-from mcp_gateway.openapi.model import HttpBinding, ParameterBinding
-from mcp_gateway.upstreams.auth import (
+from mcp_gateway.auth.outbound import (
     ApiKeyAuth,
     BasicAuth,
     BearerAuth,
@@ -19,6 +19,8 @@ from mcp_gateway.upstreams.auth import (
     is_secret_header,
     redact,
 )
+from mcp_gateway.openapi.invoke import build_request
+from mcp_gateway.openapi.model import HttpBinding, ParameterBinding
 
 AUTH: TypeAdapter[OutboundAuth] = TypeAdapter(OutboundAuth)
 BINDING = HttpBinding(
@@ -132,3 +134,16 @@ def test_redact_prefers_the_longest_secret() -> None:
 
 def test_redact_ignores_empty_secrets() -> None:
     assert redact("unchanged", ["", ""]) == "unchanged"
+
+
+def test_redact_covers_every_encoding_the_request_builder_writes() -> None:
+    from mcp_gateway.openapi.serialize import encode_cookie_value, encode_query_value
+
+    secret = 'p@ss w/rd"é+&'
+    encoded = [secret, encode_query_value(secret), encode_cookie_value(secret), quote_plus(secret),
+               json.dumps(secret), json.dumps(secret, ensure_ascii=False),
+               base64.b64encode(f"user:{secret}".encode()).decode()]
+    text = " | ".join(encoded)
+    redacted = redact(text, BasicAuth(username="user", password=secret).secrets())
+    for form in encoded:
+        assert form.strip('"') not in redacted, form
