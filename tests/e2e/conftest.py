@@ -6,12 +6,20 @@ servers.json it writes, so a module's configuration reads next to the tests that
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.gateway_process import McpUpstream, UpstreamAPI, running_mcp_upstreams, running_upstream_api
+from tests.e2e.gateway_process import (
+    REPO_ROOT,
+    McpUpstream,
+    UpstreamAPI,
+    running_mcp_upstreams,
+    running_upstream_api,
+)
 
 
 @pytest.fixture(scope="session")
@@ -42,3 +50,16 @@ def mcp_http_upstream(mcp_upstreams: dict[str, McpUpstream]) -> McpUpstream:
 @pytest.fixture(scope="session")
 def mcp_sse_upstream(mcp_upstreams: dict[str, McpUpstream]) -> McpUpstream:
     return mcp_upstreams["sse"]
+
+
+@pytest.fixture(scope="session")
+def ts_client() -> Path:
+    """tests/ts_client (the official TypeScript MCP client's scripts) with its locked @modelcontextprotocol/sdk
+    installed (npm ci, once per checkout)."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.skip("Node.js and npm are not installed")
+    directory = REPO_ROOT / "tests" / "ts_client"
+    if not (directory / "node_modules" / "@modelcontextprotocol" / "sdk" / "package.json").exists():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=directory, check=True, timeout=300,
+                       capture_output=True)
+    return directory

@@ -246,18 +246,6 @@ def test_a_session_id_presented_by_another_key_is_an_unknown_session(gateway: Ga
 # --- the official TypeScript client ---------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def ts_client() -> Path:
-    """tests/ts_client with its locked @modelcontextprotocol/sdk installed (npm ci, once per checkout)."""
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        pytest.skip("Node.js and npm are not installed")
-    directory = REPO_ROOT / "tests" / "ts_client"
-    if not (directory / "node_modules" / "@modelcontextprotocol" / "sdk" / "package.json").exists():
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=directory, check=True, timeout=300,
-                       capture_output=True)
-    return directory
-
-
 def test_the_typescript_client_sees_only_the_keys_tools_and_its_session_is_its_own(
     gateway: Gateway, ts_client: Path
 ) -> None:
