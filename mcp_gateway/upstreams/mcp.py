@@ -41,6 +41,7 @@ from mcp_gateway.http import httpx, new_client
 from mcp_gateway.upstreams.base import Health
 from mcp_gateway.upstreams.mcp_session import ProgressCallback, SessionHandlers, send_raw
 from mcp_gateway.upstreams.stdio_noise import quiet_sdk_parse_failures, stdout_noise_handler
+from mcp_gateway.upstreams.transport_noise import quiet_sdk_transport_failures
 
 logger = logging.getLogger(__name__)
 
@@ -487,6 +488,7 @@ class McpUpstream:
             "mode": UPSTREAM_ERA,
             **handlers.client_options(),
         }
+        quiet_sdk_transport_failures()
         if spec.transport == "stdio":
             assert spec.command is not None, "checked by McpServerSpec"
             # The SDK merges env over its safe default set and leaves the child's stderr on ours.
