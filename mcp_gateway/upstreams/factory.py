@@ -13,7 +13,8 @@ from mcp_gateway.limits import CallLimiter
 from mcp_gateway.memory_budget import MemoryBudget
 from mcp_gateway.registry import Registry, RegistryServer, ToolFilter
 from mcp_gateway.upstreams.base import Health, Upstream
-from mcp_gateway.upstreams.mcp import McpServerSpec, McpUpstream
+from mcp_gateway.upstreams.mcp import McpUpstream
+from mcp_gateway.upstreams.mcp_spec import McpServerSpec
 from mcp_gateway.upstreams.openapi import OpenAPIUpstream, error_result
 from mcp_gateway.upstreams.per_caller import PerCallerMcpUpstream
 

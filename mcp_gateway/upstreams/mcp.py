@@ -22,8 +22,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
-from typing import Any, Literal, cast
+from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import anyio
@@ -36,17 +35,14 @@ from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from mcp_gateway import __version__
-from mcp_gateway.auth.client_credentials import ClientCredentialsAuth
 from mcp_gateway.http import httpx, new_client
 from mcp_gateway.upstreams.base import Health
 from mcp_gateway.upstreams.mcp_session import ProgressCallback, SessionHandlers, send_raw
+from mcp_gateway.upstreams.mcp_spec import McpServerSpec
 from mcp_gateway.upstreams.stdio_noise import quiet_sdk_parse_failures, stdout_noise_handler
 from mcp_gateway.upstreams.transport_noise import quiet_sdk_transport_failures
 
 logger = logging.getLogger(__name__)
-
-McpTransport = Literal["stdio", "http", "sse"]
-
 
 _STREAM_READ_TIMEOUT = 86400.0
 """How long a stream may stay silent. Streams are long-lived and carry the responses, so they are not bounded by
@@ -69,35 +65,6 @@ _STANDALONE_STREAM_WAIT = 5.0
 _MIN_SECRET_LENGTH = 4
 """Configured values shorter than this are not masked in messages: masking "1" or "on" would garble the
 text (every digit of a port number) while hiding nothing a reader could use."""
-
-
-@dataclass(frozen=True)
-class McpServerSpec:
-    """How to reach one upstream MCP server, as read from a servers.json `mcpServers` entry."""
-
-    transport: McpTransport
-    command: str | None = None
-    args: tuple[str, ...] = ()
-    env: Mapping[str, str] = field(default_factory=dict)
-    """Extra environment for a stdio child, on top of the SDK's safe default set (HOME, LOGNAME, PATH, SHELL,
-    TERM, USER on POSIX): like Claude Desktop, the child does not inherit the gateway's whole environment."""
-    cwd: str | None = None
-    url: str | None = None
-    headers: Mapping[str, str] = field(default_factory=dict)
-    timeout: float = 60.0
-    """Seconds allowed for connecting (handshake and tool listing) and for each tool call."""
-    max_connections: int | None = None
-    """Pooled HTTP connections to a streamable-HTTP upstream (None: the gateway's default)."""
-    auth: ClientCredentialsAuth | None = None
-    """Credentials an HTTP or SSE upstream gets on every request (e.g. an OAuth2 client-credentials token)."""
-
-    def __post_init__(self) -> None:
-        if self.transport == "stdio" and not self.command:
-            raise ValueError("a stdio MCP server needs a command")
-        if self.transport != "stdio" and not self.url:
-            raise ValueError(f"an {self.transport} MCP server needs a url")
-        if self.timeout <= 0:
-            raise ValueError("timeout must be positive")
 
 
 ChangeListener = Callable[[str, str], None]

@@ -19,7 +19,8 @@ import mcp_types as types
 
 from mcp_gateway.auth.user_credentials import forwarded_credential
 from mcp_gateway.upstreams.base import Health
-from mcp_gateway.upstreams.mcp import McpServerSpec, McpUpstream
+from mcp_gateway.upstreams.mcp import McpUpstream
+from mcp_gateway.upstreams.mcp_spec import McpServerSpec
 
 DEFAULT_MAX_SESSIONS = 32
 

@@ -24,7 +24,8 @@ from mcp import Client
 from mcp.server import Server, ServerRequestContext
 
 from mcp_gateway.upstreams.base import Health
-from mcp_gateway.upstreams.mcp import McpServerSpec, McpTransport, McpUpstream, list_all_tools
+from mcp_gateway.upstreams.mcp import McpUpstream, list_all_tools
+from mcp_gateway.upstreams.mcp_spec import McpServerSpec, McpTransport
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVER_MODULE = "tests.e2e.mcp_upstream"

@@ -11,7 +11,7 @@ import anyio
 import mcp_types as types
 import pytest
 
-from mcp_gateway.upstreams.mcp import McpServerSpec
+from mcp_gateway.upstreams.mcp_spec import McpServerSpec
 from tests.e2e.test_mcp_upstream import call, started, stdio_spec, text_of
 
 pytestmark = pytest.mark.anyio
