@@ -40,6 +40,7 @@ from mcp_gateway.upstreams.base import Health
 from mcp_gateway.upstreams.mcp_session import ProgressCallback, SessionHandlers, send_raw
 from mcp_gateway.upstreams.mcp_spec import McpServerSpec
 from mcp_gateway.upstreams.stdio_noise import quiet_sdk_parse_failures, stdout_noise_handler
+from mcp_gateway.upstreams.tool_listing import list_all_tools
 from mcp_gateway.upstreams.transport_noise import quiet_sdk_transport_failures
 
 logger = logging.getLogger(__name__)
@@ -571,26 +572,6 @@ _LIST_CHANGES: dict[type[Any], str] = {
     types.PromptListChangedNotification: "prompts",
     types.ResourceListChangedNotification: "resources",
 }
-
-
-class PaginationLoopError(Exception):
-    """The server handed back a cursor it had already given, so following it would never end."""
-
-
-async def list_all_tools(client: Client) -> list[types.Tool]:
-    """Every tool the server lists, following `next_cursor` until the last page."""
-    tools: list[types.Tool] = []
-    seen_cursors: set[str] = set()
-    cursor: str | None = None
-    while True:
-        page = await client.list_tools(cursor=cursor)
-        tools.extend(page.tools)
-        cursor = page.next_cursor
-        if cursor is None:
-            return tools
-        if cursor in seen_cursors:
-            raise PaginationLoopError(f"tools/list returned the cursor {cursor!r} twice")
-        seen_cursors.add(cursor)
 
 
 def _error_result(text: str) -> types.CallToolResult:

@@ -24,8 +24,9 @@ from mcp import Client
 from mcp.server import Server, ServerRequestContext
 
 from mcp_gateway.upstreams.base import Health
-from mcp_gateway.upstreams.mcp import McpUpstream, list_all_tools
+from mcp_gateway.upstreams.mcp import McpUpstream
 from mcp_gateway.upstreams.mcp_spec import McpServerSpec, McpTransport
+from mcp_gateway.upstreams.tool_listing import list_all_tools
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVER_MODULE = "tests.e2e.mcp_upstream"
