@@ -29,6 +29,7 @@ from mcp_gateway.openapi.tools import build_tools
 if TYPE_CHECKING:
     from mcp_gateway.config import GatewayConfig
     from mcp_gateway.llm.models import ModelsConfig
+    from mcp_gateway.memory_budget import MemoryBudget
     from mcp_gateway.registry import Registry
     from mcp_gateway.reload import ConfigReloader
     from mcp_gateway.server.app import HostPolicy
@@ -183,7 +184,7 @@ def _load_models(config: GatewayConfig) -> ModelsConfig:
 
 def _reloadable_registry(
     config_path: str, config: GatewayConfig, memory_budget_mb: float | None = None
-) -> tuple[Registry, ConfigReloader]:
+) -> tuple[Registry, ConfigReloader, MemoryBudget]:
     """The registry of the loaded `config` and what keeps it in step with the file (hot reload of servers; the
     `access` section is read once, at startup)."""
     from mcp_gateway.memory_budget import MemoryBudget
@@ -194,12 +195,13 @@ def _reloadable_registry(
     registry = build_registry(config, memory)
     return registry, ConfigReloader(
         registry, Path(config_path), config, lambda entry, base_dir: registry_server(entry, base_dir, memory)
-    )
+    ), memory
 
 
 def command_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from mcp_gateway.metrics import GatewayMetrics
     from mcp_gateway.server.app import create_app
     from mcp_gateway.server.drain import Drain, DrainingServer
     from mcp_gateway.server.sessions import SessionLimits
@@ -219,9 +221,12 @@ def command_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    registry, reloader = _reloadable_registry(args.config, config, args.memory_budget)
+    registry, reloader, memory = _reloadable_registry(args.config, config, args.memory_budget)
+    metrics = GatewayMetrics()
+    metrics.watch_memory(memory)
     models = _load_models(config)
     policy = _host_policy(args.host, args.allowed_host, keys=access.enabled)
+    drain = Drain()
     app = create_app(
         registry,
         stateless=args.stateless,
@@ -233,8 +238,9 @@ def command_serve(args: argparse.Namespace) -> int:
         reload_interval=args.reload_interval,
         models=models,
         access=access,
+        drain=drain,
+        metrics=metrics,
     )
-    drain = Drain()
     server_config = uvicorn.Config(
         drain.middleware(app), log_config=None, log_level=logging.getLogger().level, lifespan="on"
     )
@@ -248,7 +254,7 @@ def command_stdio(args: argparse.Namespace) -> int:
     sock = _bind("127.0.0.1", 0)
     os.environ[GATEWAY_URL_VARIABLE] = f"http://127.0.0.1:{sock.getsockname()[1]}"
     config = load_config(args.config)
-    registry, reloader = _reloadable_registry(args.config, config)
+    registry, reloader, _ = _reloadable_registry(args.config, config)
     anyio.run(serve_stdio, registry, sock, reloader, args.reload_interval, config.access)
     return 0
 

@@ -1,4 +1,4 @@
-"""Authentication for every HTTP path of the gateway but `/health` and `/.well-known/*`.
+"""Authentication for every HTTP path of the gateway but the probes (`/health`, `/ready`) and `/.well-known/*`.
 
 One ASGI middleware: a path added later is protected by default. It takes the credential from
 `x-mcp-gateway-key` or `Authorization: Bearer`, finds the caller (a gateway key, else a JWT from the configured
@@ -32,7 +32,7 @@ from mcp_gateway.auth.user_credentials import bind_key_credentials
 logger = logging.getLogger(__name__)
 
 KEY_HEADER = "x-mcp-gateway-key"
-PUBLIC_PATHS = ("/health",)
+PUBLIC_PATHS = ("/health", "/ready")
 PUBLIC_PREFIXES = ("/.well-known/",)
 
 

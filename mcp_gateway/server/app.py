@@ -20,11 +20,13 @@ from mcp_gateway.auth.middleware import Authenticator, AuthMiddleware, ServerAcc
 from mcp_gateway.auth.settings import AccessSettings
 from mcp_gateway.llm.models import ModelsConfig, parse_models
 from mcp_gateway.llm.providers import ProviderPool
+from mcp_gateway.metrics import GatewayMetrics
 from mcp_gateway.registry import Registry
 from mcp_gateway.reload import ConfigReloader
 from mcp_gateway.server.chat import ChatCompletions
+from mcp_gateway.server.drain import Drain
 from mcp_gateway.server.mcp import McpEndpoints
-from mcp_gateway.server.rest import rest_routes
+from mcp_gateway.server.rest import metrics_route, rest_routes
 from mcp_gateway.server.sessions import SessionLimits
 
 logger = logging.getLogger(__name__)
@@ -110,18 +112,24 @@ def create_app(
     reload_interval: float = 2.0,
     models: ModelsConfig | None = None,
     access: AccessSettings | None = None,
+    drain: Drain | None = None,
+    metrics: GatewayMetrics | None = None,
 ) -> Starlette:
     """The whole HTTP gateway. `on_ready` lines are logged once every upstream has been started; unhealthy
     upstreams are retried every `retry_interval` seconds (0: never); with a `reloader`, the config file is
     checked for changes every `reload_interval` seconds (0: only on SIGHUP). `models` are the LLM providers of
     /v1/chat/completions (default: the official SDKs' environment variables). With `access` configured every path
-    but `/health` and `/.well-known/*` needs a gateway key or an accepted token."""
+    but `/health`, `/ready` and `/.well-known/*` needs a gateway key or an accepted token. `drain` is the
+    shutdown state `/health` and `/ready` report (the caller wraps the app in its middleware). `metrics` (one of
+    its own by default) is served at `/metrics`, to admins only when access is configured."""
     host_policy = policy or HostPolicy()
+    metrics = metrics or GatewayMetrics()
     providers = ProviderPool()
-    chat = ChatCompletions(registry, models or parse_models(None, environ=os.environ), providers)
+    chat = ChatCompletions(registry, models or parse_models(None, environ=os.environ), providers, metrics)
     endpoints = McpEndpoints(
         registry, stateless=stateless, security=host_policy.transport_security(), sessions=sessions
     )
+    metrics.watch(registry, sessions=endpoints.open_sessions)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -149,8 +157,13 @@ def create_app(
         Route("/mcp/", gateway_app, methods=["GET", "POST", "DELETE"]),
         Route("/mcp/{server}", ServerAccess(server_app), methods=["GET", "POST", "DELETE"]),
         Route("/mcp/{server}/", ServerAccess(server_app), methods=["GET", "POST", "DELETE"]),
-        *rest_routes(registry),
+        *rest_routes(
+            registry,
+            draining=(lambda: drain.draining) if drain is not None else lambda: False,
+            config_digest=(lambda: reloader.config_digest) if reloader is not None else lambda: None,
+        ),
         *chat.routes(),
+        metrics_route(metrics),
     ]
     authenticator = Authenticator(access) if access is not None and access.enabled else None
     if authenticator is not None:
@@ -159,4 +172,6 @@ def create_app(
     if authenticator is not None:
         app.add_middleware(AuthMiddleware, authenticator=authenticator)
     app.add_middleware(HostCheckMiddleware, policy=host_policy)
+    # Outermost, so refusals (wrong Host, no key) are counted too.
+    app.add_middleware(metrics.middleware, endpoints=[route.path for route in routes])
     return app

@@ -5,7 +5,8 @@ even end its session (or reconnect its event stream) and loses the answer; and a
 until connections are refused. Here the first signal starts a drain instead:
 
 - the listener stays open, and new work is answered 503 with `Retry-After` and `Connection: close`: MCP
-  `tools/call` and `initialize`, and every REST request (so `/health` tells a load balancer). What a client
+  `tools/call` and `initialize`, and every REST request (so `/ready` tells a load balancer) but the liveness
+  probe `/health`, which says "draining" with a 200 so an orchestrator does not kill the drain. What a client
   needs to finish a call already running passes: `tools/list` (the official client lists tools to check a
   result), pings, notifications and session DELETEs;
 - requests already running — tool calls, REST calls — run to their end, for at most the grace period;
@@ -121,6 +122,9 @@ def _starts_new_work(body: bytes) -> bool:
     return any(not isinstance(message, dict) or message.get("method") in _NEW_WORK_METHODS for message in messages)
 
 
+LIVENESS_PATH = "/health"
+
+
 class DrainMiddleware:
     def __init__(self, app: ASGIApp, drain: Drain) -> None:
         self.app = app
@@ -131,7 +135,7 @@ class DrainMiddleware:
             await self.app(scope, receive, send)
             return
         drain = self.drain
-        if drain.draining:
+        if drain.draining and scope["path"] != LIVENESS_PATH:
             admitted, receive = await _admitted_while_draining(scope, receive)
             if not admitted:
                 response = JSONResponse(

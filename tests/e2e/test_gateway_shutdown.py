@@ -105,9 +105,14 @@ async def test_sigterm_answers_the_calls_in_flight_refuses_new_work_then_stops_t
             gateway.process.popen.send_signal(signal.SIGTERM)
             await anyio.sleep(0.3)
             health = await anyio.to_thread.run_sync(gateway.get, "/health")
+            ready = await anyio.to_thread.run_sync(gateway.get, "/ready")
             refused = await anyio.to_thread.run_sync(new_tool_call, gateway)
 
-        assert health.status_code == 503
+        # Alive (a liveness probe must not kill the drain), but no longer ready for new work.
+        assert health.status_code == 200
+        assert health.json()["status"] == "draining"
+        assert ready.status_code == 503
+        assert ready.json() == {"ready": False, "reason": "draining"}
         assert refused.status_code == 503
         assert refused.headers["retry-after"]
         assert sorted(results) == list(range(8))
