@@ -5,8 +5,9 @@ even end its session (or reconnect its event stream) and loses the answer; and a
 until connections are refused. Here the first signal starts a drain instead:
 
 - the listener stays open, and new work is answered 503 with `Retry-After` and `Connection: close`: MCP
-  `tools/call` and `initialize`, and every REST request (so `/ready` tells a load balancer) but the liveness
-  probe `/health`, which says "draining" with a 200 so an orchestrator does not kill the drain. What a client
+  `tools/call` and `initialize`, and every REST request but the probes, which answer for themselves: `/ready`
+  turns 503 (so a load balancer sends new work elsewhere) and `/health` says "draining" with a 200 (so an
+  orchestrator's liveness probe does not kill the drain). What a client
   needs to finish a call already running passes: `tools/list` (the official client lists tools to check a
   result), pings, notifications and session DELETEs;
 - requests already running — tool calls, REST calls — run to their end, for at most the grace period;
@@ -122,7 +123,7 @@ def _starts_new_work(body: bytes) -> bool:
     return any(not isinstance(message, dict) or message.get("method") in _NEW_WORK_METHODS for message in messages)
 
 
-LIVENESS_PATH = "/health"
+PROBE_PATHS = ("/health", "/ready")
 
 
 class DrainMiddleware:
@@ -135,7 +136,7 @@ class DrainMiddleware:
             await self.app(scope, receive, send)
             return
         drain = self.drain
-        if drain.draining and scope["path"] != LIVENESS_PATH:
+        if drain.draining and scope["path"] not in PROBE_PATHS:
             admitted, receive = await _admitted_while_draining(scope, receive)
             if not admitted:
                 response = JSONResponse(
