@@ -22,6 +22,7 @@ import anyio
 
 from mcp_gateway.bridge.targets import PROVIDERS, parse_provider
 from mcp_gateway.config import ConfigError, load_config
+from mcp_gateway.log_format import LOG_FORMATS, configure_logging
 from mcp_gateway.openapi.loader import SpecLoadError, read_spec
 from mcp_gateway.openapi.preview import format_preview, preview
 from mcp_gateway.openapi.tools import build_tools
@@ -42,15 +43,6 @@ GATEWAY_URL_VARIABLE = "MCP_GATEWAY_URL"
 """Set to the gateway's own base URL before the config is read, so servers.json can point at the gateway."""
 
 logger = logging.getLogger("mcp_gateway")
-
-
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        stream=sys.stderr, level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # The HTTP client logs every request URL at INFO; URLs can carry API keys in the query string.
-    logging.getLogger("httpx2").setLevel(logging.WARNING)
-    logging.getLogger("httpcore2").setLevel(logging.WARNING)
 
 
 def _is_loopback(host: str) -> bool:
@@ -361,6 +353,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("MCP_GATEWAY_LOG_LEVEL"),
         help="debug, info, warning, error (default: info for serve and stdio, warning for the others)",
     )
+    parser.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        default=os.environ.get("MCP_GATEWAY_LOG_FORMAT", "text"),
+        help="text, or json: one JSON object per line with the request id (default: text)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     def with_config(sub: argparse.ArgumentParser) -> None:
@@ -374,6 +372,8 @@ def build_parser() -> argparse.ArgumentParser:
     with_config(serve)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=_port, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}; 0 picks a free one")
+    # Also after the command (`serve --log-format json`), where a container's command line puts it.
+    serve.add_argument("--log-format", choices=LOG_FORMATS, default=argparse.SUPPRESS, help="as before the command")
     serve.add_argument("--stateless", action="store_true", help="no MCP sessions: for replicas behind a balancer")
     serve.add_argument("--retry-interval", type=float, default=30.0,
                        help="seconds between attempts to bring unhealthy servers back (0: never; default 30)")
@@ -425,7 +425,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    _configure_logging(args.log_level or ("info" if args.command in ("serve", "stdio") else "warning"))
+    configure_logging(args.log_level or ("info" if args.command in ("serve", "stdio") else "warning"), args.log_format)
     if args.command == "export":
         try:
             parse_provider(args.provider)

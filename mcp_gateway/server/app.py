@@ -23,6 +23,7 @@ from mcp_gateway.llm.providers import ProviderPool
 from mcp_gateway.metrics import GatewayMetrics
 from mcp_gateway.registry import Registry
 from mcp_gateway.reload import ConfigReloader
+from mcp_gateway.request_id import RequestIdMiddleware
 from mcp_gateway.server.chat import ChatCompletions
 from mcp_gateway.server.drain import Drain
 from mcp_gateway.server.mcp import McpEndpoints
@@ -172,6 +173,7 @@ def create_app(
     if authenticator is not None:
         app.add_middleware(AuthMiddleware, authenticator=authenticator)
     app.add_middleware(HostCheckMiddleware, policy=host_policy)
-    # Outermost, so refusals (wrong Host, no key) are counted too.
+    # Outermost, so refusals (wrong Host, no key) are counted too, and carry a request id.
     app.add_middleware(metrics.middleware, endpoints=[route.path for route in routes])
+    app.add_middleware(RequestIdMiddleware)
     return app

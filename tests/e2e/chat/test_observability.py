@@ -1,5 +1,6 @@
-"""The tool loop's metrics: model rounds, their latency and the tokens each provider reported, by provider and model,
-as GET /metrics shows them after requests through the official openai SDK."""
+"""Following the tool loop in production: its metrics (model rounds, their latency and the tokens each provider
+reported, by provider and model, as GET /metrics shows them) and the request id it passes on, through the official
+openai SDK."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import anyio
 import openai
 import pytest
 
-from tests.e2e.chat.helpers import PROTOCOLS, Json, ask, mcp_tool
-from tests.e2e.gateway_process import Gateway
+from tests.e2e.chat.helpers import PROTOCOLS, Json, ask, marker, mcp_tool
+from tests.e2e.gateway_process import Gateway, UpstreamAPI
 from tests.e2e.metrics_scrape import scrape, total
 from tests.e2e.provider_standin import ProviderStandIn
 
@@ -57,3 +58,22 @@ async def test_a_failing_provider_is_counted_by_its_error_kind(gateway: Gateway,
     assert sum(failed.values()) == 1
     [(labels, _)] = [(labels, grown) for labels, grown in failed.items() if grown]
     assert dict(labels)["outcome"] not in ("ok", "exception")
+
+
+async def test_the_request_id_reaches_the_provider_on_every_round_and_the_upstream(
+    gateway: Gateway, client: openai.AsyncOpenAI, stand_in: ProviderStandIn, upstream_api: UpstreamAPI
+) -> None:
+    item = marker()
+    model = stand_in.script([
+        {"calls": [{"tool": "getItem", "arguments": {"item_id": item}}]},
+        {"text": "Found it."},
+    ])
+    raw = await client.chat.completions.with_raw_response.create(
+        model=f"openai/{model}", messages=[{"role": "user", "content": "Find it."}],
+        tools=[mcp_tool("mcp_gateway/mcp/echo", ["getItem"])],  # type: ignore[list-item]
+        extra_headers={"X-Request-Id": f"chat-{item}"},
+    )
+    assert raw.headers["x-request-id"] == f"chat-{item}"
+    assert [request["headers"].get("x-request-id") for request in stand_in.received(model)] == [f"chat-{item}"] * 2
+    [received] = [request for request in upstream_api.received_requests() if item in request["raw_path"]]
+    assert received["headers"]["x-request-id"] == f"chat-{item}"
