@@ -92,7 +92,8 @@ async def test_the_request_id_reaches_the_upstream_and_the_log_lines_of_that_req
         "uvicorn.access", "GET", "/tools", 200)
     assert {line["path"] for line in lines if line.get("request_id") == "mcp-call-42"} == {"/mcp"}
     # The gateway's own lines written while answering carry the id too, not only the access line.
-    assert "mcp_gateway.server.loop_response" in {line["logger"] for line in lines if line.get("request_id") == "chat-7"}
+    chat_loggers = {line["logger"] for line in lines if line.get("request_id") == "chat-7"}
+    assert "mcp_gateway.server.loop_response" in chat_loggers
     startup = [line for line in lines if "listening on" in line["message"]]
     assert startup and "request_id" not in startup[0]
     text = gateway.log()
