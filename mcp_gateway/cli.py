@@ -28,6 +28,8 @@ from mcp_gateway.openapi.preview import format_preview, preview
 from mcp_gateway.openapi.tools import build_tools
 
 if TYPE_CHECKING:
+    from mcp_gateway.auth.client_credentials import TokenCaches
+    from mcp_gateway.cluster.state import SharedState
     from mcp_gateway.config import GatewayConfig
     from mcp_gateway.llm.models import ModelsConfig
     from mcp_gateway.memory_budget import MemoryBudget
@@ -175,7 +177,7 @@ def _load_models(config: GatewayConfig) -> ModelsConfig:
 
 
 def _reloadable_registry(
-    config_path: str, config: GatewayConfig, memory_budget_mb: float | None = None
+    config_path: str, config: GatewayConfig, memory_budget_mb: float | None = None, tokens: TokenCaches | None = None
 ) -> tuple[Registry, ConfigReloader, MemoryBudget]:
     """The registry of the loaded `config` and what keeps it in step with the file (hot reload of servers; the
     `access` section is read once, at startup)."""
@@ -184,15 +186,32 @@ def _reloadable_registry(
     from mcp_gateway.upstreams.factory import build_registry, registry_server
 
     memory = MemoryBudget(int(memory_budget_mb * 1024 * 1024)) if memory_budget_mb else MemoryBudget()
-    registry = build_registry(config, memory)
+    from mcp_gateway.auth.client_credentials import TokenCaches
+
+    # One token cache for the servers loaded now and those a reload adds: one token per credential.
+    tokens = tokens or TokenCaches()
+    registry = build_registry(config, memory, tokens)
     return registry, ConfigReloader(
-        registry, Path(config_path), config, lambda entry, base_dir: registry_server(entry, base_dir, memory)
+        registry, Path(config_path), config, lambda entry, base_dir: registry_server(entry, base_dir, memory, tokens)
     ), memory
+
+
+def _shared_state(redis_url: str | None) -> SharedState | None:
+    if not redis_url:
+        return None
+    from mcp_gateway.cluster.redis_connection import RedisUrlError
+    from mcp_gateway.cluster.state import SharedState
+
+    try:
+        return SharedState.from_url(redis_url)
+    except RedisUrlError as error:
+        raise ConfigError(str(error)) from None
 
 
 def command_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from mcp_gateway.auth.client_credentials import TokenCaches
     from mcp_gateway.metrics import GatewayMetrics
     from mcp_gateway.server.app import create_app
     from mcp_gateway.server.drain import Drain, DrainingServer
@@ -213,7 +232,9 @@ def command_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    registry, reloader, memory = _reloadable_registry(args.config, config, args.memory_budget)
+    shared = _shared_state(args.redis_url)
+    tokens = TokenCaches(shared.tokens if shared is not None else None)
+    registry, reloader, memory = _reloadable_registry(args.config, config, args.memory_budget, tokens)
     metrics = GatewayMetrics()
     metrics.watch_memory(memory)
     models = _load_models(config)
@@ -232,6 +253,7 @@ def command_serve(args: argparse.Namespace) -> int:
         access=access,
         drain=drain,
         metrics=metrics,
+        shared=shared,
     )
     server_config = uvicorn.Config(
         drain.middleware(app), log_config=None, log_level=logging.getLogger().level, lifespan="on"
@@ -385,6 +407,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="open MCP sessions over all endpoints; more get 503 (default 2000)")
     serve.add_argument("--session-idle-timeout", type=_positive, default=600.0, metavar="SECONDS",
                        help="close an MCP session after this long without a request (default 600)")
+    serve.add_argument("--redis-url", default=os.environ.get("MCP_GATEWAY_REDIS_URL"), metavar="URL",
+                       help="share state with other replicas in Redis (redis://, rediss://, unix://): OAuth2 "
+                            "client-credentials tokens and list-changed events (default: $MCP_GATEWAY_REDIS_URL; "
+                            "none: each gateway on its own)")
     serve.add_argument("--allow-remote", action="store_true", help="allow binding a non-loopback address")
     serve.add_argument("--allowed-host", action="append", default=[],
                        help="Host header value to accept (repeatable; '*' for any; default: loopback names and the "

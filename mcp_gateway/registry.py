@@ -143,6 +143,18 @@ class Registry:
             self.rebuild()
         self._changed(server, (kind,))
 
+    async def changed_elsewhere(self, server: str, kind: str) -> None:
+        """Another replica saw `server`'s `kind` change: bring the server back now if it is down here (the other
+        replica just saw it up), then tell this replica's clients."""
+        registered = self._servers.get(server)
+        if registered is None:
+            return
+        if registered.upstream.health.state == "unhealthy":
+            # recover() tells the listeners itself when the server comes back.
+            await self.recover()
+            return
+        self._changed(server, (kind,))
+
     async def start(self) -> None:
         """Start every upstream concurrently; an upstream that fails only marks itself unhealthy."""
         await self._start(list(self._servers.values()))

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mcp_gateway.auth.middleware import Authenticator, AuthMiddleware, ServerAccess
 from mcp_gateway.auth.settings import AccessSettings
+from mcp_gateway.cluster.state import SharedState
 from mcp_gateway.llm.models import ModelsConfig, parse_models
 from mcp_gateway.llm.providers import ProviderPool
 from mcp_gateway.metrics import GatewayMetrics
@@ -115,6 +116,7 @@ def create_app(
     access: AccessSettings | None = None,
     drain: Drain | None = None,
     metrics: GatewayMetrics | None = None,
+    shared: SharedState | None = None,
 ) -> Starlette:
     """The whole HTTP gateway. `on_ready` lines are logged once every upstream has been started; unhealthy
     upstreams are retried every `retry_interval` seconds (0: never); with a `reloader`, the config file is
@@ -122,7 +124,8 @@ def create_app(
     /v1/chat/completions (default: the official SDKs' environment variables). With `access` configured every path
     but `/health`, `/ready` and `/.well-known/*` needs a gateway key or an accepted token. `drain` is the
     shutdown state `/health` and `/ready` report (the caller wraps the app in its middleware). `metrics` (one of
-    its own by default) is served at `/metrics`, to admins only when access is configured."""
+    its own by default) is served at `/metrics`, to admins only when access is configured. `shared` is the state
+    replicas share in Redis (list-changed events here; its token store is the registry's)."""
     host_policy = policy or HostPolicy()
     metrics = metrics or GatewayMetrics()
     providers = ProviderPool()
@@ -139,6 +142,9 @@ def create_app(
             # the upstreams already started, stdio children included.
             await registry.start()
             async with endpoints.run(), anyio.create_task_group() as background:
+                if shared is not None:
+                    await shared.check()
+                    await background.start(shared.changes.run, registry)
                 if retry_interval > 0:
                     background.start_soon(registry.recover_forever, retry_interval)
                 if reloader is not None:
@@ -150,6 +156,8 @@ def create_app(
         finally:
             await providers.aclose()
             await registry.aclose()
+            if shared is not None:
+                await shared.aclose()
 
     gateway_app, server_app = endpoints.gateway_app(), endpoints.server_app()
     routes = [

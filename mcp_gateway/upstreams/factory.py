@@ -105,8 +105,11 @@ def registry_server(
     return RegistryServer(upstream, entry.kind or "invalid", tool_filter, limiter)
 
 
-def build_registry(config: GatewayConfig, memory: MemoryBudget | None = None) -> Registry:
-    """`memory` is the gateway-wide budget for upstream response bytes (one default-sized budget if not given)."""
+def build_registry(
+    config: GatewayConfig, memory: MemoryBudget | None = None, tokens: TokenCaches | None = None
+) -> Registry:
+    """`memory` is the gateway-wide budget for upstream response bytes (one default-sized budget if not given),
+    `tokens` the OAuth2 client-credentials tokens (in process only if not given)."""
     budget = memory or MemoryBudget()
-    tokens = TokenCaches()
+    tokens = tokens or TokenCaches()
     return Registry([registry_server(entry, config.base_dir, budget, tokens) for entry in config.servers])
