@@ -5,7 +5,7 @@ loopback: what the replica tests and the replica benchmark run.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +17,10 @@ from tests.e2e.gateway_process import (
     Gateway,
     ManagedProcess,
     free_port,
+    gateway_command,
+    http_ready,
+    launch_process,
     port_ready,
-    running_gateway,
     start_process,
     stopping,
 )
@@ -71,6 +73,26 @@ def wait_until_balanced(base_url: str, replicas: Sequence[Gateway]) -> None:
 
 
 @contextmanager
+def running_gateways(
+    config_path: Path, log_dir: Path, replicas: Sequence[Sequence[str]], env: Mapping[str, str] | None = None
+) -> Iterator[list[Gateway]]:
+    """Gateways on one config, launched together (each spends seconds importing) and stopped however it ends."""
+    with ExitStack() as stack:
+        launched = []
+        for args in replicas:
+            port = free_port()
+            command = gateway_command("serve", "--config", str(config_path), "--host", LOOPBACK, "--port",
+                                      str(port), *args)
+            process = launch_process(f"replica-{port}", command, log_dir=log_dir, env=env)
+            stack.callback(process.stop)
+            launched.append(Gateway(f"http://{LOOPBACK}:{port}", config_path, process))
+        for gateway in launched:
+            gateway.process.wait_until_ready(http_ready(f"{gateway.base_url}/health"))
+            gateway.wait_until_settled()
+        yield launched
+
+
+@contextmanager
 def running_cluster(
     config_path: Path, log_dir: Path, *, replicas: Sequence[Sequence[str]], redis: bool = True,
     balancer: bool = True,
@@ -80,8 +102,7 @@ def running_cluster(
     with ExitStack() as stack:
         redis_url = stack.enter_context(running_redis(log_dir)) if redis else None
         shared = ["--redis-url", redis_url] if redis_url else []
-        gateways = [stack.enter_context(running_gateway(config_path, log_dir, extra_args=[*args, *shared]))
-                    for args in replicas]
+        gateways = stack.enter_context(running_gateways(config_path, log_dir, [[*args, *shared] for args in replicas]))
         if not balancer:
             yield Cluster(gateways, gateways[0].base_url, None, redis_url)
             return

@@ -1,5 +1,5 @@
-"""What replicas share through a real Redis (`--redis-url`): one OAuth2 client-credentials fetch for every replica,
-and list-changed events that reach the clients of a replica that did not see the change itself."""
+"""What replicas share through a real Redis (`--redis-url`): one OAuth2 client-credentials fetch for every replica.
+List-changed events across replicas are proven by test_replicas.py."""
 
 from __future__ import annotations
 
@@ -7,10 +7,8 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import anyio
-import mcp_types as types
 import pytest
 from mcp import Client
 
@@ -20,15 +18,13 @@ from tests.e2e.gateway_process import (
     LOOPBACK,
     free_port,
     http_ready,
-    mcp_upstream_command,
-    port_ready,
     result_text,
-    running_gateway,
     start_process,
     stopping,
     write_config,
 )
 from tests.e2e.redis_server import running_redis
+from tests.e2e.replica_cluster import running_gateways
 
 pytestmark = pytest.mark.anyio
 
@@ -58,11 +54,9 @@ async def test_replicas_fetch_one_token_between_them(
             "clientSecret": "${CLIENT_SECRET}", "scopes": ["replicas"]}
     config = write_config(tmp_path, {"protected": {"openapi": {
         "spec": "protected.json", "baseUrl": f"{token_endpoint}/protected", "auth": auth}}})
-    env, redis = {"CLIENT_SECRET": CLIENT_SECRET}, ["--redis-url", redis_url]
-    with (
-        running_gateway(config, e2e_log_dir, env=env, extra_args=redis) as first,
-        running_gateway(config, e2e_log_dir, env=env, extra_args=redis) as second,
-    ):
+    redis = ["--redis-url", redis_url]
+    with running_gateways(config, e2e_log_dir, [redis, redis], env={"CLIENT_SECRET": CLIENT_SECRET}) as replicas:
+        first, second = replicas
         failures: list[str] = []
 
         async def calls(url: str, count: int) -> None:
@@ -84,33 +78,3 @@ async def test_replicas_fetch_one_token_between_them(
     assert CLIENT_SECRET not in logs
     for token in httpx.get(f"{token_endpoint}/issued").json()["tokens"]:
         assert token not in logs
-
-
-async def test_a_change_one_replica_sees_reaches_the_clients_of_the_other(
-    redis_url: str, tmp_path: Path, e2e_log_dir: Path
-) -> None:
-    port = free_port()
-    config = write_config(tmp_path, {"late": {"url": f"http://{LOOPBACK}:{port}/mcp"}})
-    told: list[Any] = []
-
-    async def record(message: Any) -> None:
-        if isinstance(message, types.ToolListChangedNotification):
-            told.append(message)
-
-    redis = ["--redis-url", redis_url]
-    # The watching replica never retries the server by itself: only the other replica's event can bring it back.
-    with (
-        running_gateway(config, e2e_log_dir, extra_args=[*redis, "--retry-interval", "0.3"]),
-        running_gateway(config, e2e_log_dir, extra_args=[*redis, "--retry-interval", "0"]) as watching,
-    ):
-        async with Client(watching.mcp_url, mode="legacy", message_handler=record) as client:
-            assert (await client.list_tools()).tools == []
-            upstream = start_process(f"late-upstream-shared-{port}", mcp_upstream_command("http", port=port),
-                                     ready=port_ready(port), log_dir=e2e_log_dir)
-            with stopping(upstream), anyio.fail_after(30):
-                while not told:
-                    await anyio.sleep(0.05)
-                names = [tool.name for tool in (await client.list_tools()).tools]
-                result = await client.call_tool("late-echo", {"text": "through the replica that was told"})
-    assert "late-echo" in names
-    assert result_text(result) == "through the replica that was told"
