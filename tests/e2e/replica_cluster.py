@@ -58,12 +58,14 @@ def running_haproxy(backends: Sequence[str], log_dir: Path) -> Iterator[tuple[st
 
 
 def wait_until_balanced(base_url: str, replicas: Sequence[Gateway]) -> None:
-    """Until the balancer has sent requests to every replica (its health checks marked them all up)."""
+    """Until the balancer sends requests to every replica (its health checks have marked them all up).
+
+    Counted by GET /servers, which only this sends (the balancer's checks ask /ready, the fixtures /health)."""
     deadline = time.monotonic() + BACKEND_UP_TIMEOUT
     while True:
         for _ in range(4):
-            httpx.get(f"{base_url}/ready", timeout=10)
-        served = [value(scrape(replica.base_url), "mcp_gateway_http_requests_total", endpoint="/ready",
+            httpx.get(f"{base_url}/servers", timeout=10)
+        served = [value(scrape(replica.base_url), "mcp_gateway_http_requests_total", endpoint="/servers",
                         status="200") for replica in replicas]
         if all(served):
             return
