@@ -114,7 +114,7 @@ def test_the_configmap_is_the_shipped_config_and_the_secret_fills_its_variables(
     assert config.access.enabled, "a gateway listening on 0.0.0.0 refuses to start without keys"
 
 
-def test_compose_runs_two_replicas_behind_haproxy_with_the_shipped_files() -> None:
+def test_compose_runs_two_replicas_sharing_redis_behind_haproxy_with_the_shipped_files() -> None:
     compose = yaml.safe_load((REPO_ROOT / "compose.yaml").read_text())
     services = compose["services"]
     replicas = [name for name, service in services.items() if service.get("build") == "."]
@@ -124,6 +124,9 @@ def test_compose_runs_two_replicas_behind_haproxy_with_the_shipped_files() -> No
         assert "./deploy/servers.json:/etc/mcp-gateway/servers.json:ro" in service["volumes"]
         grace_period = float(_arg(service["command"], "--grace-period"))
         assert float(service["stop_grace_period"].removesuffix("s")) > grace_period
+        assert _arg(service["command"], "--redis-url") == "redis://redis:6379/0"
+        assert "redis" in service["depends_on"]
+    assert services["redis"]["image"].startswith("redis:")
     balancer = services["lb"]
     assert balancer["image"].startswith("haproxy:")
     assert "./deploy/haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro" in balancer["volumes"]
