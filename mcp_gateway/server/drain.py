@@ -10,7 +10,11 @@ until connections are refused. Here the first signal starts a drain instead:
   orchestrator's liveness probe does not kill the drain). What a client
   needs to finish a call already running passes: `tools/list` (the official client lists tools to check a
   result), pings, notifications and session DELETEs;
-- requests already running — tool calls, REST calls — run to their end, for at most the grace period;
+- requests already running — tool calls, REST calls — run to their end, for at most the grace period; once
+  none is left, the gateway still waits for a short quiet moment (`QUIET_SECONDS` without any request) when
+  requests were answered during the drain: a client that just got its result usually sends a follow-up (the
+  official client lists tools to check the result, and ends its session with a DELETE), which would otherwise
+  find the port closed and fail a call that had succeeded;
 - long-lived event streams (MCP GET streams) are not calls: they are ended once the calls are done;
 - then uvicorn's own shutdown runs, and with it the app's lifespan exit, which stops the stdio children.
 
@@ -36,6 +40,8 @@ DEFAULT_GRACE_PERIOD = 30.0
 RETRY_AFTER_SECONDS = 5
 STREAM_CLOSE_TIMEOUT = 2
 """How long uvicorn waits, once the calls are drained, for the event streams it was asked to end."""
+QUIET_SECONDS = 1.0
+"""After the last request in flight was answered, how long no request may run before the drain ends."""
 
 
 class Drain:
@@ -44,6 +50,8 @@ class Drain:
     def __init__(self) -> None:
         self.draining = False
         self.in_flight = 0
+        self.last_finished = 0.0
+        """Monotonic time the last request ended."""
         self._streams_closed = anyio.Event()
 
     def begin(self) -> None:
@@ -132,11 +140,12 @@ class DrainMiddleware:
         self.drain = drain
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"] in PROBE_PATHS:
+            # Probes are no work to wait for: a balancer checking /ready every second must not keep a drain going.
             await self.app(scope, receive, send)
             return
         drain = self.drain
-        if drain.draining and scope["path"] not in PROBE_PATHS:
+        if drain.draining:
             admitted, receive = await _admitted_while_draining(scope, receive)
             if not admitted:
                 response = JSONResponse(
@@ -158,6 +167,7 @@ class DrainMiddleware:
             await self.app(scope, receive, send)
         finally:
             drain.in_flight -= 1
+            drain.last_finished = time.monotonic()
 
 
 class DrainingServer(uvicorn.Server):
@@ -190,8 +200,11 @@ class DrainingServer(uvicorn.Server):
                 self._announce = None
                 logger.info("%s: draining %d request(s) in flight for up to %gs; new requests get 503",
                             signal_name, in_flight, self._grace_period)
-            elapsed = time.monotonic() - self._started_at
-            if self._drain.in_flight == 0:
+            now = time.monotonic()
+            elapsed = now - self._started_at
+            answered_during_drain = self._drain.last_finished > self._started_at
+            quiet = not answered_during_drain or now - self._drain.last_finished >= QUIET_SECONDS
+            if self._drain.in_flight == 0 and quiet:
                 logger.info("drained in %.1fs: every request in flight was answered", elapsed)
                 self._finish()
             elif elapsed >= self._grace_period:
