@@ -10,7 +10,7 @@ import redis.asyncio as redis
 
 from mcp_gateway.cluster.changes import RedisChanges
 from mcp_gateway.cluster.redis_connection import connect, public_url
-from mcp_gateway.cluster.tokens import RedisTokens
+from mcp_gateway.cluster.redis_tokens import RedisTokens
 
 logger = logging.getLogger(__name__)
 

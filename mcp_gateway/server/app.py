@@ -7,6 +7,7 @@ import os
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import anyio
 from mcp.server.transport_security import TransportSecuritySettings
@@ -18,7 +19,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mcp_gateway.auth.middleware import Authenticator, AuthMiddleware, ServerAccess
 from mcp_gateway.auth.settings import AccessSettings
-from mcp_gateway.cluster.state import SharedState
 from mcp_gateway.llm.models import ModelsConfig, parse_models
 from mcp_gateway.llm.providers import ProviderPool
 from mcp_gateway.metrics import GatewayMetrics
@@ -30,6 +30,10 @@ from mcp_gateway.server.drain import Drain
 from mcp_gateway.server.mcp import McpEndpoints
 from mcp_gateway.server.rest import metrics_route, rest_routes
 from mcp_gateway.server.sessions import SessionLimits
+
+if TYPE_CHECKING:
+    # Only a gateway started with --redis-url imports the redis package.
+    from mcp_gateway.cluster.state import SharedState
 
 logger = logging.getLogger(__name__)
 
