@@ -16,16 +16,14 @@ from __future__ import annotations
 
 import shutil
 import signal
-from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import anyio
 import mcp_types as types
 import pytest
-from mcp import Client, MCPError
+from mcp import Client
 
 from mcp_gateway.http import httpx
 from tests.e2e.gateway_process import (
@@ -35,32 +33,20 @@ from tests.e2e.gateway_process import (
     free_port,
     mcp_upstream_command,
     port_ready,
-    result_text,
     start_process,
     stopping,
     write_config,
 )
 from tests.e2e.metrics_scrape import scrape, total
 from tests.e2e.replica_cluster import Cluster, running_cluster
+from tests.e2e.replica_load import Load, handshake_client, modern_client, wait_for_calls
 
 ROBUSTNESS_SPEC = Path(__file__).resolve().parent / "robustness_api.yaml"
 CLIENTS_PER_ERA = 4
 CALLS_BEFORE_STOP = 40
 CALLS_AFTER_STOP = 40
-CALL_SECONDS = 0.2
-"""Each call waits this long at the upstream, so calls are in flight when the replica is stopped."""
 
 pytestmark = pytest.mark.anyio
-
-
-@dataclass
-class Load:
-    succeeded: Counter[str] = field(default_factory=Counter)
-    failed: list[tuple[str, str]] = field(default_factory=list)
-    reinitialized: int = 0
-
-    def total(self) -> int:
-        return sum(self.succeeded.values())
 
 
 @pytest.fixture
@@ -78,65 +64,6 @@ def config_path(upstream_api: UpstreamAPI, mcp_http_upstream: McpUpstream, late_
         "late": {"url": f"http://{LOOPBACK}:{late_port}/mcp"},
     }
     return write_config(tmp_path, servers)
-
-
-async def modern_client(url: str, load: Load, stop: anyio.Event) -> None:
-    """A modern-era (2026-07-28) client: every call a self-contained POST that any replica can answer."""
-    async with Client(url, mode="2026-07-28") as client:
-        index = 0
-        while not stop.is_set():
-            index += 1
-            tool, arguments = (("api-slowEcho", {"seconds": CALL_SECONDS}) if index % 2
-                               else ("tools-echo", {"text": f"modern {index}"}))
-            try:
-                result = await client.call_tool(tool, arguments)
-            except Exception as error:
-                load.failed.append(("modern", f"{type(error).__name__}: {error}"))
-                continue
-            if result.is_error:
-                load.failed.append(("modern", result_text(result)))
-            else:
-                load.succeeded["modern"] += 1
-
-
-async def handshake_client(url: str, load: Load, stop: anyio.Event) -> None:
-    """A handshake-era client: a session in one replica; told 404 when that replica is gone, it starts anew."""
-    while not stop.is_set():
-        try:
-            async with Client(url, mode="legacy") as client:
-                index = 0
-                while not stop.is_set():
-                    index += 1
-                    result = await client.call_tool("api-slowEcho", {"seconds": CALL_SECONDS})
-                    if result.is_error:
-                        load.failed.append(("handshake", result_text(result)))
-                    else:
-                        load.succeeded["handshake"] += 1
-        except Exception as error:
-            problems = [leaf for leaf in _leaves(error) if not _session_gone(leaf)]
-            if problems:
-                load.failed.extend(("handshake", f"{type(leaf).__name__}: {leaf}") for leaf in problems)
-                await anyio.sleep(0.1)
-            else:
-                load.reinitialized += 1
-
-
-def _leaves(error: BaseException) -> list[BaseException]:
-    if isinstance(error, BaseExceptionGroup):
-        return [leaf for inner in error.exceptions for leaf in _leaves(inner)]
-    return [error]
-
-
-def _session_gone(error: BaseException) -> bool:
-    # What the SDK's client raises for a 404 on its session (its own words, or the server's 404 body): the spec's
-    # signal to initialize again. A 500 would surface as another error and fail the test.
-    return isinstance(error, MCPError) and error.error.message in ("Session terminated", "Session not found")
-
-
-async def wait_for_calls(load: Load, count: int) -> None:
-    with anyio.fail_after(60):
-        while load.total() < count:
-            await anyio.sleep(0.02)
 
 
 def unknown_session_status(url: str) -> int:
