@@ -33,6 +33,7 @@ from tests.e2e.gateway_process import (
     free_port,
     mcp_upstream_command,
     port_ready,
+    result_text,
     start_process,
     stopping,
     write_config,
@@ -42,6 +43,9 @@ from tests.e2e.replica_cluster import Cluster, running_cluster
 from tests.e2e.replica_load import Load, handshake_client, modern_client, wait_for_calls
 
 ROBUSTNESS_SPEC = Path(__file__).resolve().parent / "robustness_api.yaml"
+LONG_CALLS = 4
+LONG_CALL_SECONDS = 4
+"""Longer than the balancer takes to mark a draining replica down (two failed checks a second apart)."""
 CLIENTS_PER_ERA = 4
 CALLS_BEFORE_STOP = 40
 CALLS_AFTER_STOP = 40
@@ -64,6 +68,17 @@ def config_path(upstream_api: UpstreamAPI, mcp_http_upstream: McpUpstream, late_
         "late": {"url": f"http://{LOOPBACK}:{late_port}/mcp"},
     }
     return write_config(tmp_path, servers)
+
+
+async def long_call(url: str, index: int, progress: list[str]) -> None:
+    """One modern-era call that is still running when a replica is stopped, and still answered."""
+    try:
+        async with Client(url, mode="2026-07-28") as client:
+            progress.append(f"sent {index}")
+            result = await client.call_tool("api-slowEcho", {"seconds": LONG_CALL_SECONDS})
+            progress.append(f"answered {index}" if not result.is_error else f"failed {index}: {result_text(result)}")
+    except Exception as error:
+        progress.append(f"failed {index}: {type(error).__name__}: {error}")
 
 
 def unknown_session_status(url: str) -> int:
@@ -119,6 +134,13 @@ async def test_calls_survive_a_replica_going_away_and_changes_reach_every_replic
             group.start_soon(handshake_client, cluster.mcp_url, load, stop)
         await wait_for_calls(load, CALLS_BEFORE_STOP)
         scraped_before_stop = [await anyio.to_thread.run_sync(scrape, replica.base_url) for replica in replicas]
+        long_calls: list[str] = []
+        for index in range(LONG_CALLS):
+            group.start_soon(long_call, cluster.mcp_url, index, long_calls)
+        with anyio.fail_after(30):
+            while len(long_calls) < LONG_CALLS:
+                await anyio.sleep(0.02)
+        await anyio.sleep(0.5)
         if len(replicas) > 1:
             replicas[0].process.popen.send_signal(signal.SIGTERM)
             with anyio.fail_after(40):
@@ -128,6 +150,9 @@ async def test_calls_survive_a_replica_going_away_and_changes_reach_every_replic
         stop.set()
 
     assert [failure for failure in load.failed if failure[0] == "modern"] == []
+    # Calls that outlast the balancer's verdict on a draining replica (down after two failed checks) still end well.
+    assert sorted(long_calls) == sorted([f"sent {index}" for index in range(LONG_CALLS)]
+                                        + [f"answered {index}" for index in range(LONG_CALLS)])
     # Handshake-era clients lose only their session (404, then a new one), never a call to a server error.
     assert [failure for failure in load.failed if failure[0] == "handshake"] == []
     assert load.succeeded["modern"] > 0 and load.succeeded["handshake"] > 0
