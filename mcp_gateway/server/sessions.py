@@ -52,7 +52,7 @@ class SessionPool:
         self._managers.append(manager)
         return manager
 
-    def release(self, manager: CappedSessionManager) -> None:
+    def release(self, manager: StreamableHTTPSessionManager) -> None:
         """Forget a manager whose endpoint closed (its server was removed): otherwise every reload that removes a
         server would keep its manager, and the server built for it, for the life of the gateway."""
         self._managers.remove(manager)

@@ -39,9 +39,9 @@ async def test_removed_server_endpoints_release_their_session_managers_and_tasks
         for cycle in range(CYCLES):
             name = f"extra{cycle}"
             await registry.reconfigure([steady, _server(name)])
-            await _settle(lambda: name in endpoints.per_server, f"endpoint {name} opening")
+            await _settle(lambda name=name: name in endpoints.per_server, f"endpoint {name} opening")
             await registry.reconfigure([steady])
-            await _settle(lambda: name not in endpoints.per_server, f"endpoint {name} closing")
+            await _settle(lambda name=name: name not in endpoints.per_server, f"endpoint {name} closing")
         # Closing finishes after the endpoint leaves `per_server`: give its task a moment to end.
         await _settle(lambda: endpoints.session_managers == 2, "removed endpoints' managers released")
         await _settle(lambda: len(asyncio.all_tasks()) <= baseline_tasks, "removed endpoints' tasks ended")
