@@ -55,7 +55,7 @@ class SessionPool:
     def release(self, manager: StreamableHTTPSessionManager) -> None:
         """Forget a manager whose endpoint closed (its server was removed): otherwise every reload that removes a
         server would keep its manager, and the server built for it, for the life of the gateway."""
-        self._managers.remove(manager)
+        self._managers = [kept for kept in self._managers if kept is not manager]
 
     def __len__(self) -> int:
         return len(self._managers)
