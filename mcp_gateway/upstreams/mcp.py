@@ -39,6 +39,7 @@ from mcp_gateway.http import httpx, new_client
 from mcp_gateway.upstreams.base import Health
 from mcp_gateway.upstreams.mcp_session import ProgressCallback, SessionHandlers, send_raw
 from mcp_gateway.upstreams.mcp_spec import McpServerSpec
+from mcp_gateway.upstreams.sse_retry import resume_request_streams_at_once
 from mcp_gateway.upstreams.stdio_noise import quiet_sdk_parse_failures, stdout_noise_handler
 from mcp_gateway.upstreams.tool_listing import list_all_tools
 from mcp_gateway.upstreams.transport_noise import quiet_sdk_transport_failures
@@ -488,6 +489,7 @@ class McpUpstream:
             # Responses stream back on the POST (and server messages on a GET): an idle read there must not
             # break the transport before our own per-call deadline reports the slow call as an error.
             http_client.timeout = httpx.Timeout(spec.timeout, read=_STREAM_READ_TIMEOUT)
+            http_client.event_hooks["response"].append(resume_request_streams_at_once)
             if stream_opened is not None:
                 opened = stream_opened
 
