@@ -61,6 +61,9 @@ serves today. The relay needs it: what it carries per client (server-to-client r
 session of an upstream keeps what an endpoint advertises true for every session behind it. Only plain tool calls
 to an HTTP upstream go over the modern era when the upstream speaks it (see `_modern_calls_channel`)."""
 
+_LIVENESS_INTERVAL = 5.0
+"""How often the shared session of an idle upstream is pinged, to notice a server that went away."""
+
 _STANDALONE_STREAM_WAIT = 5.0
 """At most this long, a client's own session waits for its standalone stream before its first request."""
 
@@ -168,7 +171,8 @@ class McpUpstream:
                 await self._release(self._connection)
 
     def tools(self) -> list[types.Tool]:
-        """The tools of the last successful listing, kept while a reconnect is pending."""
+        """The tools of the last successful listing, kept while a reconnect is pending; none while the server is
+        down (a lost connection that could not be reopened)."""
         return list(self._tools)
 
     async def call_tool(
@@ -329,7 +333,7 @@ class McpUpstream:
                     connection.client, connection.calls = client, calls
                     connection.settled.set()
                     try:
-                        await connection.release.wait()
+                        await self._watch(connection, client)
                     finally:
                         connection.client = connection.calls = None
             # The boundary of the connection: whatever ended it becomes a health detail, never a crash.
@@ -340,6 +344,23 @@ class McpUpstream:
             finally:
                 connection.settled.set()
                 connection.closed.set()
+
+    async def _watch(self, connection: _Connection, client: Client) -> None:
+        """Park until the connection is released; meanwhile ping the shared session now and then, so a server
+        that went away is noticed (and leaves the lists) without waiting for someone to call it: neither the SDK's
+        stdio transport (a child that exits) nor its HTTP one (a server that stops) ends the client by itself."""
+        while not connection.release.is_set():
+            with anyio.move_on_after(_LIVENESS_INTERVAL):
+                await connection.release.wait()
+            if connection.release.is_set() or not connection.lists_tools:
+                continue
+            try:
+                with anyio.fail_after(self._spec.timeout):
+                    await client.send_ping()
+            except MCPError as error:
+                if error.code == types.REQUEST_TIMEOUT or _means_connection_lost(error):
+                    raise
+                # Any other answer (a server without ping) is an answer: the server is there.
 
     async def _usable_connection(self) -> _Connection | None:
         """The live connection, after at most one reconnect attempt shared by every caller that saw it dead."""
@@ -359,11 +380,27 @@ class McpUpstream:
         await self._release(connection)
 
     def _note_lost(self, connection: _Connection, reason: str) -> None:
-        if connection is self._connection and self._task_group is not None:
+        task_group = self._task_group
+        if connection is self._connection and task_group is not None:
             first_news = self._health.state != "unhealthy"
             self._health = Health("unhealthy", f"server '{self.name}': connection to {self._target()} lost: {reason}")
             if first_news:  # every call in flight on the connection reports the loss; one line says it
                 logger.warning("%s", self._health.detail)
+                task_group.start_soon(self._after_loss, connection)
+
+    async def _after_loss(self, lost: _Connection) -> None:
+        """Reconnect once right away (a restarted server keeps its tools listed); a server that stays down
+        leaves the lists, and clients are told, until a recovery brings it back."""
+        async with self._reconnect_lock:
+            if self._task_group is None or self._connection is not lost:
+                return  # closing, or a call already reconnected
+            await self._connect()
+            if self._health.state != "unhealthy":
+                return
+            self._tools = []
+        if self._change_listener is not None:
+            for kind in _LIST_CHANGES.values():
+                self._change_listener(self.name, kind)
 
     @staticmethod
     async def _release(connection: _Connection) -> None:
