@@ -103,7 +103,8 @@ class _Connection:
 
 
 class McpUpstream:
-    """Tools of one upstream MCP server, reconnecting once on the next call after the connection is lost."""
+    """Tools of one upstream MCP server. A lost connection (seen by a call, or by the idle ping) is reopened once
+    at once; one that stays lost clears the tools until `recover()` or the next call reconnects."""
 
     def __init__(self, name: str, spec: McpServerSpec) -> None:
         self.name = name
