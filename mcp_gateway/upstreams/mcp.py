@@ -104,7 +104,7 @@ class _Connection:
 
 class McpUpstream:
     """Tools of one upstream MCP server. A lost connection (seen by a call, or by the idle ping) is reopened once
-    at once; one that stays lost clears the tools until `recover()` or the next call reconnects."""
+    at once; one that stays lost clears the tools until `recover()` brings the server back."""
 
     def __init__(self, name: str, spec: McpServerSpec) -> None:
         self.name = name
