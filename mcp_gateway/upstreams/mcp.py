@@ -103,7 +103,7 @@ class _Connection:
 
 class McpUpstream:
     """Tools of one upstream MCP server. A lost connection (seen by a call, or by the idle ping) is reopened once
-    at once; one that stays lost clears the tools until `recover()` brings the server back."""
+    at once; one that stays lost is `down` (out of the lists) until `recover()` or a call reconnects it."""
 
     def __init__(self, name: str, spec: McpServerSpec) -> None:
         self.name = name
@@ -118,6 +118,8 @@ class McpUpstream:
         self._reconnect_lock = anyio.Lock()
         self._change_listener: ChangeListener | None = None
         self._identity: tuple[types.ServerCapabilities, types.Implementation | None, str | None] | None = None
+        self.down = False
+        """Lost, and not reopened at once: its tools are kept out of the lists until it is back."""
 
     @property
     def health(self) -> Health:
@@ -171,8 +173,8 @@ class McpUpstream:
                 await self._release(self._connection)
 
     def tools(self) -> list[types.Tool]:
-        """The tools of the last successful listing, kept while a reconnect is pending; none while the server is
-        down (a lost connection that could not be reopened)."""
+        """The tools of the last successful listing, kept while a reconnect is pending and while the server is
+        `down` (so a call to one still reaches this upstream, which says why it fails or reconnects)."""
         return list(self._tools)
 
     async def call_tool(
@@ -307,6 +309,10 @@ class McpUpstream:
             self._tools = list(connection.tools)
             self._identity = (client.server_capabilities, client.server_info, client.instructions)
             self._health = Health("healthy", f"{len(self._tools)} tools")
+            back, self.down = self.down, False
+            if back and self._change_listener is not None:
+                for kind in _LIST_CHANGES.values():  # back in the lists, whoever reconnected it
+                    self._change_listener(self.name, kind)
         else:
             detail = f"server '{self.name}': cannot connect to {self._target()}: {connection.failure}"
             self._health = Health("unhealthy", detail)
@@ -397,7 +403,7 @@ class McpUpstream:
             await self._connect()
             if self._health.state != "unhealthy":
                 return
-            self._tools = []
+            self.down = True
         if self._change_listener is not None:
             for kind in _LIST_CHANGES.values():
                 self._change_listener(self.name, kind)

@@ -45,10 +45,13 @@ async def test_clients_are_told_when_a_server_goes_down_and_its_tools_leave_the_
                 after = {tool.name for tool in (await everything.list_tools()).tools}
                 left_on_own = (await own.list_tools()).tools
                 still = await everything.call_tool("steady-echo", {"text": "still here"})
+                # A client that kept the old list and calls anyway is told why, as a result.
+                gone = await everything.call_tool("doomed-echo", {"text": "anyone?"})
             health = {entry["name"]: entry["health"] for entry in gateway.get_json("/servers")}
     assert "doomed-echo" in before and "steady-echo" in before
     assert not any(name.startswith("doomed-") for name in after)
     assert {name for name in before if name.startswith("steady-")} <= after
     assert left_on_own == []
     assert result_text(still) == "still here"
+    assert gone.is_error and "server 'doomed'" in result_text(gone), result_text(gone)
     assert health == {"steady": "healthy", "doomed": "unhealthy"}
