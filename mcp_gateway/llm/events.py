@@ -75,6 +75,8 @@ class ToolCallStarted:
 @dataclass(frozen=True)
 class ToolCallFinished:
     record: McpCallRecord
+    output: str = ""
+    """The whole result text the model is given (the record keeps an excerpt)."""
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,6 @@ from mcp_gateway.llm.events import (
     ToolCallFinished,
     ToolCallStarted,
 )
-from mcp_gateway.llm.models import WireProtocol
 from mcp_gateway.llm.providers.base import ModelClient, ModelRequest, ModelTurn, ProviderError, TextDelta, Usage
 from mcp_gateway.llm.tool_cache import ConversionCache
 from mcp_gateway.llm.toolset import McpTool, RequestTools
@@ -67,7 +66,8 @@ NOT_RUN_TEXT = "Not run: the gateway's limit of {rounds} model rounds for this r
 @dataclass(frozen=True)
 class LoopRequest:
     client: ModelClient
-    protocol: WireProtocol
+    protocol: Provider
+    """The client's wire protocol, as the bridge target that converts for it (`openai-responses` included)."""
     model: str
     """The provider's own model name."""
     messages: Sequence[Mapping[str, Any]]
@@ -178,7 +178,7 @@ class ToolLoop:
         for planned in mcp_calls:
             record = McpCallRecord(planned.call, round_number, True, text, 0.0, "not_run")
             progress.calls.append(record)
-            await emit(ToolCallFinished(record))
+            await emit(ToolCallFinished(record, text))
             results.append(_tool_message(planned.call.call_id, text))
         progress.transcript.extend([turn.message, *_for_caller(results)])
         message = _with_calls(turn.message, {str(call.get("id")) for call in caller_calls})
@@ -222,7 +222,7 @@ class ToolLoop:
         if result.is_error and status == "completed":
             status = "failed"
         record = McpCallRecord(call, round_number, bool(result.is_error), _excerpt(text), duration_ms, status)
-        await emit(ToolCallFinished(record))
+        await emit(ToolCallFinished(record, text))
         return record, text
 
     async def _call_registry(self, tool: McpTool, arguments: dict[str, Any]) -> mcp_types.CallToolResult:
@@ -239,7 +239,7 @@ class ToolLoop:
 
 
 def _convert(request: LoopRequest, cache: ConversionCache) -> ConvertedTools:
-    provider: Provider = request.protocol  # each wire protocol is also a bridge target of the same name
+    provider = request.protocol
     for hosted in request.tools.hosted:
         if not is_hosted_tool(hosted, provider):
             raise RequestError(400, f"a tool of type {hosted.get('type')!r} cannot be sent to a {provider} model",

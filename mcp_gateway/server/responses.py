@@ -1,0 +1,218 @@
+"""The OpenAI Responses door: `POST /v1/responses`, `GET` and `DELETE /v1/responses/{id}`.
+
+The request is OpenAI's, as the official SDK sends it: `model` (`provider/model-name`, any configured provider),
+`input` (a string or input items, see `responses_input`), `instructions`, `tools` (function tools and `"type": "mcp"`
+tools naming this gateway's servers, see `mcp_gateway.llm.toolset`), `tool_choice`, `parallel_tool_calls`, `stream`,
+`previous_response_id`, `store`, `max_output_tokens`, `metadata`, `temperature`, `top_p`, `user`, and one
+extension, `mcp_max_rounds`. The gateway runs the MCP tools on the loop `/v1/chat/completions` uses and answers
+with Responses output items (`responses_output`). A provider with OpenAI's Responses API (OpenAI itself, or an
+OpenAI-compatible server configured with `responsesApi`) is asked through it, and gets the request's other fields
+as they are; other providers are asked through their own wire protocol, where a field with no equivalent is a 400.
+
+Responses are stored (unless `store: false`) with the conversation they end, bound to the caller's key: a request
+with `previous_response_id` continues that conversation (approving MCP calls with `mcp_approval_response` items,
+answering function calls with `function_call_output` items); `instructions` are not carried over, as in OpenAI's
+API, and neither are `tools`, which each request gives anew.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from mcp_gateway.auth.principal import principal_of
+from mcp_gateway.llm.errors import RequestError
+from mcp_gateway.llm.events import Completed, LoopEvent
+from mcp_gateway.llm.loop import Emit, LoopRequest, ToolLoop
+from mcp_gateway.llm.models import ModelsConfig, UnknownModelError
+from mcp_gateway.llm.providers import ProviderPool, uses_responses_api
+from mcp_gateway.llm.store import ResponseStore, StoredResponse
+from mcp_gateway.llm.toolset import McpTool, RequestTools, read_tools
+from mcp_gateway.registry import Registry
+from mcp_gateway.server.llm_http import json_object_body, openai_error_body, own_origins
+from mcp_gateway.server.loop_response import LoopResponse
+from mcp_gateway.server.responses_input import chat_tool_choice, chat_tools, read_input
+from mcp_gateway.server.responses_output import ResponseFrame, ResponsesRenderer
+
+logger = logging.getLogger(__name__)
+
+_GATEWAY_FIELDS = frozenset({"model", "input", "instructions", "tools", "tool_choice", "parallel_tool_calls",
+                             "stream", "previous_response_id", "store", "metadata", "mcp_max_rounds"})
+# Fields every provider gets in its own terms (the loop's params speak Chat Completions).
+_MAPPED_FIELDS = {"max_output_tokens": "max_tokens", "temperature": "temperature", "top_p": "top_p", "user": "user"}
+# Repeated in the response as the request gave them.
+_ECHOED_FIELDS = ("instructions", "metadata", "tools", "tool_choice", "parallel_tool_calls", "temperature", "top_p",
+                  "max_output_tokens", "previous_response_id", "store", "user")
+_ECHO_DEFAULTS: dict[str, Any] = {"instructions": None, "metadata": {}, "tools": [], "tool_choice": "auto",
+                                  "parallel_tool_calls": True, "temperature": None, "top_p": None,
+                                  "max_output_tokens": None, "previous_response_id": None, "store": True,
+                                  "user": None, "text": {"format": {"type": "text"}}, "truncation": "disabled"}
+
+
+def _not_found(response_id: str) -> JSONResponse:
+    body = openai_error_body(RequestError(404, f"No response found with id '{response_id}'.", param="response_id"))
+    return JSONResponse(body, status_code=404)
+
+
+def _listing(tools: RequestTools) -> list[tuple[str, list[McpTool]]]:
+    """The request's MCP tools grouped by server label, in the order the request offers them."""
+    by_label: dict[str, list[McpTool]] = {}
+    for tool in tools.mcp.values():
+        by_label.setdefault(tool.label, []).append(tool)
+    return list(by_label.items())
+
+
+class Responses:
+    def __init__(self, registry: Registry, models: ModelsConfig, pool: ProviderPool, store: ResponseStore) -> None:
+        self._registry = registry
+        self._models = models
+        self._pool = pool
+        self._store = store
+        self._loop = ToolLoop(registry)
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/v1/responses", self.create, methods=["POST"]),
+            Route("/v1/responses/{response_id}", self.retrieve, methods=["GET"]),
+            Route("/v1/responses/{response_id}", self.delete, methods=["DELETE"]),
+        ]
+
+    async def retrieve(self, request: Request) -> Response:
+        response_id = request.path_params["response_id"]
+        stored = await self._store.get(response_id, principal_of(request.scope).name)
+        return JSONResponse(stored.response) if stored is not None else _not_found(response_id)
+
+    async def delete(self, request: Request) -> Response:
+        response_id = request.path_params["response_id"]
+        if not await self._store.delete(response_id, principal_of(request.scope).name):
+            return _not_found(response_id)
+        return JSONResponse({"id": response_id, "object": "response", "deleted": True})
+
+    async def create(self, request: Request) -> Response:
+        owner = principal_of(request.scope).name
+        try:
+            body = await json_object_body(request)
+            loop_request, frame, conversation, store = await self._read(body, request, owner)
+        except RequestError as error:
+            return JSONResponse(openai_error_body(error), status_code=error.status)
+        renderer = ResponsesRenderer(frame, loop_request.approvals)
+
+        async def run(emit: Emit) -> None:
+            async def storing(event: LoopEvent) -> None:
+                if isinstance(event, Completed) and store:
+                    await self._keep(frame, owner, renderer.completed_body(event), [*conversation, *event.transcript])
+                await emit(event)
+
+            await self._loop.run(loop_request, storing)
+
+        return LoopResponse(run, renderer, stream=loop_request.stream)
+
+    async def _keep(self, frame: ResponseFrame, owner: str, body: dict[str, Any],
+                    conversation: list[dict[str, Any]]) -> None:
+        try:
+            await self._store.put(StoredResponse(frame.response_id, owner, frame.created_at, body, conversation))
+        except (OSError, sqlite3.Error):
+            # The caller still gets its answer; only continuing from it will fail, which the log explains.
+            logger.exception("response %s could not be stored", frame.response_id)
+
+    async def _read(self, body: dict[str, Any], request: Request,
+                    owner: str) -> tuple[LoopRequest, ResponseFrame, list[dict[str, Any]], bool]:
+        model = body.get("model")
+        if not isinstance(model, str) or not model:
+            raise RequestError(400, "model is required: 'provider/model-name'", param="model")
+        try:
+            provider, model_name = self._models.resolve(model)
+        except UnknownModelError as error:
+            raise RequestError(400, str(error), param="model", code="model_not_found") from error
+        responses_wire = uses_responses_api(provider)
+        stream = _boolean(body, "stream", False)
+        store = _boolean(body, "store", True)
+        parallel = body.get("parallel_tool_calls")
+        if parallel is not None and not isinstance(parallel, bool):
+            raise RequestError(400, "parallel_tool_calls must be a boolean", param="parallel_tool_calls")
+        metadata = body.get("metadata")
+        if metadata is not None and not (isinstance(metadata, Mapping) and
+                                         all(isinstance(value, str) for value in metadata.values())):
+            raise RequestError(400, "metadata must be an object of string values", param="metadata")
+        instructions = body.get("instructions")
+        if instructions is not None and not isinstance(instructions, str):
+            raise RequestError(400, "instructions must be a string", param="instructions")
+        rounds = body.get("mcp_max_rounds", self._models.default_rounds)
+        cap = self._models.max_rounds
+        if not isinstance(rounds, int) or isinstance(rounds, bool) or not 1 <= rounds <= cap:
+            raise RequestError(400, f"mcp_max_rounds must be an integer from 1 to {cap} (this gateway's cap)",
+                               param="mcp_max_rounds")
+        read = read_input(body.get("input"))
+        previous_id = body.get("previous_response_id")
+        history: list[dict[str, Any]] = []
+        if previous_id is not None:
+            if not isinstance(previous_id, str):
+                raise RequestError(400, "previous_response_id must be a string", param="previous_response_id")
+            previous = await self._store.get(previous_id, owner)
+            if previous is None:
+                raise RequestError(400, f"Previous response with id '{previous_id}' not found.",
+                                   param="previous_response_id", code="previous_response_not_found")
+            history = previous.conversation
+        conversation = [*history, *read.messages]
+        if not conversation:
+            raise RequestError(400, "input must not be empty", param="input")
+        tools = read_tools(chat_tools(body.get("tools")), self._registry, principal_of(request.scope),
+                           own_origins(request))
+        params = _params(body, responses_wire)
+        system = [{"role": "system", "content": instructions}] if instructions else []
+        loop_request = LoopRequest(
+            client=self._pool.client(provider, responses=True),
+            protocol="openai-responses" if responses_wire else provider.protocol,
+            model=model_name,
+            messages=[*system, *conversation],
+            tools=tools,
+            max_rounds=rounds,
+            tool_choice=chat_tool_choice(body.get("tool_choice")),
+            parallel_tool_calls=parallel,
+            params=params,
+            stream=stream,
+            approvals=read.approvals,
+        )
+        response_id = f"resp_{uuid.uuid4().hex}"
+        echoed = {**_ECHO_DEFAULTS, **{key: body[key] for key in _ECHOED_FIELDS if key in body}}
+        echoed["store"] = store
+        frame = ResponseFrame(
+            response_id, int(time.time()), model, echoed,
+            listed=_listing(tools) if previous_id is None else (),
+            labels={name: tool.label for name, tool in tools.mcp.items()},
+        )
+        return loop_request, frame, conversation, store
+
+
+def _boolean(body: Mapping[str, Any], key: str, default: bool) -> bool:
+    value = body.get(key, default)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise RequestError(400, f"{key} must be a boolean", param=key)
+    return value
+
+
+def _params(body: Mapping[str, Any], responses_wire: bool) -> dict[str, Any]:
+    """The request's other fields for the provider: as they are for the Responses API, else mapped where they
+    have an equivalent (the loop's params speak Chat Completions)."""
+    params = {_MAPPED_FIELDS[key]: value for key, value in body.items() if key in _MAPPED_FIELDS}
+    others = {key: value for key, value in body.items() if key not in _GATEWAY_FIELDS and key not in _MAPPED_FIELDS}
+    if responses_wire:
+        return {**params, **others}
+    if others:
+        raise RequestError(
+            400, f"{', '.join(sorted(others))}: not supported for this model, whose provider does not speak the "
+            "Responses API (the gateway maps model, input, instructions, tools, tool_choice, parallel_tool_calls, "
+            "max_output_tokens, temperature, top_p, user, metadata, store and previous_response_id)",
+            param=sorted(others)[0],
+        )
+    return params
