@@ -29,9 +29,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from mcp_gateway.auth.principal import principal_of
+from mcp_gateway.auth.user_credentials import credentials_of, forwarding
 from mcp_gateway.llm.errors import RequestError
 from mcp_gateway.llm.events import Completed, LoopEvent
-from mcp_gateway.llm.loop import Emit, LoopRequest, ToolLoop
+from mcp_gateway.llm.loop import DENIED_TEXT, Emit, LoopRequest, ToolLoop
 from mcp_gateway.llm.models import ModelsConfig, UnknownModelError
 from mcp_gateway.llm.providers import ProviderPool, uses_responses_api
 from mcp_gateway.llm.store import ResponseStore, StoredResponse
@@ -39,7 +40,7 @@ from mcp_gateway.llm.toolset import McpTool, RequestTools, read_tools
 from mcp_gateway.registry import Registry
 from mcp_gateway.server.llm_http import json_object_body, openai_error_body, own_origins
 from mcp_gateway.server.loop_response import LoopResponse
-from mcp_gateway.server.responses_input import chat_tool_choice, chat_tools, read_input
+from mcp_gateway.server.responses_input import ReadInput, chat_tool_choice, chat_tools, read_input
 from mcp_gateway.server.responses_output import ResponseFrame, ResponsesRenderer
 
 logger = logging.getLogger(__name__)
@@ -101,6 +102,8 @@ class Responses:
         try:
             body = await json_object_body(request)
             loop_request, frame, conversation, store = await self._read(body, request, owner)
+            credentials = {**credentials_of(request.scope),
+                           **_tool_credentials(body.get("tools"), loop_request.tools)}
         except RequestError as error:
             return JSONResponse(openai_error_body(error), status_code=error.status)
         renderer = ResponsesRenderer(frame, loop_request.approvals)
@@ -111,7 +114,8 @@ class Responses:
                     await self._keep(frame, owner, renderer.completed_body(event), [*conversation, *event.transcript])
                 await emit(event)
 
-            await self._loop.run(loop_request, storing)
+            with forwarding(credentials):
+                await self._loop.run(loop_request, storing)
 
         return LoopResponse(run, renderer, stream=loop_request.stream)
 
@@ -153,6 +157,7 @@ class Responses:
         read = read_input(body.get("input"))
         previous_id = body.get("previous_response_id")
         history: list[dict[str, Any]] = []
+        approvals = dict(read.approvals)
         if previous_id is not None:
             if not isinstance(previous_id, str):
                 raise RequestError(400, "previous_response_id must be a string", param="previous_response_id")
@@ -160,7 +165,8 @@ class Responses:
             if previous is None:
                 raise RequestError(400, f"Previous response with id '{previous_id}' not found.",
                                    param="previous_response_id", code="previous_response_not_found")
-            history = previous.conversation
+            declined, approvals = _decisions(previous.response, read)
+            history = [*previous.conversation, *declined]
         conversation = [*history, *read.messages]
         if not conversation:
             raise RequestError(400, "input must not be empty", param="input")
@@ -179,7 +185,7 @@ class Responses:
             parallel_tool_calls=parallel,
             params=params,
             stream=stream,
-            approvals=read.approvals,
+            approvals=approvals,
         )
         response_id = f"resp_{uuid.uuid4().hex}"
         echoed = {**_ECHO_DEFAULTS, **{key: body[key] for key in _ECHOED_FIELDS if key in body}}
@@ -190,6 +196,62 @@ class Responses:
             labels={name: tool.label for name, tool in tools.mcp.items()},
         )
         return loop_request, frame, conversation, store
+
+
+def _tool_credentials(tools: object, expanded: RequestTools) -> dict[str, str]:
+    """The `Authorization` header of each mcp tool, as the caller's credential for the servers it reaches (used by
+    servers configured with `forwardUserAuthorization`, as the `x-mcp-{server}-authorization` header is)."""
+    credentials: dict[str, str] = {}
+    for index, entry in enumerate(tools if isinstance(tools, list) else []):
+        if not isinstance(entry, Mapping) or entry.get("type") != "mcp" or entry.get("headers") is None:
+            continue
+        where = f"tools[{index}].headers"
+        headers = entry["headers"]
+        if not isinstance(headers, Mapping) or not all(isinstance(value, str) for value in headers.values()):
+            raise RequestError(400, f"{where} must be an object of strings", param=where)
+        others = sorted(str(name) for name in headers if str(name).lower() != "authorization")
+        if others:
+            raise RequestError(
+                400, f"{where}: {', '.join(others)} cannot be sent; the gateway's servers take only Authorization, "
+                "as the caller's own credential for servers that forward it", param=where,
+            )
+        label = entry.get("server_label")
+        if not isinstance(label, str) or not label:
+            raise RequestError(400, f"tools[{index}] has headers, so it needs a server_label", param=where)
+        for value in headers.values():
+            for tool in expanded.mcp.values():
+                if tool.label == label:
+                    credentials[tool.registered.server.lower()] = value
+    return credentials
+
+
+def _decisions(previous: Mapping[str, Any], read: ReadInput) -> tuple[list[dict[str, Any]], dict[str, bool]]:
+    """The caller's decisions on the approval requests the previous response ended with: tool messages to add
+    after that response's conversation, and the decisions the loop acts on.
+
+    A request the caller moves past (a new message without answering it) is declined: the model hears the call did
+    not run, and the conversation stays one every provider accepts (each call answered before the next message).
+    """
+    pending = [str(item.get("id")) for item in previous.get("output") or []
+               if isinstance(item, Mapping) and item.get("type") == "mcp_approval_request"]
+    given = read.approvals
+    unknown = sorted(set(given) - set(pending) - read.approval_requests)
+    if unknown:
+        raise RequestError(
+            400, f"mcp_approval_response for {', '.join(unknown)}, which the previous response did not ask to "
+            f"approve (it asked for: {', '.join(pending) or 'nothing'})",
+            param="input",
+        )
+    moves_on = any(message.get("role") != "tool" for message in read.messages)
+    if not moves_on:
+        return [], {**dict.fromkeys(pending, False), **given}
+    if any(given.values()):
+        raise RequestError(
+            400, "approved MCP calls run before the conversation goes on: send the mcp_approval_response items "
+            "(and any function_call_output items) without new messages, then the new messages with the next "
+            "request's previous_response_id", param="input",
+        )
+    return [{"role": "tool", "tool_call_id": call_id, "content": DENIED_TEXT} for call_id in pending], {}
 
 
 def _boolean(body: Mapping[str, Any], key: str, default: bool) -> bool:

@@ -26,6 +26,8 @@ class ReadInput:
     messages: list[dict[str, Any]] = field(default_factory=list)
     approvals: dict[str, bool] = field(default_factory=dict)
     """MCP call id (the approval request's id) -> approve."""
+    approval_requests: set[str] = field(default_factory=set)
+    """The ids of `mcp_approval_request` items given as input (a caller keeping its own history)."""
     _calls_at: int | None = None
     """The index of the assistant message that consecutive call items join."""
 
@@ -76,8 +78,9 @@ def _read_item(item: Mapping[str, Any], where: str, read: ReadInput) -> None:
             raise RequestError(400, f"{where}.approve must be true or false", param=f"{where}.approve")
         read.approvals[_string(item, "approval_request_id", where)] = approve
     elif kind == "mcp_approval_request":
-        read.add_call(_string(item, "id", where), _string(item, "name", where),
-                  _arguments(item.get("arguments"), where))
+        request_id = _string(item, "id", where)
+        read.add_call(request_id, _string(item, "name", where), _arguments(item.get("arguments"), where))
+        read.approval_requests.add(request_id)
     elif kind == "mcp_call":
         call_id = item.get("approval_request_id") or _string(item, "id", where)
         read.add_call(str(call_id), _string(item, "name", where), _arguments(item.get("arguments"), where))

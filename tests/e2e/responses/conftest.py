@@ -1,6 +1,7 @@
 """One gateway with gateway keys and one set of provider stand-ins for the /v1/responses tests.
 
-The gateway serves the echo API (OpenAPI) and the test MCP server over streamable HTTP; `openai` is the stand-in's
+The gateway serves the echo API (OpenAPI), the test MCP server over streamable HTTP, and `me`, the echo API's
+whoAmI taking the caller's own credential; `openai` is the stand-in's
 Responses API, `local` an OpenAI-compatible server that has only Chat Completions, `anthropic` and `gemini` their own
 stand-ins. Two keys see everything: `alice`, whom the tests act as, and `bob`, who must not see alice's responses.
 Stored responses go to a database in the test's temporary directory.
@@ -40,6 +41,9 @@ def responses_config(config_dir: Path, upstream_api: UpstreamAPI, mcp_http_upstr
     servers = {
         "echo": {"openapi": {"spec": str(UPSTREAM_API_SPEC), "baseUrl": upstream_api.base_url}},
         "tools": {"url": mcp_http_upstream.url},
+        # Takes the caller's own credential: an mcp tool's Authorization header.
+        "me": {"openapi": {"spec": str(UPSTREAM_API_SPEC), "baseUrl": upstream_api.base_url},
+               "forwardUserAuthorization": True, "allowedTools": ["whoAmI"]},
     }
     providers: dict[str, Json] = {
         protocol: {"baseUrl": stand_in.provider_url(protocol), "apiKey": KEYS[protocol], "maxRetries": 0}
