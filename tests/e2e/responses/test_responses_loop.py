@@ -154,8 +154,9 @@ async def test_caller_function_tools_mixed_with_mcp_tools(
                    {"tool": "get_weather", "arguments": {"city": "Oslo"}}]},
         {"quote_results": True},
     ])
-    weather = {"type": "function", "name": "get_weather", "description": "The weather in a city.",
-               "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}
+    weather = {"type": "function", "name": "get_weather", "description": "The weather in a city.", "strict": True,
+               "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"],
+                              "additionalProperties": False}}
     tools = [mcp_tool("/mcp/tools", ["add"]), weather]
     first, events = await respond(client, stream=stream, model=f"{provider}/{model}", input="Weather?", tools=tools)
     assert [entry.type for entry in first.output] == ["mcp_list_tools", "mcp_call", "function_call"]
@@ -168,8 +169,11 @@ async def test_caller_function_tools_mixed_with_mcp_tools(
         input=[{"type": "function_call_output", "call_id": function_call.call_id, "output": "sunny, 21 C"}],
     )
     assert "sunny, 21 C" in second.output_text and "2" in second.output_text
-    sent = results_sent(provider, stand_in.received(model)[1]["body"])
+    received = stand_in.received(model)
+    sent = results_sent(provider, received[1]["body"])
     assert len(sent) == 2 and "sunny, 21 C" in sent[1]
+    if provider == "openai":  # the caller's own tool reaches OpenAI exactly as written, strict and all
+        assert [tool for tool in received[0]["body"]["tools"] if tool["name"] == "get_weather"] == [weather]
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
