@@ -1,7 +1,11 @@
-"""What the LLM front door adds per model round: POST /v1/chat/completions through a real gateway, next to a client
-doing the same loop by hand against the same provider stand-in and upstream.
+"""What the LLM front door adds per model round: POST /v1/chat/completions (or /v1/responses) through a real
+gateway, next to a client doing the same loop by hand against the same provider stand-in and upstream.
 
     .venv/bin/python benchmarks/chat_rounds.py [--requests 200] [--warmup 20] [--protocol openai|anthropic|gemini]
+                                               [--endpoint chat|responses|both]
+
+With `--endpoint responses` the request is a Responses API request (stored, as by default: each one also writes the
+SQLite store), and an `openai` provider is asked through its Responses API, as the gateway does.
 
 Starts the echo API (tests/e2e/upstream_api.py), the provider stand-ins (tests/e2e/fake_providers.py) and
 `python -m mcp_gateway serve` as real processes on free loopback ports. Every request is one task of two rounds:
@@ -81,29 +85,37 @@ async def run(args: argparse.Namespace, log_dir: Path) -> None:
         providers = {args.protocol: {"baseUrl": stand_in.provider_url(args.protocol), "apiKey": "bench"}}
         servers = {"echo": {"openapi": {"spec": str(UPSTREAM_API_SPEC), "baseUrl": echo.base_url}}}
         config = write_config(log_dir, servers, models={"providers": providers})
-        with running_gateway(config, log_dir) as gateway:
+        database = ["--responses-db", str(log_dir / "responses.sqlite3")]
+        endpoints = ["chat", "responses"] if args.endpoint == "both" else [args.endpoint]
+        with running_gateway(config, log_dir, extra_args=database) as gateway:
             async with httpx.AsyncClient(timeout=60) as http:
-                for stream in (False, True):
-                    await measure(args, http, gateway.base_url, gateway.process.popen.pid, stand_in, echo.base_url,
-                                  stream)
+                for endpoint in endpoints:
+                    for stream in (False, True):
+                        await measure(args, http, gateway.base_url, gateway.process.popen.pid, stand_in,
+                                      echo.base_url, stream, endpoint)
 
 
 async def measure(args: argparse.Namespace, http: httpx.AsyncClient, gateway_url: str, gateway_pid: int,
-                  stand_in: ProviderStandIn, echo_url: str, stream: bool) -> None:
+                  stand_in: ProviderStandIn, echo_url: str, stream: bool, endpoint: str) -> None:
     total = args.warmup + args.requests
     turns = [CALL_TURN, TEXT_TURN] * total
     gateway_model = stand_in.script(turns)
     direct_model = stand_in.script(turns)
-    request = {
+    question = "Does item bench exist?"
+    request: dict[str, Any] = {
         "model": f"{args.protocol}/{gateway_model}",
-        "messages": [{"role": "user", "content": "Does item bench exist?"}],
         "tools": [{"type": "mcp", "server_label": "echo", "server_url": "mcp_gateway/mcp/echo",
                    "allowed_tools": ["getItem"], "require_approval": "never"}],
         "stream": stream,
     }
+    if endpoint == "chat":
+        request["messages"] = [{"role": "user", "content": question}]
+    else:
+        request["input"] = question
+    path = "/v1/chat/completions" if endpoint == "chat" else "/v1/responses"
 
     async def through_gateway() -> None:
-        async with http.stream("POST", f"{gateway_url}/v1/chat/completions", json=request) as response:
+        async with http.stream("POST", f"{gateway_url}{path}", json=request) as response:
             await read_all(response)
             assert response.status_code == 200, response.status_code
 
@@ -141,7 +153,7 @@ async def measure(args: argparse.Namespace, http: httpx.AsyncClient, gateway_url
     # both; the median of the pairs' differences is the steadier figure on a shared machine.
     paired = statistics.median(gateway - floor for gateway, floor in zip(gateway_ms, direct_ms, strict=True))
     rounds = args.requests * ROUNDS_PER_REQUEST
-    print(f"{args.protocol} {'stream' if stream else 'json  '}  requests={args.requests}  "
+    print(f"{endpoint:9} {args.protocol} {'stream' if stream else 'json  '}  requests={args.requests}  "
           f"gateway p50={statistics.median(gateway_ms):.2f} ms p95={percentile(gateway_ms, 0.95):.2f} ms  "
           f"direct p50={statistics.median(direct_ms):.2f} ms p95={percentile(direct_ms, 0.95):.2f} ms  "
           f"added/request={added:.2f} ms  added/round={added / ROUNDS_PER_REQUEST:.2f} ms "
@@ -158,6 +170,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--protocol", choices=["openai", "anthropic", "gemini"], default="openai")
+    parser.add_argument("--endpoint", choices=["chat", "responses", "both"], default="both")
     args = parser.parse_args()
     log_dir = Path(os.environ.get("TMPDIR", "/tmp")) / f"chat-bench-{uuid.uuid4().hex[:8]}"
     log_dir.mkdir(parents=True)
