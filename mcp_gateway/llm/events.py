@@ -75,8 +75,9 @@ class ToolCallStarted:
 @dataclass(frozen=True)
 class ToolCallFinished:
     record: McpCallRecord
-    output: str = ""
-    """The whole result text the model is given (the record keeps an excerpt)."""
+    text: str | None = None
+    """The whole result the model was given (the record keeps an excerpt): what a wire format that streams tool
+    results to the caller sends, so that a conversation the caller sends back holds what the model read."""
 
 
 @dataclass(frozen=True)

@@ -312,7 +312,8 @@ class ResponsesRenderer:
         started = self._call_started(record.call) if call_id not in self._calls else []
         index, call = self._calls[call_id]
         approval = call_id if call_id in self._approved else None
-        item = _mcp_call_item(self.frame, call, record, finished.output, approval)
+        output = finished.text if finished.text is not None else record.result
+        item = _mcp_call_item(self.frame, call, record, output, approval)
         kind = "failed" if record.is_error else "completed"
         return [*started, self._event(f"response.mcp_call.{kind}", item_id=item["id"], output_index=index),
                 self._event("response.output_item.done", output_index=index, item=item)]
