@@ -11,8 +11,10 @@ as they are; other providers are asked through their own wire protocol, where a 
 
 Responses are stored (unless `store: false`) with the conversation they end, bound to the caller's key: a request
 with `previous_response_id` continues that conversation (approving MCP calls with `mcp_approval_response` items,
-answering function calls with `function_call_output` items); `instructions` are not carried over, as in OpenAI's
-API, and neither are `tools`, which each request gives anew.
+answering function calls with `function_call_output` items; an approval request the caller moves past with a new
+message is declined); `instructions` are not carried over, as in OpenAI's API, and neither are `tools`, which each
+request gives anew. An mcp tool's `headers` may carry `Authorization`, the caller's own credential for the servers
+it reaches (those configured with `forwardUserAuthorization`), as `x-mcp-{server}-authorization` headers do.
 """
 
 from __future__ import annotations
@@ -47,6 +49,9 @@ logger = logging.getLogger(__name__)
 
 _GATEWAY_FIELDS = frozenset({"model", "input", "instructions", "tools", "tool_choice", "parallel_tool_calls",
                              "stream", "previous_response_id", "store", "metadata", "mcp_max_rounds"})
+# Fields that would hand the conversation to the provider, which the gateway keeps itself.
+_REFUSED_FIELDS = {"background": "background responses are not supported; stream instead",
+                   "conversation": "conversations are not supported; continue with previous_response_id"}
 # Fields every provider gets in its own terms (the loop's params speak Chat Completions).
 _MAPPED_FIELDS = {"max_output_tokens": "max_tokens", "temperature": "temperature", "top_p": "top_p", "user": "user"}
 # Repeated in the response as the request gave them.
@@ -266,8 +271,12 @@ def _boolean(body: Mapping[str, Any], key: str, default: bool) -> bool:
 def _params(body: Mapping[str, Any], responses_wire: bool) -> dict[str, Any]:
     """The request's other fields for the provider: as they are for the Responses API, else mapped where they
     have an equivalent (the loop's params speak Chat Completions)."""
+    for key, reason in _REFUSED_FIELDS.items():
+        if body.get(key) not in (None, False):
+            raise RequestError(400, f"{key}: {reason}", param=key)
     params = {_MAPPED_FIELDS[key]: value for key, value in body.items() if key in _MAPPED_FIELDS}
-    others = {key: value for key, value in body.items() if key not in _GATEWAY_FIELDS and key not in _MAPPED_FIELDS}
+    others = {key: value for key, value in body.items()
+              if key not in _GATEWAY_FIELDS and key not in _MAPPED_FIELDS and key not in _REFUSED_FIELDS}
     if responses_wire:
         return {**params, **others}
     if others:

@@ -111,6 +111,7 @@ async def test_an_mcp_tools_authorization_header_is_the_callers_credential(
     ({"model": "openai/x", "input": "hi", "tools": [{"type": "mcp", "server_label": "x",
                                                       "server_url": "https://example.com/mcp"}]}, "not this gateway"),
     ({"model": "nobody/x", "input": "hi"}, "unknown provider"),
+    ({"model": "openai/x", "input": "hi", "background": True}, "background responses are not supported"),
 ])
 async def test_bad_requests_get_a_clear_error(client: openai.AsyncOpenAI, request_fields: dict[str, object],
                                               fragment: str) -> None:

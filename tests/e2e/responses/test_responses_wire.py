@@ -88,3 +88,24 @@ async def test_a_provider_error_mid_stream_fails_the_response(client: openai.Asy
     assert types[-1] == "response.failed" and "response.mcp_call.completed" in types
     failed = events[-1].response
     assert failed.status == "failed" and failed.error is not None and "context too long" in failed.error.message
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+async def test_the_round_limit_leaves_the_response_incomplete(
+    stream: bool, client: openai.AsyncOpenAI, stand_in: ProviderStandIn,
+) -> None:
+    model = stand_in.script([{"calls": [{"tool": "add", "arguments": {"a": 1, "b": 2}}]},
+                             {"text": "Still going.", "calls": [{"tool": "add", "arguments": {"a": 3, "b": 4}}]}])
+    request = {"model": f"local/{model}", "input": "Add twice.", "tools": [mcp_tool("/mcp/tools", ["add"])],
+               "extra_body": {"mcp_max_rounds": 2}}
+    if stream:
+        events = [event async for event in await client.responses.create(stream=True, **request)]
+        assert events[-1].type == "response.incomplete"
+        response = events[-1].response
+    else:
+        response = await client.responses.create(**request)
+    assert response.status == "incomplete" and response.incomplete_details.reason == "mcp_round_limit"
+    assert [entry.type for entry in response.output] == ["mcp_list_tools", "mcp_call", "message", "mcp_call"]
+    ran, not_run = response.output[1], response.output[3]
+    assert ran.output == "3" and not_run.status == "failed" and "limit of 2 model rounds" in str(not_run.error)
+    assert "round limit" in response.model_extra["mcp_gateway"]["note"]
