@@ -54,12 +54,11 @@ class ResponseFrame:
     def suffix(self) -> str:
         return self.response_id.removeprefix("resp_")
 
-    def body(self, status: str, output: list[dict[str, Any]], usage: Usage | None = None,
-             **extra: Any) -> dict[str, Any]:
+    def body(self, status: str, output: list[dict[str, Any]], usage: Usage | None = None) -> dict[str, Any]:
         return {
             "id": self.response_id, "object": "response", "created_at": self.created_at, "status": status,
             "model": self.model, "output": output, "error": None, "incomplete_details": None,
-            **self.fields, "usage": usage_json(usage) if usage is not None else None, **extra,
+            **self.fields, "usage": usage_json(usage) if usage is not None else None,
         }
 
 
@@ -90,10 +89,9 @@ def _text_part(text: str) -> dict[str, Any]:
     return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
 
 
-def _arguments_text(call: McpCall, raw: object = None) -> str:
-    if call.arguments is not None:
-        return json.dumps(call.arguments, ensure_ascii=False)
-    return raw if isinstance(raw, str) else ""
+def _arguments_text(call: McpCall) -> str:
+    """The call's arguments as JSON text; empty when the model's were not a JSON object (the call did not run)."""
+    return json.dumps(call.arguments, ensure_ascii=False) if call.arguments is not None else ""
 
 
 def _mcp_call_item(frame: ResponseFrame, call: McpCall, record: McpCallRecord | None, output: str,
