@@ -56,11 +56,12 @@ _REFUSED_FIELDS = {"background": "background responses are not supported; stream
 _MAPPED_FIELDS = {"max_output_tokens": "max_tokens", "temperature": "temperature", "top_p": "top_p", "user": "user"}
 # Repeated in the response as the request gave them.
 _ECHOED_FIELDS = ("instructions", "metadata", "tools", "tool_choice", "parallel_tool_calls", "temperature", "top_p",
-                  "max_output_tokens", "previous_response_id", "store", "user")
+                  "max_output_tokens", "previous_response_id", "store", "user", "text", "reasoning")
 _ECHO_DEFAULTS: dict[str, Any] = {"instructions": None, "metadata": {}, "tools": [], "tool_choice": "auto",
                                   "parallel_tool_calls": True, "temperature": None, "top_p": None,
                                   "max_output_tokens": None, "previous_response_id": None, "store": True,
-                                  "user": None, "text": {"format": {"type": "text"}}, "truncation": "disabled"}
+                                  "user": None, "text": {"format": {"type": "text"}}, "truncation": "disabled",
+                                  "reasoning": None}
 
 
 def _not_found(response_id: str) -> JSONResponse:
@@ -268,6 +269,36 @@ def _boolean(body: Mapping[str, Any], key: str, default: bool) -> bool:
     return value
 
 
+def _chat_equivalents(others: dict[str, Any]) -> dict[str, Any]:
+    """`text` (structured output) and `reasoning` in Chat Completions terms, taken out of `others`; the provider
+    clients map those further (Gemini's responseSchema, ...)."""
+    mapped: dict[str, Any] = {}
+    text = others.pop("text", None)
+    if text is not None:
+        if not isinstance(text, Mapping) or not set(text) <= {"format", "verbosity"}:
+            raise RequestError(400, "text may hold format and verbosity", param="text")
+        form = text.get("format") or {"type": "text"}
+        kind = form.get("type") if isinstance(form, Mapping) else None
+        if kind == "json_schema":
+            schema = {key: form[key] for key in ("name", "schema", "strict", "description") if key in form}
+            mapped["response_format"] = {"type": "json_schema", "json_schema": schema}
+        elif kind == "json_object":
+            mapped["response_format"] = {"type": "json_object"}
+        elif kind != "text":
+            raise RequestError(400, "text.format.type must be text, json_object or json_schema",
+                               param="text.format")
+        if text.get("verbosity") is not None:
+            mapped["verbosity"] = text["verbosity"]
+    reasoning = others.pop("reasoning", None)
+    if reasoning is not None:
+        if not isinstance(reasoning, Mapping):
+            raise RequestError(400, "reasoning must be an object", param="reasoning")
+        # `summary` only shapes what OpenAI shows of its reasoning; Chat Completions has no reasoning items to show.
+        if reasoning.get("effort") is not None:
+            mapped["reasoning_effort"] = reasoning["effort"]
+    return mapped
+
+
 def _params(body: Mapping[str, Any], responses_wire: bool) -> dict[str, Any]:
     """The request's other fields for the provider: as they are for the Responses API, else mapped where they
     have an equivalent (the loop's params speak Chat Completions)."""
@@ -279,11 +310,12 @@ def _params(body: Mapping[str, Any], responses_wire: bool) -> dict[str, Any]:
               if key not in _GATEWAY_FIELDS and key not in _MAPPED_FIELDS and key not in _REFUSED_FIELDS}
     if responses_wire:
         return {**params, **others}
+    params.update(_chat_equivalents(others))
     if others:
         raise RequestError(
             400, f"{', '.join(sorted(others))}: not supported for this model, whose provider does not speak the "
             "Responses API (the gateway maps model, input, instructions, tools, tool_choice, parallel_tool_calls, "
-            "max_output_tokens, temperature, top_p, user, metadata, store and previous_response_id)",
+            "max_output_tokens, temperature, top_p, user, text, reasoning, metadata, store and previous_response_id)",
             param=sorted(others)[0],
         )
     return params

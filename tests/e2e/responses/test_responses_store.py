@@ -106,7 +106,7 @@ async def test_an_mcp_tools_authorization_header_is_the_callers_credential(
 @pytest.mark.parametrize(("request_fields", "fragment"), [
     ({"model": "openai/x", "input": [{"type": "reasoning", "summary": []}]}, "'reasoning' are not supported"),
     ({"model": "openai/x", "input": 7}, "input must be a string or an array"),
-    ({"model": "anthropic/x", "input": "hi", "reasoning": {"effort": "low"}}, "reasoning: not supported"),
+    ({"model": "anthropic/x", "input": "hi", "truncation": "auto"}, "truncation: not supported"),
     ({"model": "openai/x", "input": "hi", "previous_response_id": "resp_missing"}, "resp_missing"),
     ({"model": "openai/x", "input": "hi", "tools": [{"type": "mcp", "server_label": "x",
                                                       "server_url": "https://example.com/mcp"}]}, "not this gateway"),

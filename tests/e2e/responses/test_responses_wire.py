@@ -8,6 +8,7 @@ import json
 
 import openai
 import pytest
+from pydantic import BaseModel
 
 from tests.e2e.chat.helpers import GITHUB_LONG_TOOL, marker, mcp_tool
 from tests.e2e.gateway_process import Gateway, UpstreamAPI
@@ -109,3 +110,26 @@ async def test_the_round_limit_leaves_the_response_incomplete(
     ran, not_run = response.output[1], response.output[3]
     assert ran.output == "3" and not_run.status == "failed" and "limit of 2 model rounds" in str(not_run.error)
     assert "round limit" in response.model_extra["mcp_gateway"]["note"]
+
+
+class Weather(BaseModel):
+    city: str
+    celsius: int
+
+
+@pytest.mark.parametrize("provider", ["openai", "local", "gemini"])
+async def test_structured_output_through_the_sdks_parse_helper(
+    provider: str, client: openai.AsyncOpenAI, stand_in: ProviderStandIn,
+) -> None:
+    model = stand_in.script([{"text": '{"city": "Oslo", "celsius": 21}'}])
+    parsed = await client.responses.parse(model=f"{provider}/{model}", input="Weather in Oslo?", text_format=Weather,
+                                          reasoning={"effort": "low"})
+    assert parsed.output_parsed == Weather(city="Oslo", celsius=21)
+    body = stand_in.received(model)[0]["body"]
+    if provider == "openai":
+        assert body["text"]["format"]["type"] == "json_schema" and body["reasoning"] == {"effort": "low"}
+    elif provider == "local":
+        assert body["response_format"]["json_schema"]["schema"]["required"] == ["city", "celsius"]
+        assert body["reasoning_effort"] == "low"
+    else:
+        assert body["generationConfig"]["responseMimeType"] == "application/json"
