@@ -40,7 +40,7 @@ from mcp_gateway.llm.providers import ProviderPool, uses_responses_api
 from mcp_gateway.llm.store import ResponseStore, StoredResponse
 from mcp_gateway.llm.toolset import McpTool, RequestTools, read_tools
 from mcp_gateway.registry import Registry
-from mcp_gateway.server.llm_http import json_object_body, openai_error_body, own_origins
+from mcp_gateway.server.llm_http import EXTENSION, json_object_body, openai_error_body, own_origins
 from mcp_gateway.server.loop_response import LoopResponse
 from mcp_gateway.server.responses_input import ReadInput, chat_tool_choice, chat_tools, read_input
 from mcp_gateway.server.responses_output import ResponseFrame, ResponsesRenderer
@@ -163,6 +163,7 @@ class Responses:
         read = read_input(body.get("input"))
         previous_id = body.get("previous_response_id")
         history: list[dict[str, Any]] = []
+        listed_before: list[str] = []
         approvals = dict(read.approvals)
         if previous_id is not None:
             if not isinstance(previous_id, str):
@@ -173,6 +174,7 @@ class Responses:
                                    param="previous_response_id", code="previous_response_not_found")
             declined, approvals = _decisions(previous.response, read)
             history = [*previous.conversation, *declined]
+            listed_before = list((previous.response.get(EXTENSION) or {}).get("listed_labels") or [])
         conversation = [*history, *read.messages]
         if not conversation:
             raise RequestError(400, "input must not be empty", param="input")
@@ -198,7 +200,8 @@ class Responses:
         echoed["store"] = store
         frame = ResponseFrame(
             response_id, int(time.time()), model, echoed,
-            listed=_listing(tools) if previous_id is None else (),
+            listed=[(label, listed) for label, listed in _listing(tools) if label not in listed_before],
+            listed_before=listed_before,
             labels={name: tool.label for name, tool in tools.mcp.items()},
         )
         return loop_request, frame, conversation, store

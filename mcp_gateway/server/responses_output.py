@@ -1,7 +1,7 @@
 """Loop events as an OpenAI Responses API response: output items, and the stream of `response.*` events.
 
-The output, in order: an `mcp_list_tools` item per server label the request offers (first request of a
-conversation only), then per model round the `message` item of its text and an `mcp_call` item for each MCP call
+The output, in order: an `mcp_list_tools` item per server label the request offers that no earlier response of
+the conversation listed, then per model round the `message` item of its text and an `mcp_call` item for each MCP call
 the gateway ran (named as the MCP endpoint lists the tool, with its output or error); the last round's calls that go
 back to the caller end it: `mcp_approval_request` items for MCP calls that need approval (the item id is the
 approval_request_id to answer) and `function_call` items for the caller's own tools.
@@ -47,6 +47,8 @@ class ResponseFrame:
     """instructions, metadata, tools, tool_choice, parallel_tool_calls, ... as the request gave them."""
     listed: Sequence[tuple[str, Sequence[McpTool]]] = ()
     """The server labels whose tools are listed in this response, with those tools."""
+    listed_before: Sequence[str] = ()
+    """The labels earlier responses of the conversation listed."""
     labels: Mapping[str, str] = field(default_factory=dict)
     """MCP tool name -> its server label."""
 
@@ -183,6 +185,8 @@ def response_body(frame: ResponseFrame, completed: Completed, approved: Mapping[
                                           for done in completed.rounds]}
     if completed.note is not None:
         summary["note"] = completed.note
+    # What a follow-up need not list again: a conversation lists each server label's tools once.
+    summary["listed_labels"] = sorted({*frame.listed_before, *(label for label, _ in frame.listed)})
     body[EXTENSION] = summary
     return body
 

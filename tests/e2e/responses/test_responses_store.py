@@ -55,9 +55,12 @@ async def test_a_follow_up_continues_the_whole_conversation(client: openai.Async
     first = await client.responses.create(model=f"local/{model}", input="Add 3 and 4.", instructions="Be terse.",
                                           tools=[mcp_tool("/mcp/tools", ["add"])])
     second = await client.responses.create(model=f"local/{model}", input="What did I ask?",
-                                           previous_response_id=first.id, instructions="Be kind.")
+                                           previous_response_id=first.id, instructions="Be kind.",
+                                           tools=[mcp_tool("/mcp/tools", ["add"]), mcp_tool("/mcp/echo", ["getItem"])])
     assert second.output_text == "You asked me to add." and second.previous_response_id == first.id
-    assert [entry.type for entry in second.output] == ["message"]  # the tools are not listed again
+    # Each server label's tools are listed once in a conversation: only the new one here.
+    assert [entry.type for entry in second.output] == ["mcp_list_tools", "message"]
+    assert second.output[0].server_label == "echo"
     messages = stand_in.received(model)[2]["body"]["messages"]
     # The instructions are this request's only; the conversation is the whole earlier one.
     assert [message["role"] for message in messages] == ["system", "user", "assistant", "tool", "assistant", "user"]
