@@ -29,6 +29,11 @@ DATABASE_NAME = "responses.sqlite3"
 _T = TypeVar("_T")
 
 
+class StoreError(Exception):
+    """The store cannot do what was asked (its database unreachable, unwritable, corrupt). Every implementation
+    raises this for its own failures, so callers never depend on one engine's exceptions."""
+
+
 @dataclass(frozen=True)
 class StoredResponse:
     """One response as the gateway keeps it."""
@@ -48,7 +53,8 @@ class StoredResponse:
 
 
 class ResponseStore(Protocol):
-    """Where stored responses live. Every method is safe to call concurrently."""
+    """Where stored responses live. Every method is safe to call concurrently and raises `StoreError` when the
+    store fails."""
 
     async def put(self, stored: StoredResponse) -> None:
         """Keep `stored`, replacing a response of the same id and owner."""
@@ -111,7 +117,10 @@ class SqliteResponseStore:
             with self._lock:
                 return work(self._connect())
 
-        return await anyio.to_thread.run_sync(locked)
+        try:
+            return await anyio.to_thread.run_sync(locked)
+        except (sqlite3.Error, OSError) as error:
+            raise StoreError(f"the response database {self.path} failed: {error}") from error
 
     async def put(self, stored: StoredResponse) -> None:
         data = json.dumps(stored.to_json(), ensure_ascii=False)

@@ -20,7 +20,6 @@ it reaches (those configured with `forwardUserAuthorization`), as `x-mcp-{server
 from __future__ import annotations
 
 import logging
-import sqlite3
 import time
 import uuid
 from collections.abc import Mapping
@@ -37,7 +36,7 @@ from mcp_gateway.llm.events import Completed, LoopEvent
 from mcp_gateway.llm.loop import DENIED_TEXT, Emit, LoopRequest, ToolLoop
 from mcp_gateway.llm.models import ModelsConfig, UnknownModelError
 from mcp_gateway.llm.providers import ProviderPool, uses_responses_api
-from mcp_gateway.llm.store import ResponseStore, StoredResponse
+from mcp_gateway.llm.store import ResponseStore, StoredResponse, StoreError
 from mcp_gateway.llm.toolset import McpTool, RequestTools, read_tools
 from mcp_gateway.registry import Registry
 from mcp_gateway.server.llm_http import EXTENSION, json_object_body, openai_error_body, own_origins
@@ -69,6 +68,13 @@ def _not_found(response_id: str) -> JSONResponse:
     return JSONResponse(body, status_code=404)
 
 
+def _store_failed(error: StoreError) -> JSONResponse:
+    logger.error("%s", error)
+    failure = RequestError(503, "the gateway's response store is unavailable; try again, or send store: false "
+                           "without previous_response_id", code="store_unavailable")
+    return JSONResponse(openai_error_body(failure), status_code=503)
+
+
 def _listing(tools: RequestTools) -> list[tuple[str, list[McpTool]]]:
     """The request's MCP tools grouped by server label, in the order the request offers them."""
     by_label: dict[str, list[McpTool]] = {}
@@ -94,12 +100,19 @@ class Responses:
 
     async def retrieve(self, request: Request) -> Response:
         response_id = request.path_params["response_id"]
-        stored = await self._store.get(response_id, principal_of(request.scope).name)
+        try:
+            stored = await self._store.get(response_id, principal_of(request.scope).name)
+        except StoreError as error:
+            return _store_failed(error)
         return JSONResponse(stored.response) if stored is not None else _not_found(response_id)
 
     async def delete(self, request: Request) -> Response:
         response_id = request.path_params["response_id"]
-        if not await self._store.delete(response_id, principal_of(request.scope).name):
+        try:
+            deleted = await self._store.delete(response_id, principal_of(request.scope).name)
+        except StoreError as error:
+            return _store_failed(error)
+        if not deleted:
             return _not_found(response_id)
         return JSONResponse({"id": response_id, "object": "response", "deleted": True})
 
@@ -112,6 +125,8 @@ class Responses:
                            **_tool_credentials(body.get("tools"), loop_request.tools)}
         except RequestError as error:
             return JSONResponse(openai_error_body(error), status_code=error.status)
+        except StoreError as error:
+            return _store_failed(error)
         renderer = ResponsesRenderer(frame, loop_request.approvals)
 
         async def run(emit: Emit) -> None:
@@ -129,7 +144,7 @@ class Responses:
                     conversation: list[dict[str, Any]]) -> None:
         try:
             await self._store.put(StoredResponse(frame.response_id, owner, frame.created_at, body, conversation))
-        except (OSError, sqlite3.Error):
+        except StoreError:
             # The caller still gets its answer; only continuing from it will fail, which the log explains.
             logger.exception("response %s could not be stored", frame.response_id)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from mcp_gateway.llm.store import SqliteResponseStore, StoredResponse, default_database_path
+from mcp_gateway.llm.store import SqliteResponseStore, StoredResponse, StoreError, default_database_path
 
 pytestmark = pytest.mark.anyio
 
@@ -58,3 +58,15 @@ async def test_concurrent_writes_all_land(tmp_path: Path) -> None:
 def test_the_default_path_follows_the_data_dir_variables(tmp_path: Path) -> None:
     assert default_database_path({"MCP_GATEWAY_DATA_DIR": str(tmp_path)}) == tmp_path / "responses.sqlite3"
     assert default_database_path({"XDG_DATA_HOME": str(tmp_path)}) == tmp_path / "mcp_gateway" / "responses.sqlite3"
+
+
+async def test_a_database_that_cannot_be_opened_is_a_store_error(tmp_path: Path) -> None:
+    store = SqliteResponseStore(tmp_path)  # a directory, not a database file
+    try:
+        with pytest.raises(StoreError) as failed:
+            await store.get("resp_1", "alice")
+        assert str(tmp_path) in str(failed.value)
+        with pytest.raises(StoreError):
+            await store.put(_stored("resp_1"))
+    finally:
+        await store.aclose()

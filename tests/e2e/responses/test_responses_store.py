@@ -150,3 +150,21 @@ async def test_a_stored_response_survives_a_gateway_restart(
     assert [entry.type for entry in second.output] == ["mcp_call", "mcp_call", "message"]
     assert "42" in (second.output[0].output or "") and "after restart" in second.output_text
     assert any("42" in text for text in results_sent("openai", stand_in.received(model)[1]["body"]))
+
+
+async def test_a_failing_store_still_answers_and_says_what_failed(
+    upstream_api: UpstreamAPI, mcp_http_upstream: McpUpstream, stand_in: ProviderStandIn, tmp_path: Path,
+    e2e_log_dir: Path,
+) -> None:
+    config = responses_config(tmp_path, upstream_api, mcp_http_upstream, stand_in)
+    unusable = ["--retry-interval", "0", "--responses-db", str(tmp_path)]  # a directory: no database opens there
+    model = stand_in.script([{"text": "Answered anyway."}])
+    with running_gateway(config, e2e_log_dir, env={"ALICE_KEY": ALICE_KEY, "BOB_KEY": BOB_KEY},
+                         extra_args=unusable) as gateway:
+        async with sdk(gateway) as alice:
+            response = await alice.responses.create(model=f"openai/{model}", input="Hi.")
+            assert response.output_text == "Answered anyway."
+            with pytest.raises(openai.InternalServerError) as unavailable:
+                await alice.responses.retrieve(response.id)
+    assert unavailable.value.status_code == 503 and unavailable.value.code == "store_unavailable"
+    assert "could not be stored" in gateway.log()
