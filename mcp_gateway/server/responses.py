@@ -213,6 +213,7 @@ class Responses:
         response_id = f"resp_{uuid.uuid4().hex}"
         echoed = {**_ECHO_DEFAULTS, **{key: body[key] for key in _ECHOED_FIELDS if key in body}}
         echoed["store"] = store
+        echoed["tools"] = _without_headers(echoed["tools"])
         frame = ResponseFrame(
             response_id, int(time.time()), model, echoed,
             listed=[(label, listed) for label, listed in _listing(tools) if label not in listed_before],
@@ -220,6 +221,15 @@ class Responses:
             labels={name: tool.label for name, tool in tools.mcp.items()},
         )
         return loop_request, frame, conversation, store
+
+
+def _without_headers(tools: object) -> object:
+    """The request's tools as the response repeats them: an mcp tool's headers carry a credential, which is never
+    repeated (nor stored)."""
+    if not isinstance(tools, list):
+        return tools
+    return [{key: value for key, value in tool.items() if key != "headers"}
+            if isinstance(tool, Mapping) and tool.get("type") == "mcp" else tool for tool in tools]
 
 
 def _tool_credentials(tools: object, expanded: RequestTools) -> dict[str, str]:

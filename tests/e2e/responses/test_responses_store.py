@@ -100,6 +100,9 @@ async def test_an_mcp_tools_authorization_header_is_the_callers_credential(
                 if entry["headers"].get("x-request-id") == request_id]
     assert [entry["headers"].get("authorization") for entry in received] == [f"Bearer {token}"]
     assert token not in json.dumps(stand_in.received(model))  # the model never sees it
+    # Nor is it repeated in the response, or kept with it.
+    assert token not in response.model_dump_json()
+    assert token not in (await client.responses.retrieve(response.id)).model_dump_json()
     with pytest.raises(openai.BadRequestError) as refused:
         await client.responses.create(model=f"gemini/{model}", input="x",
                                       tools=[{**tools[0], "headers": {"X-Api-Key": "k"}}])
