@@ -37,7 +37,7 @@ from mcp_gateway.llm.loop import DENIED_TEXT, Emit, LoopRequest, ToolLoop
 from mcp_gateway.llm.models import ModelsConfig, UnknownModelError
 from mcp_gateway.llm.providers import ProviderPool, uses_responses_api
 from mcp_gateway.llm.store import ResponseStore, StoredResponse, StoreError
-from mcp_gateway.llm.toolset import McpTool, RequestTools, read_tools
+from mcp_gateway.llm.toolset import McpTool, RequestTools, UnavailableServer, read_tools
 from mcp_gateway.registry import Registry
 from mcp_gateway.server.llm_http import EXTENSION, json_object_body, openai_error_body, own_origins
 from mcp_gateway.server.loop_response import LoopResponse
@@ -193,8 +193,9 @@ class Responses:
         conversation = [*history, *read.messages]
         if not conversation:
             raise RequestError(400, "input must not be empty", param="input")
+        unavailable: list[UnavailableServer] = []
         tools = read_tools(chat_tools(body.get("tools")), self._registry, principal_of(request.scope),
-                           own_origins(request))
+                           own_origins(request), unavailable=unavailable)
         params = _params(body, responses_wire)
         system = [{"role": "system", "content": instructions}] if instructions else []
         loop_request = LoopRequest(
@@ -218,6 +219,7 @@ class Responses:
             response_id, int(time.time()), model, echoed,
             listed=[(label, listed) for label, listed in _listing(tools) if label not in listed_before],
             listed_before=listed_before,
+            unlisted=[(server.label, server.message) for server in unavailable],
             labels={name: tool.label for name, tool in tools.mcp.items()},
         )
         return loop_request, frame, conversation, store

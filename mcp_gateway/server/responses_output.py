@@ -49,6 +49,9 @@ class ResponseFrame:
     """The server labels whose tools are listed in this response, with those tools."""
     listed_before: Sequence[str] = ()
     """The labels earlier responses of the conversation listed."""
+    unlisted: Sequence[tuple[str, str]] = ()
+    """Server labels whose tools could not be listed (the server is down, ...), with why: the request goes on
+    without them."""
     labels: Mapping[str, str] = field(default_factory=dict)
     """MCP tool name -> its server label."""
 
@@ -127,7 +130,10 @@ def _function_call_item(call: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _list_items(frame: ResponseFrame) -> list[dict[str, Any]]:
-    return [_list_tools_item(frame, index, label, tools) for index, (label, tools) in enumerate(frame.listed)]
+    items = [_list_tools_item(frame, index, label, tools) for index, (label, tools) in enumerate(frame.listed)]
+    for index, (label, error) in enumerate(frame.unlisted, start=len(items)):
+        items.append({**_list_tools_item(frame, index, label, ()), "error": error})
+    return items
 
 
 def _returned_items(frame: ResponseFrame, completed: Completed) -> list[dict[str, Any]]:
@@ -232,12 +238,13 @@ class ResponsesRenderer:
         events = [self._event("response.created", response=pending),
                   self._event("response.in_progress", response=pending)]
         for item in _list_items(self.frame):
-            listing = {**item, "tools": []}
+            listing = {**item, "tools": [], "error": None}
             index, added = self._added(listing)
+            outcome = "failed" if item["error"] is not None else "completed"
             events += [
                 added,
                 self._event("response.mcp_list_tools.in_progress", output_index=index, item_id=item["id"]),
-                self._event("response.mcp_list_tools.completed", output_index=index, item_id=item["id"]),
+                self._event(f"response.mcp_list_tools.{outcome}", output_index=index, item_id=item["id"]),
                 self._event("response.output_item.done", output_index=index, item=item),
             ]
         return events

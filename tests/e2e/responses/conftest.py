@@ -1,7 +1,8 @@
 """One gateway with gateway keys and one set of provider stand-ins for the /v1/responses tests.
 
 The gateway serves the echo API (OpenAPI), the test MCP server over streamable HTTP, `me` (the echo API's whoAmI,
-taking the caller's own credential) and a slice of the GitHub spec whose names are too long for some providers.
+taking the caller's own credential), `down` (nothing listens) and a slice of the GitHub spec whose names are too
+long for some providers.
 `openai` is the stand-in's Responses API, `local` an OpenAI-compatible server that has only Chat Completions,
 `anthropic` and `gemini` their own stand-ins. Two keys see everything: `alice`, whom the tests act as, and `bob`,
 who must not see alice's responses. Stored responses go to a database in the test's temporary directory.
@@ -22,6 +23,7 @@ from tests.e2e.gateway_process import (
     Gateway,
     McpUpstream,
     UpstreamAPI,
+    free_port,
     running_gateway,
     write_config,
 )
@@ -45,6 +47,7 @@ def responses_config(config_dir: Path, upstream_api: UpstreamAPI, mcp_http_upstr
         # Takes the caller's own credential: an mcp tool's Authorization header.
         "me": {"openapi": {"spec": str(UPSTREAM_API_SPEC), "baseUrl": upstream_api.base_url},
                "forwardUserAuthorization": True, "allowedTools": ["whoAmI"]},
+        "down": {"url": f"http://127.0.0.1:{free_port()}/mcp"},
     }
     if github:
         # Names over OpenAI's and Gemini's 64 characters, for the provider names / MCP names tests.

@@ -133,3 +133,22 @@ async def test_structured_output_through_the_sdks_parse_helper(
         assert body["reasoning_effort"] == "low"
     else:
         assert body["generationConfig"]["responseMimeType"] == "application/json"
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+async def test_a_server_that_is_down_is_a_failed_listing_and_the_rest_still_serves(
+    stream: bool, client: openai.AsyncOpenAI, stand_in: ProviderStandIn,
+) -> None:
+    model = stand_in.script([{"calls": [{"tool": "add", "arguments": {"a": 2, "b": 3}}]}, {"quote_results": True}])
+    response, events = await respond(client, stream=stream, model=f"anthropic/{model}", input="Add.",
+                                     tools=[mcp_tool("/mcp/tools", ["add"]), mcp_tool("/mcp/down")])
+    listed, failed = response.output[0], response.output[1]
+    assert (listed.server_label, listed.error) == ("tools", None)
+    assert failed.type == "mcp_list_tools" and failed.server_label == "down" and failed.tools == []
+    assert "down" in (failed.error or "")
+    assert "5" in response.output_text
+    assert offered("anthropic", stand_in.received(model)[0]["body"]) == ["add"]
+    if stream:
+        types = kinds(events)
+        assert types.count("response.mcp_list_tools.failed") == 1
+        assert types.count("response.mcp_list_tools.completed") == 1
