@@ -205,7 +205,7 @@ class Responses:
             messages=[*system, *conversation],
             tools=tools,
             max_rounds=rounds,
-            tool_choice=chat_tool_choice(body.get("tool_choice")),
+            tool_choice=chat_tool_choice(body.get("tool_choice"), tools.mcp),
             parallel_tool_calls=parallel,
             params=params,
             stream=stream,

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mcp_gateway.llm.errors import RequestError
+from mcp_gateway.llm.toolset import McpTool
 
 _MESSAGE_ROLES = frozenset({"user", "system", "developer", "assistant"})
 
@@ -167,12 +168,20 @@ def chat_tools(value: object) -> object:
     return converted
 
 
-def chat_tool_choice(value: object) -> str | Mapping[str, Any] | None:
+def chat_tool_choice(value: object, mcp_tools: Mapping[str, McpTool] | None = None) -> str | Mapping[str, Any] | None:
     """`tool_choice` in the Chat shape: the modes as they are; `{"type": "function", "name"}` and `{"type": "mcp",
-    "server_label", "name"}` name one tool."""
+    "server_label", "name"}` name one tool (an MCP tool by the name its endpoint lists, or by its own server's
+    name under that label)."""
     if value is None or isinstance(value, str):
         return value
-    if isinstance(value, Mapping) and value.get("type") in ("function", "mcp") and isinstance(value.get("name"), str):
+    if isinstance(value, Mapping) and value.get("type") == "mcp" and isinstance(value.get("name"), str):
+        name = value["name"]
+        for offered, tool in (mcp_tools or {}).items():
+            if tool.label == value.get("server_label") and name in (offered, tool.registered.server_name):
+                name = offered
+                break
+        return {"type": "function", "function": {"name": name}}
+    if isinstance(value, Mapping) and value.get("type") == "function" and isinstance(value.get("name"), str):
         return {"type": "function", "function": {"name": value["name"]}}
     if isinstance(value, Mapping) and value.get("type") == "mcp":
         return "required"

@@ -51,16 +51,18 @@ async def test_the_provider_sees_names_it_accepts_and_the_caller_the_mcp_names(
 async def test_tool_choice_parallel_calls_and_max_output_tokens_reach_the_provider_in_its_terms(
     provider: str, client: openai.AsyncOpenAI, stand_in: ProviderStandIn,
 ) -> None:
-    model = stand_in.script([{"calls": [{"tool": "add", "arguments": {"a": 1, "b": 2}}]}, {"text": "3"}])
+    model = stand_in.script([{"calls": [{"tool": "tools-add", "arguments": {"a": 1, "b": 2}}]}, {"text": "3"}])
     await client.responses.create(model=f"{provider}/{model}", input="Add.", max_output_tokens=77,
-                                  tools=[mcp_tool("/mcp/tools", ["add", "echo"])], parallel_tool_calls=False,
-                                  tool_choice={"type": "mcp", "server_label": "tools", "name": "add"})
+                                  tools=[mcp_tool("/mcp", ["tools-add", "tools-echo"], server_label="all")],
+                                  parallel_tool_calls=False,
+                                  # The tool by its own server's name, under the label the request gave it.
+                                  tool_choice={"type": "mcp", "server_label": "all", "name": "add"})
     first, second = (entry["body"] for entry in stand_in.received(model))
     if provider == "openai":
-        assert first["tool_choice"] == {"type": "function", "name": "add"}
+        assert first["tool_choice"] == {"type": "function", "name": "tools-add"}
         assert first["max_output_tokens"] == 77 and first["parallel_tool_calls"] is False
     else:
-        assert first["tool_choice"] == {"type": "tool", "name": "add", "disable_parallel_tool_use": True}
+        assert first["tool_choice"] == {"type": "tool", "name": "tools-add", "disable_parallel_tool_use": True}
         assert first["max_tokens"] == 77
     # A forced tool holds for the first round only, so the model can answer afterwards.
     assert second.get("tool_choice") in ("auto", {"type": "auto", "disable_parallel_tool_use": True})
