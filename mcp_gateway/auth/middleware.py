@@ -2,9 +2,10 @@
 
 One ASGI middleware: a path added later is protected by default. It takes the credential from
 `x-mcp-gateway-key`, `Authorization: Bearer` or `x-api-key` (where the Anthropic SDK and Claude Code send theirs),
-finds the caller (a gateway key, else a JWT from the configured authorization server) and leaves the `Principal` in the scope for the front doors. The caller also becomes the
-scope's `user` in the form the mcp SDK's session manager checks, so the SDK itself refuses a session id presented
-by another caller, answering 404 as for an unknown session.
+finds the caller (a gateway key, else a JWT from the configured authorization server) and leaves the `Principal`
+in the scope for the front doors. The caller also becomes the scope's `user` in the form the mcp SDK's session
+manager checks, so the SDK itself refuses a session id presented by another caller, answering 404 as for an unknown
+session.
 """
 
 from __future__ import annotations
