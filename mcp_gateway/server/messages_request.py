@@ -398,7 +398,8 @@ def _credential(entry: Json, where: str, tools: Collection[McpTool], presented_k
         raise _fail(f"{where}.authorization_token: a token for every server of this gateway is ambiguous; name one "
                     "server in the url (/mcp/{server}) or send the gateway key as x-api-key",
                     f"{where}.authorization_token")
-    return {servers.pop(): token}
+    # Anthropic sends the token as a bearer token; the upstream gets the same Authorization header.
+    return {servers.pop(): f"Bearer {token}"}
 
 
 def _tool_choice(choice: object) -> tuple[str | Json | None, bool | None]:
