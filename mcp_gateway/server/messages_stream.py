@@ -4,8 +4,9 @@
     per round:    content_block_start/delta/stop of its text (text_delta, as the provider streams it)
     per MCP call: an mcp_tool_use block (input as one input_json_delta) when it starts, an mcp_tool_result block
                   when it ends
-    at the end:   a tool_use block per call of the caller's own tools, message_delta (stop_reason, summed usage,
-                  the `mcp_gateway` summary), message_stop
+    at the end:   the last round's thinking blocks (with their signatures, which Anthropic wants back with the
+                  results of the caller's tools), a tool_use block per call of the caller's own tools,
+                  message_delta (stop_reason, summed usage, the `mcp_gateway` summary), message_stop
     on failure:   an `error` event, which the SDKs raise as an APIError
 
 Block indexes count up from 0 and every block is closed before the next opens, the order the SDKs' stream
@@ -71,7 +72,7 @@ class MessagesStream:
         if isinstance(event, RoundCompleted):
             return self._close_text()
         if isinstance(event, Failed):
-            return [sse(failure_body(event.error, event.status))]
+            return [*self._close_text(), sse(failure_body(event.error, event.status))]
         return [*self._close_text(), *self._completed(event)]
 
     def _text(self, text: str) -> list[bytes]:
@@ -114,8 +115,21 @@ class MessagesStream:
                  "server_name": tool.label if tool is not None else call.server, "input": {}}
         return self._block(block, call.arguments or {})
 
+    def _thinking(self, block: Mapping[str, Any]) -> list[bytes]:
+        if block.get("type") != "thinking":
+            return self._block(dict(block))  # redacted_thinking: whole in its start event, as Anthropic sends it
+        index = self._take_index()
+        deltas = [{"type": "thinking_delta", "thinking": str(block.get("thinking") or "")},
+                  {"type": "signature_delta", "signature": str(block.get("signature") or "")}]
+        return [sse({"type": "content_block_start", "index": index,
+                     "content_block": {"type": "thinking", "thinking": "", "signature": ""}}),
+                *(sse({"type": "content_block_delta", "index": index, "delta": delta}) for delta in deltas),
+                sse({"type": "content_block_stop", "index": index})]
+
     def _completed(self, completed: Completed) -> list[bytes]:
         chunks: list[bytes] = []
+        for thinking in completed.message.get("thinking_blocks") or []:
+            chunks.extend(self._thinking(thinking))
         for call in completed.message.get("tool_calls") or []:
             call_id, name, arguments = call_input(call)
             chunks.extend(self._block({"type": "tool_use", "id": call_id, "name": name, "input": {}}, arguments))
