@@ -67,7 +67,7 @@ class MessagesStream:
             record = event.record
             chunks = [*self._close_text(), *self._mcp_tool_use(record.call)]
             result = {"type": "mcp_tool_result", "tool_use_id": record.call.call_id, "is_error": record.is_error,
-                      "content": [{"type": "text", "text": record.result}]}
+                      "content": [{"type": "text", "text": record.result if event.text is None else event.text}]}
             return [*chunks, *self._block(result)]
         if isinstance(event, RoundCompleted):
             return self._close_text()

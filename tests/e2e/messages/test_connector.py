@@ -174,3 +174,16 @@ async def test_the_round_limit_pauses_the_turn(client: anthropic.AsyncAnthropic,
     results = [block for block in message.content if block.type == "mcp_tool_result"]
     assert [result.is_error for result in results] == [False, True]
     assert "limit" in (message.model_extra or {})["mcp_gateway"]["note"]
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+async def test_a_long_result_reaches_the_caller_whole(
+    stream: bool, client: anthropic.AsyncAnthropic, stand_in: ProviderStandIn,
+) -> None:
+    # Longer than the excerpt the call records keep: sent back, the message must hold what the model read.
+    text = marker() * 500
+    model = stand_in.script([{"calls": [{"tool": "echo", "arguments": {"text": text}}]}, {"text": "Echoed."}])
+    answer = await ask(client, stream=stream, model=f"openai/{model}", messages=HELLO,
+                       mcp_servers=[connector("/mcp/tools", "toolbox", ["echo"])], betas=[MCP_BETA])
+    (result,) = blocks_of(answer, "mcp_tool_result")
+    assert result["content"][0]["text"] == text
