@@ -4,7 +4,8 @@ The loop keeps its conversation in the OpenAI Chat shape (see `mcp_gateway.llm.l
 Anthropic request into that shape; the provider clients turn it into whatever their provider speaks, Anthropic
 included. What maps where:
 
-- `system` (a string or text blocks) becomes a system message; `messages` become user, assistant and tool messages:
+- `system` (a string or text blocks) becomes a system message, and so does a `system` message in the conversation
+  (Claude Code sends them); `messages` become user, assistant and tool messages:
   `tool_result` blocks become tool messages (before the rest of their user turn, where Anthropic requires them),
   `tool_use` blocks tool calls, images data or plain URLs, `thinking` blocks the bridge's `thinking_blocks`.
   A previous answer of this door sent back as it came (`mcp_tool_use` and `mcp_tool_result` blocks in an
@@ -76,13 +77,17 @@ def conversation(system: object, messages: object) -> list[Json]:
         if not isinstance(message, Mapping):
             raise _fail(f"{where}: must be an object", where)
         role, content = message.get("role"), message.get("content")
+        if role == "system":
+            # Mid-conversation system messages (Claude Code sends them, under a beta): where they stand.
+            converted.append({"role": "system", "content": _system_text(content, f"{where}.content")})
+            continue
         blocks = _blocks(content, f"{where}.content")
         if role == "user":
             converted.extend(_user_turn(blocks, where))
         elif role == "assistant":
             converted.extend(_assistant_turn(blocks, where))
         else:
-            raise _fail(f"{where}.role: Input should be 'user' or 'assistant'", f"{where}.role")
+            raise _fail(f"{where}.role: Input should be 'user', 'assistant' or 'system'", f"{where}.role")
     return converted
 
 
@@ -94,13 +99,13 @@ def _blocks(content: object, where: str) -> list[Mapping[str, Any]]:
     return content
 
 
-def _system_text(system: object) -> str:
+def _system_text(system: object, where: str = "system") -> str:
     if isinstance(system, str):
         return system
     if isinstance(system, list) and all(isinstance(block, Mapping) and block.get("type") == "text"
                                         and isinstance(block.get("text"), str) for block in system):
         return "\n\n".join(block["text"] for block in system)
-    raise _fail("system: must be a string or a list of text blocks", "system")
+    raise _fail(f"{where}: must be a string or a list of text blocks", where)
 
 
 def _image_part(block: Mapping[str, Any], where: str) -> Json:
@@ -237,18 +242,14 @@ def _json(value: object) -> str:
 # --- tools and the MCP connector ----------------------------------------------------------------------------------
 
 
-def _caller_tool(entry: Mapping[str, Any], where: str) -> tuple[mcp_types.Tool, Json]:
+def _caller_tool(entry: Mapping[str, Any], where: str) -> mcp_types.Tool:
     name, schema, description = entry.get("name"), entry.get("input_schema"), entry.get("description")
     if not isinstance(name, str) or not name:
         raise _fail(f"{where}.name: Field required", f"{where}.name")
     if not isinstance(schema, Mapping):
         raise _fail(f"{where}.input_schema: Field required (a JSON Schema object)", f"{where}.input_schema")
-    description = description if isinstance(description, str) else None
-    tool = mcp_types.Tool(name=name, description=description, input_schema=dict(schema))
-    function: Json = {"name": name, "parameters": dict(schema)}
-    if description is not None:
-        function["description"] = description
-    return tool, {"type": "function", "function": function}
+    return mcp_types.Tool(name=name, description=description if isinstance(description, str) else None,
+                          input_schema=dict(schema))
 
 
 def _connectors(servers: object, own_origins: Collection[str]) -> list[tuple[Json, str]]:
@@ -345,7 +346,6 @@ def read_tools(body: Mapping[str, Any], registry: Registry, principal: Principal
     toolsets = _toolsets(tools, {entry["name"] for entry, _ in connectors})
     mcp: dict[str, McpTool] = {}
     functions: list[mcp_types.Tool] = []
-    definitions: dict[str, Json] = {}
     hosted: list[Json] = []
     taken: dict[str, str] = {}
     credentials: dict[str, str] = {}
@@ -370,14 +370,15 @@ def read_tools(body: Mapping[str, Any], registry: Registry, principal: Principal
         if kind == "mcp_toolset":
             continue
         if kind in (None, "custom"):
-            function, definition = _caller_tool(entry, where)
+            function = _caller_tool(entry, where)
             claim(function.name, where)
             functions.append(function)
-            definitions[function.name] = definition
         else:
             hosted.append(dict(entry))
     choice, parallel = _tool_choice(body.get("tool_choice"))
-    return MessagesTools(RequestTools(mcp, functions, definitions, hosted), choice, parallel, credentials)
+    # No definitions "as written" for OpenAI: these were written for Anthropic (descriptions past OpenAI's 1024
+    # characters, say), so every provider gets the bridge's conversion.
+    return MessagesTools(RequestTools(mcp, functions, {}, hosted), choice, parallel, credentials)
 
 
 def _credential(entry: Json, where: str, tools: Collection[McpTool], presented_key: str | None) -> dict[str, str]:

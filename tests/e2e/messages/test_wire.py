@@ -119,7 +119,7 @@ async def test_malformed_requests_are_invalid_request_errors(gateway: Gateway) -
         cases: list[tuple[Json | str, str]] = [
             ({"model": "openai/x", "messages": HELLO}, "max_tokens"),
             ({"model": "openai/x", "max_tokens": 5, "messages": []}, "messages"),
-            ({"model": "openai/x", "max_tokens": 5, "messages": [{"role": "system", "content": "x"}]}, "role"),
+            ({"model": "openai/x", "max_tokens": 5, "messages": [{"role": "robot", "content": "x"}]}, "role"),
             ({"model": "openai/x", "max_tokens": 5, "messages": HELLO, "tool_choice": {"type": "every"}},
              "tool_choice"),
             ({"model": "openai/x", "max_tokens": 5, "messages": HELLO,
