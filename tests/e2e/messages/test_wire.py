@@ -5,6 +5,7 @@ the gateway's events, and every failure arrives in Anthropic's error shape with 
 from __future__ import annotations
 
 import base64
+import json
 import uuid
 
 import anthropic
@@ -171,3 +172,48 @@ async def test_a_failure_after_the_stream_began_is_an_error_event_the_sdk_raises
                 seen.append(event.type)
     assert "context window exceeded" in str(raised.value)
     assert "content_block_start" in seen  # the first round's text and the MCP call had already streamed
+
+
+@pytest.mark.parametrize("protocol", ["anthropic", "openai", "gemini"])
+async def test_a_request_shaped_as_claude_code_sends_it(
+    protocol: str, client: anthropic.AsyncAnthropic, stand_in: ProviderStandIn,
+) -> None:
+    """The shape Claude Code 2.1 sends (captured from it): betas, a system message mid-conversation, cache_control
+    everywhere, adaptive thinking, context management, tools with long descriptions, a JSON user id."""
+    model = stand_in.script([{"calls": [{"tool": "Read", "arguments": {"file_path": "/tmp/notes.txt"}}]},
+                             {"quote_results": True}])
+    read_tool: Json = {"name": "Read", "description": "Reads a file. " * 150,  # 2,100 characters
+                       "input_schema": {"type": "object", "properties": {"file_path": {"type": "string"}},
+                                        "required": ["file_path"]}}
+    request: Json = {
+        "model": f"{protocol}/{model}", "max_tokens": 32000, "tools": [read_tool],
+        "system": [{"type": "text", "text": "You are a coding agent."},
+                   {"type": "text", "text": "Be careful.", "cache_control": {"type": "ephemeral"}}],
+        "metadata": {"user_id": '{"device_id": "d1", "session_id": "s1"}'},
+        "betas": ["claude-code-20250219", "interleaved-thinking-2025-05-14", "context-management-2025-06-27"],
+        "extra_body": {"thinking": {"type": "adaptive"}, "output_config": {"effort": "high"},
+                       "context_management": {"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]}},
+    }
+    messages: list[Json] = [
+        {"role": "user", "content": [{"type": "text", "text": "<system-reminder>ctx</system-reminder>"},
+                                     {"type": "text", "text": "What is in notes?",
+                                      "cache_control": {"type": "ephemeral"}}]},
+        {"role": "system", "content": "Available agent types: none."},
+    ]
+    async with client.beta.messages.stream(messages=messages, **request) as stream:
+        first = await stream.get_final_message()
+    (use,) = [block for block in first.content if block.type == "tool_use"]
+    assert first.stop_reason == "tool_use" and use.name == "Read"
+    messages += [{"role": "assistant", "content": [block.to_dict() for block in first.content]},
+                 {"role": "user", "content": [{"type": "tool_result", "tool_use_id": use.id,
+                                               "content": [{"type": "text", "text": "buy milk"}]}]}]
+    async with client.beta.messages.stream(messages=messages, **request) as stream:
+        final = await stream.get_final_message()
+    assert final.content[-1].type == "text" and "buy milk" in final.content[-1].text
+    sent = stand_in.received(model)[0]["body"]
+    if protocol == "openai":
+        assert len(sent["tools"][0]["function"]["description"]) <= 1024
+        assert [message["role"] for message in sent["messages"]] == ["system", "user", "system"]
+    if protocol == "anthropic":
+        assert sent["thinking"] == {"type": "adaptive"}
+        assert "Available agent types: none." in json.dumps(sent["system"])
