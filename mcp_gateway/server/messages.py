@@ -19,7 +19,6 @@ Anthropic's shape, `{"type": "error", "error": {"type", "message"}}`, with the s
 from __future__ import annotations
 
 import json
-import logging
 import math
 import uuid
 from collections.abc import Mapping
@@ -50,32 +49,25 @@ from mcp_gateway.server.messages_wire import (
     anthropic_error,
     call_input,
     failure_body,
+    mcp_tool_result,
+    mcp_tool_use,
     stop_reason,
     summary,
     usage_json,
 )
-
-logger = logging.getLogger(__name__)
 
 Json = dict[str, Any]
 
 BARE_CLAUDE_PREFIX = "claude-"
 
 
-def tool_use_block(call: Mapping[str, Any], records: Mapping[str, McpCallRecord], tools: RequestTools) -> Json:
+def _tool_use(call: Mapping[str, Any], records: Mapping[str, McpCallRecord], tools: RequestTools) -> Json:
     """A tool call of the transcript as Anthropic content: `mcp_tool_use` when the gateway ran it."""
     call_id, name, arguments = call_input(call)
-    block: Json = {"type": "tool_use", "id": call_id, "name": name, "input": arguments}
-    if call_id in records:
-        tool = tools.mcp.get(name)
-        block["type"] = "mcp_tool_use"
-        block["server_name"] = tool.label if tool is not None else records[call_id].call.server
-    return block
-
-
-def tool_result_block(record: McpCallRecord, text: str) -> Json:
-    return {"type": "mcp_tool_result", "tool_use_id": record.call.call_id, "is_error": record.is_error,
-            "content": [{"type": "text", "text": text}]}
+    record = records.get(call_id)
+    if record is not None:
+        return mcp_tool_use(record.call, tools)
+    return {"type": "tool_use", "id": call_id, "name": name, "input": arguments}
 
 
 def _content(completed: Completed, tools: RequestTools) -> list[Json]:
@@ -88,13 +80,14 @@ def _content(completed: Completed, tools: RequestTools) -> list[Json]:
             record = records.get(str(message.get("tool_call_id")))
             if record is not None:
                 content = message.get("content")
-                blocks.append(tool_result_block(record, content if isinstance(content, str) else json.dumps(content)))
+                text = content if isinstance(content, str) else json.dumps(content)
+                blocks.append(mcp_tool_result(record.call.call_id, record.is_error, text))
             continue
         blocks.extend(dict(block) for block in message.get("thinking_blocks") or [])
         content = message.get("content")
         if isinstance(content, str) and content:
             blocks.append({"type": "text", "text": content})
-        calls = [tool_use_block(call, records, tools) for call in message.get("tool_calls") or []]
+        calls = [_tool_use(call, records, tools) for call in message.get("tool_calls") or []]
         blocks.extend(sorted(calls, key=lambda block: block["type"] != "mcp_tool_use"))
     return blocks
 

@@ -30,7 +30,16 @@ from mcp_gateway.llm.events import (
     ToolCallStarted,
 )
 from mcp_gateway.llm.toolset import RequestTools
-from mcp_gateway.server.messages_wire import EXTENSION, call_input, failure_body, stop_reason, summary, usage_json
+from mcp_gateway.server.messages_wire import (
+    EXTENSION,
+    call_input,
+    failure_body,
+    mcp_tool_result,
+    mcp_tool_use,
+    stop_reason,
+    summary,
+    usage_json,
+)
 
 Json = dict[str, Any]
 
@@ -66,9 +75,8 @@ class MessagesStream:
         if isinstance(event, ToolCallFinished):
             record = event.record
             chunks = [*self._close_text(), *self._mcp_tool_use(record.call)]
-            result = {"type": "mcp_tool_result", "tool_use_id": record.call.call_id, "is_error": record.is_error,
-                      "content": [{"type": "text", "text": record.result if event.text is None else event.text}]}
-            return [*chunks, *self._block(result)]
+            text = record.result if event.text is None else event.text
+            return [*chunks, *self._block(mcp_tool_result(record.call.call_id, record.is_error, text))]
         if isinstance(event, RoundCompleted):
             return self._close_text()
         if isinstance(event, Failed):
@@ -110,10 +118,7 @@ class MessagesStream:
         if call.call_id in self._announced:
             return []
         self._announced.add(call.call_id)
-        tool = self.tools.mcp.get(call.name)
-        block = {"type": "mcp_tool_use", "id": call.call_id, "name": call.name,
-                 "server_name": tool.label if tool is not None else call.server, "input": {}}
-        return self._block(block, call.arguments or {})
+        return self._block({**mcp_tool_use(call, self.tools), "input": {}}, call.arguments or {})
 
     def _thinking(self, block: Mapping[str, Any]) -> list[bytes]:
         if block.get("type") != "thinking":

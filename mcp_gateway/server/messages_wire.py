@@ -7,9 +7,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from mcp_gateway.llm.errors import RequestError
-from mcp_gateway.llm.events import Completed
+from mcp_gateway.llm.events import Completed, McpCall
 from mcp_gateway.llm.loop import ROUND_LIMIT_FINISH
 from mcp_gateway.llm.providers.base import ProviderError
+from mcp_gateway.llm.toolset import RequestTools
 
 Json = dict[str, Any]
 
@@ -69,3 +70,15 @@ def call_input(call: Mapping[str, Any]) -> tuple[str, str, Json]:
     except (TypeError, ValueError):
         arguments = {}
     return str(call.get("id")), str(function.get("name")), arguments if isinstance(arguments, dict) else {}
+
+
+def mcp_tool_use(call: McpCall, tools: RequestTools) -> Json:
+    """An MCP call the gateway ran, as Anthropic's block: `server_name` is the connector's name for its server."""
+    tool = tools.mcp.get(call.name)
+    return {"type": "mcp_tool_use", "id": call.call_id, "name": call.name,
+            "server_name": tool.label if tool is not None else call.server, "input": call.arguments or {}}
+
+
+def mcp_tool_result(call_id: str, is_error: bool, text: str) -> Json:
+    return {"type": "mcp_tool_result", "tool_use_id": call_id, "is_error": is_error,
+            "content": [{"type": "text", "text": text}]}
