@@ -217,3 +217,13 @@ async def test_a_request_shaped_as_claude_code_sends_it(
     if protocol == "anthropic":
         assert sent["thinking"] == {"type": "adaptive"}
         assert "Available agent types: none." in json.dumps(sent["system"])
+
+
+async def test_each_request_offers_its_own_tools(client: anthropic.AsyncAnthropic, stand_in: ProviderStandIn) -> None:
+    """Two callers with different tools, one after the other: neither model is offered the other's."""
+    for name in ("lookup_order", "cancel_order"):
+        model = stand_in.script([{"text": "ok"}])
+        tool = {"name": name, "input_schema": {"type": "object", "properties": {}}}
+        await client.messages.create(model=f"openai/{model}", max_tokens=10, messages=HELLO, tools=[tool])
+        offered = stand_in.received(model)[0]["body"]["tools"]
+        assert [entry["function"]["name"] for entry in offered] == [name]
