@@ -252,7 +252,7 @@ def _caller_tool(entry: Mapping[str, Any], where: str) -> mcp_types.Tool:
                           input_schema=dict(schema))
 
 
-def _connectors(servers: object, own_origins: Collection[str]) -> list[tuple[Json, str]]:
+def _connectors(servers: object) -> list[tuple[Json, str]]:
     """`mcp_servers` as (entry, where), each checked for the fields Anthropic requires."""
     if servers is None:
         return []
@@ -342,7 +342,7 @@ def read_tools(body: Mapping[str, Any], registry: Registry, principal: Principal
     tools = body.get("tools") or []
     if not isinstance(tools, list) or not all(isinstance(entry, Mapping) for entry in tools):
         raise _fail("tools: must be a list of tool objects", "tools")
-    connectors = _connectors(body.get("mcp_servers"), own_origins)
+    connectors = _connectors(body.get("mcp_servers"))
     toolsets = _toolsets(tools, {entry["name"] for entry, _ in connectors})
     mcp: dict[str, McpTool] = {}
     functions: list[mcp_types.Tool] = []
