@@ -163,7 +163,8 @@ class Messages:
         stream = body.get("stream", False)
         if not isinstance(stream, bool):
             raise RequestError(400, "stream: must be a boolean")
-        messages = conversation(body.get("system"), body.get("messages"))
+        messages = conversation(body.get("system"), body.get("messages"),
+                                media_in_tool_results=provider.protocol != "openai")
         params = provider_params(body, provider)
         presented = presented_credential(Headers(scope=request.scope))
         read = read_tools(body, self._registry, principal_of(request.scope), _own_origins(request), presented)

@@ -7,7 +7,8 @@ included. What maps where:
 - `system` (a string or text blocks) becomes a system message, and so does a `system` message in the conversation
   (Claude Code sends them); `messages` become user, assistant and tool messages:
   `tool_result` blocks become tool messages (before the rest of their user turn, where Anthropic requires them),
-  `tool_use` blocks tool calls, images data or plain URLs, `thinking` blocks the bridge's `thinking_blocks`.
+  `tool_use` blocks tool calls, images data or plain URLs (an OpenAI model gets the images of a tool result in
+  the user message after it: its tool messages hold text only), `thinking` blocks the bridge's `thinking_blocks`.
   A previous answer of this door sent back as it came (`mcp_tool_use` and `mcp_tool_result` blocks in an
   assistant turn) becomes the calls and tool results it stands for.
 - `tools` without a type (or `"custom"`) are the caller's own: the model may call them, the gateway never runs them.
@@ -65,8 +66,9 @@ def _fail(message: str, param: str | None = None) -> RequestError:
 # --- the conversation ---------------------------------------------------------------------------------------------
 
 
-def conversation(system: object, messages: object) -> list[Json]:
-    """The Anthropic `system` and `messages` as an OpenAI Chat conversation."""
+def conversation(system: object, messages: object, *, media_in_tool_results: bool = True) -> list[Json]:
+    """The Anthropic `system` and `messages` as an OpenAI Chat conversation. Without `media_in_tool_results`, the
+    images a tool result holds (Claude Code's Read of a picture, say) follow it in a user message instead."""
     converted: list[Json] = []
     if system is not None:
         converted.append({"role": "system", "content": _system_text(system)})
@@ -83,7 +85,7 @@ def conversation(system: object, messages: object) -> list[Json]:
             continue
         blocks = _blocks(content, f"{where}.content")
         if role == "user":
-            converted.extend(_user_turn(blocks, where))
+            converted.extend(_user_turn(blocks, where, media_in_tool_results))
         elif role == "assistant":
             converted.extend(_assistant_turn(blocks, where))
         else:
@@ -163,7 +165,7 @@ def _tool_result(block: Mapping[str, Any], where: str) -> Json:
     return message
 
 
-def _user_turn(blocks: list[Mapping[str, Any]], where: str) -> list[Json]:
+def _user_turn(blocks: list[Mapping[str, Any]], where: str, media_in_tool_results: bool) -> list[Json]:
     results: list[Json] = []
     parts: list[Json] = []
     for index, block in enumerate(blocks):
@@ -171,11 +173,28 @@ def _user_turn(blocks: list[Mapping[str, Any]], where: str) -> list[Json]:
             results.append(_tool_result(block, f"{where}.content.{index}"))
         else:
             parts.append(_user_part(block, f"{where}.content.{index}"))
+    if not media_in_tool_results:
+        parts = [*_media_out_of(results), *parts]
     if not parts:
         return results
     if all(part.get("type") == "text" for part in parts):
         return [*results, {"role": "user", "content": "".join(part["text"] for part in parts)}]
     return [*results, {"role": "user", "content": parts}]
+
+
+def _media_out_of(results: list[Json]) -> list[Json]:
+    """Images and documents of tool results, taken out (the results keep their text) to follow them in the user
+    turn, for providers whose tool messages carry text only (OpenAI's Chat Completions)."""
+    moved: list[Json] = []
+    for result in results:
+        content = result["content"]
+        if isinstance(content, str):
+            continue
+        texts = [part["text"] for part in content if part.get("type") == "text"]
+        media = [part for part in content if part.get("type") != "text"]
+        result["content"] = "".join(texts) or "(the result is the media in the next user message)"
+        moved += [{"type": "text", "text": f"[media returned by tool call {result['tool_call_id']}]"}, *media]
+    return moved
 
 
 class _AssistantTurn:

@@ -48,6 +48,23 @@ def test_tool_results_come_before_the_rest_of_their_user_turn() -> None:
     ]
 
 
+def test_images_of_tool_results_follow_them_for_providers_whose_tool_messages_hold_text_only() -> None:
+    image = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}}
+    turn = [{"role": "user", "content": [
+        {"type": "tool_result", "tool_use_id": "t1", "content": [{"type": "text", "text": "a chart"}, image]},
+        {"type": "tool_result", "tool_use_id": "t2", "content": "plain"},
+        {"type": "text", "text": "Explain."},
+    ]}]
+    image_part = {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}"}}
+    assert conversation(None, turn)[0]["content"] == [{"type": "text", "text": "a chart"}, image_part]
+    assert conversation(None, turn, media_in_tool_results=False) == [
+        {"role": "tool", "tool_call_id": "t1", "content": "a chart"},
+        {"role": "tool", "tool_call_id": "t2", "content": "plain"},
+        {"role": "user", "content": [{"type": "text", "text": "[media returned by tool call t1]"}, image_part,
+                                     {"type": "text", "text": "Explain."}]},
+    ]
+
+
 def test_an_answer_sent_back_becomes_the_rounds_it_was() -> None:
     thinking = {"type": "thinking", "thinking": "hmm", "signature": "sig"}
     converted = conversation(None, [

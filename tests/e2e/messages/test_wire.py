@@ -227,3 +227,34 @@ async def test_each_request_offers_its_own_tools(client: anthropic.AsyncAnthropi
         await client.messages.create(model=f"openai/{model}", max_tokens=10, messages=HELLO, tools=[tool])
         offered = stand_in.received(model)[0]["body"]["tools"]
         assert [entry["function"]["name"] for entry in offered] == [name]
+
+
+@pytest.mark.parametrize("protocol", ["anthropic", "openai", "gemini"])
+async def test_an_image_a_tool_returned_reaches_the_model(
+    protocol: str, client: anthropic.AsyncAnthropic, stand_in: ProviderStandIn,
+) -> None:
+    """Claude Code reading a picture: the image comes back in a tool_result. Anthropic and Gemini take it in the
+    result itself; OpenAI's tool messages hold text only, so it follows the result in a user message."""
+    model = stand_in.script([{"text": "A red pixel."}])
+    image: Json = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PIXEL}}
+    messages: list[Json] = [
+        {"role": "user", "content": "What is in pixel.png?"},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_01", "name": "Read",
+                                           "input": {"file_path": "pixel.png"}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_01",
+                                      "content": [{"type": "text", "text": "pixel.png:"}, image]}]},
+    ]
+    read_tool = {"name": "Read", "input_schema": {"type": "object", "properties": {"file_path": {"type": "string"}}}}
+    message = await client.messages.create(model=f"{protocol}/{model}", max_tokens=50, messages=messages,
+                                           tools=[read_tool])
+    assert message.content[0].type == "text" and message.content[0].text == "A red pixel."
+    sent = stand_in.received(model)[0]["body"]
+    if protocol == "anthropic":
+        assert sent["messages"][-1]["content"][0]["content"][1] == image
+    elif protocol == "openai":
+        tool, user = sent["messages"][-2:]
+        assert tool == {"role": "tool", "tool_call_id": "toolu_01", "content": "pixel.png:"}
+        assert user["role"] == "user" and {"type": "image_url", "image_url": {
+            "url": f"data:image/png;base64,{PIXEL}"}} in user["content"]
+    else:
+        assert PIXEL in json.dumps(sent["contents"][-1])
