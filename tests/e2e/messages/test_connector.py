@@ -165,15 +165,23 @@ async def test_a_failing_tool_goes_back_to_the_model_as_an_error_result(
 
 async def test_the_round_limit_pauses_the_turn(client: anthropic.AsyncAnthropic, stand_in: ProviderStandIn) -> None:
     model = stand_in.script([{"calls": [{"tool": "add", "arguments": {"a": 1, "b": 1}}]},
-                             {"calls": [{"tool": "add", "arguments": {"a": 2, "b": 2}}]}])
-    message = await client.beta.messages.create(
-        model=f"openai/{model}", max_tokens=100, messages=HELLO, betas=[MCP_BETA],
-        mcp_servers=[connector("/mcp/tools", "toolbox", ["add"])], extra_body={"mcp_max_rounds": 2},
-    )
+                             {"calls": [{"tool": "add", "arguments": {"a": 2, "b": 2}}]},
+                             {"calls": [{"tool": "add", "arguments": {"a": 3, "b": 3}}]},
+                             {"text": "Done: 6."}])
+    request: Json = {"model": f"openai/{model}", "max_tokens": 100, "betas": [MCP_BETA],
+                     "mcp_servers": [connector("/mcp/tools", "toolbox", ["add"])], "extra_body": {"mcp_max_rounds": 2}}
+    message = await client.beta.messages.create(messages=HELLO, **request)
     assert message.stop_reason == "pause_turn"
     results = [block for block in message.content if block.type == "mcp_tool_result"]
     assert [result.is_error for result in results] == [False, True]
     assert "limit" in (message.model_extra or {})["mcp_gateway"]["note"]
+    # Sent back as it came, the paused turn goes on where it stopped.
+    resumed = await client.beta.messages.create(
+        messages=[*HELLO, {"role": "assistant", "content": [block.to_dict() for block in message.content]}], **request)
+    assert resumed.stop_reason == "end_turn" and resumed.content[-1].type == "text"
+    assert [call["arguments"] for call in (resumed.model_extra or {})["mcp_gateway"]["calls"]] == [{"a": 3, "b": 3}]
+    history = stand_in.received(model)[2]["body"]["messages"]
+    assert [entry["role"] for entry in history] == ["user", "assistant", "tool", "assistant", "tool"]
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
