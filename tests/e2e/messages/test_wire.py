@@ -9,6 +9,7 @@ import json
 import uuid
 
 import anthropic
+import anyio
 import pytest
 
 from mcp_gateway.http import httpx
@@ -258,3 +259,16 @@ async def test_an_image_a_tool_returned_reaches_the_model(
             "url": f"data:image/png;base64,{PIXEL}"}} in user["content"]
     else:
         assert PIXEL in json.dumps(sent["contents"][-1])
+
+
+async def test_a_client_that_goes_away_mid_stream_cancels_the_provider_stream(
+    client: anthropic.AsyncAnthropic, stand_in: ProviderStandIn,
+) -> None:
+    model = stand_in.script([{"text": " ".join(["word"] * 40), "piece_delay": 0.25}])
+    async with client.messages.stream(model=f"gemini/{model}", max_tokens=100, messages=HELLO) as stream:
+        async for text in stream.text_stream:
+            if "word" in text:
+                break  # the first word arrived; leaving the block closes the connection
+    with anyio.fail_after(10):
+        while stand_in.aborted(model) == 0:
+            await anyio.sleep(0.05)
