@@ -7,7 +7,7 @@ registry's own object, not a copy: tools that share `$defs` (schemas.py) keep sh
 Wire forms are shared between requests and must be treated as read-only.
 
 A page ends after `TOOLS_PER_PAGE` tools or once it holds about `PAGE_BYTES` of JSON, whichever comes first,
-and always holds at least one tool. Cursors are offsets into the list the caller sees, as before: a caller
+and always holds at least one tool (so one tool bigger than that is a page of its own, never left out). Cursors are offsets into the list the caller sees, as before: a caller
 whose key hides some tools pages through its own list, built per request from the same wire forms.
 """
 
@@ -24,9 +24,10 @@ if TYPE_CHECKING:
 __all__ = ["PAGE_BYTES", "TOOLS_PER_PAGE", "ToolPage", "ToolPages"]
 
 TOOLS_PER_PAGE = 500
-PAGE_BYTES = 2 * 1024 * 1024
+PAGE_BYTES = 768 * 1024
 """About this many bytes of JSON per page: each request costs the same fixed overhead in the SDK, so few large
-pages list faster than many small ones, while one page stays a reasonable body for any client."""
+pages list faster than many small ones; but the official SDK client refuses a server-sent event over 1 MiB,
+so a page stays well below that (room for the JSON-RPC envelope and the estimate's slack)."""
 
 _DEFS = "$defs"
 
@@ -40,7 +41,7 @@ class ToolPage:
 
 
 def _json_size(value: Any) -> int:
-    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str))
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str).encode("utf-8", "replace"))
 
 
 class ToolPages:

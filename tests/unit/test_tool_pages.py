@@ -99,8 +99,11 @@ def test_schemas_are_shared_with_the_registry_not_copied() -> None:
     assert len(listed) == 1223
     for wire, tool in zip(listed, registered, strict=True):
         assert wire["inputSchema"] is tool.definition.input_schema
-    # Fewer, bigger pages than the 13 of 100 tools before, still under the byte limit each.
-    assert len(_all_pages(ToolPages(registered, prefixed=True))) <= 3
+    # Fewer, bigger pages than the 13 of 100 tools before, each under the 1 MiB the SDK client accepts as one event.
+    pages = _all_pages(ToolPages(registered, prefixed=True))
+    assert len(pages) <= 3
+    for page in pages:
+        assert len(json.dumps({"tools": page.tools}, separators=(",", ":")).encode()) < 1024 * 1024
 
 
 @pytest.mark.anyio
