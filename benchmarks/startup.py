@@ -125,13 +125,16 @@ def main() -> int:
         cold: list[float] = []
         warm: list[float] = []
         rss: list[float] = []
+        rss_cold: list[float] = []
         for _ in range(args.repeat):
             cache_dir = work / "cache"
             shutil.rmtree(cache_dir, ignore_errors=True)
             cache_dir.mkdir()
-            cold_seconds, _ = _one_start(args.config, cache_dir, work)
+            cold_seconds, cold_rss = _one_start(args.config, cache_dir, work)
             warm_seconds, warm_rss = _one_start(args.config, cache_dir, work)
             cold.append(cold_seconds)
+            if cold_rss is not None:
+                rss_cold.append(cold_rss)
             warm.append(warm_seconds)
             if warm_rss is not None:
                 rss.append(warm_rss)
@@ -141,8 +144,10 @@ def main() -> int:
               f"({min(cold):.3f}-{max(cold):.3f})")
         print(f"start-up to first initialize, warm cache: {statistics.median(warm):.3f} s "
               f"({min(warm):.3f}-{max(warm):.3f})")
-        if rss:
-            print(f"RSS after start-up (warm): {statistics.median(rss):.1f} MB ({min(rss):.1f}-{max(rss):.1f})")
+        for label, values in (("cold", rss_cold), ("warm", rss)):
+            if values:
+                print(f"RSS after start-up ({label}): {statistics.median(values):.1f} MB "
+                      f"({min(values):.1f}-{max(values):.1f})")
         print(f"import mcp_gateway.cli: {imports:.0f} ms")
     finally:
         shutil.rmtree(work, ignore_errors=True)

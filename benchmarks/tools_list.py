@@ -49,7 +49,7 @@ _PROTOCOL = "2025-06-18"
 async def sdk_listing(url: str, era: str) -> tuple[int, int, float, list[dict[str, Any]]]:
     """(tools, pages, seconds) of one complete listing by the SDK client, and the tools as dicts."""
     mode = "legacy" if era == "legacy" else "2026-07-28"
-    async with Client(url, mode=mode, read_timeout_seconds=TIMEOUT_SECONDS, cache=None) as client:  # type: ignore[arg-type]
+    async with Client(url, mode=mode, read_timeout_seconds=TIMEOUT_SECONDS, cache=None) as client:
         started = time.perf_counter()
         tools: list[Any] = []
         pages = 0
