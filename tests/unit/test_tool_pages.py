@@ -122,3 +122,31 @@ async def test_the_registry_prepares_pages_again_after_every_change() -> None:
     assert after is not before
     assert [tool["name"] for tool in after.page(0).tools] == ["a-one", "a-two", "a-three"]
     assert [tool["name"] for tool in registry.tool_pages("a").page(0).tools] == ["one", "two", "three"]
+
+
+def _references(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        return found + [ref for key, value in node.items() if key != "$ref" for ref in _references(value)]
+    if isinstance(node, list):
+        return [ref for item in node for ref in _references(item)]
+    return []
+
+
+def test_every_reference_of_every_listed_tool_resolves_within_that_tool() -> None:
+    converted = build_tools(read_spec_file(SPECS / "github-api.json"))
+    registered = [
+        RegisteredTool("gh", tool.name, tool.name, f"gh-{tool.name}",
+                       types.Tool(name=tool.name, description=tool.description, input_schema=tool.input_schema))
+        for tool in converted.tools
+    ]
+    # As a client receives them: each page through JSON, so nothing is shared between tools any more.
+    listed = [tool for page in _all_pages(ToolPages(registered, prefixed=True))
+              for tool in json.loads(json.dumps({"tools": page.tools}))["tools"]]
+    checked = 0
+    for tool in listed:
+        definitions = tool["inputSchema"].get("$defs", {})
+        for ref in _references(tool["inputSchema"]):
+            assert ref.startswith("#/$defs/") and ref.removeprefix("#/$defs/") in definitions, (tool["name"], ref)
+            checked += 1
+    assert checked > 100
