@@ -7,8 +7,9 @@ registry's own object, not a copy: tools that share `$defs` (schemas.py) keep sh
 Wire forms are shared between requests and must be treated as read-only.
 
 A page ends after `TOOLS_PER_PAGE` tools or once it holds about `PAGE_BYTES` of JSON, whichever comes first,
-and always holds at least one tool (so one tool bigger than that is a page of its own, never left out). Cursors are offsets into the list the caller sees, as before: a caller
-whose key hides some tools pages through its own list, built per request from the same wire forms.
+and always holds at least one tool (so one tool bigger than that is a page of its own, never left out). Cursors
+are offsets into the list the caller sees, as before: a caller whose key hides some tools pages through its own
+list, built per request from the same wire forms.
 """
 
 from __future__ import annotations
