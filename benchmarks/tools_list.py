@@ -11,14 +11,16 @@ listed, never called. Then, `--repeat` times each, one complete listing (every p
 - raw: httpx posting JSON-RPC `tools/list` requests on one handshake-era session and reading the raw bodies
   (JSON or one SSE event), so the client library's own parsing is not part of the time.
 
-Printed per client: tools, pages, p50 / min / max of a complete listing, and (raw) the bytes on the wire. Last,
-a check of what was listed: every `$ref` in every tool must resolve within that same tool's `$defs`.
+Printed per client: tools, pages, p50 / min / max of a complete listing, and (raw) the bytes on the wire and the
+gateway's CPU per listing (session opening included; Linux /proc), which a busy machine inflates less than wall
+time. Last, a check of what was listed: every `$ref` in every tool must resolve within that same tool's `$defs`.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import sys
@@ -131,6 +133,15 @@ def unresolved_refs(tools: list[dict[str, Any]]) -> list[str]:
     return problems
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU of a process so far (Linux /proc), or None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _summary(label: str, seconds: list[float], extra: str = "") -> str:
     return (f"{label:5} p50 {statistics.median(seconds) * 1000:9.1f} ms   min {min(seconds) * 1000:9.1f}   "
             f"max {max(seconds) * 1000:9.1f}{extra}")
@@ -152,15 +163,22 @@ def main() -> int:
             raw_seconds: list[float] = []
             listed: list[dict[str, Any]] = []
             sdk_pages = raw_pages = tools = size = 0
+            pid = gateway.process.popen.pid
+            raw_cpu = 0.0
             for _ in range(args.repeat):
                 tools, sdk_pages, elapsed, listed = anyio.run(sdk_listing, gateway.mcp_url, args.era)
                 sdk_seconds.append(elapsed)
+                cpu_before = _cpu_seconds(pid)
                 raw_tools, raw_pages, raw_elapsed, size = raw_listing(gateway.mcp_url)
+                cpu_after = _cpu_seconds(pid)
+                if cpu_before is not None and cpu_after is not None:
+                    raw_cpu += cpu_after - cpu_before
                 assert raw_tools == tools, (raw_tools, tools)
                 raw_seconds.append(raw_elapsed)
         print(f"spec: {args.spec}   tools: {tools}   repetitions: {args.repeat}   era (sdk): {args.era}")
         print(_summary("sdk", sdk_seconds, f"   pages {sdk_pages}"))
-        print(_summary("raw", raw_seconds, f"   pages {raw_pages}   bytes {size:,}"))
+        print(_summary("raw", raw_seconds, f"   pages {raw_pages}   bytes {size:,}   "
+                                           f"gateway CPU {raw_cpu / args.repeat * 1000:.0f} ms per listing (mean)"))
         problems = unresolved_refs(listed)
         print(f"$ref check: {len(problems)} unresolved" + (f", e.g. {problems[:3]}" if problems else ""))
     finally:

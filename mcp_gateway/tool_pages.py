@@ -25,10 +25,11 @@ if TYPE_CHECKING:
 __all__ = ["PAGE_BYTES", "TOOLS_PER_PAGE", "ToolPage", "ToolPages"]
 
 TOOLS_PER_PAGE = 500
-PAGE_BYTES = 768 * 1024
-"""About this many bytes of JSON per page: each request costs the same fixed overhead in the SDK, so few large
-pages list faster than many small ones; but the official SDK client refuses a server-sent event over 1 MiB,
-so a page stays well below that (room for the JSON-RPC envelope and the estimate's slack)."""
+PAGE_BYTES = 1000 * 1024
+"""At most this many bytes of tool JSON per page (as measured here, which matches the SDK's encoding byte for
+byte on the GitHub spec): each request costs the same fixed overhead in the SDK, so few large pages list faster
+than many small ones; but the official SDK client refuses a server-sent event over 1 MiB, so a page leaves
+24 KiB for the JSON-RPC envelope and the event's framing."""
 
 _DEFS = "$defs"
 
