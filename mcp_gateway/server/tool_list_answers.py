@@ -30,7 +30,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from mcp_gateway.auth.principal import caller_of
-from mcp_gateway.registry import Registry
+from mcp_gateway.registry import Registry, UnknownServerError
 
 __all__ = ["ToolListAnswers"]
 
@@ -58,7 +58,10 @@ class ToolListAnswers(ServerMiddleware[Any]):
             return await call_next(ctx)
         # Taken before the handler runs: should the registry change meanwhile, the answer is kept with the
         # pages it was made from, which the registry has already dropped.
-        pages = self._registry.tool_pages(self._server)
+        try:
+            pages = self._registry.tool_pages(self._server)
+        except UnknownServerError:
+            return await call_next(ctx)  # removed by a reload a moment ago: the handler answers as it would
         known = pages.answers.get(key)
         if known is not None:
             return dict(known)
