@@ -1,18 +1,18 @@
-"""What the LLM front door adds per model round: POST /v1/chat/completions (or /v1/responses) through a real
-gateway, next to a client doing the same loop by hand against the same provider stand-in and upstream.
+"""What the LLM front door adds per model round: POST /v1/chat/completions (or /v1/responses, /v1/messages) through
+a real gateway, next to a client doing the same loop by hand against the same provider stand-in and upstream.
 
     .venv/bin/python benchmarks/chat_rounds.py [--requests 200] [--warmup 20] [--protocol openai|anthropic|gemini]
-                                               [--endpoint chat|responses]
+                                               [--endpoint chat|responses|messages]
 
 Starts the echo API (tests/e2e/upstream_api.py), the provider stand-ins (tests/e2e/fake_providers.py) and
 `python -m mcp_gateway serve` as real processes on free loopback ports. Every request is one task of two rounds:
 the scripted model calls `getItem` of the echo API's OpenAPI tools, then answers with text. Per mode (JSON and
 streaming):
 
-- gateway: the request to the gateway, with an `mcp` tool pointing at the echo server; the gateway calls the
-  stand-in, runs the tool (a real HTTP request to the echo API), and calls the stand-in again. A Responses request
-  is stored (the default), so it also writes the SQLite store; an `openai` provider is asked through its Responses
-  API, as the gateway does;
+- gateway: the request to the gateway, with an `mcp` tool (chat, responses) or an MCP connector server (messages)
+  pointing at the echo server; the gateway calls the stand-in, runs the tool (a real HTTP request to the echo API),
+  and calls the stand-in again. A Responses request is stored (the default), so it also writes the SQLite store;
+  an `openai` provider is asked through its Responses API, as the gateway does;
 - direct: the same two stand-in requests (the exact bodies the gateway sent, captured from a warm-up) and the same
   echo API request, sent one after the other by this process over pooled connections: the floor.
 
@@ -167,8 +167,19 @@ def responses_request(model: str, stream: bool) -> tuple[str, dict[str, Any]]:
     }
 
 
+def messages_request(model: str, stream: bool) -> tuple[str, dict[str, Any]]:
+    return "/v1/messages", {
+        "model": model,
+        "max_tokens": 256,
+        "messages": [{"role": "user", "content": "Does item bench exist?"}],
+        "mcp_servers": [{"type": "url", "url": "mcp_gateway/mcp/echo", "name": "echo",
+                         "tool_configuration": {"allowed_tools": ["getItem"]}}],
+        "stream": stream,
+    }
+
+
 DOORS: dict[str, Callable[[str, bool], tuple[str, dict[str, Any]]]] = {
-    "chat": chat_request, "responses": responses_request,
+    "chat": chat_request, "responses": responses_request, "messages": messages_request,
 }
 
 
