@@ -51,12 +51,9 @@ from mcp_gateway.server.llm_http import (
     failed_response,
     json_object_body,
     openai_error_body,
+    own_origins,
     sse,
 )
-
-# Still importable from here, as other doors were first written against this module; new code imports llm_http.
-from mcp_gateway.server.llm_http import MAX_BODY_BYTES as MAX_BODY_BYTES
-from mcp_gateway.server.llm_http import own_origins as _own_origins
 from mcp_gateway.server.loop_response import LoopResponse
 
 logger = logging.getLogger(__name__)
@@ -216,7 +213,7 @@ class ChatCompletions:
             raise RequestError(400, f"mcp_max_rounds must be an integer from 1 to {cap} (this gateway's cap)",
                                param="mcp_max_rounds")
         parallel = body.get("parallel_tool_calls")
-        tools = read_tools(body.get("tools"), self._registry, principal_of(request.scope), _own_origins(request))
+        tools = read_tools(body.get("tools"), self._registry, principal_of(request.scope), own_origins(request))
         loop_request = LoopRequest(
             client=self._pool.client(provider),
             protocol=provider.protocol,
