@@ -23,9 +23,8 @@ import anyio
 from mcp_gateway.bridge.targets import PROVIDERS, parse_provider
 from mcp_gateway.config import ConfigError, load_config
 from mcp_gateway.log_format import LOG_FORMATS, configure_logging
+from mcp_gateway.openapi.conversion_cache import CACHE_DIR_VARIABLE, ConversionCache, default_cache_dir
 from mcp_gateway.openapi.loader import SpecLoadError, read_spec
-from mcp_gateway.openapi.preview import format_preview, preview
-from mcp_gateway.openapi.tools import build_tools
 
 if TYPE_CHECKING:
     from mcp_gateway.auth.client_credentials import TokenCaches
@@ -161,12 +160,16 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def _load_registry(config_path: str, memory_budget_mb: float | None = None) -> Registry:
-    from mcp_gateway.memory_budget import MemoryBudget
+def _conversion_cache(args: argparse.Namespace) -> ConversionCache | None:
+    if args.no_cache:
+        return None
+    return ConversionCache(args.cache_dir or default_cache_dir())
+
+
+def _load_registry(config_path: str, cache: ConversionCache | None) -> Registry:
     from mcp_gateway.upstreams.factory import build_registry
 
-    memory = MemoryBudget(int(memory_budget_mb * 1024 * 1024)) if memory_budget_mb else None
-    return build_registry(load_config(config_path), memory)
+    return build_registry(load_config(config_path), cache=cache)
 
 
 def _load_models(config: GatewayConfig) -> ModelsConfig:
@@ -177,7 +180,11 @@ def _load_models(config: GatewayConfig) -> ModelsConfig:
 
 
 def _reloadable_registry(
-    config_path: str, config: GatewayConfig, memory_budget_mb: float | None = None, tokens: TokenCaches | None = None
+    config_path: str,
+    config: GatewayConfig,
+    cache: ConversionCache | None,
+    memory_budget_mb: float | None = None,
+    tokens: TokenCaches | None = None,
 ) -> tuple[Registry, ConfigReloader, MemoryBudget]:
     """The registry of the loaded `config` and what keeps it in step with the file (hot reload of servers; the
     `access` section is read once, at startup)."""
@@ -190,9 +197,10 @@ def _reloadable_registry(
 
     # One token cache for the servers loaded now and those a reload adds: one token per credential.
     tokens = tokens or TokenCaches()
-    registry = build_registry(config, memory, tokens)
+    registry = build_registry(config, memory, cache, tokens)
     return registry, ConfigReloader(
-        registry, Path(config_path), config, lambda entry, base_dir: registry_server(entry, base_dir, memory, tokens)
+        registry, Path(config_path), config,
+        lambda entry, base_dir: registry_server(entry, base_dir, memory, tokens, cache),
     ), memory
 
 
@@ -212,6 +220,7 @@ def command_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from mcp_gateway.auth.client_credentials import TokenCaches
+    from mcp_gateway.llm.store import SqliteResponseStore, default_database_path
     from mcp_gateway.metrics import GatewayMetrics
     from mcp_gateway.server.app import create_app
     from mcp_gateway.server.drain import Drain, DrainingServer
@@ -234,7 +243,9 @@ def command_serve(args: argparse.Namespace) -> int:
         return 2
     shared = _shared_state(args.redis_url)
     tokens = TokenCaches(shared.tokens if shared is not None else None)
-    registry, reloader, memory = _reloadable_registry(args.config, config, args.memory_budget, tokens)
+    registry, reloader, memory = _reloadable_registry(
+        args.config, config, _conversion_cache(args), args.memory_budget, tokens
+    )
     metrics = GatewayMetrics()
     metrics.watch_memory(memory)
     models = _load_models(config)
@@ -251,6 +262,7 @@ def command_serve(args: argparse.Namespace) -> int:
         reload_interval=args.reload_interval,
         models=models,
         access=access,
+        response_store=SqliteResponseStore(args.responses_db or default_database_path()),
         drain=drain,
         metrics=metrics,
         shared=shared,
@@ -268,7 +280,7 @@ def command_stdio(args: argparse.Namespace) -> int:
     sock = _bind("127.0.0.1", 0)
     os.environ[GATEWAY_URL_VARIABLE] = f"http://127.0.0.1:{sock.getsockname()[1]}"
     config = load_config(args.config)
-    registry, reloader, _ = _reloadable_registry(args.config, config)
+    registry, reloader, _ = _reloadable_registry(args.config, config, _conversion_cache(args))
     anyio.run(serve_stdio, registry, sock, reloader, args.reload_interval, config.access)
     return 0
 
@@ -279,6 +291,9 @@ def command_preview(args: argparse.Namespace) -> int:
     except SpecLoadError as error:
         print(str(error), file=sys.stderr)
         return 1
+    from mcp_gateway.openapi.preview import format_preview, preview
+    from mcp_gateway.openapi.tools import build_tools
+
     tools = build_tools(document)
     if args.json:
         print(json.dumps(preview(tools), indent=2))
@@ -287,8 +302,8 @@ def command_preview(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _started(config_path: str) -> Registry:
-    registry = _load_registry(config_path)
+async def _started(config_path: str, cache: ConversionCache | None) -> Registry:
+    registry = _load_registry(config_path, cache)
     await registry.start()
     return registry
 
@@ -304,7 +319,7 @@ def command_tools(args: argparse.Namespace) -> int:
     _offline_gateway_url()
 
     async def run() -> int:
-        registry = await _started(args.config)
+        registry = await _started(args.config, _conversion_cache(args))
         try:
             for status in registry.servers():
                 detail = f" ({status.health.detail})" if status.health.detail else ""
@@ -337,7 +352,7 @@ def command_export(args: argparse.Namespace) -> int:
     provider = parse_provider(args.provider)
 
     async def run() -> int:
-        registry = await _started(args.config)
+        registry = await _started(args.config, _conversion_cache(args))
         try:
             try:
                 tools = registry.list_tools(args.server)
@@ -385,6 +400,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     def with_config(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("--config", default="servers.json", help="mcpServers config (default: servers.json)")
+        sub.add_argument("--cache-dir", type=Path, metavar="DIR",
+                         help=f"where converted OpenAPI specs are kept between starts (default: ${CACHE_DIR_VARIABLE}, "
+                              "else $XDG_CACHE_HOME/mcp-gateway, else ~/.cache/mcp-gateway)")
+        sub.add_argument("--no-cache", action="store_true", help="convert every OpenAPI spec at every start")
 
     def with_reload(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("--reload-interval", type=float, default=2.0,
@@ -415,6 +434,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--allowed-host", action="append", default=[],
                        help="Host header value to accept (repeatable; '*' for any; default: loopback names and the "
                             "bound address)")
+    serve.add_argument("--responses-db", metavar="PATH",
+                       help="SQLite file of the responses /v1/responses stores (default: responses.sqlite3 under "
+                            "$MCP_GATEWAY_DATA_DIR, else $XDG_DATA_HOME/mcp_gateway or ~/.local/share/mcp_gateway)")
     with_reload(serve)
     serve.set_defaults(handler=command_serve)
 

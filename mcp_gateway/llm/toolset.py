@@ -182,10 +182,20 @@ def _function_tool(entry: Mapping[str, Any], where: str) -> mcp_types.Tool:
     )
 
 
+@dataclass(frozen=True)
+class UnavailableServer:
+    """An mcp tool whose server cannot offer tools now (down, or nothing this caller may use)."""
+
+    label: str
+    message: str
+
+
 def read_tools(
-    tools: object, registry: Registry, principal: Principal, own_origins: Collection[str]
+    tools: object, registry: Registry, principal: Principal, own_origins: Collection[str],
+    *, unavailable: list[UnavailableServer] | None = None,
 ) -> RequestTools:
-    """The request's `tools` read and expanded; RequestError names the entry at fault."""
+    """The request's `tools` read and expanded; RequestError names the entry at fault. With `unavailable`, an mcp
+    tool whose server cannot offer tools is noted there and left out instead of failing the request (the 503)."""
     if tools is None:
         return RequestTools({}, [], {}, [])
     if not isinstance(tools, list):
@@ -208,7 +218,15 @@ def read_tools(
             raise RequestError(400, f"{where} must be an object", param=where)
         kind = entry.get("type")
         if kind == "mcp":
-            for tool in expand_mcp_tool(entry, where, registry, principal, own_origins):
+            try:
+                expanded = expand_mcp_tool(entry, where, registry, principal, own_origins)
+            except RequestError as error:
+                if unavailable is None or error.status != 503:
+                    raise
+                label = entry.get("server_label")
+                unavailable.append(UnavailableServer(label if isinstance(label, str) else "mcp_gateway", error.message))
+                continue
+            for tool in expanded:
                 claim(tool.name, where)
                 mcp[tool.name] = tool
         elif kind == "function":
@@ -219,3 +237,30 @@ def read_tools(
         else:
             hosted.append(entry)
     return RequestTools(mcp, functions, function_definitions, hosted)
+
+
+def mcp_tool_credentials(tools: object, expanded: RequestTools) -> dict[str, str]:
+    """The `Authorization` header of each mcp tool, as the caller's credential for the servers it reaches (used by
+    servers configured with `forwardUserAuthorization`, as the `x-mcp-{server}-authorization` header is)."""
+    credentials: dict[str, str] = {}
+    for index, entry in enumerate(tools if isinstance(tools, list) else []):
+        if not isinstance(entry, Mapping) or entry.get("type") != "mcp" or entry.get("headers") is None:
+            continue
+        where = f"tools[{index}].headers"
+        headers = entry["headers"]
+        if not isinstance(headers, Mapping) or not all(isinstance(value, str) for value in headers.values()):
+            raise RequestError(400, f"{where} must be an object of strings", param=where)
+        others = sorted(str(name) for name in headers if str(name).lower() != "authorization")
+        if others:
+            raise RequestError(
+                400, f"{where}: {', '.join(others)} cannot be sent; the gateway's servers take only Authorization, "
+                "as the caller's own credential for servers that forward it", param=where,
+            )
+        label = entry.get("server_label")
+        if not isinstance(label, str) or not label:
+            raise RequestError(400, f"tools[{index}] has headers, so it needs a server_label", param=where)
+        for value in headers.values():
+            for tool in expanded.mcp.values():
+                if tool.label == label:
+                    credentials[tool.registered.server.lower()] = value
+    return credentials

@@ -21,6 +21,7 @@ from mcp_gateway.auth.middleware import Authenticator, AuthMiddleware, ServerAcc
 from mcp_gateway.auth.settings import AccessSettings
 from mcp_gateway.llm.models import ModelsConfig, parse_models
 from mcp_gateway.llm.providers import ProviderPool
+from mcp_gateway.llm.store import ResponseStore, SqliteResponseStore, default_database_path
 from mcp_gateway.metrics import GatewayMetrics
 from mcp_gateway.registry import Registry
 from mcp_gateway.reload import ConfigReloader
@@ -28,6 +29,8 @@ from mcp_gateway.request_id import RequestIdMiddleware
 from mcp_gateway.server.chat import ChatCompletions
 from mcp_gateway.server.drain import Drain
 from mcp_gateway.server.mcp import McpEndpoints
+from mcp_gateway.server.messages import Messages
+from mcp_gateway.server.responses import Responses
 from mcp_gateway.server.rest import metrics_route, rest_routes
 from mcp_gateway.server.sessions import SessionLimits
 
@@ -118,6 +121,7 @@ def create_app(
     reload_interval: float = 2.0,
     models: ModelsConfig | None = None,
     access: AccessSettings | None = None,
+    response_store: ResponseStore | None = None,
     drain: Drain | None = None,
     metrics: GatewayMetrics | None = None,
     shared: SharedState | None = None,
@@ -125,15 +129,20 @@ def create_app(
     """The whole HTTP gateway. `on_ready` lines are logged once every upstream has been started; unhealthy
     upstreams are retried every `retry_interval` seconds (0: never); with a `reloader`, the config file is
     checked for changes every `reload_interval` seconds (0: only on SIGHUP). `models` are the LLM providers of
-    /v1/chat/completions (default: the official SDKs' environment variables). With `access` configured every path
-    but `/health`, `/ready` and `/.well-known/*` needs a gateway key or an accepted token. `drain` is the
-    shutdown state `/health` and `/ready` report (the caller wraps the app in its middleware). `metrics` (one of
-    its own by default) is served at `/metrics`, to admins only when access is configured. `shared` is the state
-    replicas share in Redis (list-changed events here; its token store is the registry's)."""
+    /v1/chat/completions, /v1/responses and /v1/messages (default: the official SDKs' environment variables); the
+    responses /v1/responses stores go to `response_store` (default: SQLite at the default data path). With `access`
+    configured every path but `/health`, `/ready` and `/.well-known/*` needs a gateway key or an accepted token.
+    `drain` is the shutdown state `/health` and `/ready` report (the caller wraps the app in its middleware).
+    `metrics` (one of its own by default) is served at `/metrics`, to admins only when access is configured.
+    `shared` is the state replicas share in Redis (list-changed events here; its token store is the registry's)."""
     host_policy = policy or HostPolicy()
     metrics = metrics or GatewayMetrics()
     providers = ProviderPool()
-    chat = ChatCompletions(registry, models or parse_models(None, environ=os.environ), providers, metrics)
+    models = models or parse_models(None, environ=os.environ)
+    chat = ChatCompletions(registry, models, providers, metrics)
+    messages = Messages(registry, models, providers, metrics)
+    store = response_store if response_store is not None else SqliteResponseStore(default_database_path())
+    responses = Responses(registry, models, providers, store, metrics)
     endpoints = McpEndpoints(
         registry, stateless=stateless, security=host_policy.transport_security(), sessions=sessions
     )
@@ -159,6 +168,7 @@ def create_app(
                 background.cancel_scope.cancel()
         finally:
             await providers.aclose()
+            await store.aclose()
             await registry.aclose()
             if shared is not None:
                 await shared.aclose()
@@ -176,6 +186,8 @@ def create_app(
             config_digest=(lambda: reloader.config_digest) if reloader is not None else lambda: None,
         ),
         *chat.routes(),
+        *responses.routes(),
+        *messages.routes(),
         metrics_route(metrics),
     ]
     authenticator = Authenticator(access) if access is not None and access.enabled else None
