@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ from mcp_gateway.registry import RegisteredTool, Registry, UnknownServerError, U
 from mcp_gateway.server.aggregate import AggregatedHandlers, union_capabilities
 from mcp_gateway.server.relay import ClientLink, Roster, progress_relay, relay_roots_changed, request_meta, send
 from mcp_gateway.server.sessions import SessionLimits, SessionPool
+from mcp_gateway.server.tracing import apply_tracing, tracing_enabled
 from mcp_gateway.upstreams.base import Upstream
 from mcp_gateway.upstreams.mcp import McpUpstream
 
@@ -175,9 +177,12 @@ class _EndpointServer(Server[Any]):
         return self._identity.capabilities()
 
 
-def build_mcp_server(registry: Registry, server: str | None = None, roster: Roster | None = None) -> Server[Any]:
+def build_mcp_server(
+    registry: Registry, server: str | None = None, roster: Roster | None = None, *, tracing: bool | None = None
+) -> Server[Any]:
     """A low-level MCP server over the whole registry (server=None) or one server, relaying to its upstream.
-    `roster` collects the connected clients, to tell them when lists change."""
+    `roster` collects the connected clients, to tell them when lists change. `tracing`: keep the SDK's
+    OpenTelemetry spans (None: when the environment configures an exporter; see server/tracing.py)."""
 
     def mcp_upstream(name: str) -> McpUpstream | None:
         try:
@@ -273,6 +278,7 @@ def build_mcp_server(registry: Registry, server: str | None = None, roster: Rost
         on_call_tool=call_tool,
         get_tool_input_schema=input_schema,
     )
+    apply_tracing(low_level, tracing_enabled(os.environ) if tracing is None else tracing)
     if server is not None:
         for method, params_type in _RELAYED_REQUESTS.items():
             low_level.add_request_handler(method, params_type, relay)
