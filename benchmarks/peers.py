@@ -26,10 +26,11 @@ row is not pinned: it is the point of it. CPU per call is the server's user+syst
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
-import subprocess
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -37,7 +38,6 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack, ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import anyio
 
@@ -119,10 +119,8 @@ class Results:
 
 
 def pin(pid: int, cores: set[int]) -> None:
-    try:
+    with contextlib.suppress(AttributeError, OSError):  # not Linux, or the process is gone: the row runs unpinned
         os.sched_setaffinity(pid, cores)
-    except (AttributeError, OSError):
-        pass  # not Linux, or the process is gone: the row runs unpinned
 
 
 def pin_row(row: Row, processes: list[int]) -> None:
