@@ -52,7 +52,6 @@ $(PEERS_ENV)/bin/python:
 peers-env: $(PEERS_ENV)/bin/python
 
 bench-peers: install peers-env
-	$(BIN)/python -m pip install --quiet py-spy
 	$(BIN)/python benchmarks/peers.py --workers 2
 
 clean:
