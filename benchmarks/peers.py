@@ -17,6 +17,9 @@ Starts, each as its own process on a free loopback port:
 Each row is driven by this one load client (the official `mcp.Client`, protocol negotiated as by default): at
 c=1 for `--calls-c1` calls and at c=32 (32 sessions) for `--calls` calls, each capped at `--max-seconds`,
 `--repetitions` times; the table shows medians. `direct` is the same GET sent straight to the API with httpx2.
+`raw c=1 p50` sends each MCP row the JSON-RPC POST the official client sends (modern era), with httpx2 and nothing
+else, so it is the server's latency without the client library's own (`client CPU`: this process's CPU per call
+at c=1, several ms with the official client).
 
 Pinning (Linux): before each row the server under test is moved to core 0 and every other process (the API, the
 floor when it is an upstream, this client) to the other cores, so a row measures one core of server. The worker
@@ -87,12 +90,18 @@ class Sample:
     latencies: list[float]
     errors: int
     cpu_seconds: float | None
+    client_cpu_seconds: float
     first_error: str | None = None
 
 
 @dataclass
 class Results:
     samples: dict[tuple[str, int], list[Sample]] = field(default_factory=dict)
+    raw: dict[str, list[float]] = field(default_factory=dict)
+
+    def raw_p50_ms(self, label: str) -> float | None:
+        runs = self.raw.get(label)
+        return statistics.median(runs) if runs else None
 
     def add(self, label: str, concurrency: int, sample: Sample) -> None:
         self.samples.setdefault((label, concurrency), []).append(sample)
@@ -113,6 +122,11 @@ class Results:
         ]
         return statistics.median(per_call) if per_call else None
 
+    def client_cpu_ms(self, label: str, concurrency: int = 1) -> float | None:
+        samples = self.samples.get((label, concurrency), [])
+        per_call = [s.client_cpu_seconds / s.calls * 1000 for s in samples if s.calls]
+        return statistics.median(per_call) if per_call else None
+
     def errors(self, label: str) -> tuple[int, str | None]:
         runs = [s for (name, _), samples in self.samples.items() if name == label for s in samples]
         return sum(s.errors for s in runs), next((s.first_error for s in runs if s.first_error), None)
@@ -131,7 +145,7 @@ def pin_row(row: Row, processes: list[int]) -> None:
     pin(os.getpid(), others if row.pinned else all_cores)
 
 
-async def drive(row: Row, concurrency: int, calls: int, max_seconds: float) -> Sample:
+async def drive(row: Row, concurrency: int, calls: int, max_seconds: float, mode: str) -> Sample:
     """`concurrency` sessions share `calls` calls (none started after `max_seconds`)."""
     latencies: list[float] = []
     errors = 0
@@ -167,7 +181,7 @@ async def drive(row: Row, concurrency: int, calls: int, max_seconds: float) -> S
         else:
             for _ in range(concurrency):
                 client = await stack.enter_async_context(
-                    Client(row.url, read_timeout_seconds=CALL_TIMEOUT_SECONDS, cache=None)
+                    Client(row.url, read_timeout_seconds=CALL_TIMEOUT_SECONDS, cache=None, mode=mode)  # type: ignore[arg-type]
                 )
 
                 async def call(sequence: int, client: Client = client) -> str | None:
@@ -177,6 +191,7 @@ async def drive(row: Row, concurrency: int, calls: int, max_seconds: float) -> S
                 callers.append(call)
         await callers[0](calls)  # warm: the first call of a session pays for connections and schema look-ups
         cpu_before = process_cpu_seconds(row.pid) if row.pid else None
+        client_before = time.process_time()
         started = time.perf_counter()
         deadline = time.monotonic() + max_seconds
         with anyio.move_on_after(max_seconds + CALL_TIMEOUT_SECONDS):
@@ -185,8 +200,34 @@ async def drive(row: Row, concurrency: int, calls: int, max_seconds: float) -> S
                     group.start_soon(worker, caller)
         seconds = time.perf_counter() - started
         cpu_after = process_cpu_seconds(row.pid) if row.pid else None
+        client_cpu = time.process_time() - client_before
     cpu = cpu_after - cpu_before if cpu_before is not None and cpu_after is not None else None
-    return Sample(len(latencies), seconds, latencies, errors, cpu, first_error)
+    return Sample(len(latencies), seconds, latencies, errors, cpu, client_cpu, first_error)
+
+
+RAW_CALLS = 200
+
+
+async def raw_p50(row: Row) -> float | None:
+    """c=1 p50 of a modern-era tools/call sent as a plain HTTP POST (the JSON the official client sends), so the
+    number is the server's latency without the official client's own cost (several ms of CPU per call)."""
+    if row.url is None:
+        return None
+    meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}
+    headers = {"accept": "application/json, text/event-stream", "content-type": "application/json",
+               "mcp-protocol-version": "2026-07-28", "mcp-method": "tools/call", "mcp-name": row.tool}
+    latencies: list[float] = []
+    async with httpx.AsyncClient(timeout=CALL_TIMEOUT_SECONDS) as http:
+        for sequence in range(RAW_CALLS + 1):
+            body = {"jsonrpc": "2.0", "id": sequence, "method": "tools/call",
+                    "params": {"name": row.tool, "arguments": item_arguments(sequence), "_meta": meta}}
+            started = time.perf_counter()
+            response = await http.post(row.url, json=body, headers=headers)
+            if response.status_code != 200 or '"result"' not in response.text:
+                return None  # this server does not take a modern-era request as the official client sends it
+            if sequence:  # the first pays for the connection
+                latencies.append(time.perf_counter() - started)
+    return percentile(latencies, 0.5) * 1000
 
 
 def python_process(
@@ -238,13 +279,16 @@ def ratio(numerator: float | None, denominator: float | None) -> str:
 
 def report(rows: list[Row], results: Results) -> None:
     print()
-    print(f"{'path':<26} {'c=1 p50 ms':>10} {'c=32 calls/s':>12} {'c=32 p50 ms':>11} {'CPU ms/call':>11}  errors")
+    print(f"{'path':<26} {'c=1 p50 ms':>10} {'raw c=1 p50':>11} {'c=32 calls/s':>12} {'c=32 p50 ms':>11} "
+          f"{'CPU ms/call':>11} {'client CPU':>10}  errors")
     for row in rows:
         errors, first = results.errors(row.label)
+        raw = results.raw_p50_ms(row.label) if row.url is not None else results.p50_ms(row.label)
         print(
-            f"{row.label:<26} {fmt(results.p50_ms(row.label)):>10} {fmt(results.rate(row.label), 0):>12} "
-            f"{fmt(results.p50_ms(row.label, HIGH_CONCURRENCY)):>11} {fmt(results.cpu_ms(row.label)):>11}  "
-            f"{errors}{f' ({first[:80]})' if first else ''}"
+            f"{row.label:<26} {fmt(results.p50_ms(row.label)):>10} {fmt(raw):>11} "
+            f"{fmt(results.rate(row.label), 0):>12} "
+            f"{fmt(results.p50_ms(row.label, HIGH_CONCURRENCY)):>11} {fmt(results.cpu_ms(row.label)):>11} "
+            f"{fmt(results.client_cpu_ms(row.label)):>10}  {errors}{f' ({first[:80]})' if first else ''}"
         )
     rate, p50 = results.rate, results.p50_ms
     overhead_openapi = (p50("gateway openapi") or 0) - (p50("direct") or 0) if p50("gateway openapi") else None
@@ -254,8 +298,13 @@ def report(rows: list[Row], results: Results) -> None:
     print(f"  openapi c=32 vs bare SDK floor      {ratio(rate('gateway openapi'), rate('floor')):>8}   (>= 1.5x)")
     print(f"  openapi c=32 vs FastMCP OpenAPI     {ratio(rate('gateway openapi'), rate('fastmcp openapi')):>8}"
           "   (>= 2x)")
-    print(f"  openapi c=1 p50 over direct GET     {fmt(overhead_openapi):>5} ms   (<= 2 ms)")
-    print(f"  mcp c=1 p50 over calling the floor  {fmt(overhead_mcp):>5} ms   (< 2 ms)")
+    raw = results.raw_p50_ms
+    raw_openapi = (raw("gateway openapi") or 0) - (p50("direct") or 0) if raw("gateway openapi") else None
+    raw_mcp = (raw("gateway mcp") or 0) - (raw("floor") or 0) if raw("gateway mcp") and raw("floor") else None
+    print(f"  openapi c=1 p50 over direct GET     {fmt(overhead_openapi):>5} ms   (<= 2 ms; official client)")
+    print(f"    the same, raw modern-era POST     {fmt(raw_openapi):>5} ms")
+    print(f"  mcp c=1 p50 over calling the floor  {fmt(overhead_mcp):>5} ms   (< 2 ms; official client)")
+    print(f"    the same, raw modern-era POST     {fmt(raw_mcp):>5} ms")
     print(f"  mcp c=32 vs FastMCP proxy           {ratio(rate('gateway mcp'), rate('fastmcp proxy')):>8}   (>= 10x)")
     print(f"  mcp c=32 vs the floor itself        {ratio(rate('gateway mcp'), rate('floor')):>8}")
     for row in rows:
@@ -274,6 +323,8 @@ def main() -> int:
     parser.add_argument("--max-seconds", type=float, default=12.0, help="cap per measurement")
     parser.add_argument("--baseline-repo", type=Path, help="a checkout whose gateway is measured too (e.g. main)")
     parser.add_argument("--workers", type=int, default=0, help="also measure `serve --workers N` (unpinned)")
+    parser.add_argument("--mode", default="auto", help="the load client's protocol era: auto (default), legacy, "
+                        "2026-07-28")
     parser.add_argument("--only", help="comma-separated row labels to run (default: all)")
     parser.add_argument("--profile", type=Path, help="py-spy the first repetition's rows into this directory")
     parser.add_argument("--gateway-arg", action="append", default=[], help="extra `serve` argument (repeatable)")
@@ -353,8 +404,11 @@ def main() -> int:
                 pin_row(row, list(pids.values()))
                 for concurrency, calls in ((1, args.calls_c1), (HIGH_CONCURRENCY, args.calls)):
                     with profiling(row, concurrency, repetition, args.profile):
-                        sample = anyio.run(drive, row, concurrency, calls, args.max_seconds)
+                        sample = anyio.run(drive, row, concurrency, calls, args.max_seconds, args.mode)
                     results.add(row.label, concurrency, sample)
+                raw = anyio.run(raw_p50, row) if row.url is not None else None
+                if raw is not None:
+                    results.raw.setdefault(row.label, []).append(raw)
                     print(f"[{repetition + 1}/{args.repetitions}] {row.label:<24} c={concurrency:<2} "
                           f"{sample.calls} calls {sample.calls / sample.seconds:7.0f}/s "
                           f"p50 {percentile(sample.latencies, 0.5) * 1000:6.2f} ms errors {sample.errors}",

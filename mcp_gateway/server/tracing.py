@@ -1,7 +1,7 @@
 """Whether the gateway traces MCP requests with OpenTelemetry: only when an exporter is configured.
 
 The SDK's low-level server wraps every request in an OpenTelemetry span by default. Without an exporter the spans
-go nowhere, yet they cost about a tenth of the CPU of a tool call (measured with benchmarks/peers.py). So the
+go nowhere, yet they cost about 2% of the CPU of a tool call (py-spy, benchmarks/peers.py --profile). So the
 gateway keeps the SDK's tracing middleware only when the standard OpenTelemetry environment says spans are wanted:
 an OTLP endpoint, or a traces exporter other than `none`. `MCP_GATEWAY_TRACING=on|off` overrides either way.
 """
