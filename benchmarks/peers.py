@@ -132,6 +132,18 @@ class Results:
         return sum(s.errors for s in runs), next((s.first_error for s in runs if s.first_error), None)
 
 
+def tree_cpu_seconds(pid: int) -> float | None:
+    """CPU of a process and its children (the workers of `serve --workers N`), Linux /proc; None elsewhere."""
+    own = process_cpu_seconds(pid)
+    if own is None:
+        return None
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text(encoding="ascii").split()
+    except OSError:
+        children = []
+    return own + sum(process_cpu_seconds(int(child)) or 0.0 for child in children)
+
+
 def pin(pid: int, cores: set[int]) -> None:
     with contextlib.suppress(AttributeError, OSError):  # not Linux, or the process is gone: the row runs unpinned
         os.sched_setaffinity(pid, cores)
@@ -190,7 +202,7 @@ async def drive(row: Row, concurrency: int, calls: int, max_seconds: float, mode
 
                 callers.append(call)
         await callers[0](calls)  # warm: the first call of a session pays for connections and schema look-ups
-        cpu_before = process_cpu_seconds(row.pid) if row.pid else None
+        cpu_before = tree_cpu_seconds(row.pid) if row.pid else None
         client_before = time.process_time()
         started = time.perf_counter()
         deadline = time.monotonic() + max_seconds
@@ -199,7 +211,7 @@ async def drive(row: Row, concurrency: int, calls: int, max_seconds: float, mode
                 for caller in callers:
                     group.start_soon(worker, caller)
         seconds = time.perf_counter() - started
-        cpu_after = process_cpu_seconds(row.pid) if row.pid else None
+        cpu_after = tree_cpu_seconds(row.pid) if row.pid else None
         client_cpu = time.process_time() - client_before
     cpu = cpu_after - cpu_before if cpu_before is not None and cpu_after is not None else None
     return Sample(len(latencies), seconds, latencies, errors, cpu, client_cpu, first_error)
