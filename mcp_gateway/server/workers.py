@@ -12,8 +12,9 @@ unknown session), so the client starts over. With several workers, handshake-era
 
 Signals: workers run in their own process group, so a terminal's Ctrl-C reaches only the parent, which passes
 SIGINT and SIGTERM on to every worker once: each drains as a single gateway does (server/drain.py), and a second
-signal stops them at once. When a worker dies of anything else the parent stops the others and exits with that
-worker's status, for the process manager to restart the whole gateway.
+signal stops them at once. SIGHUP is passed on too: every worker re-reads the config. When a worker dies of
+anything else the parent stops the others and exits with that worker's status, for the process manager to restart
+the whole gateway.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from types import FrameType
 logger = logging.getLogger(__name__)
 
 _FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_RELOAD_SIGNAL: signal.Signals | None = getattr(signal, "SIGHUP", None)
 _PR_SET_PDEATHSIG = 1
 
 
@@ -52,6 +54,9 @@ def _run_worker(index: int, parent: int, serve: Callable[[int], None]) -> None:
         os.setpgid(0, 0)
         for forwarded in _FORWARDED_SIGNALS:
             signal.signal(forwarded, signal.SIG_DFL)
+        if _RELOAD_SIGNAL is not None:
+            # Until the worker's config watcher takes SIGHUP over, a reload request must not kill it.
+            signal.signal(_RELOAD_SIGNAL, signal.SIG_IGN)
         _stop_with_parent(parent)
         serve(index)
     except SystemExit as exit_request:
@@ -73,14 +78,20 @@ def serve_in_workers(workers: int, serve: Callable[[int], None]) -> int:
     children: dict[int, int] = {}
     stopping = False
 
-    def forward(sig: int, frame: FrameType | None) -> None:
-        nonlocal stopping
-        stopping = True
+    def pass_on(sig: int) -> None:
         for pid in children:
             with contextlib.suppress(ProcessLookupError):  # already gone; os.wait below collects it
                 os.kill(pid, sig)
 
+    def forward(sig: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+        pass_on(sig)
+
     previous = {forwarded: signal.signal(forwarded, forward) for forwarded in _FORWARDED_SIGNALS}
+    if _RELOAD_SIGNAL is not None:
+        # Each worker re-reads the config on SIGHUP, as a single gateway does.
+        previous[_RELOAD_SIGNAL] = signal.signal(_RELOAD_SIGNAL, lambda sig, frame: pass_on(sig))
     status = 0
     parent = os.getpid()
     try:

@@ -62,6 +62,13 @@ def stateless_gateway(config_path: Path, e2e_log_dir: Path) -> Iterator[Gateway]
         yield running
 
 
+def wait_for_log(gateway: Gateway, text: str, count: int) -> None:
+    deadline = time.monotonic() + 30
+    while gateway.log().count(text) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert gateway.log().count(text) == count, gateway.log()[-3000:]
+
+
 def workers_of(gateway: Gateway) -> list[int]:
     pid = gateway.process.popen.pid
     children = Path(f"/proc/{pid}/task/{pid}/children").read_text(encoding="ascii").split()
@@ -91,6 +98,7 @@ async def calls_through_many_clients(gateway: Gateway, mode: ConnectMode) -> lis
 class TestTwoWorkers:
     def test_two_worker_processes_serve_the_port(self, stateful_gateway: Gateway) -> None:
         assert len(workers_of(stateful_gateway)) == WORKERS
+        wait_for_log(stateful_gateway, "listening on", WORKERS)
         assert "without --stateless" in stateful_gateway.log()
 
     def test_modern_era_calls_work_on_any_worker(self, stateful_gateway: Gateway) -> None:
@@ -117,12 +125,17 @@ class TestTwoWorkers:
         assert "client 7 round 0" in texts
 
 
-def test_sigterm_stops_every_worker(config_path: Path, e2e_log_dir: Path) -> None:
+def test_sighup_reloads_every_worker_and_sigterm_stops_them(config_path: Path, e2e_log_dir: Path) -> None:
     if not Path("/proc/self/task").exists():
         pytest.skip("Linux only")
     with running_gateway(config_path, e2e_log_dir, extra_args=["--workers", str(WORKERS), "--stateless"]) as gateway:
         workers = workers_of(gateway)
         assert len(workers) == WORKERS
+        wait_for_log(gateway, "listening on", WORKERS)
+        gateway.process.popen.send_signal(signal.SIGHUP)
+        wait_for_log(gateway, "SIGHUP: reloading", WORKERS)
+        assert gateway.process.is_running() and workers_of(gateway) == workers
+        assert gateway.get("/health").status_code == 200
         gateway.process.popen.send_signal(signal.SIGTERM)
         assert gateway.process.popen.wait(timeout=30) == 0
     deadline = time.monotonic() + 10
