@@ -1,6 +1,6 @@
 """The gateway beside what a user could pick instead, in one run: tool calls per second, latency and CPU per call.
 
-    .venv/bin/python benchmarks/peers.py [--calls 1500] [--calls-c1 300] [--repetitions 3] [--max-seconds 12]
+    .venv/bin/python benchmarks/peers.py [--calls 1500] [--calls-c1 300] [--repetitions 3] [--max-seconds 8]
                                          [--baseline-repo PATH] [--workers 2] [--only ROW,ROW]
     make bench-peers      (creates benchmarks/peers-env with FastMCP first: make peers-env)
 
@@ -332,7 +332,7 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=1500, help="calls per c=32 measurement")
     parser.add_argument("--calls-c1", type=int, default=300, help="calls per c=1 measurement")
     parser.add_argument("--repetitions", type=int, default=3)
-    parser.add_argument("--max-seconds", type=float, default=12.0, help="cap per measurement")
+    parser.add_argument("--max-seconds", type=float, default=8.0, help="cap per measurement")
     parser.add_argument("--baseline-repo", type=Path, help="a checkout whose gateway is measured too (e.g. main)")
     parser.add_argument("--workers", type=int, default=0, help="also measure `serve --workers N` (unpinned)")
     parser.add_argument("--mode", default="auto", help="the load client's protocol era: auto (default), legacy, "
@@ -373,13 +373,14 @@ def main() -> int:
             python_process(name, command, log_dir, http_ready(f"http://{LOOPBACK}:{ports[name]}/health"), env)
             for name, _, command, env in gateways
         ]
-        fastmcp = PEERS_ENV_PYTHON.exists()
+        wanted = {label.strip() for label in args.only.split(",")} | {"direct", "floor"} if args.only else None
+        fastmcp = PEERS_ENV_PYTHON.exists() and (wanted is None or any(label.startswith("fastmcp") for label in wanted))
         if fastmcp:
             more.append(python_process("fastmcp-openapi", [str(PEERS_ENV_PYTHON), FASTMCP_SCRIPT, "openapi", "--port",
                                        str(ports["fo"]), "--api", api_url], log_dir, port_ready(ports["fo"])))
             more.append(python_process("fastmcp-proxy", [str(PEERS_ENV_PYTHON), FASTMCP_SCRIPT, "proxy", "--port",
                                        str(ports["fp"]), "--upstream", floor_url], log_dir, port_ready(ports["fp"])))
-        else:
+        elif not PEERS_ENV_PYTHON.exists():
             print(f"FastMCP rows skipped: {PEERS_ENV_PYTHON} not found (make peers-env)", file=sys.stderr)
         stack.enter_context(started(more))
         pids = {process.name: process.popen.pid for process, _ in [*launched, *more]}
@@ -406,8 +407,7 @@ def main() -> int:
                 Row("fastmcp openapi", mcp_url("fo", "/mcp"), "getItem", pids["fastmcp-openapi"]),
                 Row("fastmcp proxy", mcp_url("fp", "/mcp"), "getItem", pids["fastmcp-proxy"]),
             ]
-        if args.only:
-            wanted = {label.strip() for label in args.only.split(",")} | {"direct", "floor"}
+        if wanted is not None:
             rows = [row for row in rows if row.label in wanted]
 
         results = Results()
