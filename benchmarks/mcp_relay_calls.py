@@ -17,8 +17,10 @@ over `--repetitions` runs of:
 - shared: plain clients (no client capabilities) through this gateway's /mcp/up: the shared upstream session;
 - own: clients declaring sampling through this gateway's /mcp/up: each gets an upstream session of its own.
 
-Last, the cost per connected client: opening `--clients` sessions one after the other and making one call each,
-in ms per client, plain vs declaring sampling (which opens an upstream session per client).
+Then the latency of one plain call (p50 and p90 of `--calls` sequential calls on one session): direct, shared,
+own. Last, the cost per connected client: opening `--clients` sessions one after the other and making one call
+each, in ms per client, and the gateway's resident memory per client while `--clients` stay connected, plain vs
+declaring sampling (which opens an upstream session per client).
 """
 
 from __future__ import annotations
@@ -101,6 +103,36 @@ async def ms_per_client(url: str, clients: int, own_session: bool) -> float:
     return (time.perf_counter() - started) * 1000 / clients
 
 
+async def call_latencies_ms(url: str, calls: int, own_session: bool) -> list[float]:
+    async with _client(url, own_session=own_session) as client:
+        await client.call_tool(TOOL["name"], TOOL["arguments"])
+        latencies = []
+        for _ in range(calls):
+            started = time.perf_counter()
+            await client.call_tool(TOOL["name"], TOOL["arguments"])
+            latencies.append((time.perf_counter() - started) * 1000)
+    return latencies
+
+
+async def kib_per_held_client(url: str, clients: int, own_session: bool, pid: int) -> float:
+    """The gateway's resident memory growth per client while `clients` stay connected (each made one call)."""
+    before = rss_kib(pid)
+    async with AsyncExitStack() as stack:
+        for _ in range(clients):
+            client = await stack.enter_async_context(_client(url, own_session=own_session))
+            await client.call_tool(TOOL["name"], TOOL["arguments"])
+        await anyio.sleep(0.5)
+        held = rss_kib(pid)
+    return (held - before) / clients
+
+
+def rss_kib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return float(line.split()[1])
+    return 0.0
+
+
 def cpu_seconds(pid: int | None) -> float:
     """CPU time (user + system) a process has used so far; 0 where /proc is not there."""
     if pid is None:
@@ -178,6 +210,23 @@ def main() -> int:
             )
             base = f"{rate['shared'] / rate['baseline']:14.2f}" if "baseline" in rate else "-".rjust(14)
             print(f"{level:4d}{cells}{base}{rate['own'] / rate['shared']:13.2f}")
+        print(f"latency of one call, ms (p50 / p90 of {args.calls} sequential calls on one session, medians of "
+              f"{args.repetitions} runs):")
+        for label in ("direct", "shared", "own"):
+            target = targets[label]
+            p50s, p90s = [], []
+            for _ in range(args.repetitions):
+                latencies = sorted(anyio.run(call_latencies_ms, target.url, args.calls, target.own_session))
+                p50s.append(statistics.median(latencies))
+                p90s.append(latencies[int(len(latencies) * 0.9)])
+            print(f"  {label:>7}: {statistics.median(p50s):.2f} / {statistics.median(p90s):.2f}")
+        for own_session in (False, True):
+            kib = statistics.median(
+                anyio.run(kib_per_held_client, gateway.server_url("up"), args.clients, own_session, ours)
+                for _ in range(args.repetitions)
+            )
+            kind = "with its own upstream session" if own_session else "plain"
+            print(f"gateway memory per connected client ({kind}, {args.clients} held): {kib:.0f} KiB")
         plain = statistics.median(
             anyio.run(ms_per_client, gateway.server_url("up"), args.clients, False) for _ in range(args.repetitions)
         )

@@ -32,12 +32,19 @@ class _DrainedOnClose(httpx.AsyncByteStream):
 
     def __init__(self, stream: httpx.AsyncByteStream) -> None:
         self._stream = stream
+        self._ended = False
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         async for chunk in self._stream:
             yield chunk
+        self._ended = True
 
     async def aclose(self) -> None:
+        if self._ended:
+            # Nothing left to drain, and reading a finished body again waits for bytes that never come: it held
+            # every stream the server ended mid-call for the whole drain time, so a resumption came too late.
+            await self._stream.aclose()
+            return
         try:
             with anyio.move_on_after(_DRAIN_SECONDS):
                 async for _ in self._stream:

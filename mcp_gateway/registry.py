@@ -242,7 +242,9 @@ class Registry:
             if not self._servers[server_name].tool_filter.admits(tool.name, local_name):
                 continue
             tools.append(RegisteredTool(server_name, tool.name, local_name, gateway_name, tool))
-        self._tools = tools
+        # A server found down keeps its tools resolvable (a call says clearly that it is down, and reconnects if
+        # it is back) but out of every listing.
+        self._tools = [tool for tool in tools if self._listed(tool.server)]
         self._validators.clear()
         self._by_gateway_name = {tool.gateway_name: tool for tool in tools}
         self._by_server = {server: {} for server in self._servers}
@@ -279,16 +281,22 @@ class Registry:
 
     def servers(self) -> list[ServerStatus]:
         return [
-            ServerStatus(name, server.kind, server.upstream.health, len(self._by_server.get(name, {})))
+            ServerStatus(name, server.kind, server.upstream.health,
+                         len(self._by_server.get(name, {})) if self._listed(name) else 0)
             for name, server in self._servers.items()
         ]
 
+    def _listed(self, server: str) -> bool:
+        down: bool = getattr(self._servers[server].upstream, "down", False)
+        return not down
+
     def registered(self, server: str | None = None) -> list[RegisteredTool]:
+        """The tools a client sees listed: of every server (prefixed names) or of one."""
         if server is None:
             return list(self._tools)
         if server not in self._servers:
             raise UnknownServerError(server)
-        return list(self._by_server[server].values())
+        return list(self._by_server[server].values()) if self._listed(server) else []
 
     def list_tools(self, server: str | None = None) -> list[types.Tool]:
         """Tools as an MCP client sees them: prefixed on the gateway endpoint, unprefixed on a server's own."""

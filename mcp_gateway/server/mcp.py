@@ -400,6 +400,12 @@ class McpEndpoints:
                 del self.per_server[server], self.rosters[server]
             if self._closers.get(server) is closed:
                 del self._closers[server]
+            self._pool.release(session_manager)
+
+    @property
+    def session_managers(self) -> int:
+        """Session managers alive: `/mcp` and one per open server endpoint."""
+        return len(self._pool)
 
     def _changed(self, server: str, kind: str) -> None:
         task_group = self._task_group

@@ -48,8 +48,14 @@ _RELAYED_NOTIFICATIONS = (types.LoggingMessageNotification, types.ResourceUpdate
 
 
 def downstream_connection(ctx: ServerRequestContext[Any, Any]) -> Connection:
-    """The downstream client's connection behind a request. The SDK keeps it on the per-request session only;
-    its `state` and `exit_stack` are the SDK's documented seam for per-client bookkeeping."""
+    """The downstream client's connection behind a request: its `state` and `exit_stack` are the SDK's documented
+    seam for per-client bookkeeping (a link per upstream, closed with the client).
+
+    The one private access of the relay, kept here alone. The SDK (mcp 2.x) has no public way to it from a
+    low-level handler: `ServerRequestContext` carries a `ServerSession` built per request (so the session object
+    cannot key per-client state either), only the high-level `Context` exposes `.connection`, and
+    `Server.middleware` receives the same `ServerRequestContext` (the SDK's own TODO, "Context rework", is to
+    hand it the `Context`). tests/e2e/test_gateway_relay.py fails if an upgrade moves it."""
     connection: Connection = ctx.session._connection
     return connection
 

@@ -57,6 +57,14 @@ class SessionPool:
         self._managers.append(manager)
         return manager
 
+    def release(self, manager: StreamableHTTPSessionManager) -> None:
+        """Forget a manager whose endpoint closed (its server was removed): otherwise every reload that removes a
+        server would keep its manager, and the server built for it, for the life of the gateway."""
+        self._managers = [kept for kept in self._managers if kept is not manager]
+
+    def __len__(self) -> int:
+        return len(self._managers)
+
     def open_sessions(self) -> int:
         return sum(len(manager._server_instances) for manager in self._managers)
 

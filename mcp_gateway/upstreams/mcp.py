@@ -23,7 +23,6 @@ import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any, cast
-from urllib.parse import urlsplit, urlunsplit
 
 import anyio
 import mcp_types as types
@@ -37,8 +36,10 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from mcp_gateway import __version__
 from mcp_gateway.http import httpx, new_client
 from mcp_gateway.upstreams.base import Health
+from mcp_gateway.upstreams.mcp_errors import describe_error, redact, upstream_target
 from mcp_gateway.upstreams.mcp_session import ProgressCallback, SessionHandlers, send_raw
 from mcp_gateway.upstreams.mcp_spec import McpServerSpec
+from mcp_gateway.upstreams.sse_retry import resume_request_streams_at_once
 from mcp_gateway.upstreams.stdio_noise import quiet_sdk_parse_failures, stdout_noise_handler
 from mcp_gateway.upstreams.tool_listing import list_all_tools
 from mcp_gateway.upstreams.transport_noise import quiet_sdk_transport_failures
@@ -58,14 +59,16 @@ serves today. The relay needs it: what it carries per client (server-to-client r
 `logging/setLevel`, `resources/subscribe`) and an upstream's own list-change notifications exist only in that era
 (the modern one has them only through `subscriptions/listen`, which few servers serve), and one era for every
 session of an upstream keeps what an endpoint advertises true for every session behind it. Only plain tool calls
-to an HTTP upstream go over the modern era when the upstream speaks it (see `_modern_calls_channel`)."""
+to an HTTP upstream go over the modern era when the upstream speaks it (see `_modern_calls_channel`). Measured
+with "auto" (the SDK negotiating) against an mcp 2.x upstream: 10 of the 18 tests in tests/e2e/test_gateway_relay.py
+fail (logs, sampling/elicitation/roots, subscriptions, list changes, cancellation, advertised capabilities)."""
+
+_LIVENESS_INTERVAL = 5.0
+"""How often the shared session of an idle upstream is pinged, to notice a server that went away."""
 
 _STANDALONE_STREAM_WAIT = 5.0
 """At most this long, a client's own session waits for its standalone stream before its first request."""
 
-_MIN_SECRET_LENGTH = 4
-"""Configured values shorter than this are not masked in messages: masking "1" or "on" would garble the
-text (every digit of a port number) while hiding nothing a reader could use."""
 
 
 ChangeListener = Callable[[str, str], None]
@@ -99,7 +102,8 @@ class _Connection:
 
 
 class McpUpstream:
-    """Tools of one upstream MCP server, reconnecting once on the next call after the connection is lost."""
+    """Tools of one upstream MCP server. A lost connection (seen by a call, or by the idle ping) is reopened once
+    at once; one that stays lost is `down` (out of the lists) until `recover()` or a call reconnects it."""
 
     def __init__(self, name: str, spec: McpServerSpec) -> None:
         self.name = name
@@ -114,6 +118,8 @@ class McpUpstream:
         self._reconnect_lock = anyio.Lock()
         self._change_listener: ChangeListener | None = None
         self._identity: tuple[types.ServerCapabilities, types.Implementation | None, str | None] | None = None
+        self.down = False
+        """Lost, and not reopened at once: its tools are kept out of the lists until it is back."""
 
     @property
     def health(self) -> Health:
@@ -167,7 +173,8 @@ class McpUpstream:
                 await self._release(self._connection)
 
     def tools(self) -> list[types.Tool]:
-        """The tools of the last successful listing, kept while a reconnect is pending."""
+        """The tools of the last successful listing, kept while a reconnect is pending and while the server is
+        `down` (so a call to one still reaches this upstream, which says why it fails or reconnects)."""
         return list(self._tools)
 
     async def call_tool(
@@ -302,6 +309,10 @@ class McpUpstream:
             self._tools = list(connection.tools)
             self._identity = (client.server_capabilities, client.server_info, client.instructions)
             self._health = Health("healthy", f"{len(self._tools)} tools")
+            back, self.down = self.down, False
+            if back and self._change_listener is not None:
+                for kind in _LIST_CHANGES.values():  # back in the lists, whoever reconnected it
+                    self._change_listener(self.name, kind)
         else:
             detail = f"server '{self.name}': cannot connect to {self._target()}: {connection.failure}"
             self._health = Health("unhealthy", detail)
@@ -328,7 +339,7 @@ class McpUpstream:
                     connection.client, connection.calls = client, calls
                     connection.settled.set()
                     try:
-                        await connection.release.wait()
+                        await self._watch(connection, client)
                     finally:
                         connection.client = connection.calls = None
             # The boundary of the connection: whatever ended it becomes a health detail, never a crash.
@@ -339,6 +350,23 @@ class McpUpstream:
             finally:
                 connection.settled.set()
                 connection.closed.set()
+
+    async def _watch(self, connection: _Connection, client: Client) -> None:
+        """Park until the connection is released; meanwhile ping the shared session now and then, so a server
+        that went away is noticed (and leaves the lists) without waiting for someone to call it: neither the SDK's
+        stdio transport (a child that exits) nor its HTTP one (a server that stops) ends the client by itself."""
+        while not connection.release.is_set():
+            with anyio.move_on_after(_LIVENESS_INTERVAL):
+                await connection.release.wait()
+            if connection.release.is_set() or not connection.lists_tools:
+                continue
+            try:
+                with anyio.fail_after(self._spec.timeout):
+                    await client.send_ping()
+            except MCPError as error:
+                if error.code == types.REQUEST_TIMEOUT or _means_connection_lost(error):
+                    raise
+                # Any other answer (a server without ping) is an answer: the server is there.
 
     async def _usable_connection(self) -> _Connection | None:
         """The live connection, after at most one reconnect attempt shared by every caller that saw it dead."""
@@ -358,11 +386,27 @@ class McpUpstream:
         await self._release(connection)
 
     def _note_lost(self, connection: _Connection, reason: str) -> None:
-        if connection is self._connection and self._task_group is not None:
+        task_group = self._task_group
+        if connection is self._connection and task_group is not None:
             first_news = self._health.state != "unhealthy"
             self._health = Health("unhealthy", f"server '{self.name}': connection to {self._target()} lost: {reason}")
             if first_news:  # every call in flight on the connection reports the loss; one line says it
                 logger.warning("%s", self._health.detail)
+                task_group.start_soon(self._after_loss, connection)
+
+    async def _after_loss(self, lost: _Connection) -> None:
+        """Reconnect once right away (a restarted server keeps its tools listed); a server that stays down
+        leaves the lists, and clients are told, until a recovery brings it back."""
+        async with self._reconnect_lock:
+            if self._task_group is None or self._connection is not lost:
+                return  # closing, or a call already reconnected
+            await self._connect()
+            if self._health.state != "unhealthy":
+                return
+            self.down = True
+        if self._change_listener is not None:
+            for kind in _LIST_CHANGES.values():
+                self._change_listener(self.name, kind)
 
     @staticmethod
     async def _release(connection: _Connection) -> None:
@@ -488,6 +532,7 @@ class McpUpstream:
             # Responses stream back on the POST (and server messages on a GET): an idle read there must not
             # break the transport before our own per-call deadline reports the slow call as an error.
             http_client.timeout = httpx.Timeout(spec.timeout, read=_STREAM_READ_TIMEOUT)
+            http_client.event_hooks["response"].append(resume_request_streams_at_once)
             if stream_opened is not None:
                 opened = stream_opened
 
@@ -516,37 +561,13 @@ class McpUpstream:
         return _error_result(f"server '{self.name}': {reason}")
 
     def _target(self) -> str:
-        """Where the upstream lives, without arguments, credentials in the URL, or query strings."""
-        if self._spec.transport == "stdio":
-            return f"command {self._spec.command!r}"
-        parts = urlsplit(self._spec.url or "")
-        host = parts.hostname or ""
-        netloc = f"{host}:{parts.port}" if parts.port is not None else host
-        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+        return upstream_target(self._spec)
 
     def _describe(self, error: BaseException) -> str:
-        leaf = _first_leaf(error)
-        if isinstance(leaf, MCPError):
-            text = leaf.message
-        elif isinstance(leaf, httpx.HTTPStatusError):
-            # The exception's own text carries the full URL, which may hold a token in its query.
-            text = f"HTTP {leaf.response.status_code}"
-        else:
-            text = f"{type(leaf).__name__}: {leaf}" if str(leaf) else type(leaf).__name__
-        return self._redact(text)
+        return describe_error(self._spec, error)
 
     def _redact(self, text: str) -> str:
-        """Mask configured secrets that a library might echo back (header and env values, URL credentials)."""
-        spec = self._spec
-        parts = urlsplit(spec.url or "")
-        candidates = [*spec.headers.values(), *spec.env.values(), parts.password or "", parts.query]
-        candidates += spec.auth.secrets() if spec.auth is not None else []
-        # "Bearer <token>": a library may echo only the token, so the part after the scheme is a secret too.
-        candidates += [value.split(None, 1)[1] for value in spec.headers.values() if len(value.split(None, 1)) == 2]
-        for secret in sorted(candidates, key=len, reverse=True):
-            if len(secret) >= _MIN_SECRET_LENGTH:
-                text = text.replace(secret, "***")
-        return text
+        return redact(self._spec, text)
 
 
 class McpSession:
@@ -582,10 +603,3 @@ def _means_connection_lost(error: MCPError) -> bool:
     # The streamable HTTP transport reports a server that no longer knows our session (it restarted) as
     # INVALID_REQUEST "Session terminated"; only a new connection recovers from that, as from a closed one.
     return error.code in (types.CONNECTION_CLOSED, types.INVALID_REQUEST)
-
-
-def _first_leaf(error: BaseException) -> BaseException:
-    """The first real error inside the exception groups the SDK's task groups wrap failures in."""
-    while isinstance(error, BaseExceptionGroup) and error.exceptions:
-        error = error.exceptions[0]
-    return error

@@ -14,7 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,9 +84,12 @@ def running_reference_server(node: Path, log_dir: Path) -> Iterator[str]:
         yield f"http://localhost:{port}/mcp"
 
 
-def run(url: str, *, profile: str = "full", strict: bool = False) -> Outcome:
-    """Run the suite against `url` (profile "full": all 32 scenarios; "names-free": the 8 that name nothing)."""
+def run(url: str, *, profile: str = "full", strict: bool = False, scenarios: Sequence[str] = ()) -> Outcome:
+    """Run the suite against `url` (profile "full": all 32 scenarios; "names-free": the 8 that name nothing;
+    `scenarios`: just these)."""
     command = ["bash", str(HERE / "conformance.sh"), url, "--profile", profile, "--timeout", str(RUN_TIMEOUT_SECONDS)]
+    for scenario in scenarios:
+        command += ["--scenario", scenario]
     if strict:
         command.append("--strict")
     done = subprocess.run(command, capture_output=True, text=True, timeout=RUN_TIMEOUT_SECONDS + 60, check=False)

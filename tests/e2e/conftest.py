@@ -63,3 +63,15 @@ def ts_client() -> Path:
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=directory, check=True, timeout=300,
                        capture_output=True)
     return directory
+
+
+@pytest.fixture(scope="session")
+def inspector() -> Path:
+    """tests/inspector with its locked MCP Inspector installed (npm ci, once per checkout)."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.skip("Node.js and npm are not installed")
+    directory = REPO_ROOT / "tests" / "inspector"
+    if not (directory / "node_modules" / "@modelcontextprotocol" / "inspector" / "package.json").exists():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=directory, check=True, timeout=300,
+                       capture_output=True)
+    return directory
