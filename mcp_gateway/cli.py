@@ -217,15 +217,6 @@ def _shared_state(redis_url: str | None) -> SharedState | None:
 
 
 def command_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from mcp_gateway.auth.client_credentials import TokenCaches
-    from mcp_gateway.llm.store import SqliteResponseStore, default_database_path
-    from mcp_gateway.metrics import GatewayMetrics
-    from mcp_gateway.server.app import create_app
-    from mcp_gateway.server.drain import Drain, DrainingServer
-    from mcp_gateway.server.sessions import SessionLimits
-
     sock = _bind(args.host, args.port)
     port = sock.getsockname()[1]
     base_url = f"http://{_url_host(args.host)}:{port}"
@@ -241,6 +232,35 @@ def command_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.workers == 1:
+        _serve_one(args, config, sock, base_url)
+        return 0
+    from mcp_gateway.server.workers import serve_in_workers
+
+    if not args.stateless:
+        logger.warning(
+            "%d workers without --stateless: handshake-era MCP sessions (initialize, Mcp-Session-Id) live in one "
+            "worker and get 404 from the others; use --stateless, or a balancer that routes by Mcp-Session-Id",
+            args.workers,
+        )
+    return serve_in_workers(args.workers, lambda index: _serve_one(args, config, sock, base_url, worker=index))
+
+
+def _serve_one(
+    args: argparse.Namespace, config: GatewayConfig, sock: socket.socket, base_url: str, worker: int | None = None
+) -> None:
+    """One whole gateway on `sock`, until it is stopped (a worker of `--workers N`, or the only one)."""
+    import uvicorn
+
+    from mcp_gateway.auth.client_credentials import TokenCaches
+    from mcp_gateway.llm.store import SqliteResponseStore, default_database_path
+    from mcp_gateway.metrics import GatewayMetrics
+    from mcp_gateway.server.app import create_app
+    from mcp_gateway.server.drain import Drain, DrainingServer
+    from mcp_gateway.server.sessions import SessionLimits
+
+    access = config.access
+    # Each worker its own Redis client and metrics: they share the port, not the process.
     shared = _shared_state(args.redis_url)
     tokens = TokenCaches(shared.tokens if shared is not None else None)
     registry, reloader, memory = _reloadable_registry(
@@ -250,12 +270,13 @@ def command_serve(args: argparse.Namespace) -> int:
     metrics.watch_memory(memory)
     models = _load_models(config)
     policy = _host_policy(args.host, args.allowed_host, keys=access.enabled)
+    who = "" if worker is None else f" (worker {worker}, pid {os.getpid()})"
     drain = Drain()
     app = create_app(
         registry,
         stateless=args.stateless,
         policy=policy,
-        on_ready=[f"listening on {base_url} (MCP at {base_url}/mcp)", access.describe()],
+        on_ready=[f"listening on {base_url} (MCP at {base_url}/mcp){who}", access.describe()],
         retry_interval=args.retry_interval,
         sessions=SessionLimits(max_sessions=args.max_sessions, idle_timeout=args.session_idle_timeout),
         reloader=reloader,
@@ -267,11 +288,12 @@ def command_serve(args: argparse.Namespace) -> int:
         metrics=metrics,
         shared=shared,
     )
+    # uvloop and httptools when installed (they are dependencies where they build): measured 10-16% less CPU
+    # per tool call than asyncio and h11 (benchmarks/peers.py).
     server_config = uvicorn.Config(
         drain.middleware(app), log_config=None, log_level=logging.getLogger().level, lifespan="on"
     )
     DrainingServer(server_config, drain, grace_period=args.grace_period).run(sockets=[sock])
-    return 0
 
 
 def command_stdio(args: argparse.Namespace) -> int:
@@ -416,6 +438,9 @@ def build_parser() -> argparse.ArgumentParser:
     # Also after the command (`serve --log-format json`), where a container's command line puts it.
     serve.add_argument("--log-format", choices=LOG_FORMATS, default=argparse.SUPPRESS, help="as before the command")
     serve.add_argument("--stateless", action="store_true", help="no MCP sessions: for replicas behind a balancer")
+    serve.add_argument("--workers", type=_positive_int, default=1,
+                       help="processes serving the one port, one per core (default 1); handshake-era MCP clients "
+                            "then need --stateless")
     serve.add_argument("--retry-interval", type=float, default=30.0,
                        help="seconds between attempts to bring unhealthy servers back (0: never; default 30)")
     serve.add_argument("--grace-period", type=_non_negative, default=30.0,

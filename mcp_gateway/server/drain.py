@@ -10,11 +10,7 @@ until connections are refused. Here the first signal starts a drain instead:
   orchestrator's liveness probe does not kill the drain). What a client
   needs to finish a call already running passes: `tools/list` (the official client lists tools to check a
   result), pings, notifications and session DELETEs;
-- requests already running — tool calls, REST calls — run to their end, for at most the grace period; once
-  none is left, the gateway still waits for a short quiet moment (`QUIET_SECONDS` without any request) when
-  requests were answered during the drain: a client that just got its result usually sends a follow-up (the
-  official client lists tools to check the result, and ends its session with a DELETE), which would otherwise
-  find the port closed and fail a call that had succeeded;
+- requests already running — tool calls, REST calls — run to their end, for at most the grace period;
 - long-lived event streams (MCP GET streams) are not calls: they are ended once the calls are done;
 - then uvicorn's own shutdown runs, and with it the app's lifespan exit, which stops the stdio children.
 
@@ -39,9 +35,10 @@ logger = logging.getLogger(__name__)
 DEFAULT_GRACE_PERIOD = 30.0
 RETRY_AFTER_SECONDS = 5
 STREAM_CLOSE_TIMEOUT = 2
+QUIET_SECONDS = 0.5
+"""How long nothing must be in flight before the drain counts as done: a client that just got its answer still
+sends a request or two to finish (the official client lists tools to check a result, and ends its session)."""
 """How long uvicorn waits, once the calls are drained, for the event streams it was asked to end."""
-QUIET_SECONDS = 1.0
-"""After the last request in flight was answered, how long no request may run before the drain ends."""
 
 
 class Drain:
@@ -50,8 +47,6 @@ class Drain:
     def __init__(self) -> None:
         self.draining = False
         self.in_flight = 0
-        self.last_finished = 0.0
-        """Monotonic time the last request ended."""
         self._streams_closed = anyio.Event()
 
     def begin(self) -> None:
@@ -167,7 +162,6 @@ class DrainMiddleware:
             await self.app(scope, receive, send)
         finally:
             drain.in_flight -= 1
-            drain.last_finished = time.monotonic()
 
 
 class DrainingServer(uvicorn.Server):
@@ -180,6 +174,7 @@ class DrainingServer(uvicorn.Server):
         self._drain = drain
         self._grace_period = grace_period
         self._started_at: float | None = None
+        self._quiet_since: float | None = None
         self._announce: tuple[str, int] | None = None
         """Set by the signal handler, logged at the next tick: logging inside a signal handler can deadlock."""
 
@@ -202,9 +197,12 @@ class DrainingServer(uvicorn.Server):
                             signal_name, in_flight, self._grace_period)
             now = time.monotonic()
             elapsed = now - self._started_at
-            answered_during_drain = self._drain.last_finished > self._started_at
-            quiet = not answered_during_drain or now - self._drain.last_finished >= QUIET_SECONDS
-            if self._drain.in_flight == 0 and quiet:
+            if self._drain.in_flight > 0:
+                self._quiet_since = None
+            elif self._quiet_since is None:
+                self._quiet_since = now
+            quiet = self._quiet_since is not None and now - self._quiet_since >= QUIET_SECONDS
+            if quiet or (self._drain.in_flight == 0 and elapsed >= self._grace_period):
                 logger.info("drained in %.1fs: every request in flight was answered", elapsed)
                 self._finish()
             elif elapsed >= self._grace_period:
