@@ -62,6 +62,8 @@ class ToolPages:
         self.answers: dict[Hashable, dict[str, Any]] = {}
         """Whole `tools/list` answers in wire form, by whatever decides them (server/tool_list_answers.py);
         dropped with the pages."""
+        self.encoded_answers: dict[Hashable, bytes] = {}
+        """The same answers as JSON bytes, made when first sent that way (server/tool_list_wire.py)."""
 
     def __len__(self) -> int:
         return len(self._tools)

@@ -14,6 +14,7 @@ import base64
 import binascii
 import json
 import os
+import weakref
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ from mcp_gateway.server.aggregate import AggregatedHandlers, union_capabilities
 from mcp_gateway.server.relay import ClientLink, Roster, progress_relay, relay_roots_changed, request_meta, send
 from mcp_gateway.server.sessions import SessionLimits, SessionPool
 from mcp_gateway.server.tool_list_answers import ToolListAnswers
+from mcp_gateway.server.tool_list_wire import ListedSessions, ToolListWire
 from mcp_gateway.server.tracing import apply_tracing, tracing_enabled
 from mcp_gateway.upstreams.base import Upstream
 from mcp_gateway.upstreams.mcp import McpUpstream
@@ -187,11 +189,17 @@ class _EndpointServer(Server[Any]):
 
 
 def build_mcp_server(
-    registry: Registry, server: str | None = None, roster: Roster | None = None, *, tracing: bool | None = None
+    registry: Registry,
+    server: str | None = None,
+    roster: Roster | None = None,
+    *,
+    tracing: bool | None = None,
+    listed: ListedSessions | None = None,
 ) -> Server[Any]:
     """A low-level MCP server over the whole registry (server=None) or one server, relaying to its upstream.
     `roster` collects the connected clients, to tell them when lists change. `tracing`: keep the SDK's
-    OpenTelemetry spans (None: when the environment configures an exporter; see server/tracing.py)."""
+    OpenTelemetry spans (None: when the environment configures an exporter; see server/tracing.py). `listed`
+    collects the handshake-era sessions whose listings server/tool_list_wire.py may answer."""
 
     def mcp_upstream(name: str) -> McpUpstream | None:
         try:
@@ -302,12 +310,15 @@ def build_mcp_server(
     low_level.add_notification_handler(
         "notifications/roots/list_changed", types.NotificationParams, relay_roots_changed
     )
-    if roster is not None:
+    if roster is not None or listed is not None:
 
         async def initialized(ctx: ServerRequestContext[Any, Any], params: types.NotificationParams) -> None:
             # Only a handshake-era client has a connection to tell later; it says so once, here (rather than
             # a middleware on every request).
-            roster.add(ctx)
+            if roster is not None:
+                roster.add(ctx)
+            if listed is not None:
+                listed.record(ctx)
 
         low_level.add_notification_handler("notifications/initialized", types.NotificationParams, initialized)
     return low_level
@@ -353,6 +364,10 @@ class McpEndpoints:
         self._stateless = stateless
         self._security = security
         self._pool = SessionPool(sessions or SessionLimits())
+        self._wires: weakref.WeakKeyDictionary[StreamableHTTPSessionManager, ToolListWire] = (
+            weakref.WeakKeyDictionary()
+        )
+        """How each endpoint's repeated listings are answered (server/tool_list_wire.py), by its manager."""
         self.gateway_roster = Roster()
         self.gateway = self._manager(None, self.gateway_roster)
         self.rosters: dict[str, Roster] = {}
@@ -363,13 +378,16 @@ class McpEndpoints:
         registry.on_change(self._changed)
 
     def _manager(self, server: str | None, roster: Roster) -> StreamableHTTPSessionManager:
+        listed = ListedSessions()
         # One pool for every endpoint: the session cap is gateway-wide.
-        return self._pool.manager(
-            app=build_mcp_server(self._registry, server, roster),
+        manager = self._pool.manager(
+            app=build_mcp_server(self._registry, server, roster, listed=listed),
             stateless=self._stateless,
             security_settings=self._security,
             json_responses=(lambda: self._answers_alone(server)) if server is not None else None,
         )
+        self._wires[manager] = ToolListWire(self._registry, server, listed)
+        return manager
 
     def _answers_alone(self, server: str) -> bool:
         """Whether every answer of this server's endpoint is its result alone: no progress, log messages or
@@ -446,7 +464,16 @@ class McpEndpoints:
         return _AsgiEndpoint(self._handle_server)
 
     async def _handle_gateway(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.gateway.handle_request(scope, receive, send)
+        await self._handle(self.gateway, scope, receive, send)
+
+    async def _handle(
+        self, manager: StreamableHTTPSessionManager, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        wire = self._wires.get(manager)
+        if wire is None or self._stateless:
+            await manager.handle_request(scope, receive, send)
+        else:
+            await wire.handle(manager, scope, receive, send)
 
     async def _handle_server(self, scope: Scope, receive: Receive, send: Send) -> None:
         server = scope.get("path_params", {}).get("server", "")
@@ -457,7 +484,7 @@ class McpEndpoints:
             )
             await response(scope, receive, send)
             return
-        await session_manager.handle_request(scope, receive, send)
+        await self._handle(session_manager, scope, receive, send)
 
 
 __all__ = ["McpEndpoints", "UnknownServerError", "build_mcp_server"]

@@ -1,0 +1,260 @@
+"""Repeated `tools/list` requests of a handshake-era session, answered with the bytes the SDK sent the first time.
+
+Even with the answer kept as shaped (tool_list_answers.py), each listing page still costs the SDK's transport a
+JSON encoding of the whole result, an event-stream encoding of that text and the memory streams and task group of
+a request: measured on the 1,223 GitHub tools (3 pages, 1.7 MB), ~40 ms of the gateway's CPU per listing, almost
+all of it proportional to the bytes. Those bytes only change with the registry, so they are encoded once, with
+the SDK's own serializer, and written straight to the connection.
+
+Only what the SDK has already answered is answered here, and only when nothing could make the SDK answer
+differently; anything else goes to the SDK's transport untouched (the body replayed):
+
+- a POST on a live handshake-era session (not terminated, same credential as the one that opened it, no event
+  store to record events in, not past its idle deadline) whose client has initialized (the session's
+  `notifications/initialized` recorded it, server/mcp.py), from a caller who sees every tool;
+- Host/Origin accepted by the SDK's own transport check, an acceptable `Accept` and a JSON `Content-Type`;
+- a small body holding exactly one JSON-RPC request `tools/list` whose params are at most `cursor` and `_meta`,
+  for which the endpoint's prepared pages hold the answer (so the cursor was validated by the SDK before).
+
+The answer has the SDK's shape byte for byte: the same JSON (pydantic's encoder), in an event stream or plain
+JSON as the session answers, with the session id header. tests/e2e/test_tool_list_wire.py compares the two.
+Modern-era and stateless requests always go through the SDK.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Hashable
+from typing import Any
+
+import anyio
+import pydantic_core
+from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser, authorization_context
+from mcp.server.context import ServerRequestContext
+from mcp.server.session import ServerSession
+from mcp.server.streamable_http import (
+    CONTENT_TYPE_JSON,
+    CONTENT_TYPE_SSE,
+    MCP_SESSION_ID_HEADER,
+    StreamableHTTPServerTransport,
+    check_accept_headers,
+)
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.shared.inbound import MCP_PROTOCOL_VERSION_HEADER
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
+from starlette.requests import Request
+from starlette.types import Message, Receive, Scope, Send
+
+from mcp_gateway.auth.principal import principal_of
+from mcp_gateway.registry import Registry, UnknownServerError
+
+__all__ = ["ListedSessions", "ToolListWire"]
+
+MAX_BODY_BYTES = 4096
+"""A `tools/list` request is a few hundred bytes; anything bigger (or of unknown length) goes to the SDK unread."""
+
+_KEPT_PARAMS = frozenset({"cursor", "_meta"})
+_SSE_HEADERS = [
+    (b"cache-control", b"no-cache, no-transform"),
+    (b"connection", b"keep-alive"),
+    (b"content-type", CONTENT_TYPE_SSE.encode()),
+    (b"x-accel-buffering", b"no"),
+]
+"""What the SDK's event-stream answer carries (its own headers and sse-starlette's), besides the session id."""
+_JSON_HEADERS = [(b"content-type", CONTENT_TYPE_JSON.encode())]
+
+
+class ListedSessions:
+    """The handshake-era sessions of one endpoint whose client said `notifications/initialized`, by session id,
+    with the SDK's session object: its protocol version and handshake state are read from it when a listing
+    comes, so they are the SDK's own, live."""
+
+    def __init__(self) -> None:
+        self._sessions: dict[str, ServerSession] = {}
+
+    def record(self, ctx: ServerRequestContext[Any, Any]) -> None:
+        request = getattr(ctx, "request", None)
+        session_id = request.headers.get(MCP_SESSION_ID_HEADER) if isinstance(request, Request) else None
+        if session_id is not None:
+            self._sessions[session_id] = ctx.session
+
+    def initialized(self, session_id: str) -> ServerSession | None:
+        session = self._sessions.get(session_id)
+        return session if session is not None and session.client_params is not None else None
+
+    def forget_all_but(self, alive: dict[str, Any]) -> None:
+        """Drop sessions that have ended (the SDK's session table no longer holds them)."""
+        self._sessions = {key: session for key, session in self._sessions.items() if key in alive}
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+
+class ToolListWire:
+    """The way into one endpoint's session manager that answers repeated listings itself."""
+
+    def __init__(self, registry: Registry, server: str | None, sessions: ListedSessions) -> None:
+        self._registry = registry
+        self._server = server
+        self._sessions = sessions
+
+    async def handle(self, manager: StreamableHTTPSessionManager, scope: Scope, receive: Receive, send: Send) -> None:
+        body = await _small_body(scope, receive)
+        if body is None:
+            await manager.handle_request(scope, receive, send)
+            return
+        if not await self._answered(manager, scope, body, send):
+            await manager.handle_request(scope, _replaying(body, receive), send)
+
+    async def _answered(self, manager: StreamableHTTPSessionManager, scope: Scope, body: bytes, send: Send) -> bool:
+        request = Request(scope)
+        headers = request.headers
+        session_id = headers.get(MCP_SESSION_ID_HEADER)
+        era_header = headers.get(MCP_PROTOCOL_VERSION_HEADER)
+        if session_id is None or (era_header is not None and era_header not in HANDSHAKE_PROTOCOL_VERSIONS):
+            return False
+        transport = self._live_session(manager, session_id, scope)
+        session = self._sessions.initialized(session_id)
+        if transport is None or session is None or not principal_of(scope).unrestricted:
+            return False
+        protocol_version = session.protocol_version
+        if protocol_version not in HANDSHAKE_PROTOCOL_VERSIONS:
+            return False
+        if await transport._security.validate_request(request, is_post=True) is not None:
+            return False
+        has_json, has_sse = check_accept_headers(request)
+        if not (has_json if transport.is_json_response_enabled else has_json and has_sse):
+            return False
+        if not _is_json_content(headers.get("content-type", "")):
+            return False
+        parsed = _listing_request(body)
+        if parsed is None:
+            return False
+        request_id, cursor = parsed
+        encoded = self._encoded_answer((protocol_version, cursor, ""))
+        if encoded is None:
+            return False
+        message = b'{"jsonrpc":"2.0","id":' + pydantic_core.to_json(request_id) + b',"result":' + encoded + b"}"
+        await _holding_session(transport, _write(transport, message, send))
+        return True
+
+    def _live_session(
+        self, manager: StreamableHTTPSessionManager, session_id: str, scope: Scope
+    ) -> StreamableHTTPServerTransport | None:
+        sessions = manager._server_instances
+        if len(self._sessions) > 2 * len(sessions) + 16:
+            self._sessions.forget_all_but(sessions)
+        transport = sessions.get(session_id)
+        if transport is None or transport.is_terminated or transport._event_store is not None:
+            return None
+        user = scope.get("user")
+        requestor = authorization_context(user) if isinstance(user, AuthenticatedUser) else None
+        if requestor != manager._session_owners.get(session_id):
+            return None
+        idle_scope = transport.idle_scope
+        if idle_scope is not None and idle_scope.cancel_called:
+            return None
+        return transport
+
+    def _encoded_answer(self, key: Hashable) -> bytes | None:
+        try:
+            pages = self._registry.tool_pages(self._server)
+        except UnknownServerError:
+            return None
+        encoded = pages.encoded_answers.get(key)
+        if encoded is None:
+            answer = pages.answers.get(key)
+            if answer is None:
+                return None
+            # The SDK's own encoder (pydantic's), so the bytes are what the SDK would have written.
+            encoded = pages.encoded_answers[key] = pydantic_core.to_json(answer)
+        return encoded
+
+
+async def _small_body(scope: Scope, receive: Receive) -> bytes | None:
+    """The whole body of a small POST (read from `receive`), or None without reading anything."""
+    if scope.get("method") != "POST":
+        return None
+    length = next((value for name, value in scope.get("headers", ()) if name == b"content-length"), None)
+    if length is None or not length.isdigit() or int(length) > MAX_BODY_BYTES:
+        return None
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            # The client went away: what came is handed on as it is, and the SDK meets the disconnect itself.
+            return b"".join(chunks)
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """`receive` as if the body had not been read yet."""
+    pending = [body]
+
+    async def replay() -> Message:
+        if pending:
+            return {"type": "http.request", "body": pending.pop(), "more_body": False}
+        return await receive()
+
+    return replay
+
+
+def _is_json_content(content_type: str) -> bool:
+    # As the SDK's transport checks it.
+    return any(part.strip() == CONTENT_TYPE_JSON for part in content_type.split(";")[0].split(","))
+
+
+def _listing_request(body: bytes) -> tuple[int | str, str | None] | None:
+    """(id, cursor) of a body that is one plain `tools/list` request, or None."""
+    try:
+        message = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(message, dict) or message.get("method") != "tools/list" or message.get("jsonrpc") != "2.0":
+        return None
+    if not {"jsonrpc", "id", "method", "params"}.issuperset(message):
+        return None
+    request_id = message.get("id")
+    if isinstance(request_id, bool) or not isinstance(request_id, int | str):
+        return None
+    params = message.get("params", {})
+    if not isinstance(params, dict) or not _KEPT_PARAMS.issuperset(params):
+        return None
+    cursor = params.get("cursor")
+    if not isinstance(cursor, str | None) or not isinstance(params.get("_meta", {}), dict):
+        return None
+    return request_id, cursor
+
+
+async def _write(transport: StreamableHTTPServerTransport, message: bytes, send: Send) -> None:
+    session_header = (MCP_SESSION_ID_HEADER.encode(), (transport.mcp_session_id or "").encode())
+    if transport.is_json_response_enabled:
+        headers = [*_JSON_HEADERS, (b"content-length", str(len(message)).encode()), session_header]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": message})
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": [*_SSE_HEADERS, session_header]})
+    await send({"type": "http.response.body", "body": b"event: message\r\ndata: " + message + b"\r\n\r\n",
+                "more_body": True})
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _holding_session(transport: StreamableHTTPServerTransport, answering: Any) -> None:
+    """Await `answering` as a request of the session, as the SDK's transport does: the session's idle countdown
+    stops while it runs and restarts when the session's last request is done."""
+    timeout = transport._idle_timeout
+    idle_scope = transport.idle_scope
+    if idle_scope is None or timeout is None:
+        await answering
+        return
+    transport._requests_in_flight += 1
+    idle_scope.deadline = math.inf
+    try:
+        await answering
+    finally:
+        transport._requests_in_flight -= 1
+        if not transport._requests_in_flight:
+            idle_scope.deadline = anyio.current_time() + timeout
