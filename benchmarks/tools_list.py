@@ -1,6 +1,7 @@
 """A complete paginated `tools/list` of a big registry, through the real endpoint, with the SDK client and raw HTTP.
 
     .venv/bin/python benchmarks/tools_list.py [--spec specs/github-api.json] [--repeat 20] [--era legacy|modern]
+                                              [--baseline-repo PATH]
 
 Starts `python -m mcp_gateway serve` as a real process on a free loopback port with a temporary servers.json
 holding one OpenAPI server (`--spec`, default the GitHub spec: 1,223 tools; `../shared/specs/msgraph-v1.0.openapi.json`
@@ -13,12 +14,15 @@ listed, never called. Then, `--repeat` times each, one complete listing (every p
 
 Printed per client: tools, pages, p50 / min / max of a complete listing, and (raw) the bytes on the wire and the
 gateway's CPU per listing (session opening included; Linux /proc), which a busy machine inflates less than wall
-time. Last, a check of what was listed: every `$ref` in every tool must resolve within that same tool's `$defs`.
+time. With `--baseline-repo` (another checkout, e.g. `git archive main | tar -x -C /tmp/base`) a second gateway
+runs that code on the same config, the two are measured in turns, and the ratios baseline/this are printed.
+Last, a check of what was listed: every `$ref` in every tool must resolve within that same tool's `$defs`.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -27,6 +31,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +45,7 @@ if str(REPO_ROOT) not in sys.path:
 from mcp import Client  # noqa: E402
 
 from mcp_gateway.http import httpx  # noqa: E402
-from tests.e2e.gateway_process import running_gateway, write_config  # noqa: E402
+from tests.e2e.gateway_process import Gateway, running_gateway, write_config  # noqa: E402
 
 UNREACHABLE_BASE_URL = "http://127.0.0.1:9"
 TIMEOUT_SECONDS = 300.0
@@ -147,40 +152,75 @@ def _summary(label: str, seconds: list[float], extra: str = "") -> str:
             f"max {max(seconds) * 1000:9.1f}{extra}")
 
 
+@dataclass
+class Target:
+    """One gateway under measurement and what was measured of it."""
+
+    label: str
+    gateway: Gateway
+    sdk_seconds: list[float] = field(default_factory=list)
+    raw_seconds: list[float] = field(default_factory=list)
+    raw_cpu: float = 0.0
+    tools: int = 0
+    sdk_pages: int = 0
+    raw_pages: int = 0
+    size: int = 0
+    listed: list[dict[str, Any]] = field(default_factory=list)
+
+    def measure_once(self, era: str) -> None:
+        self.tools, self.sdk_pages, elapsed, self.listed = anyio.run(sdk_listing, self.gateway.mcp_url, era)
+        self.sdk_seconds.append(elapsed)
+        pid = self.gateway.process.popen.pid
+        cpu_before = _cpu_seconds(pid)
+        raw_tools, self.raw_pages, raw_elapsed, self.size = raw_listing(self.gateway.mcp_url)
+        cpu_after = _cpu_seconds(pid)
+        if cpu_before is not None and cpu_after is not None:
+            self.raw_cpu += cpu_after - cpu_before
+        assert raw_tools == self.tools, (raw_tools, self.tools)
+        self.raw_seconds.append(raw_elapsed)
+
+    def report(self, repeat: int) -> None:
+        print(f"[{self.label}]")
+        print(_summary("sdk", self.sdk_seconds, f"   pages {self.sdk_pages}"))
+        cpu = f"gateway CPU {self.raw_cpu / repeat * 1000:.0f} ms per listing (mean)"
+        print(_summary("raw", self.raw_seconds, f"   pages {self.raw_pages}   bytes {self.size:,}   {cpu}"))
+        problems = unresolved_refs(self.listed)
+        print(f"$ref check: {len(problems)} unresolved" + (f", e.g. {problems[:3]}" if problems else ""))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--spec", type=Path, default=REPO_ROOT / "specs" / "github-api.json")
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--era", choices=("legacy", "modern"), default="legacy")
+    parser.add_argument("--baseline-repo", type=Path, help="a checkout whose gateway is measured too (e.g. main)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="tools-list-bench-"))
     try:
         config = write_config(work, {"api": {"openapi": {"spec": str(args.spec.resolve()),
                                                          "baseUrl": UNREACHABLE_BASE_URL}}})
         env = {"MCP_GATEWAY_CACHE_DIR": str(work / "cache"), "MCP_GATEWAY_LOG_LEVEL": "WARNING"}
-        with running_gateway(config, work, env=env) as gateway:
-            sdk_seconds: list[float] = []
-            raw_seconds: list[float] = []
-            listed: list[dict[str, Any]] = []
-            sdk_pages = raw_pages = tools = size = 0
-            pid = gateway.process.popen.pid
-            raw_cpu = 0.0
+        with contextlib.ExitStack() as stack:
+            targets = [Target("this checkout", stack.enter_context(running_gateway(config, work, env=env)))]
+            if args.baseline_repo is not None:
+                # Only the baseline's code on the path (not this checkout's working directory).
+                baseline_env = {**env, "MCP_GATEWAY_CACHE_DIR": str(work / "baseline-cache"), "PYTHONSAFEPATH": "1",
+                                "PYTHONPATH": str(args.baseline_repo.resolve())}
+                gateway = stack.enter_context(running_gateway(config, work, env=baseline_env))
+                targets.append(Target(f"baseline {args.baseline_repo}", gateway))
             for _ in range(args.repeat):
-                tools, sdk_pages, elapsed, listed = anyio.run(sdk_listing, gateway.mcp_url, args.era)
-                sdk_seconds.append(elapsed)
-                cpu_before = _cpu_seconds(pid)
-                raw_tools, raw_pages, raw_elapsed, size = raw_listing(gateway.mcp_url)
-                cpu_after = _cpu_seconds(pid)
-                if cpu_before is not None and cpu_after is not None:
-                    raw_cpu += cpu_after - cpu_before
-                assert raw_tools == tools, (raw_tools, tools)
-                raw_seconds.append(raw_elapsed)
-        print(f"spec: {args.spec}   tools: {tools}   repetitions: {args.repeat}   era (sdk): {args.era}")
-        print(_summary("sdk", sdk_seconds, f"   pages {sdk_pages}"))
-        print(_summary("raw", raw_seconds, f"   pages {raw_pages}   bytes {size:,}   "
-                                           f"gateway CPU {raw_cpu / args.repeat * 1000:.0f} ms per listing (mean)"))
-        problems = unresolved_refs(listed)
-        print(f"$ref check: {len(problems)} unresolved" + (f", e.g. {problems[:3]}" if problems else ""))
+                for target in targets:  # in turns, so both see the same load on a shared machine
+                    target.measure_once(args.era)
+        print(f"spec: {args.spec}   tools: {targets[0].tools}   repetitions: {args.repeat}   era (sdk): {args.era}")
+        for target in targets:
+            target.report(args.repeat)
+        if len(targets) == 2:
+            this, baseline = targets
+            for client in ("sdk", "raw"):
+                ours = statistics.median(getattr(this, f"{client}_seconds"))
+                theirs = statistics.median(getattr(baseline, f"{client}_seconds"))
+                print(f"{client} p50 baseline / this: {theirs / ours:.2f}x")
+            print(f"gateway CPU per listing baseline / this: {baseline.raw_cpu / max(this.raw_cpu, 1e-9):.2f}x")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

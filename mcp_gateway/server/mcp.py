@@ -45,7 +45,7 @@ from mcp_gateway.server.aggregate import AggregatedHandlers, union_capabilities
 from mcp_gateway.server.relay import ClientLink, Roster, progress_relay, relay_roots_changed, request_meta, send
 from mcp_gateway.server.sessions import SessionLimits, SessionPool
 from mcp_gateway.server.tool_list_answers import ToolListAnswers
-from mcp_gateway.server.tool_list_wire import ListedSessions, ToolListWire
+from mcp_gateway.server.tool_list_wire import InitializeStash, ListedSessions, ToolListWire
 from mcp_gateway.server.tracing import apply_tracing, tracing_enabled
 from mcp_gateway.upstreams.base import Upstream
 from mcp_gateway.upstreams.mcp import McpUpstream
@@ -310,15 +310,14 @@ def build_mcp_server(
     low_level.add_notification_handler(
         "notifications/roots/list_changed", types.NotificationParams, relay_roots_changed
     )
-    if roster is not None or listed is not None:
+    if listed is not None:
+        low_level.middleware.append(InitializeStash())
+    if roster is not None:
 
         async def initialized(ctx: ServerRequestContext[Any, Any], params: types.NotificationParams) -> None:
             # Only a handshake-era client has a connection to tell later; it says so once, here (rather than
             # a middleware on every request).
-            if roster is not None:
-                roster.add(ctx)
-            if listed is not None:
-                listed.record(ctx)
+            roster.add(ctx)
 
         low_level.add_notification_handler("notifications/initialized", types.NotificationParams, initialized)
     return low_level

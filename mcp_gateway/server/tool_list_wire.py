@@ -10,8 +10,8 @@ Only what the SDK has already answered is answered here, and only when nothing c
 differently; anything else goes to the SDK's transport untouched (the body replayed):
 
 - a POST on a live handshake-era session (not terminated, same credential as the one that opened it, no event
-  store to record events in, not past its idle deadline) whose client has initialized (the session's
-  `notifications/initialized` recorded it, server/mcp.py), from a caller who sees every tool;
+  store to record events in, not past its idle deadline) that was opened through here and whose `initialize`
+  the SDK has accepted (its session object says so), from a caller who sees every tool;
 - Host/Origin accepted by the SDK's own transport check, an acceptable `Accept` and a JSON `Content-Type`;
 - a small body holding exactly one JSON-RPC request `tools/list` whose params are at most `cursor` and `_meta`,
   for which the endpoint's prepared pages hold the answer (so the cursor was validated by the SDK before).
@@ -25,13 +25,13 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Hashable
+from collections.abc import Container, Hashable
 from typing import Any
 
 import anyio
 import pydantic_core
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser, authorization_context
-from mcp.server.context import ServerRequestContext
+from mcp.server.context import CallNext, HandlerResult, ServerMiddleware, ServerRequestContext
 from mcp.server.session import ServerSession
 from mcp.server.streamable_http import (
     CONTENT_TYPE_JSON,
@@ -49,12 +49,14 @@ from starlette.types import Message, Receive, Scope, Send
 from mcp_gateway.auth.principal import principal_of
 from mcp_gateway.registry import Registry, UnknownServerError
 
-__all__ = ["ListedSessions", "ToolListWire"]
+__all__ = ["InitializeStash", "ListedSessions", "ToolListWire"]
 
 MAX_BODY_BYTES = 4096
 """A `tools/list` request is a few hundred bytes; anything bigger (or of unknown length) goes to the SDK unread."""
 
 _KEPT_PARAMS = frozenset({"cursor", "_meta"})
+_SESSION_HEADER = MCP_SESSION_ID_HEADER.encode()
+_SESSION_SCOPE_KEY = "mcp_gateway.initialized_session"
 _SSE_HEADERS = [
     (b"cache-control", b"no-cache, no-transform"),
     (b"connection", b"keep-alive"),
@@ -66,29 +68,38 @@ _JSON_HEADERS = [(b"content-type", CONTENT_TYPE_JSON.encode())]
 
 
 class ListedSessions:
-    """The handshake-era sessions of one endpoint whose client said `notifications/initialized`, by session id,
-    with the SDK's session object: its protocol version and handshake state are read from it when a listing
-    comes, so they are the SDK's own, live."""
+    """The handshake-era sessions of one endpoint opened through the wire, by session id, with the SDK's session
+    object: their protocol version and handshake state are read from it when a listing comes, so they are the
+    SDK's own, live."""
 
     def __init__(self) -> None:
         self._sessions: dict[str, ServerSession] = {}
 
-    def record(self, ctx: ServerRequestContext[Any, Any]) -> None:
-        request = getattr(ctx, "request", None)
-        session_id = request.headers.get(MCP_SESSION_ID_HEADER) if isinstance(request, Request) else None
-        if session_id is not None:
-            self._sessions[session_id] = ctx.session
+    def record(self, session_id: str, session: ServerSession) -> None:
+        self._sessions[session_id] = session
 
     def initialized(self, session_id: str) -> ServerSession | None:
         session = self._sessions.get(session_id)
         return session if session is not None and session.client_params is not None else None
 
-    def forget_all_but(self, alive: dict[str, Any]) -> None:
+    def forget_all_but(self, alive: Container[str]) -> None:
         """Drop sessions that have ended (the SDK's session table no longer holds them)."""
         self._sessions = {key: session for key, session in self._sessions.items() if key in alive}
 
     def __len__(self) -> int:
         return len(self._sessions)
+
+
+class InitializeStash(ServerMiddleware[Any]):
+    """Hands the SDK's session object of an `initialize` request to the wire, through the request's ASGI scope:
+    the transport only names the session (its id header) once the request is answered."""
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        result = await call_next(ctx)
+        request = ctx.request
+        if ctx.method == "initialize" and isinstance(request, Request):
+            request.scope[_SESSION_SCOPE_KEY] = ctx.session
+        return result
 
 
 class ToolListWire:
@@ -104,8 +115,24 @@ class ToolListWire:
         if body is None:
             await manager.handle_request(scope, receive, send)
             return
-        if not await self._answered(manager, scope, body, send):
+        if await self._answered(manager, scope, body, send):
+            return
+        if any(name == _SESSION_HEADER for name, _ in scope.get("headers", ())):
             await manager.handle_request(scope, _replaying(body, receive), send)
+            return
+        # Perhaps an `initialize`: the session it opens is recorded once the SDK has answered it.
+        opened: list[str] = []
+
+        async def noting_session(message: Message) -> None:
+            if message["type"] == "http.response.start" and message.get("status") == 200:
+                opened.extend(value.decode("latin-1") for name, value in message.get("headers", ())
+                              if name.lower() == _SESSION_HEADER)
+            await send(message)
+
+        await manager.handle_request(scope, _replaying(body, receive), noting_session)
+        session = scope.pop(_SESSION_SCOPE_KEY, None)
+        if opened and isinstance(session, ServerSession):
+            self._sessions.record(opened[0], session)
 
     async def _answered(self, manager: StreamableHTTPSessionManager, scope: Scope, body: bytes, send: Send) -> bool:
         request = Request(scope)
