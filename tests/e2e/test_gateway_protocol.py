@@ -231,3 +231,19 @@ def test_an_openapi_endpoint_answers_plain_json_and_an_mcp_endpoint_can_stream(g
     assert openapi.status_code == 200, openapi.text[:500]
     assert openapi.headers["content-type"].startswith("application/json")
     assert "/items/json" in json.dumps(openapi.json()["result"])
+
+
+@pytest.mark.parametrize("path", ["/mcp", "/mcp/api"], ids=["event-stream", "plain-json"])
+def test_a_sessions_repeated_listing_is_the_same_as_its_first(gateway: Gateway, path: str) -> None:
+    # The first listing is the SDK's; the repeated one is answered from prepared bytes (server/tool_list_wire.py).
+    url = gateway.base_url + path
+    opened = post_mcp(url, INITIALIZE)
+    session = {"mcp-session-id": opened.headers["mcp-session-id"], "mcp-protocol-version": "2025-06-18"}
+    assert post_mcp(url, {"jsonrpc": "2.0", "method": "notifications/initialized"}, session).status_code == 202
+    answers = [post_mcp(url, {"jsonrpc": "2.0", "id": index, "method": "tools/list"}, session) for index in (1, 2)]
+    assert [answer.status_code for answer in answers] == [200, 200]
+    assert answers[0].headers["content-type"] == answers[1].headers["content-type"]
+    assert answers[1].headers["mcp-session-id"] == session["mcp-session-id"]
+    first, again = (jsonrpc_messages(answer)[-1] for answer in answers)
+    assert (first["id"], again["id"]) == (1, 2)
+    assert first["result"] == again["result"] and first["result"]["tools"]
