@@ -1,6 +1,6 @@
 """Start-up time of the gateway to its first answered `initialize`, cold and warm, and its RSS after start-up.
 
-    .venv/bin/python benchmarks/startup.py [--config servers.json] [--repeat 5]
+    .venv/bin/python benchmarks/startup.py [--config servers.json] [--repeat 5] [--baseline-repo PATH]
 
 Each repetition starts `python -m mcp_gateway serve --config CONFIG` on a free loopback port as a real process
 and, from the moment the process is spawned, sends a handshake-era `initialize` over raw HTTP until one is
@@ -10,8 +10,11 @@ so a connection made early waits for it instead of being refused.
 - cold: the spec conversion cache is an empty directory (every OpenAPI spec is converted);
 - warm: the same directory, filled by the previous start (every spec comes from the cache).
 
-Also printed: the RSS of the gateway once `initialize` was answered and its servers settled (Linux /proc), and
-the gateway's own import time (`python -X importtime`, the top-level module cumulative figure).
+Also printed: the gateway's CPU time (user + system, Linux /proc) when `initialize` was answered, which a busy
+machine inflates far less than the wall time; the time until every server has started (settled); the RSS of the
+gateway once its servers settled; and the gateway's own import time (`python -X importtime`, the top-level module
+cumulative figure). With `--baseline-repo` (another checkout, e.g. `git archive main | tar -x -C /tmp/base`) the
+same starts run that code too, in turns with this checkout's, and the ratios baseline/this are printed.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -59,11 +63,33 @@ def _rss_mb(pid: int) -> float | None:
     return None
 
 
-def _one_start(config: Path, cache_dir: Path, log_dir: Path) -> tuple[float, float | None]:
-    """Seconds from spawn to the first answered initialize, and RSS (MB) once the servers settled."""
+@dataclass
+class Start:
+    seconds: float
+    """From spawn to the first answered initialize."""
+    cpu_seconds: float | None
+    """The gateway's CPU time when that initialize was answered."""
+    settled_seconds: float
+    """From spawn to every server started."""
+    rss_mb: float | None
+    """Once the servers settled."""
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _one_start(config: Path, cache_dir: Path, log_dir: Path, code: Path | None = None) -> Start:
+    """One start of the gateway (`code`: another checkout's, else this one's)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "MCP_GATEWAY_CACHE_DIR": str(cache_dir), "PYTHONUNBUFFERED": "1"}
+    if code is not None:
+        env.update({"PYTHONSAFEPATH": "1", "PYTHONPATH": str(code.resolve())})
     command = [sys.executable, "-m", "mcp_gateway", "--log-level", "WARNING", "serve",
                "--config", str(config), "--port", str(port)]
     with (log_dir / "gateway.log").open("ab") as log:
@@ -72,8 +98,10 @@ def _one_start(config: Path, cache_dir: Path, log_dir: Path) -> tuple[float, flo
                                    stdin=subprocess.DEVNULL)
     try:
         elapsed = _await_initialize(url, process, started)
+        cpu = _cpu_seconds(process.pid)
         _await_settled(url)
-        return elapsed, _rss_mb(process.pid)
+        settled = time.perf_counter() - started
+        return Start(elapsed, cpu, settled, _rss_mb(process.pid))
     finally:
         process.terminate()
         try:
@@ -115,40 +143,58 @@ def _import_time_ms() -> float:
     return int(last.split("|")[1]) / 1000
 
 
+def _median(values: list[float | None]) -> float | None:
+    known = [value for value in values if value is not None]
+    return statistics.median(known) if known else None
+
+
+def _report(label: str, starts: list[Start]) -> dict[str, float | None]:
+    figures = {
+        "initialize s": _median([start.seconds for start in starts]),
+        "CPU at initialize s": _median([start.cpu_seconds for start in starts]),
+        "all servers started s": _median([start.settled_seconds for start in starts]),
+        "RSS MB": _median([start.rss_mb for start in starts]),
+    }
+    spread = f"{min(start.seconds for start in starts):.3f}-{max(start.seconds for start in starts):.3f}"
+    shown = "   ".join(f"{name} {value:.3f}" for name, value in figures.items() if value is not None)
+    print(f"  {label:5} {shown}   (initialize {spread})")
+    return figures
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", type=Path, default=REPO_ROOT / "servers.json")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--baseline-repo", type=Path, help="a checkout whose gateway is measured too (e.g. main)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="startup-bench-"))
+    codes: dict[str, Path | None] = {"this checkout": None}
+    if args.baseline_repo is not None:
+        codes[f"baseline {args.baseline_repo}"] = args.baseline_repo
     try:
-        cold: list[float] = []
-        warm: list[float] = []
-        rss: list[float] = []
-        rss_cold: list[float] = []
+        starts: dict[tuple[str, str], list[Start]] = {}
         for _ in range(args.repeat):
-            cache_dir = work / "cache"
-            shutil.rmtree(cache_dir, ignore_errors=True)
-            cache_dir.mkdir()
-            cold_seconds, cold_rss = _one_start(args.config, cache_dir, work)
-            warm_seconds, warm_rss = _one_start(args.config, cache_dir, work)
-            cold.append(cold_seconds)
-            if cold_rss is not None:
-                rss_cold.append(cold_rss)
-            warm.append(warm_seconds)
-            if warm_rss is not None:
-                rss.append(warm_rss)
+            for label, code in codes.items():  # in turns, so both see the same load on a shared machine
+                cache_dir = work / "cache"
+                shutil.rmtree(cache_dir, ignore_errors=True)
+                cache_dir.mkdir()
+                starts.setdefault((label, "cold"), []).append(_one_start(args.config, cache_dir, work, code))
+                starts.setdefault((label, "warm"), []).append(_one_start(args.config, cache_dir, work, code))
         imports = statistics.median(_import_time_ms() for _ in range(3))
-        print(f"config: {args.config}   repetitions: {args.repeat} (median; min-max)")
-        print(f"start-up to first initialize, cold cache: {statistics.median(cold):.3f} s "
-              f"({min(cold):.3f}-{max(cold):.3f})")
-        print(f"start-up to first initialize, warm cache: {statistics.median(warm):.3f} s "
-              f"({min(warm):.3f}-{max(warm):.3f})")
-        for label, values in (("cold", rss_cold), ("warm", rss)):
-            if values:
-                print(f"RSS after start-up ({label}): {statistics.median(values):.1f} MB "
-                      f"({min(values):.1f}-{max(values):.1f})")
-        print(f"import mcp_gateway.cli: {imports:.0f} ms")
+        print(f"config: {args.config}   repetitions: {args.repeat} (medians)")
+        figures: dict[tuple[str, str], dict[str, float | None]] = {}
+        for label in codes:
+            print(f"[{label}]")
+            for cache in ("cold", "warm"):
+                figures[(label, cache)] = _report(cache, starts[(label, cache)])
+        if len(codes) == 2:
+            this, baseline = codes
+            for cache in ("cold", "warm"):
+                for name in ("initialize s", "CPU at initialize s"):
+                    ours, theirs = figures[(this, cache)][name], figures[(baseline, cache)][name]
+                    if ours and theirs:
+                        print(f"{cache} {name}: baseline / this {theirs / ours:.2f}x")
+        print(f"import mcp_gateway.cli (this checkout): {imports:.0f} ms")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import anyio
+import anyio.abc
 import mcp_types as types
 
 from mcp_gateway import names
@@ -115,6 +116,8 @@ class Registry:
         self._validators = ArgumentValidators()
         self._pages: dict[str | None, ToolPages] = {}
         self._listeners: list[ChangeListener] = []
+        self._starting: dict[str, anyio.Event] = {}
+        self._all_started: anyio.Event | None = None
         self.observer: CallObserver | None = None
         for server in servers:
             self._watch(server.upstream)
@@ -157,11 +160,31 @@ class Registry:
             return
         self._changed(server, (kind,))
 
-    async def start(self) -> None:
-        """Start every upstream concurrently; an upstream that fails only marks itself unhealthy."""
-        await self._start(list(self._servers.values()))
-        self.rebuild()
-        self._log_started(list(self._servers))
+    async def start(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Start every upstream concurrently; an upstream that fails only marks itself unhealthy. Reports
+        `task_status` started as soon as `wait_started` can tell who is still starting."""
+        self._starting = {name: anyio.Event() for name in self._servers}
+        self._all_started = anyio.Event()
+        task_status.started()
+        try:
+            await self._start(list(self._servers.values()))
+            self.rebuild()
+            self._log_started(list(self._servers))
+        finally:
+            self._all_started.set()
+
+    async def wait_started(self, servers: Sequence[str] | None = None) -> None:
+        """Until `servers` have finished starting (healthy or not), or with None until every server has and the
+        listings hold their tools. Immediately when `start` has not begun or is done."""
+        if self._all_started is None:
+            return
+        if servers is None:
+            await self._all_started.wait()
+            return
+        for name in servers:
+            event = self._starting.get(name)
+            if event is not None:
+                await event.wait()
 
     async def _start(self, servers: Sequence[RegistryServer]) -> None:
         async def start_one(server: RegistryServer) -> None:
@@ -171,6 +194,10 @@ class Registry:
                 # start() is meant to record expected failures itself; anything else is a bug in that upstream,
                 # and it must still not take the other servers down with it.
                 logger.exception("server '%s' failed to start", server.upstream.name)
+            finally:
+                started = self._starting.get(server.upstream.name)
+                if started is not None:
+                    started.set()
 
         async with anyio.create_task_group() as group:
             for server in servers:

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import anyio
+import anyio.abc
+from anyio.abc import TaskGroup
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
@@ -33,6 +35,7 @@ from mcp_gateway.server.messages import Messages
 from mcp_gateway.server.responses import Responses
 from mcp_gateway.server.rest import metrics_route, rest_routes
 from mcp_gateway.server.sessions import SessionLimits
+from mcp_gateway.server.start_gate import StartedRoutes
 
 if TYPE_CHECKING:
     # Only a gateway started with --redis-url imports the redis package.
@@ -148,22 +151,28 @@ def create_app(
     )
     metrics.watch(registry, sessions=endpoints.open_sessions)
 
+    async def starting(
+        background: TaskGroup, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        await registry.start(task_status=task_status)
+        if retry_interval > 0:
+            background.start_soon(registry.recover_forever, retry_interval)
+        if reloader is not None:
+            background.start_soon(reloader.watch, reload_interval)
+        for line in on_ready:
+            logger.info("%s", line)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
             # Inside the try: a startup cancelled half-way (Ctrl-C while an upstream connects) must still close
             # the upstreams already started, stdio children included.
-            await registry.start()
             async with endpoints.run(), anyio.create_task_group() as background:
                 if shared is not None:
                     await shared.check()
                     await background.start(shared.changes.run, registry)
-                if retry_interval > 0:
-                    background.start_soon(registry.recover_forever, retry_interval)
-                if reloader is not None:
-                    background.start_soon(reloader.watch, reload_interval)
-                for line in on_ready:
-                    logger.info("%s", line)
+                # Requests are taken while the upstreams start; each waits for what it needs (start_gate.py).
+                await background.start(starting, background)
                 yield
                 background.cancel_scope.cancel()
         finally:
@@ -196,6 +205,7 @@ def create_app(
     app = Starlette(routes=routes, lifespan=lifespan)
     if authenticator is not None:
         app.add_middleware(AuthMiddleware, authenticator=authenticator)
+    app.add_middleware(StartedRoutes, registry=registry)
     app.add_middleware(HostCheckMiddleware, policy=host_policy)
     # Outermost, so refusals (wrong Host, no key) are counted too, and carry a request id.
     app.add_middleware(metrics.middleware, endpoints=[route.path for route in routes])

@@ -44,6 +44,7 @@ from mcp_gateway.registry import RegisteredTool, Registry, UnknownServerError, U
 from mcp_gateway.server.aggregate import AggregatedHandlers, union_capabilities
 from mcp_gateway.server.relay import ClientLink, Roster, progress_relay, relay_roots_changed, request_meta, send
 from mcp_gateway.server.sessions import SessionLimits, SessionPool
+from mcp_gateway.server.start_gate import StartedRequests
 from mcp_gateway.server.tool_list_answers import ToolListAnswers
 from mcp_gateway.server.tool_list_wire import InitializeStash, ListedSessions, ToolListWire
 from mcp_gateway.server.tracing import apply_tracing, tracing_enabled
@@ -303,6 +304,13 @@ def build_mcp_server(
         aggregated = AggregatedHandlers(registry, PAGE_SIZE, _encode_cursor, _decode_cursor, _for_era)
         for method, params_type in _RELAYED_REQUESTS.items():
             low_level.add_request_handler(method, params_type, aggregated.handler(method))
+
+    def identity_servers() -> list[str]:
+        # The MCP upstreams whose identity or capabilities this endpoint announces (server/start_gate.py).
+        names = [server] if server is not None else registry.server_names()
+        return [name for name in names if mcp_upstream(name) is not None]
+
+    low_level.middleware.append(StartedRequests(registry, identity_servers))
     # Inside the SDK's own middleware (tracing still sees every request); answers repeated listings as shaped.
     low_level.middleware.append(
         ToolListAnswers(registry, server, _decode_cursor, lambda: low_level.server_info_stamp)
