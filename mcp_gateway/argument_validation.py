@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
-import jsonschema.exceptions
-import jsonschema.validators
-from jsonschema.protocols import Validator
+if TYPE_CHECKING:
+    import jsonschema
+    from jsonschema.protocols import Validator
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +66,11 @@ def describe_problems(tool: str, problems: list[str]) -> str:
 
 
 def _compile(tool: str, schema: Mapping[str, Any]) -> Validator | None:
+    # Imported at the first call, not at start-up: jsonschema and its dependencies are about a quarter of the
+    # gateway's own import time, and no request but a tool call needs them.
+    import jsonschema
+    import jsonschema.validators
+
     try:
         validator_class = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
         # No check_schema(): it costs ~5 ms per Microsoft Graph tool, ~400 times the check itself. A schema the

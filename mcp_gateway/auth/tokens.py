@@ -12,7 +12,6 @@ from dataclasses import replace
 from typing import Any
 
 import anyio.to_thread
-import jwt
 
 from mcp_gateway.auth.keys import principal_for
 from mcp_gateway.auth.principal import Principal
@@ -34,6 +33,9 @@ class KeysUnavailable(Exception):
 
 class TokenValidator:
     def __init__(self, settings: OAuthSettings) -> None:
+        # Imported only by a gateway that accepts OAuth tokens: PyJWT and cryptography cost ~50 ms of start-up.
+        import jwt
+
         self.settings = settings
         self._jwks = jwt.PyJWKClient(
             settings.jwks_uri,
@@ -49,6 +51,8 @@ class TokenValidator:
         return self._principal_from(claims)
 
     def _verified_claims(self, token: str) -> dict[str, Any]:
+        import jwt
+
         settings = self.settings
         try:
             signing_key = self._jwks.get_signing_key_from_jwt(token)
