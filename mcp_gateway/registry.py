@@ -112,7 +112,8 @@ class Registry:
         self._servers = {server.upstream.name: server for server in servers}
         self._tools: list[RegisteredTool] = []
         self._by_gateway_name: dict[str, RegisteredTool] = {}
-        self._by_server: dict[str, dict[str, RegisteredTool]] = {}
+        # Every server is known (with no tools yet) before start(): state routes answer while servers start.
+        self._by_server: dict[str, dict[str, RegisteredTool]] = {name: {} for name in self._servers}
         self._validators = ArgumentValidators()
         self._pages: dict[str | None, ToolPages] = {}
         self._listeners: list[ChangeListener] = []

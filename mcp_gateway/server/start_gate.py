@@ -8,8 +8,8 @@ server started with npx). The HTTP server takes requests as soon as it is up, an
   only, and a client hears `notifications/tools/list_changed` when they change);
 - every other MCP request waits until every server has started and the listings hold their tools, so a client
   that initializes early and lists at once sees the same tools as one that came later;
-- other HTTP routes (REST, LLM front doors) wait the same way, except the probes (`/health`, `/ready`, which say
-  that servers are starting) and `/metrics`.
+- other HTTP routes (REST, LLM front doors) wait the same way, except those that report state (`/health`,
+  `/ready`, `/servers`, which say which servers are still starting, and `/metrics`).
 
 Notifications never wait (a client's `notifications/initialized` is recorded at once).
 """
@@ -29,7 +29,7 @@ __all__ = ["IDENTITY_METHODS", "StartedRequests", "StartedRoutes"]
 IDENTITY_METHODS = frozenset({"initialize", "server/discover"})
 """Requests answered with the endpoint's identity and capabilities."""
 _NEVER_WAIT = frozenset({"ping"})
-_UNGATED_PATHS = ("/health", "/ready", "/metrics", "/.well-known/")
+_UNGATED_PATHS = ("/health", "/ready", "/servers", "/metrics", "/.well-known/")
 
 
 class StartedRequests(ServerMiddleware[Any]):
