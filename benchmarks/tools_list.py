@@ -12,10 +12,12 @@ listed, never called. Then, `--repeat` times each, one complete listing (every p
 - raw: httpx posting JSON-RPC `tools/list` requests on one handshake-era session and reading the raw bodies
   (JSON or one SSE event), so the client library's own parsing is not part of the time.
 
+Each gateway is listed once of each kind first, untimed (the first listing after a change is shaped by the SDK).
 Printed per client: tools, pages, p50 / min / max of a complete listing, and (raw) the bytes on the wire and the
-gateway's CPU per listing (session opening included; Linux /proc), which a busy machine inflates less than wall
-time. With `--baseline-repo` (another checkout, e.g. `git archive main | tar -x -C /tmp/base`) a second gateway
-runs that code on the same config, the two are measured in turns, and the ratios baseline/this are printed.
+gateway's CPU per listing (median; session opening included; Linux /proc), which a busy machine inflates less than
+wall time; and what `json.loads` of the listed tools alone costs a Python client. With `--baseline-repo` (another
+checkout, e.g. `git archive main | tar -x -C /tmp/base`) a second gateway runs that code on the same config, the
+two are measured in turns, and the ratios baseline/this are printed.
 Last, a check of what was listed: every `$ref` in every tool must resolve within that same tool's `$defs`.
 """
 
@@ -160,12 +162,18 @@ class Target:
     gateway: Gateway
     sdk_seconds: list[float] = field(default_factory=list)
     raw_seconds: list[float] = field(default_factory=list)
-    raw_cpu: float = 0.0
+    raw_cpu: list[float] = field(default_factory=list)
     tools: int = 0
     sdk_pages: int = 0
     raw_pages: int = 0
     size: int = 0
     listed: list[dict[str, Any]] = field(default_factory=list)
+
+    def warm_up(self, era: str) -> None:
+        """One untimed listing of each kind: the first listing after a change is shaped by the SDK, page by page;
+        what is measured is the listing a client gets after that."""
+        anyio.run(sdk_listing, self.gateway.mcp_url, era)
+        raw_listing(self.gateway.mcp_url)
 
     def measure_once(self, era: str) -> None:
         self.tools, self.sdk_pages, elapsed, self.listed = anyio.run(sdk_listing, self.gateway.mcp_url, era)
@@ -175,17 +183,28 @@ class Target:
         raw_tools, self.raw_pages, raw_elapsed, self.size = raw_listing(self.gateway.mcp_url)
         cpu_after = _cpu_seconds(pid)
         if cpu_before is not None and cpu_after is not None:
-            self.raw_cpu += cpu_after - cpu_before
+            self.raw_cpu.append(cpu_after - cpu_before)
         assert raw_tools == self.tools, (raw_tools, self.tools)
         self.raw_seconds.append(raw_elapsed)
 
-    def report(self, repeat: int) -> None:
+    def report(self) -> None:
         print(f"[{self.label}]")
         print(_summary("sdk", self.sdk_seconds, f"   pages {self.sdk_pages}"))
-        cpu = f"gateway CPU {self.raw_cpu / repeat * 1000:.0f} ms per listing (mean)"
+        cpu = f"gateway CPU {self.cpu_per_listing() * 1000:.0f} ms per listing (median)" if self.raw_cpu else ""
         print(_summary("raw", self.raw_seconds, f"   pages {self.raw_pages}   bytes {self.size:,}   {cpu}"))
         problems = unresolved_refs(self.listed)
+        print(f"client parse only: json.loads of the raw bodies {self.client_parse_ms():.0f} ms per listing")
         print(f"$ref check: {len(problems)} unresolved" + (f", e.g. {problems[:3]}" if problems else ""))
+
+    def cpu_per_listing(self) -> float:
+        return statistics.median(self.raw_cpu)
+
+    def client_parse_ms(self) -> float:
+        """What parsing a listing's JSON costs a Python client by itself (no HTTP, no models)."""
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "result": {"tools": self.listed}}, separators=(",", ":"))
+        started = time.perf_counter()
+        json.loads(body)
+        return (time.perf_counter() - started) * 1000
 
 
 def main() -> int:
@@ -208,19 +227,23 @@ def main() -> int:
                                 "PYTHONPATH": str(args.baseline_repo.resolve())}
                 gateway = stack.enter_context(running_gateway(config, work, env=baseline_env))
                 targets.append(Target(f"baseline {args.baseline_repo}", gateway))
+            for target in targets:
+                target.warm_up(args.era)
             for _ in range(args.repeat):
                 for target in targets:  # in turns, so both see the same load on a shared machine
                     target.measure_once(args.era)
         print(f"spec: {args.spec}   tools: {targets[0].tools}   repetitions: {args.repeat}   era (sdk): {args.era}")
         for target in targets:
-            target.report(args.repeat)
+            target.report()
         if len(targets) == 2:
             this, baseline = targets
             for client in ("sdk", "raw"):
                 ours = statistics.median(getattr(this, f"{client}_seconds"))
                 theirs = statistics.median(getattr(baseline, f"{client}_seconds"))
                 print(f"{client} p50 baseline / this: {theirs / ours:.2f}x")
-            print(f"gateway CPU per listing baseline / this: {baseline.raw_cpu / max(this.raw_cpu, 1e-9):.2f}x")
+            if this.raw_cpu and baseline.raw_cpu:
+                ratio = baseline.cpu_per_listing() / max(this.cpu_per_listing(), 1e-9)
+                print(f"gateway CPU per listing baseline / this: {ratio:.2f}x")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
