@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from mcp_gateway.registry import RegisteredTool
 
-__all__ = ["PAGE_BYTES", "TOOLS_PER_PAGE", "ToolPage", "ToolPages"]
+__all__ = ["ENCODED_ANSWER_BYTES", "PAGE_BYTES", "TOOLS_PER_PAGE", "ToolPage", "ToolPages"]
 
 TOOLS_PER_PAGE = 500
 PAGE_BYTES = 1000 * 1024
@@ -30,6 +30,11 @@ PAGE_BYTES = 1000 * 1024
 byte on the GitHub spec): each request costs the same fixed overhead in the SDK, so few large pages list faster
 than many small ones; but the official SDK client refuses a server-sent event over 1 MiB, so a page leaves
 24 KiB for the JSON-RPC envelope and the event's framing."""
+
+ENCODED_ANSWER_BYTES = 64 * 1024 * 1024
+"""At most this many bytes of encoded answers per endpoint. Unlike the answers themselves (which share the
+registry's schemas), bytes cost their full size: a full listing of the GitHub spec is 1.7 MB per protocol version,
+Microsoft Graph's 88 MB, so the pages past the budget are encoded at each request instead (5-10 ms per 1 MB page, measured)."""
 
 _DEFS = "$defs"
 
@@ -63,7 +68,16 @@ class ToolPages:
         """Whole `tools/list` answers in wire form, by whatever decides them (server/tool_list_answers.py);
         dropped with the pages."""
         self.encoded_answers: dict[Hashable, bytes] = {}
-        """The same answers as JSON bytes, made when first sent that way (server/tool_list_wire.py)."""
+        """The same answers as JSON bytes, made when first sent that way (server/tool_list_wire.py), while they
+        total at most `ENCODED_ANSWER_BYTES` (`keep_encoded`)."""
+        self._encoded_bytes = 0
+
+    def keep_encoded(self, key: Hashable, encoded: bytes) -> None:
+        """Keep an answer's bytes, unless that would pass the budget: then it is encoded again when asked for."""
+        if key in self.encoded_answers or self._encoded_bytes + len(encoded) > ENCODED_ANSWER_BYTES:
+            return
+        self.encoded_answers[key] = encoded
+        self._encoded_bytes += len(encoded)
 
     def __len__(self) -> int:
         return len(self._tools)

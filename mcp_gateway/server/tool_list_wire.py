@@ -195,7 +195,8 @@ class ToolListWire:
             if answer is None:
                 return None
             # The SDK's own encoder (pydantic's), so the bytes are what the SDK would have written.
-            encoded = pages.encoded_answers[key] = pydantic_core.to_json(answer)
+            encoded = pydantic_core.to_json(answer)
+            pages.keep_encoded(key, encoded)
         return encoded
 
 

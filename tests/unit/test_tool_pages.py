@@ -150,3 +150,13 @@ def test_every_reference_of_every_listed_tool_resolves_within_that_tool() -> Non
             assert ref.startswith("#/$defs/") and ref.removeprefix("#/$defs/") in definitions, (tool["name"], ref)
             checked += 1
     assert checked > 100
+
+
+def test_encoded_answers_are_kept_only_within_their_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tool_pages, "ENCODED_ANSWER_BYTES", 10)
+    pages = ToolPages(_registered(1), prefixed=False)
+    pages.keep_encoded("first", b"123456")
+    pages.keep_encoded("too much", b"12345")
+    pages.keep_encoded("fits", b"1234")
+    pages.keep_encoded("first", b"123456")  # kept once, counted once
+    assert pages.encoded_answers == {"first": b"123456", "fits": b"1234"}
