@@ -34,7 +34,8 @@ than many small ones; but the official SDK client refuses a server-sent event ov
 ENCODED_ANSWER_BYTES = 64 * 1024 * 1024
 """At most this many bytes of encoded answers per endpoint. Unlike the answers themselves (which share the
 registry's schemas), bytes cost their full size: a full listing of the GitHub spec is 1.7 MB per protocol version,
-Microsoft Graph's 88 MB, so the pages past the budget are encoded at each request instead (5-10 ms per 1 MB page, measured)."""
+Microsoft Graph's 88 MB, so the pages past the budget are encoded at each request instead (5-10 ms per 1 MB page,
+measured)."""
 
 _DEFS = "$defs"
 

@@ -22,17 +22,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from mcp_gateway.auth.middleware import Authenticator, AuthMiddleware, ServerAccess
 from mcp_gateway.auth.settings import AccessSettings
 from mcp_gateway.llm.models import ModelsConfig, parse_models
-from mcp_gateway.llm.providers import ProviderPool
 from mcp_gateway.llm.store import ResponseStore, SqliteResponseStore, default_database_path
 from mcp_gateway.metrics import GatewayMetrics
 from mcp_gateway.registry import Registry
 from mcp_gateway.reload import ConfigReloader
 from mcp_gateway.request_id import RequestIdMiddleware
-from mcp_gateway.server.chat import ChatCompletions
 from mcp_gateway.server.drain import Drain
+from mcp_gateway.server.llm_front_doors import LlmFrontDoors
 from mcp_gateway.server.mcp import McpEndpoints
-from mcp_gateway.server.messages import Messages
-from mcp_gateway.server.responses import Responses
 from mcp_gateway.server.rest import metrics_route, rest_routes
 from mcp_gateway.server.sessions import SessionLimits
 from mcp_gateway.server.start_gate import StartedRoutes
@@ -140,12 +137,9 @@ def create_app(
     `shared` is the state replicas share in Redis (list-changed events here; its token store is the registry's)."""
     host_policy = policy or HostPolicy()
     metrics = metrics or GatewayMetrics()
-    providers = ProviderPool()
     models = models or parse_models(None, environ=os.environ)
-    chat = ChatCompletions(registry, models, providers, metrics)
-    messages = Messages(registry, models, providers, metrics)
     store = response_store if response_store is not None else SqliteResponseStore(default_database_path())
-    responses = Responses(registry, models, providers, store, metrics)
+    llm_front_doors = LlmFrontDoors(registry, models, store, metrics)
     endpoints = McpEndpoints(
         registry, stateless=stateless, security=host_policy.transport_security(), sessions=sessions
     )
@@ -176,7 +170,7 @@ def create_app(
                 yield
                 background.cancel_scope.cancel()
         finally:
-            await providers.aclose()
+            await llm_front_doors.aclose()
             await store.aclose()
             await registry.aclose()
             if shared is not None:
@@ -194,9 +188,7 @@ def create_app(
             draining=(lambda: drain.draining) if drain is not None else lambda: False,
             config_digest=(lambda: reloader.config_digest) if reloader is not None else lambda: None,
         ),
-        *chat.routes(),
-        *responses.routes(),
-        *messages.routes(),
+        *llm_front_doors.routes(),
         metrics_route(metrics),
     ]
     authenticator = Authenticator(access) if access is not None and access.enabled else None
