@@ -10,7 +10,9 @@ listed, never called. Then, `--repeat` times each, one complete listing (every p
 
 - sdk: the official `mcp.Client` on /mcp, its response cache off, in the given protocol era;
 - raw: httpx posting JSON-RPC `tools/list` requests on one handshake-era session and reading the raw bodies
-  (JSON or one SSE event), so the client library's own parsing is not part of the time.
+  (JSON or one SSE event), so the client library's own parsing is not part of the time;
+- wire: the same, the pages received but not parsed (the cursor is read from the body's start or end): the time
+  the gateway and the loopback wire take, without the client's `json.loads`.
 
 Each gateway is listed once of each kind first, untimed (the first listing after a change is shaped by the SDK).
 Printed per client: tools, pages, p50 / min / max of a complete listing, and (raw) the bytes on the wire and the
@@ -27,6 +29,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import shutil
 import statistics
 import sys
@@ -86,8 +89,21 @@ def _result_of(response: httpx.Response) -> dict[str, Any]:
     return dict(response.json()["result"])
 
 
-def raw_listing(url: str) -> tuple[int, int, float, int]:
-    """(tools, pages, seconds, bytes) of one complete listing over raw HTTP on one handshake-era session."""
+_CURSOR_AT_START = re.compile(
+    rb'^(?:event: message\r?\ndata: )?\{"jsonrpc":"2\.0","id":\d+,"result":\{"nextCursor":"([^"]+)"'
+)
+_CURSOR_AT_END = re.compile(rb',"nextCursor":"([^"]+)"\}\}\s*$')
+
+
+def _cursor_unparsed(body: bytes) -> str | None:
+    """The result's `nextCursor` without parsing the page: the gateway writes it first or last in the result."""
+    found = _CURSOR_AT_START.search(body[:300]) or _CURSOR_AT_END.search(body[-300:])
+    return found.group(1).decode() if found else None
+
+
+def raw_listing(url: str, *, parse: bool = True) -> tuple[int, int, float, int]:
+    """(tools, pages, seconds, bytes) of one complete listing over raw HTTP on one handshake-era session. Without
+    `parse` the pages are only received, not parsed (tools is then 0): the time of the gateway and the wire."""
     with httpx.Client(timeout=TIMEOUT_SECONDS) as http:
         initialize = {"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
             "protocolVersion": _PROTOCOL, "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}}
@@ -104,10 +120,13 @@ def raw_listing(url: str) -> tuple[int, int, float, int]:
                                             "params": params}, headers=headers)
             response.raise_for_status()
             size += len(response.content)
-            result = _result_of(response)
-            tools += len(result["tools"])
             pages += 1
-            cursor = result.get("nextCursor")
+            if parse:
+                result = _result_of(response)
+                tools += len(result["tools"])
+                cursor = result.get("nextCursor")
+            else:
+                cursor = _cursor_unparsed(response.content)
             if not cursor:
                 break
         elapsed = time.perf_counter() - started
@@ -163,6 +182,7 @@ class Target:
     sdk_seconds: list[float] = field(default_factory=list)
     raw_seconds: list[float] = field(default_factory=list)
     raw_cpu: list[float] = field(default_factory=list)
+    wire_seconds: list[float] = field(default_factory=list)
     tools: int = 0
     sdk_pages: int = 0
     raw_pages: int = 0
@@ -186,12 +206,16 @@ class Target:
             self.raw_cpu.append(cpu_after - cpu_before)
         assert raw_tools == self.tools, (raw_tools, self.tools)
         self.raw_seconds.append(raw_elapsed)
+        _, wire_pages, wire_elapsed, _ = raw_listing(self.gateway.mcp_url, parse=False)
+        assert wire_pages == self.raw_pages, (wire_pages, self.raw_pages)
+        self.wire_seconds.append(wire_elapsed)
 
     def report(self) -> None:
         print(f"[{self.label}]")
         print(_summary("sdk", self.sdk_seconds, f"   pages {self.sdk_pages}"))
         cpu = f"gateway CPU {self.cpu_per_listing() * 1000:.0f} ms per listing (median)" if self.raw_cpu else ""
         print(_summary("raw", self.raw_seconds, f"   pages {self.raw_pages}   bytes {self.size:,}   {cpu}"))
+        print(_summary("wire", self.wire_seconds, "   (raw, pages received but not parsed)"))
         problems = unresolved_refs(self.listed)
         print(f"client parse only: json.loads of the raw bodies {self.client_parse_ms():.0f} ms per listing")
         print(f"$ref check: {len(problems)} unresolved" + (f", e.g. {problems[:3]}" if problems else ""))
@@ -237,7 +261,7 @@ def main() -> int:
             target.report()
         if len(targets) == 2:
             this, baseline = targets
-            for client in ("sdk", "raw"):
+            for client in ("sdk", "raw", "wire"):
                 ours = statistics.median(getattr(this, f"{client}_seconds"))
                 theirs = statistics.median(getattr(baseline, f"{client}_seconds"))
                 print(f"{client} p50 baseline / this: {theirs / ours:.2f}x")
