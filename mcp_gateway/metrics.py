@@ -204,12 +204,22 @@ class _RequestMetrics:
         self.app = app
         self.metrics = metrics
         self._endpoints = frozenset(endpoints)
+        # Templates ending in one parameter (`/v1/responses/{response_id}`) by their fixed part; the label is the
+        # template, never the id.
+        self._templates = tuple(sorted(
+            ((template.split("{", 1)[0], template) for template in self._endpoints
+             if template.endswith("}") and template.count("{") == 1 and not template.startswith("/mcp/")),
+            key=lambda pair: -len(pair[0])))
 
     def endpoint(self, path: str) -> str:
         if path in self._endpoints:
             return path.rstrip("/") or "/"
         if path.startswith("/mcp/"):
             return "/mcp/{server}"
+        for prefix, template in self._templates:
+            rest = path[len(prefix):]
+            if rest and "/" not in rest and path.startswith(prefix):
+                return template
         if path.startswith("/.well-known/"):
             return "/.well-known/*"
         return OTHER_ENDPOINT
