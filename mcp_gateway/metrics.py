@@ -5,11 +5,12 @@ What is counted as it happens (a few label look-ups and additions per request or
   durations; requests in flight;
 - tool calls by server, tool and outcome, with latency histograms; tool calls in flight (from the registry, the one
   seam every front door calls tools through);
-- upstream recoveries (an unhealthy server that came back);
+- upstream recoveries (an unhealthy server that came back, as the registry's periodic retry sees it);
 - LLM model rounds by provider, model and outcome, with latencies, and tokens by provider, model and kind.
 
-What is read only when scraped (nothing on the call path): every upstream's health state, MCP sessions open, and
-the memory budget's bytes in use and capacity.
+What is read only when scraped (nothing on the call path): every upstream's health state, how often each MCP
+upstream's connection was opened again after it had been established (a lost connection re-established, by a call,
+the liveness ping or the retry), MCP sessions open, and the memory budget's bytes in use and capacity.
 
 Labels are bounded by the configuration, never by what a caller sends: a tool label is a registered tool's own
 name (a call naming no registered tool counts under empty server and tool labels), an endpoint label is a route
@@ -23,10 +24,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -159,6 +160,13 @@ class _RegistryObserver:
         self._metrics.upstream_recoveries.labels(server).inc()
 
 
+@runtime_checkable
+class _Reconnecting(Protocol):
+    """An upstream that keeps a connection open and counts how often it opened it again (MCP upstreams)."""
+
+    reconnects: int
+
+
 class _StateCollector(Collector):
     """What the gateway holds right now, read at scrape time so the call path pays nothing for it."""
 
@@ -181,6 +189,14 @@ class _StateCollector(Collector):
             for status in self.registry.servers():
                 tools.add_metric([status.name], status.tool_count)
             yield tools
+            reconnects = CounterMetricFamily(
+                "mcp_gateway_upstream_reconnects", "Connections to an MCP server opened again after one was lost",
+                labels=["server"],
+            )
+            for server in self.registry.registry_servers():
+                if isinstance(server.upstream, _Reconnecting):
+                    reconnects.add_metric([server.upstream.name], server.upstream.reconnects)
+            yield reconnects
         if self.sessions is not None:
             yield GaugeMetricFamily(
                 "mcp_gateway_mcp_sessions_open", "Handshake-era MCP sessions open over every endpoint",

@@ -121,6 +121,8 @@ class McpUpstream:
         self._identity: tuple[types.ServerCapabilities, types.Implementation | None, str | None] | None = None
         self.down = False
         """Lost, and not reopened at once: its tools are kept out of the lists until it is back."""
+        self.reconnects = 0
+        """Connections opened again after one was established (what /metrics reports)."""
 
     @property
     def health(self) -> Health:
@@ -308,6 +310,8 @@ class McpUpstream:
         client = connection.client
         if client is not None:
             self._tools = list(connection.tools)
+            if self._identity is not None:  # connected once before
+                self.reconnects += 1
             self._identity = (client.server_capabilities, client.server_info, client.instructions)
             self._health = Health("healthy", f"{len(self._tools)} tools")
             back, self.down = self.down, False
@@ -377,7 +381,7 @@ class McpUpstream:
         async with self._reconnect_lock:
             if self._task_group is None:
                 return None
-            if self._connection is observed:
+            if self._connection is observed and (observed is None or observed.client is None):
                 await self._connect()
             # Otherwise another caller reconnected while we waited: its outcome stands for this call too.
             return self._connection
