@@ -243,11 +243,17 @@ def command_serve(args: argparse.Namespace) -> int:
             "worker and get 404 from the others; use --stateless, or a balancer that routes by Mcp-Session-Id",
             args.workers,
         )
-    return serve_in_workers(args.workers, lambda index: _serve_one(args, config, sock, base_url, worker=index))
+    from mcp_gateway.metrics import across_workers
+
+    with across_workers() as metrics_dir:
+        return serve_in_workers(
+            args.workers, lambda index: _serve_one(args, config, sock, base_url, worker=index, metrics_dir=metrics_dir)
+        )
 
 
 def _serve_one(
-    args: argparse.Namespace, config: GatewayConfig, sock: socket.socket, base_url: str, worker: int | None = None
+    args: argparse.Namespace, config: GatewayConfig, sock: socket.socket, base_url: str, worker: int | None = None,
+    metrics_dir: Path | None = None,
 ) -> None:
     """One whole gateway on `sock`, until it is stopped (a worker of `--workers N`, or the only one)."""
     import uvicorn
@@ -260,7 +266,8 @@ def _serve_one(
     from mcp_gateway.server.sessions import SessionLimits
 
     access = config.access
-    # Each worker its own Redis client and metrics: they share the port, not the process.
+    # Each worker its own Redis client and metrics (whose values a scrape sums): they share the port, not the
+    # process.
     shared = _shared_state(args.redis_url, args.responses_ttl)
     if shared is not None and args.responses_db:
         logger.warning("--responses-db is not used: with --redis-url stored responses are kept in Redis")
@@ -268,7 +275,7 @@ def _serve_one(
     registry, reloader, memory = _reloadable_registry(
         args.config, config, _conversion_cache(args), args.memory_budget, tokens
     )
-    metrics = GatewayMetrics()
+    metrics = GatewayMetrics(workers_dir=metrics_dir)
     metrics.watch_memory(memory)
     models = _load_models(config)
     policy = _host_policy(args.host, args.allowed_host, keys=access.enabled)
