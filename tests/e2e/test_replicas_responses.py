@@ -11,6 +11,7 @@ from pathlib import Path
 
 import openai
 import pytest
+import redis.asyncio as redis
 
 from tests.e2e.chat.helpers import KEYS, mcp_tool
 from tests.e2e.gateway_process import LOOPBACK, Gateway, McpUpstream, free_port, write_config
@@ -22,6 +23,7 @@ from tests.e2e.replica_cluster import running_gateways, running_haproxy, wait_un
 pytestmark = pytest.mark.anyio
 
 CHAIN = 6
+TTL_DAYS = 2
 
 
 @pytest.fixture(scope="module")
@@ -39,18 +41,23 @@ def config_path(mcp_http_upstream: McpUpstream, stand_in: ProviderStandIn,
 
 
 @pytest.fixture(scope="module")
-def replicas(config_path: Path, e2e_log_dir: Path) -> Iterator[tuple[list[Gateway], str]]:
+def redis_url(e2e_log_dir: Path) -> Iterator[str]:
+    with running_redis(e2e_log_dir) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def replicas(config_path: Path, redis_url: str, e2e_log_dir: Path) -> Iterator[tuple[list[Gateway], str]]:
     """The two replicas and the balancer's URL."""
-    with running_redis(e2e_log_dir) as redis_url:
-        # Each replica its own SQLite path too: were Redis not used, nothing could cross between them.
-        shared = ["--redis-url", redis_url, "--retry-interval", "0"]
-        arguments = [[*shared, "--responses-db", str(config_path.parent / f"replica-{index}.sqlite3")]
-                     for index in range(2)]
-        with running_gateways(config_path, e2e_log_dir, arguments) as gateways, running_haproxy(
-            [gateway.base_url.removeprefix("http://") for gateway in gateways], e2e_log_dir
-        ) as (balancer_url, _):
-            wait_until_balanced(balancer_url, gateways)
-            yield gateways, balancer_url
+    # Each replica its own SQLite path too: were Redis not used, nothing could cross between them.
+    shared = ["--redis-url", redis_url, "--retry-interval", "0", "--responses-ttl", str(TTL_DAYS)]
+    arguments = [[*shared, "--responses-db", str(config_path.parent / f"replica-{index}.sqlite3")]
+                 for index in range(2)]
+    with running_gateways(config_path, e2e_log_dir, arguments) as gateways, running_haproxy(
+        [gateway.base_url.removeprefix("http://") for gateway in gateways], e2e_log_dir
+    ) as (balancer_url, _):
+        wait_until_balanced(balancer_url, gateways)
+        yield gateways, balancer_url
 
 
 def sdk(base_url: str) -> openai.AsyncOpenAI:
@@ -67,7 +74,7 @@ def read_or_deleted(gateway: Gateway) -> float:
 
 
 async def test_a_response_from_one_replica_is_fetched_and_continued_on_the_other(
-    replicas: tuple[list[Gateway], str], stand_in: ProviderStandIn
+    replicas: tuple[list[Gateway], str], stand_in: ProviderStandIn, redis_url: str
 ) -> None:
     (first, second), _ = replicas
     model = stand_in.script([{"calls": [{"tool": "add", "arguments": {"a": 3, "b": 4}}]}, {"text": "Seven."},
@@ -82,6 +89,10 @@ async def test_a_response_from_one_replica_is_fetched_and_continued_on_the_other
                                                       previous_response_id=response.id)
         assert follow_up.output_text == "You asked me to add 3 and 4."
         assert (await via_first.responses.retrieve(follow_up.id)).previous_response_id == response.id
+        # Kept in the replicas' Redis for --responses-ttl days.
+        async with redis.Redis.from_url(redis_url) as shared:
+            keys = [key async for key in shared.scan_iter(match=f"*:{response.id}")]
+            assert len(keys) == 1 and TTL_DAYS * 86_400 - 600 < await shared.ttl(keys[0]) <= TTL_DAYS * 86_400
         # Deleted through one replica, gone from both.
         await via_first.responses.delete(response.id)
         with pytest.raises(openai.NotFoundError):
