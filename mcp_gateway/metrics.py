@@ -225,7 +225,8 @@ class _RegistryObserver:
 class _Reconnecting(Protocol):
     """An upstream that keeps a connection open and counts how often it opened it again (MCP upstreams)."""
 
-    reconnects: int
+    @property
+    def reconnects(self) -> int: ...
 
 
 class _StateCollector(Collector):

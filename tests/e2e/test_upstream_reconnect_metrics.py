@@ -10,7 +10,14 @@ from pathlib import Path
 import anyio
 import pytest
 
-from tests.e2e.gateway_process import REPO_ROOT, mcp_upstream_command, result_text, running_gateway, write_config
+from tests.e2e.gateway_process import (
+    REPO_ROOT,
+    McpUpstream,
+    mcp_upstream_command,
+    result_text,
+    running_gateway,
+    write_config,
+)
 from tests.e2e.metrics_scrape import scrape, value
 
 pytestmark = pytest.mark.anyio
@@ -20,10 +27,14 @@ def _reconnects(base_url: str, server: str) -> float:
     return value(scrape(base_url), "mcp_gateway_upstream_reconnects_total", server=server)
 
 
-async def test_a_reestablished_connection_is_counted_for_its_server(tmp_path: Path, e2e_log_dir: Path) -> None:
+async def test_a_reestablished_connection_is_counted_for_its_server(
+    mcp_http_upstream: McpUpstream, tmp_path: Path, e2e_log_dir: Path
+) -> None:
     command, *args = mcp_upstream_command("stdio")
     entry = {"command": command, "args": args, "cwd": str(REPO_ROOT)}
-    config = write_config(tmp_path, {"child": entry, "steady": entry})
+    # A server with a session per caller credential is counted too (its shared and per-caller sessions together).
+    per_caller = {"url": mcp_http_upstream.url, "forwardUserAuthorization": True}
+    config = write_config(tmp_path, {"child": entry, "steady": entry, "percaller": per_caller})
     with running_gateway(config, e2e_log_dir, extra_args=["--retry-interval", "0"]) as gateway:
         assert _reconnects(gateway.base_url, "child") == 0
         async with gateway.client() as client:
@@ -40,4 +51,6 @@ async def test_a_reestablished_connection_is_counted_for_its_server(tmp_path: Pa
         assert again.structured_content is not None
         assert again.structured_content["pid"] != first.structured_content["pid"]
         assert _reconnects(gateway.base_url, "child") == 1
-        assert _reconnects(gateway.base_url, "steady") == 0
+        series = scrape(gateway.base_url)
+        assert value(series, "mcp_gateway_upstream_reconnects_total", server="steady") == 0
+        assert ("mcp_gateway_upstream_reconnects_total", frozenset({("server", "percaller")})) in series
