@@ -4,6 +4,7 @@ workers; the per-start directory the workers share their numbers through is gone
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import anyio
@@ -19,7 +20,7 @@ from tests.e2e.gateway_process import (
     running_gateway,
     write_config,
 )
-from tests.e2e.metrics_scrape import parse, total, value
+from tests.e2e.metrics_scrape import parse, scrape, total, value
 
 pytestmark = pytest.mark.anyio
 
@@ -40,6 +41,11 @@ async def test_one_scrape_counts_every_workers_requests(
     with running_gateway(config, e2e_log_dir, env={"TMPDIR": str(scratch)},
                          extra_args=["--workers", "2", "--stateless", "--retry-interval", "0"]) as gateway:
         assert [path.name.startswith("mcp-gateway-metrics-") for path in scratch.iterdir()] == [True]
+        # /health answered means one worker is up; the other may still be starting on a loaded machine.
+        deadline = time.monotonic() + 60
+        while value(scrape(gateway.base_url), "mcp_gateway_processes") < 2:
+            assert time.monotonic() < deadline, "the second worker never reported"
+            await anyio.sleep(0.2)
         # A connection of its own per request: the kernel hands each to either worker.
         for _ in range(REQUESTS):
             assert httpx.get(f"{gateway.base_url}/tools", timeout=30).status_code == 200
