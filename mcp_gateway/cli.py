@@ -470,9 +470,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="Host header value to accept (repeatable; '*' for any; default: loopback names and the "
                             "bound address)")
     serve.add_argument("--responses-db", metavar="PATH",
-                       help="SQLite file of the responses /v1/responses stores (default: responses.sqlite3 under "
-                            "$MCP_GATEWAY_DATA_DIR, else $XDG_DATA_HOME/mcp_gateway or ~/.local/share/mcp_gateway; "
-                            "unused with --redis-url); kept there until deleted")
+                       help="SQLite file keeping the responses /v1/responses stores until they are deleted "
+                            "(default: responses.sqlite3 under $MCP_GATEWAY_DATA_DIR, else $XDG_DATA_HOME/mcp_gateway "
+                            "or ~/.local/share/mcp_gateway; not used with --redis-url)")
     serve.add_argument("--responses-ttl", type=_positive, default=30.0, metavar="DAYS",
                        help="with --redis-url, how long Redis keeps a stored response after it is written "
                             "(default 30, as OpenAI does)")
