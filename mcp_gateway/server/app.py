@@ -165,6 +165,7 @@ def create_app(
                 if shared is not None:
                     await shared.check()
                     await background.start(shared.changes.run, registry)
+                background.start_soon(metrics.mirror_state_forever)
                 # Requests are taken while the upstreams start; each waits for what it needs (start_gate.py).
                 await background.start(starting, background)
                 yield
