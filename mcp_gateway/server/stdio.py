@@ -38,11 +38,13 @@ async def serve_stdio(
     http_server = uvicorn.Server(uvicorn.Config(app, log_config=None, log_level="warning", lifespan="on"))
     async with anyio.create_task_group() as group:
         group.start_soon(http_server.serve, [sock])
-        # The registry starts in the HTTP app's lifespan; serve MCP only once its tools are known.
+        # The registry starts in the HTTP app's lifespan; serve MCP only once its tools are known (the HTTP side
+        # takes requests while servers start, server/start_gate.py; stdio announces its capabilities once).
         while not http_server.started:
             if http_server.should_exit:
                 return
             await anyio.sleep(0.02)
+        await registry.wait_started()
         roster = Roster()
         server = build_mcp_server(registry, None, roster)
 
