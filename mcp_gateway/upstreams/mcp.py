@@ -36,6 +36,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from mcp_gateway import __version__
 from mcp_gateway.http import httpx, new_client
 from mcp_gateway.upstreams.base import Health
+from mcp_gateway.upstreams.era import UPSTREAM_ERA, is_modern, negotiated_client, probe_liveness, relayable_capabilities
 from mcp_gateway.upstreams.mcp_errors import describe_error, redact, upstream_target
 from mcp_gateway.upstreams.mcp_session import ProgressCallback, SessionHandlers, send_raw
 from mcp_gateway.upstreams.mcp_spec import McpServerSpec
@@ -52,16 +53,6 @@ the per-call timeout: calls are bounded on our side. The upstream's standalone s
 changes, resource updates, logs) is silent for as long as nothing happens; the SDK gives it up after two read
 timeouts in a row, so a short one (it was 300 s) lost an idle upstream's notifications for good after ten minutes,
 and tore down an SSE upstream's whole connection every five."""
-
-UPSTREAM_ERA = "legacy"
-"""Upstream sessions speak the handshake era (`initialize`, a session per connection), which every MCP server
-serves today. The relay needs it: what it carries per client (server-to-client requests on the call's stream,
-`logging/setLevel`, `resources/subscribe`) and an upstream's own list-change notifications exist only in that era
-(the modern one has them only through `subscriptions/listen`, which few servers serve), and one era for every
-session of an upstream keeps what an endpoint advertises true for every session behind it. Only plain tool calls
-to an HTTP upstream go over the modern era when the upstream speaks it (see `_modern_calls_channel`). Measured
-with "auto" (the SDK negotiating) against an mcp 2.x upstream: 10 of the 18 tests in tests/e2e/test_gateway_relay.py
-fail (logs, sampling/elicitation/roots, subscriptions, list changes, cancellation, advertised capabilities)."""
 
 _LIVENESS_INTERVAL = 5.0
 """How often the shared session of an idle upstream is pinged, to notice a server that went away."""
@@ -307,7 +298,7 @@ class McpUpstream:
         client = connection.client
         if client is not None:
             self._tools = list(connection.tools)
-            self._identity = (client.server_capabilities, client.server_info, client.instructions)
+            self._identity = (relayable_capabilities(client), client.server_info, client.instructions)
             self._health = Health("healthy", f"{len(self._tools)} tools")
             back, self.down = self.down, False
             if back and self._change_listener is not None:
@@ -331,9 +322,10 @@ class McpUpstream:
                 ):
                     if connection.lists_tools:
                         connection.tools = await list_all_tools(client)
-                    elif self._spec.transport == "http":
+                    elif self._spec.transport == "http" and not is_modern(client):
                         # A client's own session exists to carry the upstream's requests to it; some servers send
-                        # them on the standalone stream, which the SDK opens just after the handshake.
+                        # them on the standalone stream, which the SDK opens just after the handshake (the modern
+                        # era has no such stream).
                         with anyio.move_on_after(min(self._spec.timeout, _STANDALONE_STREAM_WAIT)):
                             await connection.standalone_stream.wait()
                     connection.client, connection.calls = client, calls
@@ -362,7 +354,7 @@ class McpUpstream:
                 continue
             try:
                 with anyio.fail_after(self._spec.timeout):
-                    await client.send_ping()
+                    await probe_liveness(client)
             except MCPError as error:
                 if error.code == types.REQUEST_TIMEOUT or _means_connection_lost(error):
                     raise
@@ -489,15 +481,14 @@ class McpUpstream:
     async def _open_client(
         self, handlers: SessionHandlers, *, calls_channel: bool = False, stream_opened: anyio.Event | None = None
     ) -> AsyncIterator[tuple[Client, Client | None]]:
-        """The session (in the handshake era), and for the shared session of an HTTP upstream that speaks the
-        modern era too, a modern-era channel for plain calls."""
+        """The session (in the handshake era unless the upstream refuses it, see upstreams/era.py), and for the
+        shared session of an HTTP upstream that speaks the modern era too, a modern-era channel for plain calls."""
         spec = self._spec
         options: dict[str, Any] = {
             "read_timeout_seconds": spec.timeout,
             "client_info": types.Implementation(name="mcp-gateway", version=__version__),
             # The upstream keeps its own copy of the listing; a response cache would only hide a fresh one.
             "cache": None,
-            "mode": UPSTREAM_ERA,
             **handlers.client_options(),
         }
         quiet_sdk_transport_failures()
@@ -518,10 +509,13 @@ class McpUpstream:
                 else:
                     await relayed(message)
 
-            async with Client(params, message_handler=on_message, **options) as client:
+            async with negotiated_client(
+                lambda mode: Client(params, mode=mode, message_handler=on_message, **options)
+            ) as client:
                 yield client, None
         elif spec.transport == "http":
             assert spec.url is not None, "checked by McpServerSpec"
+            url = spec.url
             http_client = new_client(
                 timeout=spec.timeout,
                 headers=dict(spec.headers),
@@ -543,10 +537,14 @@ class McpUpstream:
                 http_client.event_hooks["response"].append(note_standalone_stream)
             async with (
                 http_client,
-                Client(streamable_http_client(spec.url, http_client=http_client), **options) as client,
+                negotiated_client(
+                    lambda mode: Client(streamable_http_client(url, http_client=http_client), mode=mode, **options)
+                ) as client,
                 AsyncExitStack() as stack,
             ):
-                calls = await self._modern_calls_channel(stack, http_client) if calls_channel else None
+                # A modern-era session already answers calls as plain JSON: it is its own calls channel.
+                wants_channel = calls_channel and not is_modern(client)
+                calls = await self._modern_calls_channel(stack, http_client) if wants_channel else None
                 yield client, calls
         else:
             assert spec.url is not None, "checked by McpServerSpec"
@@ -554,7 +552,7 @@ class McpUpstream:
                 spec.url, headers=dict(spec.headers), timeout=spec.timeout, sse_read_timeout=_STREAM_READ_TIMEOUT,
                 auth=spec.auth,
             )
-            async with Client(transport, **options) as client:
+            async with Client(transport, mode=UPSTREAM_ERA, **options) as client:  # SSE: the handshake era alone
                 yield client, None
 
     def _failure(self, reason: str) -> types.CallToolResult:

@@ -1,18 +1,19 @@
 """A small MCP server on the SDK's low-level API that uses every feature a gateway must relay, per session.
 
-    python -m tests.e2e.relay_upstream --transport stdio|http [--host 127.0.0.1] [--port N]
+    python -m tests.e2e.relay_upstream --transport stdio|http [--host 127.0.0.1] [--port N] [--modern-only]
 
 Prompts (`greet` with a completable argument, 120 `filler_*` prompts over two pages), resources (`memo://text`,
 `memo://blob`, the template `memo://notes/{id}` with completion), subscriptions, logging with a per-session
 level, and tools that report progress, log, sample, elicit, ask for roots, announce a resource update, or add a
 tool (`tools/list_changed`). Every answer that depends on the caller says which session it came from, so a test
-can tell two clients apart.
+can tell two clients apart. `--modern-only` (HTTP) serves the 2026-07-28 era alone, see `modern_only`.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import json
 from typing import Any
 
 import anyio
@@ -20,6 +21,11 @@ import mcp_types as types
 from mcp.server import Server, ServerRequestContext
 from mcp.server.stdio import stdio_server
 from mcp.shared.exceptions import MCPError
+from mcp.shared.inbound import ERROR_CODE_HTTP_STATUS, MCP_PROTOCOL_VERSION_HEADER, unsupported_protocol_version_rejection
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"]
 FILLER_PROMPTS = 120
@@ -286,12 +292,49 @@ def build_server() -> Server[Any]:
     return server
 
 
+def modern_only(app: ASGIApp) -> ASGIApp:
+    """`app` (the SDK's streamable-HTTP app, which serves both eras) as a server of the 2026-07-28 era alone.
+
+    The SDK has no setting for that: its session manager sends every request without a modern
+    `MCP-Protocol-Version` header down the handshake path. So a handshake-era request (an `initialize`, a GET
+    stream, a session DELETE) is refused here the way a modern-only server refuses it: a JSON-RPC
+    UNSUPPORTED_PROTOCOL_VERSION error naming the versions it serves, at the SDK's HTTP status for that code."""
+
+    async def serve(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        if request.headers.get(MCP_PROTOCOL_VERSION_HEADER) in MODERN_PROTOCOL_VERSIONS:
+            await app(scope, receive, send)
+            return
+        request_id: Any = None
+        requested = request.headers.get(MCP_PROTOCOL_VERSION_HEADER, "")
+        if request.method == "POST":
+            try:
+                body = json.loads(await request.body())
+                request_id = body.get("id")
+                requested = str((body.get("params") or {}).get("protocolVersion", requested))
+            except (ValueError, AttributeError):
+                pass
+        rejection = unsupported_protocol_version_rejection(requested)
+        assert rejection is not None, "a handshake-era version is never a modern one"
+        error = {"code": rejection.code, "message": rejection.message, "data": rejection.data}
+        response = JSONResponse(
+            {"jsonrpc": "2.0", "id": request_id, "error": error}, status_code=ERROR_CODE_HTTP_STATUS[rejection.code]
+        )
+        await response(scope, receive, send)
+
+    return serve
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--transport", choices=["stdio", "http"], default="stdio")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--label", default="relay", help="named in resource texts, to tell servers apart")
+    parser.add_argument("--modern-only", action="store_true", help="HTTP: serve the 2026-07-28 era alone")
     args = parser.parse_args(argv)
     _label["name"] = args.label
     server = build_server()
@@ -305,7 +348,9 @@ def main(argv: list[str] | None = None) -> None:
     else:
         import uvicorn
 
-        app = server.streamable_http_app(host=args.host)
+        app: ASGIApp = server.streamable_http_app(host=args.host)
+        if args.modern_only:
+            app = modern_only(app)
         uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
 
 

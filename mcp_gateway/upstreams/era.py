@@ -1,0 +1,98 @@
+"""Which protocol era an upstream session speaks, and what the relay can carry in each.
+
+The gateway opens every upstream session in the handshake era first (`UPSTREAM_ERA`) and lets the SDK
+negotiate (`mode="auto"`) only when the upstream refuses the handshake: a modern-only (2026-07-28) server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+
+import mcp_types as types
+from mcp import Client
+from mcp.shared.exceptions import MCPError
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
+from pydantic import ValidationError
+
+UPSTREAM_ERA = "legacy"
+"""The SDK's connect mode tried first: the handshake era (`initialize`, a session per connection), which every
+MCP server of the handshake era serves, and which is kept wherever the upstream offers it. Why not "auto" (the
+SDK's `server/discover` probe, then the modern era where the upstream speaks it) for every upstream: what the
+relay carries per client does not translate to the 2026-07-28 era with the mcp 2.3 SDK and the relay of today:
+server-to-client requests on the call's stream (sampling, elicitation and roots become "input required" results
+that only `Client.call_tool`/`get_prompt`/`read_resource` drive, not a relayed raw request), `logging/setLevel`
+(a per-request `_meta` level there), `resources/subscribe` and the upstream's own list-change notifications (only
+through `subscriptions/listen`). Measured with "auto" against an mcp 2.x upstream that serves both eras: 10 of
+the 18 tests in tests/e2e/test_gateway_relay.py fail (logs, sampling/elicitation/roots, subscriptions, list
+changes, cancellation, advertised capabilities). A modern-only upstream refuses the handshake with
+UNSUPPORTED_PROTOCOL_VERSION naming its versions; then, and only then, the SDK negotiates (`NEGOTIATED`), and
+the endpoint advertises only what the relay carries in that era (`relayable_capabilities`). The cost: one refused
+`initialize` per connection to a modern-only upstream. Plain tool calls to an HTTP upstream that serves both eras
+still go over a modern-era channel (`McpUpstream._modern_calls_channel`), where nothing per client is needed."""
+
+NEGOTIATED = "auto"
+"""The SDK's connect mode once the handshake was refused: it probes `server/discover` and picks a mutual version."""
+
+
+def is_modern(client: Client) -> bool:
+    return client.protocol_version in MODERN_PROTOCOL_VERSIONS
+
+
+def refuses_handshake(error: BaseException) -> bool:
+    """Whether `error` (as the SDK raises it out of a failed connect, possibly inside exception groups) is an
+    upstream saying it serves no handshake-era version: UNSUPPORTED_PROTOCOL_VERSION naming modern ones only."""
+    if isinstance(error, BaseExceptionGroup):
+        return any(refuses_handshake(inner) for inner in error.exceptions)
+    if not isinstance(error, MCPError) or error.code != types.UNSUPPORTED_PROTOCOL_VERSION:
+        return False
+    try:
+        supported = types.UnsupportedProtocolVersionErrorData.model_validate(error.error.data).supported
+    except ValidationError:
+        return False
+    return any(version in MODERN_PROTOCOL_VERSIONS for version in supported) and not any(
+        version in HANDSHAKE_PROTOCOL_VERSIONS for version in supported
+    )
+
+
+@asynccontextmanager
+async def negotiated_client(build: Callable[[str], Client]) -> AsyncIterator[Client]:
+    """The client `build(mode)` makes, connected in the handshake era, or in the era the SDK negotiates when
+    the upstream refuses the handshake (see the module docstring)."""
+    async with AsyncExitStack() as stack:
+        attempt = AsyncExitStack()
+        try:
+            client = await attempt.enter_async_context(build(UPSTREAM_ERA))
+        except Exception as error:
+            await attempt.aclose()
+            if not refuses_handshake(error):
+                raise
+            client = await stack.enter_async_context(build(NEGOTIATED))
+        else:
+            stack.push_async_exit(attempt)
+        yield client
+
+
+async def probe_liveness(client: Client) -> None:
+    """One request that any live upstream answers (an error answer counts): `ping` in the handshake era;
+    `server/discover` in the modern one, which has no `ping`."""
+    if is_modern(client):
+        await client.session.send_discover(client.protocol_version)
+    else:
+        await client.send_ping()
+
+
+def relayable_capabilities(client: Client) -> types.ServerCapabilities:
+    """What the upstream behind `client` offers that the relay can carry in the era `client` speaks.
+
+    Handshake era: all of it. Modern era: not `logging` (its log level is per request there, set in `_meta`,
+    while the relay keeps a level per client session through `logging/setLevel`) and not resource
+    subscriptions (`subscriptions/listen` replaces `resources/subscribe` there), so a client is told they are
+    not offered instead of having them fail."""
+    offered = client.server_capabilities
+    if not is_modern(client):
+        return offered
+    resources = offered.resources
+    if resources is not None and resources.subscribe:
+        resources = resources.model_copy(update={"subscribe": None})
+    return offered.model_copy(update={"logging": None, "resources": resources})
