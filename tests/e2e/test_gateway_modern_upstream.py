@@ -1,0 +1,163 @@
+"""An upstream that serves only the 2026-07-28 era works through the gateway, for clients of either era.
+
+The upstream is tests/e2e/relay_upstream.py with `--modern-only`: it refuses the `initialize` handshake. The
+gateway tries the handshake, is refused, and lets the SDK negotiate (upstreams/era.py); `/mcp/{server}` and
+`/mcp` then carry its tools, prompts, resources and completion as a direct modern-era client sees them, and
+advertise none of what the relay cannot carry in that era (logging levels, resource subscriptions).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import mcp_types as types
+import pytest
+from mcp import Client, MCPError
+
+from tests.e2e.gateway_process import (
+    LOOPBACK,
+    Gateway,
+    free_port,
+    launch_process,
+    port_ready,
+    result_text,
+    running_gateway,
+    stopping,
+    write_config,
+)
+
+MODERN_ERA = "2026-07-28"
+ERAS = ["legacy", MODERN_ERA]
+ERA_FIELDS = ("resultType", "ttlMs", "cacheScope")
+"""Fields only the 2026-07-28 era has on results; everything else must be what a direct client gets."""
+
+
+@pytest.fixture(scope="module")
+def modern_url(e2e_log_dir: Path) -> Iterator[str]:
+    port = free_port()
+    command = [
+        sys.executable, "-m", "tests.e2e.relay_upstream", "--transport", "http", "--port", str(port),
+        "--modern-only", "--label", "modern",
+    ]
+    process = launch_process(f"modern-upstream-{port}", command, log_dir=e2e_log_dir)
+    with stopping(process):
+        process.wait_until_ready(port_ready(port))
+        yield f"http://{LOOPBACK}:{port}/mcp"
+
+
+@pytest.fixture(scope="module")
+def gateway(modern_url: str, tmp_path_factory: pytest.TempPathFactory, e2e_log_dir: Path) -> Iterator[Gateway]:
+    config = write_config(tmp_path_factory.mktemp("modern-gateway"), {"modern": {"url": modern_url}})
+    with running_gateway(config, e2e_log_dir) as running:
+        yield running
+
+
+def _dump(model: Any) -> Any:
+    dumped = model.model_dump(mode="json", by_alias=True, exclude_none=True)
+    for field in ERA_FIELDS:
+        dumped.pop(field, None)
+    meta = dumped.get("_meta") or {}
+    meta.pop("io.modelcontextprotocol/serverInfo", None)
+    if "_meta" in dumped and not meta:
+        dumped.pop("_meta")
+    return dumped
+
+
+async def _everything(client: Client, prefix: str = "") -> list[Any]:
+    first = await client.list_prompts()
+    assert first.next_cursor is not None
+    second = await client.list_prompts(cursor=first.next_cursor)
+    greet = types.PromptReference(name=f"{prefix}greet")
+    note = types.ResourceTemplateReference(uri="memo://notes/{id}")
+    return [
+        [prompt.name.removeprefix(prefix) for prompt in [*first.prompts, *second.prompts]],
+        _dump(await client.get_prompt(f"{prefix}greet", {"name": "Ada"})),
+        _dump(await client.list_resources()),
+        _dump(await client.list_resource_templates()),
+        _dump(await client.read_resource("memo://text")),
+        _dump(await client.read_resource("memo://blob")),
+        _dump(await client.read_resource("memo://notes/7")),
+        _dump(await client.complete(greet, {"name": "name", "value": "A"})),
+        _dump(await client.complete(note, {"name": "id", "value": "4"})),
+        _dump(await client.call_tool(f"{prefix}rich", {"n": 3})),
+    ]
+
+
+def _error_codes(error: BaseException) -> list[int]:
+    """The JSON-RPC error codes inside `error` (the SDK raises them out of a connect within exception groups)."""
+    if isinstance(error, BaseExceptionGroup):
+        return [code for inner in error.exceptions for code in _error_codes(inner)]
+    return [error.code] if isinstance(error, MCPError) else []
+
+
+@pytest.mark.anyio
+async def test_the_upstream_refuses_the_handshake(modern_url: str) -> None:
+    """What makes this upstream modern-only: a handshake-era client cannot connect to it directly."""
+    try:
+        async with Client(modern_url, mode="legacy"):
+            pass
+    except Exception as error:
+        refused = error
+    else:
+        pytest.fail("a handshake-era client connected to the modern-only upstream")
+    assert _error_codes(refused) == [types.UNSUPPORTED_PROTOCOL_VERSION]
+    async with Client(modern_url, mode="auto") as direct:
+        assert direct.protocol_version == MODERN_ERA
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", ERAS)
+async def test_the_endpoint_serves_the_modern_upstream_as_a_direct_client_sees_it(
+    gateway: Gateway, modern_url: str, mode: Any
+) -> None:
+    async with Client(modern_url, mode="auto") as direct:
+        expected = await _everything(direct)
+        expected_tools = [tool.name for tool in (await direct.list_tools()).tools]
+    async with gateway.client("modern", mode=mode) as relayed:
+        got = await _everything(relayed)
+        tools = [tool.name for tool in (await relayed.list_tools()).tools]
+        whoami = result_text(await relayed.call_tool("whoami", {}))
+    assert len(got[0]) == 121 and got[4]["contents"][0]["text"] == "memo text from modern"
+    assert got == expected
+    assert tools == expected_tools
+    assert whoami.startswith("session ")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", ERAS)
+async def test_the_aggregate_endpoint_serves_it_under_prefixed_names(
+    gateway: Gateway, modern_url: str, mode: Any
+) -> None:
+    async with Client(modern_url, mode="auto") as direct:
+        expected = await _everything(direct)
+    async with gateway.client(mode=mode) as aggregated:
+        got = await _everything(aggregated, prefix="modern-")
+        tools = {tool.name for tool in (await aggregated.list_tools()).tools}
+    assert got == expected
+    assert {"modern-whoami", "modern-rich", "modern-progress"} <= tools
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", ["legacy", "auto"])  # "auto" discovers, then speaks the modern era
+async def test_it_advertises_only_what_the_relay_carries_in_the_modern_era(gateway: Gateway, mode: Any) -> None:
+    async with gateway.client("modern", mode=mode) as client:
+        info, capabilities = client.server_info, client.server_capabilities
+        with pytest.raises(MCPError) as set_level:
+            await client.session.send_request(
+                types.SetLevelRequest(params=types.SetLevelRequestParams(level="debug")), types.EmptyResult
+            )
+        with pytest.raises(MCPError) as subscribe:
+            await client.session.send_request(
+                types.SubscribeRequest(params=types.SubscribeRequestParams(uri="memo://text")), types.EmptyResult
+            )
+        era = client.protocol_version
+    assert (era == MODERN_ERA) == (mode == "auto")
+    assert info is not None and (info.name, info.version) == ("relay-upstream", "1.2.3")
+    assert capabilities.prompts is not None and capabilities.completions is not None
+    assert capabilities.resources is not None and not capabilities.resources.subscribe
+    assert capabilities.logging is None
+    assert set_level.value.code == subscribe.value.code == types.METHOD_NOT_FOUND
+    assert gateway.server_status("modern")["health"] == "healthy"
