@@ -6,14 +6,19 @@ negotiate (`mode="auto"`) only when the upstream refuses the handshake: a modern
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 
+import anyio
 import mcp_types as types
 from mcp import Client
+from mcp.client.subscriptions import PromptsListChanged, ResourcesListChanged, SubscriptionLost, ToolsListChanged
 from mcp.shared.exceptions import MCPError
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
 from pydantic import ValidationError
+
+logger = logging.getLogger(__name__)
 
 UPSTREAM_ERA = "legacy"
 """The SDK's connect mode tried first: the handshake era (`initialize`, a session per connection), which every
@@ -96,3 +101,53 @@ def relayable_capabilities(client: Client) -> types.ServerCapabilities:
     if resources is not None and resources.subscribe:
         resources = resources.model_copy(update={"subscribe": None})
     return offered.model_copy(update={"logging": None, "resources": resources})
+
+
+_RELISTEN_PAUSE = 1.0
+"""How long to wait before listening again after an upstream's `subscriptions/listen` stream dropped."""
+
+_EVENT_KINDS: dict[type[object], str] = {
+    ToolsListChanged: "tools",
+    PromptsListChanged: "prompts",
+    ResourcesListChanged: "resources",
+}
+
+
+async def follow_list_changes(client: Client, changed: Callable[[str], Awaitable[None]], server: str) -> None:
+    """Tell `changed("tools" | "prompts" | "resources")` whenever a modern-era upstream says a list changed:
+    the 2026-07-28 era has no standalone stream for notifications, only `subscriptions/listen` streams. Runs
+    until cancelled. A stream that drops is opened again, and every list it watched is reported changed (events
+    are not replayed); an upstream that refuses to listen is left alone (it announces no changes)."""
+    offered = client.server_capabilities
+    kinds = {
+        "tools": offered.tools is not None and bool(offered.tools.list_changed),
+        "prompts": offered.prompts is not None and bool(offered.prompts.list_changed),
+        "resources": offered.resources is not None and bool(offered.resources.list_changed),
+    }
+    if not any(kinds.values()):
+        return
+    dropped = False
+    while True:
+        try:
+            async with client.listen(
+                tools_list_changed=kinds["tools"],
+                prompts_list_changed=kinds["prompts"],
+                resources_list_changed=kinds["resources"],
+            ) as subscription:
+                if dropped:
+                    for kind, watched in kinds.items():
+                        if watched:
+                            await changed(kind)
+                async for event in subscription:
+                    what = _EVENT_KINDS.get(type(event))
+                    if what is not None:
+                        await changed(what)
+            return  # the upstream closed the stream gracefully: it has nothing more to say
+        except MCPError as error:
+            if not dropped:
+                logger.info("server '%s': list changes are not followed: %s", server, error.message)
+                return
+        except SubscriptionLost:
+            pass
+        dropped = True
+        await anyio.sleep(_RELISTEN_PAUSE)

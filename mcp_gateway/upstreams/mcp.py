@@ -36,7 +36,14 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from mcp_gateway import __version__
 from mcp_gateway.http import httpx, new_client
 from mcp_gateway.upstreams.base import Health
-from mcp_gateway.upstreams.era import UPSTREAM_ERA, is_modern, negotiated_client, probe_liveness, relayable_capabilities
+from mcp_gateway.upstreams.era import (
+    UPSTREAM_ERA,
+    follow_list_changes,
+    is_modern,
+    negotiated_client,
+    probe_liveness,
+    relayable_capabilities,
+)
 from mcp_gateway.upstreams.mcp_errors import describe_error, redact, upstream_target
 from mcp_gateway.upstreams.mcp_session import ProgressCallback, SessionHandlers, send_raw
 from mcp_gateway.upstreams.mcp_spec import McpServerSpec
@@ -86,6 +93,8 @@ class _Connection:
         """The holder has left the client's context (the stdio child is gone)."""
         self.scope = anyio.CancelScope()
         """Lets a connection stuck before `settled` be abandoned; a settled one is released gracefully."""
+        self.follower = anyio.CancelScope()
+        """Ends the task that follows a modern-era upstream's list changes, with the connection."""
         self.standalone_stream = anyio.Event()
         """Streamable HTTP: the server answered the GET that opens the session's standalone stream (or refused
         it). Requests a server sends unrelated to a call travel there, and a server without the stream open
@@ -331,8 +340,11 @@ class McpUpstream:
                     connection.client, connection.calls = client, calls
                     connection.settled.set()
                     try:
+                        if connection.lists_tools and is_modern(client):
+                            self._follow_list_changes(connection, client)
                         await self._watch(connection, client)
                     finally:
+                        connection.follower.cancel()
                         connection.client = connection.calls = None
             # The boundary of the connection: whatever ended it becomes a health detail, never a crash.
             except Exception as error:
@@ -342,6 +354,21 @@ class McpUpstream:
             finally:
                 connection.settled.set()
                 connection.closed.set()
+
+    def _follow_list_changes(self, connection: _Connection, client: Client) -> None:
+        """The shared session of a modern-era upstream hears of list changes only by listening for them."""
+        task_group = self._task_group
+        if task_group is None:
+            return
+
+        async def follow() -> None:
+            with connection.follower:
+                try:
+                    await follow_list_changes(client, self._list_changed, self.name)
+                except Exception as error:  # the connection's own failure is the holder's to report
+                    logger.debug("server '%s': stopped following list changes: %s", self.name, error)
+
+        task_group.start_soon(follow)
 
     async def _watch(self, connection: _Connection, client: Client) -> None:
         """Park until the connection is released; meanwhile ping the shared session now and then, so a server

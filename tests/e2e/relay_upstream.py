@@ -20,6 +20,7 @@ import anyio
 import mcp_types as types
 from mcp.server import Server, ServerRequestContext
 from mcp.server.stdio import stdio_server
+from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler, ToolsListChanged
 from mcp.shared.exceptions import MCPError
 from mcp.shared.inbound import (
     ERROR_CODE_HTTP_STATUS,
@@ -39,6 +40,8 @@ BLOB = bytes(range(256))
 _tools: list[types.Tool] = []
 _sessions: list[dict[str, Any]] = []
 _label = {"name": "relay"}
+_changes = InMemorySubscriptionBus()
+"""List changes, for 2026-07-28 clients (`subscriptions/listen`): that era has no sessions to send them on."""
 _cancelled = {"calls": 0}
 """Calls of `slow` cancelled so far, in this process (a modern-era caller has no session to count them in)."""
 
@@ -73,7 +76,9 @@ def _state(ctx: ServerRequestContext[Any, Any]) -> dict[str, Any]:
     """Per-session state: a number (order of first request) and the session's log level and subscriptions."""
     state: dict[str, Any] = ctx.session._connection.state
     if "number" not in state:
-        state.update(number=len(_sessions) + 1, level="debug", subscriptions=set(), session=ctx.session)
+        # A 2026-07-28 request has a connection of its own, gone with its answer: nothing to notify later.
+        session = ctx.session if ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS else None
+        state.update(number=len(_sessions) + 1, level="debug", subscriptions=set(), session=session)
         _sessions.append(state)
     return state
 
@@ -131,13 +136,15 @@ async def call_tool(ctx: ServerRequestContext[Any, Any], params: types.CallToolR
     if params.name == "touch":
         uri = str(arguments.get("uri", ""))
         for other in _sessions:
-            if uri in other["subscriptions"]:
+            if uri in other["subscriptions"] and other["session"] is not None:
                 await other["session"].send_resource_updated(uri)
         return _text(f"{me} touched {uri}")
     if params.name == "add_tool":
         _tools.append(_tool(str(arguments.get("name", "added")), "Added at run time."))
         for other in _sessions:
-            await other["session"].send_tool_list_changed()
+            if other["session"] is not None:
+                await other["session"].send_tool_list_changed()
+        await _changes.publish(ToolsListChanged())  # to 2026-07-28 clients listening
         return _text(f"{me} added {arguments.get('name')}")
     if params.name == "whoami":
         return _text(
@@ -290,6 +297,7 @@ def build_server() -> Server[Any]:
         on_subscribe_resource=subscribe,
         on_unsubscribe_resource=unsubscribe,
         on_completion=complete,
+        on_subscriptions_listen=ListenHandler(_changes),
     )
     server.add_request_handler("logging/setLevel", types.SetLevelRequestParams, set_level)
     server.add_notification_handler("notifications/roots/list_changed", types.NotificationParams, roots_changed)

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import mcp_types as types
 import pytest
 from mcp import Client, MCPError
@@ -161,3 +162,25 @@ async def test_it_advertises_only_what_the_relay_carries_in_the_modern_era(gatew
     assert capabilities.logging is None
     assert set_level.value.code == subscribe.value.code == types.METHOD_NOT_FOUND
     assert gateway.server_status("modern")["health"] == "healthy"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("server", ["modern", None])
+async def test_its_list_changes_reach_clients_of_the_gateway(gateway: Gateway, server: str | None) -> None:
+    """The upstream announces a new tool on its `subscriptions/listen` stream (the modern era has no other);
+    the gateway lists its tools again and tells its own clients."""
+    heard: list[Any] = []
+
+    async def on_message(message: Any) -> None:
+        heard.append(message)
+
+    added = f"extra_{server or 'all'}"
+    name = added if server is not None else f"modern-{added}"
+    url = gateway.server_url(server) if server is not None else gateway.mcp_url
+    async with Client(url, mode="legacy", message_handler=on_message) as client:
+        assert name not in {tool.name for tool in (await client.list_tools()).tools}
+        await client.call_tool("add_tool" if server is not None else "modern-add_tool", {"name": added})
+        with anyio.fail_after(10):
+            while not any(isinstance(item, types.ToolListChangedNotification) for item in heard):
+                await anyio.sleep(0.05)
+        assert name in {tool.name for tool in (await client.list_tools()).tools}
