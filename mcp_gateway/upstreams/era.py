@@ -113,11 +113,22 @@ _EVENT_KINDS: dict[type[object], str] = {
 }
 
 
-async def follow_list_changes(client: Client, changed: Callable[[str], Awaitable[None]], server: str) -> None:
+async def follow_list_changes(
+    client: Client, changed: Callable[[str], Awaitable[None]], server: str, scope: anyio.CancelScope
+) -> None:
     """Tell `changed("tools" | "prompts" | "resources")` whenever a modern-era upstream says a list changed:
     the 2026-07-28 era has no standalone stream for notifications, only `subscriptions/listen` streams. Runs
-    until cancelled. A stream that drops is opened again, and every list it watched is reported changed (events
-    are not replayed); an upstream that refuses to listen is left alone (it announces no changes)."""
+    until `scope` is cancelled (with the connection) and never raises: the connection's own failure is its
+    holder's to report. A stream that drops is opened again, and every list it watched is reported changed
+    (events are not replayed); an upstream that refuses to listen is left alone (it announces no changes)."""
+    with scope:
+        try:
+            await _follow(client, changed, server)
+        except Exception as error:
+            logger.debug("server '%s': stopped following list changes: %s", server, error)
+
+
+async def _follow(client: Client, changed: Callable[[str], Awaitable[None]], server: str) -> None:
     offered = client.server_capabilities
     kinds = {
         "tools": offered.tools is not None and bool(offered.tools.list_changed),

@@ -35,15 +35,8 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from mcp_gateway import __version__
 from mcp_gateway.http import httpx, new_client
+from mcp_gateway.upstreams import era
 from mcp_gateway.upstreams.base import Health
-from mcp_gateway.upstreams.era import (
-    UPSTREAM_ERA,
-    follow_list_changes,
-    is_modern,
-    negotiated_client,
-    probe_liveness,
-    relayable_capabilities,
-)
 from mcp_gateway.upstreams.mcp_errors import describe_error, redact, upstream_target
 from mcp_gateway.upstreams.mcp_session import ProgressCallback, SessionHandlers, send_raw
 from mcp_gateway.upstreams.mcp_spec import McpServerSpec
@@ -307,7 +300,7 @@ class McpUpstream:
         client = connection.client
         if client is not None:
             self._tools = list(connection.tools)
-            self._identity = (relayable_capabilities(client), client.server_info, client.instructions)
+            self._identity = (era.relayable_capabilities(client), client.server_info, client.instructions)
             self._health = Health("healthy", f"{len(self._tools)} tools")
             back, self.down = self.down, False
             if back and self._change_listener is not None:
@@ -331,7 +324,7 @@ class McpUpstream:
                 ):
                     if connection.lists_tools:
                         connection.tools = await list_all_tools(client)
-                    elif self._spec.transport == "http" and not is_modern(client):
+                    elif self._spec.transport == "http" and not era.is_modern(client):
                         # A client's own session exists to carry the upstream's requests to it; some servers send
                         # them on the standalone stream, which the SDK opens just after the handshake (the modern
                         # era has no such stream).
@@ -340,8 +333,12 @@ class McpUpstream:
                     connection.client, connection.calls = client, calls
                     connection.settled.set()
                     try:
-                        if connection.lists_tools and is_modern(client):
-                            self._follow_list_changes(connection, client)
+                        if connection.lists_tools and era.is_modern(client) and self._task_group is not None:
+                            # The modern era has no stream for the upstream's notifications; list changes are
+                            # listened for.
+                            self._task_group.start_soon(
+                                era.follow_list_changes, client, self._list_changed, self.name, connection.follower
+                            )
                         await self._watch(connection, client)
                     finally:
                         connection.follower.cancel()
@@ -355,21 +352,6 @@ class McpUpstream:
                 connection.settled.set()
                 connection.closed.set()
 
-    def _follow_list_changes(self, connection: _Connection, client: Client) -> None:
-        """The shared session of a modern-era upstream hears of list changes only by listening for them."""
-        task_group = self._task_group
-        if task_group is None:
-            return
-
-        async def follow() -> None:
-            with connection.follower:
-                try:
-                    await follow_list_changes(client, self._list_changed, self.name)
-                except Exception as error:  # the connection's own failure is the holder's to report
-                    logger.debug("server '%s': stopped following list changes: %s", self.name, error)
-
-        task_group.start_soon(follow)
-
     async def _watch(self, connection: _Connection, client: Client) -> None:
         """Park until the connection is released; meanwhile ping the shared session now and then, so a server
         that went away is noticed (and leaves the lists) without waiting for someone to call it: neither the SDK's
@@ -381,7 +363,7 @@ class McpUpstream:
                 continue
             try:
                 with anyio.fail_after(self._spec.timeout):
-                    await probe_liveness(client)
+                    await era.probe_liveness(client)
             except MCPError as error:
                 if error.code == types.REQUEST_TIMEOUT or _means_connection_lost(error):
                     raise
@@ -536,7 +518,7 @@ class McpUpstream:
                 else:
                     await relayed(message)
 
-            async with negotiated_client(
+            async with era.negotiated_client(
                 lambda mode: Client(params, mode=mode, message_handler=on_message, **options)
             ) as client:
                 yield client, None
@@ -564,13 +546,13 @@ class McpUpstream:
                 http_client.event_hooks["response"].append(note_standalone_stream)
             async with (
                 http_client,
-                negotiated_client(
+                era.negotiated_client(
                     lambda mode: Client(streamable_http_client(url, http_client=http_client), mode=mode, **options)
                 ) as client,
                 AsyncExitStack() as stack,
             ):
                 # A modern-era session already answers calls as plain JSON: it is its own calls channel.
-                wants_channel = calls_channel and not is_modern(client)
+                wants_channel = calls_channel and not era.is_modern(client)
                 calls = await self._modern_calls_channel(stack, http_client) if wants_channel else None
                 yield client, calls
         else:
@@ -579,7 +561,7 @@ class McpUpstream:
                 spec.url, headers=dict(spec.headers), timeout=spec.timeout, sse_read_timeout=_STREAM_READ_TIMEOUT,
                 auth=spec.auth,
             )
-            async with Client(transport, mode=UPSTREAM_ERA, **options) as client:  # SSE: the handshake era alone
+            async with Client(transport, mode=era.UPSTREAM_ERA, **options) as client:  # SSE: the handshake era alone
                 yield client, None
 
     def _failure(self, reason: str) -> types.CallToolResult:
