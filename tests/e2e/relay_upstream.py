@@ -91,6 +91,8 @@ async def call_tool(ctx: ServerRequestContext[Any, Any], params: types.CallToolR
     state = _state(ctx)
     arguments = params.arguments or {}
     me = f"session {state['number']}"
+    if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS and params.name in _ASKING:
+        return _ask_in_the_modern_era(params, me)
     if params.name == "progress":
         steps = int(arguments.get("steps", 3))
         for step in range(1, steps + 1):
@@ -171,6 +173,39 @@ async def call_tool(ctx: ServerRequestContext[Any, Any], params: types.CallToolR
             _meta={"example.com/trace": "abc"},
         )
     raise MCPError(types.INVALID_PARAMS, f"Unknown tool: {params.name}")
+
+
+_ASKING = ("sample", "elicit", "roots")
+"""Tools that ask the client something: in the 2026-07-28 era by an "input required" result, which the client
+answers by calling again with the responses (there are no server-to-client requests in that era)."""
+
+
+def _ask_in_the_modern_era(params: types.CallToolRequestParams, me: str) -> Any:
+    arguments = params.arguments or {}
+    answer = (params.input_responses or {}).get("ask")
+    if answer is None:
+        question: types.InputRequest
+        if params.name == "sample":
+            text = types.TextContent(text=str(arguments.get("prompt", "")))
+            messages = [types.SamplingMessage(role="user", content=text)]
+            question = types.CreateMessageRequest(
+                params=types.CreateMessageRequestParams(messages=messages, max_tokens=50)
+            )
+        elif params.name == "elicit":
+            schema: dict[str, Any] = {"type": "object", "properties": {"name": {"type": "string"}}}
+            question = types.ElicitRequest(
+                params=types.ElicitRequestFormParams(message=str(arguments.get("question")), requested_schema=schema)
+            )
+        else:
+            question = types.ListRootsRequest()
+        return types.InputRequiredResult(input_requests={"ask": question}, request_state=params.name)
+    if isinstance(answer, types.CreateMessageResult) and isinstance(answer.content, types.TextContent):
+        return _text(f"{me} sampled: {answer.content.text} ({answer.model})")
+    if isinstance(answer, types.ElicitResult):
+        return _text(f"{me} elicited: {answer.action} {answer.content}")
+    if isinstance(answer, types.ListRootsResult):
+        return _text(f"{me} roots: " + ",".join(str(root.uri) for root in answer.roots))
+    raise MCPError(types.INVALID_PARAMS, f"not an answer to {params.name}: {answer!r}")
 
 
 def _related(ctx: ServerRequestContext[Any, Any]) -> Any:

@@ -17,6 +17,7 @@ import anyio
 import mcp_types as types
 import pytest
 from mcp import Client, MCPError
+from mcp.client.session import ClientRequestContext
 
 from tests.e2e.gateway_process import (
     LOOPBACK,
@@ -162,6 +163,58 @@ async def test_it_advertises_only_what_the_relay_carries_in_the_modern_era(gatew
     assert capabilities.logging is None
     assert set_level.value.code == subscribe.value.code == types.METHOD_NOT_FOUND
     assert gateway.server_status("modern")["health"] == "healthy"
+
+
+def _asking_client(url: str, name: str) -> Client:
+    """A handshake-era client that answers sampling, elicitation and roots requests with its own `name`."""
+
+    async def sample(context: ClientRequestContext, params: types.CreateMessageRequestParams) -> Any:
+        return types.CreateMessageResult(
+            role="assistant", content=types.TextContent(text=f"{name}-llm"), model=f"model-{name}"
+        )
+
+    async def elicit(context: ClientRequestContext, params: types.ElicitRequestParams) -> Any:
+        return types.ElicitResult(action="accept", content={"name": name})
+
+    async def roots(context: ClientRequestContext) -> Any:
+        return types.ListRootsResult(roots=[types.Root(uri=f"file:///{name}")])
+
+    return Client(
+        url, mode="legacy", sampling_callback=sample, elicitation_callback=elicit, list_roots_callback=roots
+    )
+
+
+@pytest.mark.anyio
+async def test_what_the_upstream_asks_is_answered_by_the_client_whose_call_needs_it(gateway: Gateway) -> None:
+    """The modern era asks by an "input required" result; the gateway asks the handshake-era client that made
+    the call (a server-to-client request on its call's stream) and calls again with the answer."""
+    answers: dict[str, list[str]] = {}
+
+    async def run(name: str) -> None:
+        async with _asking_client(gateway.server_url("modern"), name) as client:
+            answers[name] = [
+                result_text(await client.call_tool(tool, arguments))
+                for tool, arguments in (("sample", {"prompt": "hi"}), ("elicit", {"question": "who?"}),
+                                        ("roots", {}))
+            ]
+
+    async with anyio.create_task_group() as group:
+        for name in ("alice", "bob"):
+            group.start_soon(run, name)
+    for name in ("alice", "bob"):
+        sampled, elicited, roots = answers[name]
+        assert sampled.endswith(f"sampled: {name}-llm (model-{name})"), sampled
+        assert elicited.endswith(f"elicited: accept {{'name': '{name}'}}"), elicited
+        assert roots.endswith(f"roots: file:///{name}"), roots
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", ERAS)
+async def test_a_client_that_cannot_answer_gets_a_clear_error(gateway: Gateway, mode: Any) -> None:
+    async with gateway.client("modern", mode=mode) as client:
+        result = await client.call_tool("sample", {"prompt": "hi"})
+    assert result.is_error
+    assert "did not declare this capability" in result_text(result), result_text(result)
 
 
 @pytest.mark.anyio
