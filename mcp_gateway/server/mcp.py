@@ -39,7 +39,7 @@ from mcp_gateway.auth.principal import Principal, caller_of, current_principal, 
 from mcp_gateway.auth.user_credentials import credentials_of, forwarding
 from mcp_gateway.registry import RegisteredTool, Registry, UnknownServerError, UnknownToolError
 from mcp_gateway.server.aggregate import AggregatedHandlers, union_capabilities
-from mcp_gateway.server.relay import ClientLink, Roster, progress_relay, relay_roots_changed, request_meta, send
+from mcp_gateway.server.relay import ClientLink, Roster, progress_relay, relay_roots_changed, send
 from mcp_gateway.server.sessions import SessionLimits, SessionPool
 from mcp_gateway.upstreams.base import Upstream
 from mcp_gateway.upstreams.mcp import McpUpstream
@@ -225,7 +225,11 @@ def build_mcp_server(registry: Registry, server: str | None = None, roster: Rost
             link.started(ctx)
             try:
                 return await upstream.call_tool(
-                    upstream_name, checked, on_progress=progress_relay(ctx), meta=request_meta(ctx), session=session
+                    upstream_name,
+                    checked,
+                    on_progress=progress_relay(ctx),
+                    meta=link.request_meta(ctx, session),
+                    session=session,
                 )
             finally:
                 link.finished(ctx)

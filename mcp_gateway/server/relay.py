@@ -34,6 +34,7 @@ from mcp.server.connection import Connection
 from mcp.server.context import ServerRequestContext
 from mcp.shared.exceptions import MCPError
 from mcp.shared.message import ServerMessageMetadata
+from mcp_types import LOG_LEVEL_META_KEY
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from mcp_gateway.upstreams.mcp import McpSession, McpUpstream
@@ -105,6 +106,9 @@ class ClientLink:
         self._in_flight: list[ServerRequestContext[Any, Any]] = []
         self._last: ServerRequestContext[Any, Any] | None = None
         self.capabilities: types.ClientCapabilities | None = None
+        self._log_level: str | None = None
+        """The level the client set, when its own upstream session is of the modern era: there it is not state
+        the upstream keeps but an opt-in each request carries (`_meta`), so the link stamps it."""
 
     @classmethod
     def of(cls, ctx: ServerRequestContext[Any, Any], upstream: McpUpstream) -> ClientLink:
@@ -145,6 +149,17 @@ class ClientLink:
                         f"{self._session.failure}",
                     )
         return self._session
+
+    def set_log_level(self, level: str) -> None:
+        self._log_level = level
+
+    def request_meta(self, ctx: ServerRequestContext[Any, Any], session: McpSession | None) -> dict[str, Any] | None:
+        """The `_meta` to relay with this client's request on `session`: the caller's own (`request_meta`), with
+        the client's log level stamped on a modern-era session of its own."""
+        meta = request_meta(ctx)
+        if session is None or self._log_level is None or not session.modern:
+            return meta
+        return {LOG_LEVEL_META_KEY: self._log_level, **(meta or {})}
 
     def started(self, ctx: ServerRequestContext[Any, Any]) -> None:
         self._in_flight.append(ctx)
@@ -259,6 +274,9 @@ async def send(
     link = ClientLink.of(ctx, upstream)
     needs_state = method in SESSION_STATE_REQUESTS
     session = await link.session(ctx, required=needs_state)
+    if method == "logging/setLevel" and session is not None and session.modern:
+        link.set_log_level(str((params or {}).get("level")))
+        return {}
     if needs_state and session is None:
         if method == "logging/setLevel":
             # No session to keep a level for, and nothing logged on the shared session reaches anyone.
@@ -267,6 +285,9 @@ async def send(
             code=types.INVALID_REQUEST,
             message="resource subscriptions need a session (the handshake era over stateful HTTP or stdio)",
         )
+    meta = link.request_meta(ctx, session)
+    if meta is not None:
+        params = {**(params or {}), "_meta": meta}
     link.started(ctx)
     try:
         return await upstream.request(method, params, on_progress=progress_relay(ctx), session=session)

@@ -90,17 +90,15 @@ async def probe_liveness(client: Client) -> None:
 def relayable_capabilities(client: Client) -> types.ServerCapabilities:
     """What the upstream behind `client` offers that the relay can carry in the era `client` speaks.
 
-    Handshake era: all of it. Modern era: not `logging` (its log level is per request there, set in `_meta`,
-    while the relay keeps a level per client session through `logging/setLevel`) and not resource
-    subscriptions (`subscriptions/listen` replaces `resources/subscribe` there), so a client is told they are
-    not offered instead of having them fail."""
+    Handshake era: all of it. Modern era: all but resource subscriptions (`subscriptions/listen` replaces
+    `resources/subscribe` there, and the relay does not translate one into the other yet), so a client is told
+    they are not offered instead of having them fail. (Logging is translated: a client's `logging/setLevel`
+    becomes the per-request level its own modern-era session stamps, see server/relay.py.)"""
     offered = client.server_capabilities
-    if not is_modern(client):
-        return offered
     resources = offered.resources
-    if resources is not None and resources.subscribe:
-        resources = resources.model_copy(update={"subscribe": None})
-    return offered.model_copy(update={"logging": None, "resources": resources})
+    if not is_modern(client) or resources is None or not resources.subscribe:
+        return offered
+    return offered.model_copy(update={"resources": resources.model_copy(update={"subscribe": None})})
 
 
 _RELISTEN_PAUSE = 1.0

@@ -588,6 +588,11 @@ class McpSession:
         return self.connection.client is not None
 
     @property
+    def modern(self) -> bool:
+        client = self.connection.client
+        return client is not None and era.is_modern(client)
+
+    @property
     def failure(self) -> str:
         return self.connection.failure
 

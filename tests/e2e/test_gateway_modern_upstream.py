@@ -3,7 +3,9 @@
 The upstream is tests/e2e/relay_upstream.py with `--modern-only`: it refuses the `initialize` handshake. The
 gateway tries the handshake, is refused, and lets the SDK negotiate (upstreams/era.py); `/mcp/{server}` and
 `/mcp` then carry its tools, prompts, resources and completion as a direct modern-era client sees them, and
-advertise none of what the relay cannot carry in that era (logging levels, resource subscriptions).
+advertise none of what the relay cannot carry in that era (resource subscriptions). What the modern era does
+differently is translated: list changes are listened for, what the upstream asks a client comes as "input
+required" results, and a client's log level is stamped on each of its requests.
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ from tests.e2e.gateway_process import (
 
 MODERN_ERA = "2026-07-28"
 ERAS = ["legacy", MODERN_ERA]
+
+# Logging is deprecated in the 2026-07-28 era, and relayed all the same.
+pytestmark = pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
 ERA_FIELDS = ("resultType", "ttlMs", "cacheScope")
 """Fields only the 2026-07-28 era has on results; everything else must be what a direct client gets."""
 
@@ -147,10 +152,6 @@ async def test_the_aggregate_endpoint_serves_it_under_prefixed_names(
 async def test_it_advertises_only_what_the_relay_carries_in_the_modern_era(gateway: Gateway, mode: Any) -> None:
     async with gateway.client("modern", mode=mode) as client:
         info, capabilities = client.server_info, client.server_capabilities
-        with pytest.raises(MCPError) as set_level:
-            await client.session.send_request(
-                types.SetLevelRequest(params=types.SetLevelRequestParams(level="debug")), types.EmptyResult
-            )
         with pytest.raises(MCPError) as subscribe:
             await client.session.send_request(
                 types.SubscribeRequest(params=types.SubscribeRequestParams(uri="memo://text")), types.EmptyResult
@@ -160,8 +161,8 @@ async def test_it_advertises_only_what_the_relay_carries_in_the_modern_era(gatew
     assert info is not None and (info.name, info.version) == ("relay-upstream", "1.2.3")
     assert capabilities.prompts is not None and capabilities.completions is not None
     assert capabilities.resources is not None and not capabilities.resources.subscribe
-    assert capabilities.logging is None
-    assert set_level.value.code == subscribe.value.code == types.METHOD_NOT_FOUND
+    assert capabilities.logging is not None
+    assert subscribe.value.code == types.METHOD_NOT_FOUND
     assert gateway.server_status("modern")["health"] == "healthy"
 
 
@@ -215,6 +216,33 @@ async def test_a_client_that_cannot_answer_gets_a_clear_error(gateway: Gateway, 
         result = await client.call_tool("sample", {"prompt": "hi"})
     assert result.is_error
     assert "did not declare this capability" in result_text(result), result_text(result)
+
+
+@pytest.mark.anyio
+async def test_each_client_gets_its_own_logs_at_the_level_it_set(gateway: Gateway) -> None:
+    """`logging/setLevel` has no upstream session to set in the modern era: the client's level rides on each of
+    its requests instead, and the upstream's log messages come back to that client alone."""
+    logs: dict[str, list[types.LoggingMessageNotificationParams]] = {"alice": [], "bob": []}
+
+    async def run(name: str, level: types.LoggingLevel, expected: int) -> None:
+        async def on_log(params: types.LoggingMessageNotificationParams) -> None:
+            logs[name].append(params)
+
+        async with Client(gateway.server_url("modern"), mode="legacy", logging_callback=on_log) as client:
+            await client.set_logging_level(level)
+            assert result_text(await client.call_tool("log", {"text": name})).endswith("logged")
+            with anyio.fail_after(10):
+                while len(logs[name]) < expected:
+                    await anyio.sleep(0.02)
+            await anyio.sleep(0.1)  # and no more than that
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(run, "alice", "warning", 1)
+        group.start_soon(run, "bob", "info", 3)
+    assert [entry.level for entry in logs["alice"]] == ["warning"]
+    assert [entry.level for entry in logs["bob"]] == ["info", "notice", "warning"]
+    for name, entries in logs.items():
+        assert all(str(entry.data).endswith(f": {name}") for entry in entries)
 
 
 @pytest.mark.anyio
