@@ -9,11 +9,13 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
 
 import anyio
 import mcp_types as types
 from mcp import Client
 from mcp.client.subscriptions import PromptsListChanged, ResourcesListChanged, SubscriptionLost, ToolsListChanged
+from mcp.shared.dispatcher import ProgressFnT
 from mcp.shared.exceptions import MCPError
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
 from pydantic import ValidationError
@@ -160,3 +162,41 @@ async def _follow(client: Client, changed: Callable[[str], Awaitable[None]], ser
             pass
         dropped = True
         await anyio.sleep(_RELISTEN_PAUSE)
+
+
+class InputRequired(Exception):
+    """A modern-era upstream asks the modern-era client behind the call for input (sampling, elicitation,
+    roots): `result` goes back to that client unchanged, which answers by calling again with the responses.
+    Raised through the registry, which types tool results as final, to the front door that returns it."""
+
+    def __init__(self, result: types.InputRequiredResult) -> None:
+        super().__init__("input required")
+        self.result = result
+
+
+async def call_passing_input(
+    client: Client,
+    name: str,
+    arguments: dict[str, Any],
+    retry: types.InputResponseRequestParams,
+    *,
+    on_progress: ProgressFnT | None,
+    meta: types.RequestParamsMeta | None,
+) -> types.CallToolResult:
+    """Call a tool on a modern-era session for a modern-era client, carrying that client's answers from an
+    earlier round (`retry`); an "input required" result is the client's to answer (raised as `InputRequired`).
+    Stateless like the era: any replica of the gateway can take the retry."""
+    result = await client.session.call_tool(
+        name,
+        arguments,
+        progress_callback=on_progress,
+        input_responses=retry.input_responses,
+        request_state=retry.request_state,
+        meta=meta,
+        allow_input_required=True,
+    )
+    if isinstance(result, types.InputRequiredResult):
+        raise InputRequired(result)
+    if not isinstance(result, types.CallToolResult):
+        raise RuntimeError(f"an extension's result the gateway cannot relay: {type(result).__name__}")
+    return result

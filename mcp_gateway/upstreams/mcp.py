@@ -178,9 +178,12 @@ class McpUpstream:
         on_progress: ProgressCallback | None = None,
         meta: dict[str, Any] | None = None,
         session: McpSession | None = None,
+        passing_input: types.InputResponseRequestParams | None = None,
     ) -> types.CallToolResult:
         """Call a tool on the shared session, or on `session` (one client's own). Progress the upstream reports
-        goes to `on_progress`; `meta` is the caller's request `_meta`, relayed."""
+        goes to `on_progress`; `meta` is the caller's request `_meta`, relayed. `passing_input`: the call of a
+        modern-era client, whose answers it carries and which answers what a modern-era session asks (raised as
+        `era.InputRequired`)."""
         connection = session.connection if session is not None else await self._usable_connection()
         client = connection.client if connection is not None else None
         if connection is not None and session is None and connection.calls is not None:
@@ -192,6 +195,10 @@ class McpUpstream:
             return _error_result(self._health.detail or f"server '{self.name}' is not started")
         try:
             with anyio.fail_after(self._spec.timeout):
+                if passing_input is not None and era.is_modern(client):
+                    return await era.call_passing_input(
+                        client, name, arguments, passing_input, on_progress=on_progress, meta=cast(Any, meta)
+                    )
                 return await client.call_tool(
                     name, arguments, progress_callback=on_progress, meta=cast(types.RequestParamsMeta | None, meta)
                 )

@@ -166,8 +166,8 @@ async def test_it_advertises_only_what_the_relay_carries_in_the_modern_era(gatew
     assert gateway.server_status("modern")["health"] == "healthy"
 
 
-def _asking_client(url: str, name: str) -> Client:
-    """A handshake-era client that answers sampling, elicitation and roots requests with its own `name`."""
+def _asking_client(url: str, name: str, mode: Any = "legacy") -> Client:
+    """A client that answers sampling, elicitation and roots requests with its own `name`."""
 
     async def sample(context: ClientRequestContext, params: types.CreateMessageRequestParams) -> Any:
         return types.CreateMessageResult(
@@ -180,21 +180,25 @@ def _asking_client(url: str, name: str) -> Client:
     async def roots(context: ClientRequestContext) -> Any:
         return types.ListRootsResult(roots=[types.Root(uri=f"file:///{name}")])
 
-    return Client(
-        url, mode="legacy", sampling_callback=sample, elicitation_callback=elicit, list_roots_callback=roots
-    )
+    return Client(url, mode=mode, sampling_callback=sample, elicitation_callback=elicit, list_roots_callback=roots)
 
 
 @pytest.mark.anyio
-async def test_what_the_upstream_asks_is_answered_by_the_client_whose_call_needs_it(gateway: Gateway) -> None:
-    """The modern era asks by an "input required" result; the gateway asks the handshake-era client that made
-    the call (a server-to-client request on its call's stream) and calls again with the answer."""
+@pytest.mark.parametrize(("mode", "server"), [("legacy", "modern"), (MODERN_ERA, "modern"), (MODERN_ERA, None)])
+async def test_what_the_upstream_asks_is_answered_by_the_client_whose_call_needs_it(
+    gateway: Gateway, mode: Any, server: str | None
+) -> None:
+    """The modern era asks by an "input required" result. A handshake-era client is asked by the gateway (a
+    server-to-client request on its call's stream), which then calls again with the answer; a modern-era client
+    gets the result itself, answers, and calls again through the gateway."""
     answers: dict[str, list[str]] = {}
+    url = gateway.server_url(server) if server is not None else gateway.mcp_url
+    prefix = "" if server is not None else "modern-"
 
     async def run(name: str) -> None:
-        async with _asking_client(gateway.server_url("modern"), name) as client:
+        async with _asking_client(url, name, mode) as client:
             answers[name] = [
-                result_text(await client.call_tool(tool, arguments))
+                result_text(await client.call_tool(prefix + tool, arguments))
                 for tool, arguments in (("sample", {"prompt": "hi"}), ("elicit", {"question": "who?"}),
                                         ("roots", {}))
             ]
@@ -210,12 +214,16 @@ async def test_what_the_upstream_asks_is_answered_by_the_client_whose_call_needs
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("mode", ERAS)
-async def test_a_client_that_cannot_answer_gets_a_clear_error(gateway: Gateway, mode: Any) -> None:
-    async with gateway.client("modern", mode=mode) as client:
-        result = await client.call_tool("sample", {"prompt": "hi"})
+async def test_a_client_that_cannot_answer_gets_a_clear_error(gateway: Gateway) -> None:
+    async with gateway.client("modern", mode="legacy") as old:
+        result = await old.call_tool("sample", {"prompt": "hi"})
+    # A modern-era client gets the question itself, and its own SDK says it cannot answer.
+    async with gateway.client("modern", mode=MODERN_ERA) as modern:
+        with pytest.raises(MCPError) as refused:
+            await modern.call_tool("sample", {"prompt": "hi"})
     assert result.is_error
     assert "did not declare this capability" in result_text(result), result_text(result)
+    assert "Sampling not supported" in refused.value.message
 
 
 @pytest.mark.anyio
