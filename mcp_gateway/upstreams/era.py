@@ -23,20 +23,27 @@ from pydantic import ValidationError
 logger = logging.getLogger(__name__)
 
 UPSTREAM_ERA = "legacy"
-"""The SDK's connect mode tried first: the handshake era (`initialize`, a session per connection), which every
-MCP server of the handshake era serves, and which is kept wherever the upstream offers it. Why not "auto" (the
-SDK's `server/discover` probe, then the modern era where the upstream speaks it) for every upstream: what the
-relay carries per client does not translate to the 2026-07-28 era with the mcp 2.3 SDK and the relay of today:
-server-to-client requests on the call's stream (sampling, elicitation and roots become "input required" results
-that only `Client.call_tool`/`get_prompt`/`read_resource` drive, not a relayed raw request), `logging/setLevel`
-(a per-request `_meta` level there), `resources/subscribe` and the upstream's own list-change notifications (only
-through `subscriptions/listen`). Measured with "auto" against an mcp 2.x upstream that serves both eras: 10 of
-the 18 tests in tests/e2e/test_gateway_relay.py fail (logs, sampling/elicitation/roots, subscriptions, list
-changes, cancellation, advertised capabilities). A modern-only upstream refuses the handshake with
-UNSUPPORTED_PROTOCOL_VERSION naming its versions; then, and only then, the SDK negotiates (`NEGOTIATED`), and
-the endpoint advertises only what the relay carries in that era (`relayable_capabilities`). The cost: one refused
-`initialize` per connection to a modern-only upstream. Plain tool calls to an HTTP upstream that serves both eras
-still go over a modern-era channel (`McpUpstream._modern_calls_channel`), where nothing per client is needed."""
+"""The SDK's connect mode tried first: the handshake era (`initialize`, a session per connection), kept wherever
+the upstream offers it. A modern-only upstream refuses it with UNSUPPORTED_PROTOCOL_VERSION naming only modern
+versions; then, and only then, the SDK negotiates (`NEGOTIATED`), at the cost of one refused `initialize` per
+connection, and the relay translates per era what it can:
+
+- list changes: the shared session listens for them (`follow_list_changes`; `subscriptions/listen`);
+- sampling, elicitation, roots: "input required" results. A handshake-era client's own upstream session answers
+  them by asking it (`Client.call_tool` drives the retry); a modern-era client gets them passed through and
+  retries through the gateway (`call_passing_input`). Tool calls only: prompts/get and resources/read relay
+  the upstream's result as it came, and an "input required" one there is not driven for a handshake-era client;
+- logging: a client's `logging/setLevel` becomes the `_meta` level each of its requests carries (server/relay.py);
+- not translated: resource subscriptions (not advertised in that era, `relayable_capabilities`).
+
+Why not "auto" for every upstream, now that most translates: measured on this branch with UPSTREAM_ERA = "auto"
+against tests/e2e/relay_upstream.py (which serves both eras), 7 of the 18 tests in test_gateway_relay.py fail:
+three need resource subscriptions; a client's `notifications/roots/list_changed` has nowhere to go (the modern
+era has no client-to-server notifications: roots are asked per request); an upstream that cancels its own
+question to the client has no such request to cancel there; and two count per-session state in the test
+upstream, where every modern request is a session of its own. An upstream that serves both eras is therefore
+best relayed in the handshake era. Plain tool calls to it over HTTP still use a modern-era channel
+(`McpUpstream._modern_calls_channel`), where nothing per client is needed."""
 
 NEGOTIATED = "auto"
 """The SDK's connect mode once the handshake was refused: it probes `server/discover` and picks a mutual version."""
