@@ -181,9 +181,8 @@ class McpUpstream:
         passing_input: types.InputResponseRequestParams | None = None,
     ) -> types.CallToolResult:
         """Call a tool on the shared session, or on `session` (one client's own). Progress the upstream reports
-        goes to `on_progress`; `meta` is the caller's request `_meta`, relayed. `passing_input`: the call of a
-        modern-era client, whose answers it carries and which answers what a modern-era session asks (raised as
-        `era.InputRequired`)."""
+        goes to `on_progress`; `meta` is the caller's request `_meta`, relayed. `passing_input`: a modern-era
+        client's call, see `era.call_passing_input`."""
         connection = session.connection if session is not None else await self._usable_connection()
         client = connection.client if connection is not None else None
         if connection is not None and session is None and connection.calls is not None:
@@ -333,16 +332,13 @@ class McpUpstream:
                         connection.tools = await list_all_tools(client)
                     elif self._spec.transport == "http" and not era.is_modern(client):
                         # A client's own session exists to carry the upstream's requests to it; some servers send
-                        # them on the standalone stream, which the SDK opens just after the handshake (the modern
-                        # era has no such stream).
+                        # them on the standalone stream, which the SDK opens just after the handshake.
                         with anyio.move_on_after(min(self._spec.timeout, _STANDALONE_STREAM_WAIT)):
                             await connection.standalone_stream.wait()
                     connection.client, connection.calls = client, calls
                     connection.settled.set()
                     try:
                         if connection.lists_tools and era.is_modern(client) and self._task_group is not None:
-                            # The modern era has no stream for the upstream's notifications; list changes are
-                            # listened for.
                             self._task_group.start_soon(
                                 era.follow_list_changes, client, self._list_changed, self.name, connection.follower
                             )
@@ -596,8 +592,7 @@ class McpSession:
 
     @property
     def modern(self) -> bool:
-        client = self.connection.client
-        return client is not None and era.is_modern(client)
+        return self.connection.client is not None and era.is_modern(self.connection.client)
 
     @property
     def failure(self) -> str:
