@@ -1,15 +1,17 @@
-"""What the LLM front door adds per model round: POST /v1/chat/completions through a real gateway, next to a client
-doing the same loop by hand against the same provider stand-in and upstream.
+"""What the LLM front door adds per model round: POST /v1/chat/completions (or /v1/messages) through a real gateway,
+next to a client doing the same loop by hand against the same provider stand-in and upstream.
 
     .venv/bin/python benchmarks/chat_rounds.py [--requests 200] [--warmup 20] [--protocol openai|anthropic|gemini]
+                                               [--endpoint chat|messages]
 
 Starts the echo API (tests/e2e/upstream_api.py), the provider stand-ins (tests/e2e/fake_providers.py) and
 `python -m mcp_gateway serve` as real processes on free loopback ports. Every request is one task of two rounds:
 the scripted model calls `getItem` of the echo API's OpenAPI tools, then answers with text. Per mode (JSON and
 streaming):
 
-- gateway: the request to the gateway, with an `mcp` tool pointing at the echo server; the gateway calls the
-  stand-in, runs the tool (a real HTTP request to the echo API), and calls the stand-in again;
+- gateway: the request to the gateway, with an `mcp` tool (chat) or an MCP connector server (messages) pointing at
+  the echo server; the gateway calls the stand-in, runs the tool (a real HTTP request to the echo API), and calls
+  the stand-in again;
 - direct: the same two stand-in requests (the exact bodies the gateway sent, captured from a warm-up) and the same
   echo API request, sent one after the other by this process over pooled connections: the floor.
 
@@ -94,16 +96,10 @@ async def measure(args: argparse.Namespace, http: httpx.AsyncClient, gateway_url
     turns = [CALL_TURN, TEXT_TURN] * total
     gateway_model = stand_in.script(turns)
     direct_model = stand_in.script(turns)
-    request = {
-        "model": f"{args.protocol}/{gateway_model}",
-        "messages": [{"role": "user", "content": "Does item bench exist?"}],
-        "tools": [{"type": "mcp", "server_label": "echo", "server_url": "mcp_gateway/mcp/echo",
-                   "allowed_tools": ["getItem"], "require_approval": "never"}],
-        "stream": stream,
-    }
+    path, request = DOORS[args.endpoint](f"{args.protocol}/{gateway_model}", stream)
 
     async def through_gateway() -> None:
-        async with http.stream("POST", f"{gateway_url}/v1/chat/completions", json=request) as response:
+        async with http.stream("POST", f"{gateway_url}{path}", json=request) as response:
             await read_all(response)
             assert response.status_code == 200, response.status_code
 
@@ -141,12 +137,38 @@ async def measure(args: argparse.Namespace, http: httpx.AsyncClient, gateway_url
     # both; the median of the pairs' differences is the steadier figure on a shared machine.
     paired = statistics.median(gateway - floor for gateway, floor in zip(gateway_ms, direct_ms, strict=True))
     rounds = args.requests * ROUNDS_PER_REQUEST
-    print(f"{args.protocol} {'stream' if stream else 'json  '}  requests={args.requests}  "
+    print(f"{args.endpoint} {args.protocol} {'stream' if stream else 'json  '}  requests={args.requests}  "
           f"gateway p50={statistics.median(gateway_ms):.2f} ms p95={percentile(gateway_ms, 0.95):.2f} ms  "
           f"direct p50={statistics.median(direct_ms):.2f} ms p95={percentile(direct_ms, 0.95):.2f} ms  "
           f"added/request={added:.2f} ms  added/round={added / ROUNDS_PER_REQUEST:.2f} ms "
           f"(paired median {paired / ROUNDS_PER_REQUEST:.2f} ms)  "
           f"gateway CPU/round={1000 * cpu_gateway / rounds:.2f} ms")
+
+
+def chat_request(model: str, stream: bool) -> tuple[str, dict[str, Any]]:
+    return "/v1/chat/completions", {
+        "model": model,
+        "messages": [{"role": "user", "content": "Does item bench exist?"}],
+        "tools": [{"type": "mcp", "server_label": "echo", "server_url": "mcp_gateway/mcp/echo",
+                   "allowed_tools": ["getItem"], "require_approval": "never"}],
+        "stream": stream,
+    }
+
+
+def messages_request(model: str, stream: bool) -> tuple[str, dict[str, Any]]:
+    return "/v1/messages", {
+        "model": model,
+        "max_tokens": 256,
+        "messages": [{"role": "user", "content": "Does item bench exist?"}],
+        "mcp_servers": [{"type": "url", "url": "mcp_gateway/mcp/echo", "name": "echo",
+                         "tool_configuration": {"allowed_tools": ["getItem"]}}],
+        "stream": stream,
+    }
+
+
+DOORS: dict[str, Callable[[str, bool], tuple[str, dict[str, Any]]]] = {
+    "chat": chat_request, "messages": messages_request,
+}
 
 
 def _for_model(body: dict[str, Any], model: str) -> dict[str, Any]:
@@ -158,6 +180,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--protocol", choices=["openai", "anthropic", "gemini"], default="openai")
+    parser.add_argument("--endpoint", choices=sorted(DOORS), default="chat")
     args = parser.parse_args()
     log_dir = Path(os.environ.get("TMPDIR", "/tmp")) / f"chat-bench-{uuid.uuid4().hex[:8]}"
     log_dir.mkdir(parents=True)

@@ -22,9 +22,8 @@ import anyio
 
 from mcp_gateway.bridge.targets import PROVIDERS, parse_provider
 from mcp_gateway.config import ConfigError, load_config
+from mcp_gateway.openapi.conversion_cache import CACHE_DIR_VARIABLE, ConversionCache, default_cache_dir
 from mcp_gateway.openapi.loader import SpecLoadError, read_spec
-from mcp_gateway.openapi.preview import format_preview, preview
-from mcp_gateway.openapi.tools import build_tools
 
 if TYPE_CHECKING:
     from mcp_gateway.config import GatewayConfig
@@ -166,12 +165,16 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def _load_registry(config_path: str, memory_budget_mb: float | None = None) -> Registry:
-    from mcp_gateway.memory_budget import MemoryBudget
+def _conversion_cache(args: argparse.Namespace) -> ConversionCache | None:
+    if args.no_cache:
+        return None
+    return ConversionCache(args.cache_dir or default_cache_dir())
+
+
+def _load_registry(config_path: str, cache: ConversionCache | None) -> Registry:
     from mcp_gateway.upstreams.factory import build_registry
 
-    memory = MemoryBudget(int(memory_budget_mb * 1024 * 1024)) if memory_budget_mb else None
-    return build_registry(load_config(config_path), memory)
+    return build_registry(load_config(config_path), cache=cache)
 
 
 def _load_models(config: GatewayConfig) -> ModelsConfig:
@@ -182,7 +185,7 @@ def _load_models(config: GatewayConfig) -> ModelsConfig:
 
 
 def _reloadable_registry(
-    config_path: str, config: GatewayConfig, memory_budget_mb: float | None = None
+    config_path: str, config: GatewayConfig, cache: ConversionCache | None, memory_budget_mb: float | None = None
 ) -> tuple[Registry, ConfigReloader]:
     """The registry of the loaded `config` and what keeps it in step with the file (hot reload of servers; the
     `access` section is read once, at startup)."""
@@ -191,9 +194,10 @@ def _reloadable_registry(
     from mcp_gateway.upstreams.factory import build_registry, registry_server
 
     memory = MemoryBudget(int(memory_budget_mb * 1024 * 1024)) if memory_budget_mb else MemoryBudget()
-    registry = build_registry(config, memory)
+    registry = build_registry(config, memory, cache)
     return registry, ConfigReloader(
-        registry, Path(config_path), config, lambda entry, base_dir: registry_server(entry, base_dir, memory)
+        registry, Path(config_path), config,
+        lambda entry, base_dir: registry_server(entry, base_dir, memory, cache=cache),
     )
 
 
@@ -219,7 +223,7 @@ def command_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    registry, reloader = _reloadable_registry(args.config, config, args.memory_budget)
+    registry, reloader = _reloadable_registry(args.config, config, _conversion_cache(args), args.memory_budget)
     models = _load_models(config)
     policy = _host_policy(args.host, args.allowed_host, keys=access.enabled)
     app = create_app(
@@ -248,7 +252,7 @@ def command_stdio(args: argparse.Namespace) -> int:
     sock = _bind("127.0.0.1", 0)
     os.environ[GATEWAY_URL_VARIABLE] = f"http://127.0.0.1:{sock.getsockname()[1]}"
     config = load_config(args.config)
-    registry, reloader = _reloadable_registry(args.config, config)
+    registry, reloader = _reloadable_registry(args.config, config, _conversion_cache(args))
     anyio.run(serve_stdio, registry, sock, reloader, args.reload_interval, config.access)
     return 0
 
@@ -259,6 +263,9 @@ def command_preview(args: argparse.Namespace) -> int:
     except SpecLoadError as error:
         print(str(error), file=sys.stderr)
         return 1
+    from mcp_gateway.openapi.preview import format_preview, preview
+    from mcp_gateway.openapi.tools import build_tools
+
     tools = build_tools(document)
     if args.json:
         print(json.dumps(preview(tools), indent=2))
@@ -267,8 +274,8 @@ def command_preview(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _started(config_path: str) -> Registry:
-    registry = _load_registry(config_path)
+async def _started(config_path: str, cache: ConversionCache | None) -> Registry:
+    registry = _load_registry(config_path, cache)
     await registry.start()
     return registry
 
@@ -284,7 +291,7 @@ def command_tools(args: argparse.Namespace) -> int:
     _offline_gateway_url()
 
     async def run() -> int:
-        registry = await _started(args.config)
+        registry = await _started(args.config, _conversion_cache(args))
         try:
             for status in registry.servers():
                 detail = f" ({status.health.detail})" if status.health.detail else ""
@@ -317,7 +324,7 @@ def command_export(args: argparse.Namespace) -> int:
     provider = parse_provider(args.provider)
 
     async def run() -> int:
-        registry = await _started(args.config)
+        registry = await _started(args.config, _conversion_cache(args))
         try:
             try:
                 tools = registry.list_tools(args.server)
@@ -359,6 +366,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     def with_config(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("--config", default="servers.json", help="mcpServers config (default: servers.json)")
+        sub.add_argument("--cache-dir", type=Path, metavar="DIR",
+                         help=f"where converted OpenAPI specs are kept between starts (default: ${CACHE_DIR_VARIABLE}, "
+                              "else $XDG_CACHE_HOME/mcp-gateway, else ~/.cache/mcp-gateway)")
+        sub.add_argument("--no-cache", action="store_true", help="convert every OpenAPI spec at every start")
 
     def with_reload(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("--reload-interval", type=float, default=2.0,

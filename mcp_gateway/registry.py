@@ -18,6 +18,7 @@ import mcp_types as types
 from mcp_gateway import names
 from mcp_gateway.argument_validation import ArgumentValidators, describe_problems
 from mcp_gateway.limits import CallLimiter, ServerBusy
+from mcp_gateway.tool_pages import ToolPages
 from mcp_gateway.upstreams.base import Health, Upstream
 
 logger = logging.getLogger(__name__)
@@ -96,6 +97,7 @@ class Registry:
         self._by_gateway_name: dict[str, RegisteredTool] = {}
         self._by_server: dict[str, dict[str, RegisteredTool]] = {}
         self._validators = ArgumentValidators()
+        self._pages: dict[str | None, ToolPages] = {}
         self._listeners: list[ChangeListener] = []
         for server in servers:
             self._watch(server.upstream)
@@ -245,6 +247,8 @@ class Registry:
         # A server found down keeps its tools resolvable (a call says clearly that it is down, and reconnects if
         # it is back) but out of every listing.
         self._tools = [tool for tool in tools if self._listed(tool.server)]
+        # Every change of what is listed comes through here (start, reload, recovery, an upstream's list_changed).
+        self._pages = {}
         self._validators.clear()
         self._by_gateway_name = {tool.gateway_name: tool for tool in tools}
         self._by_server = {server: {} for server in self._servers}
@@ -301,6 +305,13 @@ class Registry:
     def list_tools(self, server: str | None = None) -> list[types.Tool]:
         """Tools as an MCP client sees them: prefixed on the gateway endpoint, unprefixed on a server's own."""
         return [tool.as_tool(prefixed=server is None) for tool in self.registered(server)]
+
+    def tool_pages(self, server: str | None = None) -> ToolPages:
+        """`tools/list` pages of the gateway endpoint (None) or one server's, prepared once per registry change."""
+        pages = self._pages.get(server)
+        if pages is None:
+            pages = self._pages[server] = ToolPages(self.registered(server), prefixed=server is None)
+        return pages
 
     def resolve(self, name: str, server: str | None = None) -> RegisteredTool:
         if server is None:

@@ -1,10 +1,11 @@
 """Authentication for every HTTP path of the gateway but `/health` and `/.well-known/*`.
 
 One ASGI middleware: a path added later is protected by default. It takes the credential from
-`x-mcp-gateway-key` or `Authorization: Bearer`, finds the caller (a gateway key, else a JWT from the configured
-authorization server) and leaves the `Principal` in the scope for the front doors. The caller also becomes the
-scope's `user` in the form the mcp SDK's session manager checks, so the SDK itself refuses a session id presented
-by another caller, answering 404 as for an unknown session.
+`x-mcp-gateway-key`, `Authorization: Bearer` or `x-api-key` (where the Anthropic SDK and Claude Code send theirs),
+finds the caller (a gateway key, else a JWT from the configured authorization server) and leaves the `Principal`
+in the scope for the front doors. The caller also becomes the scope's `user` in the form the mcp SDK's session
+manager checks, so the SDK itself refuses a session id presented by another caller, answering 404 as for an unknown
+session.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ from mcp_gateway.auth.user_credentials import bind_key_credentials
 logger = logging.getLogger(__name__)
 
 KEY_HEADER = "x-mcp-gateway-key"
+ANTHROPIC_KEY_HEADER = "x-api-key"
+ANTHROPIC_PATHS = ("/v1/messages",)
+"""Paths whose callers read errors in Anthropic's shape."""
 PUBLIC_PATHS = ("/health",)
 PUBLIC_PREFIXES = ("/.well-known/",)
 
@@ -47,6 +51,9 @@ def presented_credential(headers: Headers) -> str | None:
     scheme, _, value = headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
+    anthropic_key = headers.get(ANTHROPIC_KEY_HEADER)
+    if anthropic_key and anthropic_key.strip():
+        return anthropic_key.strip()
     return None
 
 
@@ -143,8 +150,13 @@ class AuthMiddleware:
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008})
             return
-        body = {"error": "invalid_token" if reason else "unauthorized",
-                "error_description": reason or f"send a gateway key as 'Authorization: Bearer KEY' or '{KEY_HEADER}'"}
+        description = reason or f"send a gateway key as 'Authorization: Bearer KEY' or '{KEY_HEADER}'"
+        body: dict[str, object] = {"error": "invalid_token" if reason else "unauthorized",
+                                   "error_description": description}
+        if scope["path"].startswith(ANTHROPIC_PATHS):
+            # The Anthropic SDK shows `error.message`; the key itself is never quoted.
+            message = f"{description}; send the gateway key as 'x-api-key' or 'Authorization: Bearer'"
+            body = {"type": "error", "error": {"type": "authentication_error", "message": message}}
         response = JSONResponse(body, status_code=401,
                                 headers={"WWW-Authenticate": self.authenticator.challenge(reason)})
         await response(scope, receive, send)

@@ -75,6 +75,9 @@ class ToolCallStarted:
 @dataclass(frozen=True)
 class ToolCallFinished:
     record: McpCallRecord
+    text: str | None = None
+    """The whole result the model was given (the record keeps an excerpt): what a wire format that streams tool
+    results to the caller sends, so that a conversation the caller sends back holds what the model read."""
 
 
 @dataclass(frozen=True)

@@ -178,7 +178,7 @@ class ToolLoop:
         for planned in mcp_calls:
             record = McpCallRecord(planned.call, round_number, True, text, 0.0, "not_run")
             progress.calls.append(record)
-            await emit(ToolCallFinished(record))
+            await emit(ToolCallFinished(record, text))
             results.append(_tool_message(planned.call.call_id, text))
         progress.transcript.extend([turn.message, *_for_caller(results)])
         message = _with_calls(turn.message, {str(call.get("id")) for call in caller_calls})
@@ -222,7 +222,7 @@ class ToolLoop:
         if result.is_error and status == "completed":
             status = "failed"
         record = McpCallRecord(call, round_number, bool(result.is_error), _excerpt(text), duration_ms, status)
-        await emit(ToolCallFinished(record))
+        await emit(ToolCallFinished(record, text))
         return record, text
 
     async def _call_registry(self, tool: McpTool, arguments: dict[str, Any]) -> mcp_types.CallToolResult:

@@ -43,5 +43,8 @@ class ConversionCache:
 
 def _key(provider: Provider, tools: RequestTools) -> Hashable:
     offered = tuple((name, id(tool.registered.definition)) for name, tool in tools.mcp.items())
-    written = json.dumps([tools.function_definitions, tools.hosted], sort_keys=True, default=str)
+    # The function tools themselves, not only their OpenAI-shaped definitions: a door whose callers write tools in
+    # another shape (Anthropic's /v1/messages) has no such definitions, and two different tool sets must never meet.
+    functions = [function.model_dump(mode="json", by_alias=True, exclude_none=True) for function in tools.functions]
+    written = json.dumps([tools.function_definitions, functions, tools.hosted], sort_keys=True, default=str)
     return provider, offered, written

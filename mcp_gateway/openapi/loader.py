@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Hashable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -22,7 +23,15 @@ try:
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
     from yaml import SafeLoader as _SafeLoaderBase  # type: ignore[assignment]
 
-__all__ = ["MAX_SPEC_BYTES", "SpecLoadError", "parse_spec_text", "read_spec", "read_spec_file"]
+__all__ = [
+    "MAX_SPEC_BYTES",
+    "SpecLoadError",
+    "SpecText",
+    "parse_spec_text",
+    "read_spec",
+    "read_spec_file",
+    "read_spec_text",
+]
 
 MAX_SPEC_BYTES = 32 * 1024 * 1024
 """Decoded size a spec may have, from a file, a URL or a preview request. The largest public specs are about
@@ -100,7 +109,24 @@ def parse_spec_text(text: str, source: str = "<spec>") -> dict[str, Any]:
     return document
 
 
+@dataclass(frozen=True)
+class SpecText:
+    """A spec as read, before parsing: its text, and its source as errors and logs may name it."""
+
+    text: str
+    source: str
+    location: str
+    """Where it was read from (an absolute path, or the URL): what tells one configured spec from another."""
+
+    def parse(self) -> dict[str, Any]:
+        return parse_spec_text(self.text, self.source)
+
+
 def read_spec_file(path: str | Path) -> dict[str, Any]:
+    return parse_spec_text(_read_file_text(path), str(path))
+
+
+def _read_file_text(path: str | Path) -> str:
     source = str(path)
     try:
         with Path(path).open("rb") as file:
@@ -110,10 +136,9 @@ def read_spec_file(path: str | Path) -> dict[str, Any]:
     if len(data) > MAX_SPEC_BYTES:
         raise SpecLoadError(source, f"larger than {MAX_SPEC_BYTES} bytes")
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as error:
         raise SpecLoadError(source, str(error)) from error
-    return parse_spec_text(text, source)
 
 
 def _is_url(source: str) -> bool:
@@ -163,15 +188,24 @@ async def read_spec(
     source: str, *, base_dir: Path | None = None, client: httpx.AsyncClient | None = None
 ) -> dict[str, Any]:
     """Read a spec from an http(s) URL or a file path (relative paths resolve against `base_dir`)."""
+    spec = await read_spec_text(source, base_dir=base_dir, client=client)
+    return await anyio.to_thread.run_sync(spec.parse)
+
+
+async def read_spec_text(
+    source: str, *, base_dir: Path | None = None, client: httpx.AsyncClient | None = None
+) -> SpecText:
+    """Read a spec's text without parsing it, as `read_spec` does (so a cached conversion needs no parse)."""
     if _is_url(source):
         if client is not None:
             text = await _fetch_text(source, client)
         else:
             async with new_client() as temporary_client:
                 text = await _fetch_text(source, temporary_client)
-        # The URL's userinfo and query may carry credentials; parse errors name the source.
-        return await anyio.to_thread.run_sync(parse_spec_text, text, _public_url(source))
+        # The URL's userinfo and query may carry credentials; parse errors name the source without them.
+        return SpecText(text, _public_url(source), source)
     path = Path(source)
     if base_dir is not None and not path.is_absolute():
         path = base_dir / path
-    return await anyio.to_thread.run_sync(read_spec_file, path)
+    text = await anyio.to_thread.run_sync(_read_file_text, path)
+    return SpecText(text, str(path), str(path.resolve()))

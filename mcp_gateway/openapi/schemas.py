@@ -80,12 +80,22 @@ class SchemaConverter:
         self._referenced: dict[str, ConvertedSchema] = {}
         self._closures: dict[str, frozenset[str]] = {}
         self._definitions: dict[frozenset[str], dict[str, Any]] = {}
+        self._inline: dict[int, tuple[Any, ConvertedSchema]] = {}
+        """Conversions of schema objects met before (a shared parameter reached by many operations), by
+        identity; the schema is kept with its conversion so its id cannot be reused by another object."""
 
     def convert(self, schema: Any) -> ConvertedSchema:
         """Convert an inline schema; references are rewritten to `#/$defs/...` and reported."""
+        if isinstance(schema, Mapping):
+            known = self._inline.get(id(schema))
+            if known is not None and known[0] is schema:
+                return known[1]
         refs: set[str] = set()
         converted = self._convert(schema, refs)
-        return converted, frozenset(refs)
+        result = (converted, frozenset(refs))
+        if isinstance(schema, Mapping):
+            self._inline[id(schema)] = (schema, result)
+        return result
 
     def definitions(self, refs: Iterable[str]) -> dict[str, Any]:
         """`$defs` for schemas pointing at `refs`: every schema they reach, keyed as their `$ref`s expect.

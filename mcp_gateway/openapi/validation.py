@@ -88,12 +88,23 @@ class PartValidator:
 
     def __init__(self, openapi_version: str) -> None:
         self._is_31 = openapi_version.startswith("3.1")
+        self._checked: dict[int, tuple[Any, str | None]] = {}
+        """Verdicts on parts met before (a parameter every operation of a path shares, or one reached through
+        `$ref` by hundreds), by identity; the part is kept with its verdict so its id cannot be reused."""
 
     def parameter_error(self, parameter: Any) -> str | None:
-        return self._schema_tolerant_error((v3_0.Parameter, v3_1.Parameter), parameter)
+        return self._remembered(parameter, (v3_0.Parameter, v3_1.Parameter))
 
     def request_body_error(self, request_body: Any) -> str | None:
-        return self._schema_tolerant_error((v3_0.RequestBody, v3_1.RequestBody), request_body)
+        return self._remembered(request_body, (v3_0.RequestBody, v3_1.RequestBody))
+
+    def _remembered(self, part: Any, models: tuple[type[BaseModel], type[BaseModel]]) -> str | None:
+        known = self._checked.get(id(part))
+        if known is not None and known[0] is part:
+            return known[1]
+        error = self._schema_tolerant_error(models, part)
+        self._checked[id(part)] = (part, error)
+        return error
 
     def server_error(self, server: Any) -> str | None:
         return self._first_error((v3_0.Server, v3_1.Server), server)

@@ -24,6 +24,7 @@ from mcp_gateway.registry import Registry
 from mcp_gateway.reload import ConfigReloader
 from mcp_gateway.server.chat import ChatCompletions
 from mcp_gateway.server.mcp import McpEndpoints
+from mcp_gateway.server.messages import Messages
 from mcp_gateway.server.rest import rest_routes
 from mcp_gateway.server.sessions import SessionLimits
 
@@ -114,11 +115,13 @@ def create_app(
     """The whole HTTP gateway. `on_ready` lines are logged once every upstream has been started; unhealthy
     upstreams are retried every `retry_interval` seconds (0: never); with a `reloader`, the config file is
     checked for changes every `reload_interval` seconds (0: only on SIGHUP). `models` are the LLM providers of
-    /v1/chat/completions (default: the official SDKs' environment variables). With `access` configured every path
-    but `/health` and `/.well-known/*` needs a gateway key or an accepted token."""
+    /v1/chat/completions and /v1/messages (default: the official SDKs' environment variables). With `access`
+    configured every path but `/health` and `/.well-known/*` needs a gateway key or an accepted token."""
     host_policy = policy or HostPolicy()
     providers = ProviderPool()
-    chat = ChatCompletions(registry, models or parse_models(None, environ=os.environ), providers)
+    models = models or parse_models(None, environ=os.environ)
+    chat = ChatCompletions(registry, models, providers)
+    messages = Messages(registry, models, providers)
     endpoints = McpEndpoints(
         registry, stateless=stateless, security=host_policy.transport_security(), sessions=sessions
     )
@@ -151,6 +154,7 @@ def create_app(
         Route("/mcp/{server}/", ServerAccess(server_app), methods=["GET", "POST", "DELETE"]),
         *rest_routes(registry),
         *chat.routes(),
+        *messages.routes(),
     ]
     authenticator = Authenticator(access) if access is not None and access.enabled else None
     if authenticator is not None:

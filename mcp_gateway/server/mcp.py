@@ -16,6 +16,7 @@ import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import anyio
@@ -35,12 +36,13 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mcp_gateway import __version__
-from mcp_gateway.auth.principal import Principal, caller_of, current_principal, visible
+from mcp_gateway.auth.principal import Principal, caller_of, current_principal
 from mcp_gateway.auth.user_credentials import credentials_of, forwarding
 from mcp_gateway.registry import RegisteredTool, Registry, UnknownServerError, UnknownToolError
 from mcp_gateway.server.aggregate import AggregatedHandlers, union_capabilities
 from mcp_gateway.server.relay import ClientLink, Roster, progress_relay, relay_roots_changed, send
 from mcp_gateway.server.sessions import SessionLimits, SessionPool
+from mcp_gateway.server.tool_list_answers import ToolListAnswers
 from mcp_gateway.upstreams.base import Upstream
 from mcp_gateway.upstreams.era import InputRequired
 from mcp_gateway.upstreams.mcp import McpUpstream
@@ -64,6 +66,12 @@ def _decode_cursor(cursor: str | None) -> int:
         raise MCPError(code=types.INVALID_PARAMS, message="Invalid cursor")
     return offset
 
+
+_LIST_TOOLS_RESULT: dict[str, Any] = types.ListToolsResult(tools=[]).model_dump(
+    by_alias=True, mode="json", exclude_none=True
+)
+"""A `tools/list` result's other fields as the SDK's model writes them (the SDK keeps those of the request's
+protocol version), for the handler that returns the wire form itself."""
 
 _RELAYED_REQUESTS: dict[str, type[BaseModel]] = {
     "prompts/list": types.PaginatedRequestParams,
@@ -187,17 +195,16 @@ def build_mcp_server(registry: Registry, server: str | None = None, roster: Rost
             return None
         return upstream if isinstance(upstream, McpUpstream) else None
 
-    async def list_tools(
-        ctx: Any, params: types.PaginatedRequestParams | None
-    ) -> types.ListToolsResult:
+    async def list_tools(ctx: Any, params: types.PaginatedRequestParams | None) -> dict[str, Any]:
         offset = _decode_cursor(params.cursor if params else None)
-        registered = visible(registry.registered(server), _caller(ctx))
-        # Copy (rename) only the page being sent, not the whole registry, on every request.
-        page = [tool.as_tool(prefixed=server is None) for tool in registered[offset : offset + PAGE_SIZE]]
-        next_offset = offset + PAGE_SIZE
-        return types.ListToolsResult(
-            tools=page, next_cursor=_encode_cursor(next_offset) if next_offset < len(registered) else None
-        )
+        caller = _caller(ctx)
+        admits = None if caller.unrestricted else partial(_sees, caller)
+        # Wire forms prepared once per registry change (tool_pages.py): nothing is copied or dumped per request.
+        page = registry.tool_pages(server).page(offset, admits)
+        result = {**_LIST_TOOLS_RESULT, "tools": page.tools}
+        if page.next_offset is not None:
+            result["nextCursor"] = _encode_cursor(page.next_offset)
+        return result
 
     async def call_tool(
         ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
@@ -278,6 +285,7 @@ def build_mcp_server(registry: Registry, server: str | None = None, roster: Rost
     low_level = _EndpointServer(
         label,
         EndpointIdentity(info, capabilities, instructions),
+        # The SDK accepts a dict in the result's wire form as well as the model its annotation names.
         on_list_tools=list_tools,
         on_call_tool=call_tool,
         get_tool_input_schema=input_schema,
@@ -289,6 +297,10 @@ def build_mcp_server(registry: Registry, server: str | None = None, roster: Rost
         aggregated = AggregatedHandlers(registry, PAGE_SIZE, _encode_cursor, _decode_cursor, _for_era)
         for method, params_type in _RELAYED_REQUESTS.items():
             low_level.add_request_handler(method, params_type, aggregated.handler(method))
+    # Inside the SDK's own middleware (tracing still sees every request); answers repeated listings as shaped.
+    low_level.middleware.append(
+        ToolListAnswers(registry, server, _decode_cursor, lambda: low_level.server_info_stamp)
+    )
     low_level.add_notification_handler(
         "notifications/roots/list_changed", types.NotificationParams, relay_roots_changed
     )

@@ -22,8 +22,6 @@ from mcp_gateway.auth.principal import admin_only, principal_of, visible
 from mcp_gateway.bridge.targets import parse_provider
 from mcp_gateway.bridge.tools import ToolLimitError, convert_tools
 from mcp_gateway.openapi.loader import MAX_SPEC_BYTES, SpecLoadError, parse_spec_text
-from mcp_gateway.openapi.preview import preview
-from mcp_gateway.openapi.tools import build_tools
 from mcp_gateway.registry import Registry, UnknownServerError
 
 logger = logging.getLogger(__name__)
@@ -71,6 +69,11 @@ def preview_document_text(text: str) -> dict[str, Any]:
         quoted = None
     if isinstance(quoted, str):
         text = quoted
+    # Imported on first use: the converter's validation models are a noticeable part of start-up, and a
+    # gateway whose specs come from the conversion cache needs them only here.
+    from mcp_gateway.openapi.preview import preview
+    from mcp_gateway.openapi.tools import build_tools
+
     return preview(build_tools(parse_spec_text(text, source="request body")))
 
 

@@ -11,6 +11,7 @@ from mcp_gateway.auth.client_credentials import TokenCaches
 from mcp_gateway.config import GatewayConfig, ServerEntry
 from mcp_gateway.limits import CallLimiter
 from mcp_gateway.memory_budget import MemoryBudget
+from mcp_gateway.openapi.conversion_cache import ConversionCache
 from mcp_gateway.registry import Registry, RegistryServer, ToolFilter
 from mcp_gateway.upstreams.base import Health, Upstream
 from mcp_gateway.upstreams.mcp import McpUpstream
@@ -48,9 +49,14 @@ class UnavailableUpstream:
 
 
 def create_upstream(
-    entry: ServerEntry, base_dir: Path, memory: MemoryBudget | None = None, tokens: TokenCaches | None = None
+    entry: ServerEntry,
+    base_dir: Path,
+    memory: MemoryBudget | None = None,
+    tokens: TokenCaches | None = None,
+    cache: ConversionCache | None = None,
 ) -> Upstream:
-    """`tokens`: the gateway's shared OAuth2 client-credentials tokens (a private cache when not given)."""
+    """`tokens`: the gateway's shared OAuth2 client-credentials tokens (a private cache when not given);
+    `cache`: converted OpenAPI specs kept between starts (none: every start converts)."""
     tokens = tokens or TokenCaches()
     config = entry.config
     if config is None:
@@ -61,7 +67,7 @@ def create_upstream(
         budget = (memory or MemoryBudget()).for_upstream(entry.name, config.limits.max_bytes_in_flight)
         return OpenAPIUpstream(
             entry.name, config.openapi, base_dir, tokens, limits=config.limits, budget=budget,
-            forward_user_authorization=config.forward_user_authorization,
+            forward_user_authorization=config.forward_user_authorization, cache=cache,
         )
     kind = config.kind
     cwd = config.cwd
@@ -85,12 +91,16 @@ def create_upstream(
 
 
 def registry_server(
-    entry: ServerEntry, base_dir: Path, memory: MemoryBudget, tokens: TokenCaches | None = None
+    entry: ServerEntry,
+    base_dir: Path,
+    memory: MemoryBudget,
+    tokens: TokenCaches | None = None,
+    cache: ConversionCache | None = None,
 ) -> RegistryServer:
     """One config entry as the registry holds it (not started); `memory` is the gateway-wide budget, `tokens`
-    the shared OAuth2 client-credentials tokens."""
+    the shared OAuth2 client-credentials tokens, `cache` the converted specs kept between starts."""
     try:
-        upstream = create_upstream(entry, base_dir, memory, tokens)
+        upstream = create_upstream(entry, base_dir, memory, tokens, cache)
     except ValueError as error:
         # The config loader should have caught it; if not, this server is unusable, the others are not.
         upstream = UnavailableUpstream(entry.name, Health("unhealthy", f"server '{entry.name}': {error}"))
@@ -105,8 +115,11 @@ def registry_server(
     return RegistryServer(upstream, entry.kind or "invalid", tool_filter, limiter)
 
 
-def build_registry(config: GatewayConfig, memory: MemoryBudget | None = None) -> Registry:
-    """`memory` is the gateway-wide budget for upstream response bytes (one default-sized budget if not given)."""
+def build_registry(
+    config: GatewayConfig, memory: MemoryBudget | None = None, cache: ConversionCache | None = None
+) -> Registry:
+    """`memory` is the gateway-wide budget for upstream response bytes (one default-sized budget if not given);
+    `cache` keeps converted OpenAPI specs between starts (none: every start converts)."""
     budget = memory or MemoryBudget()
     tokens = TokenCaches()
-    return Registry([registry_server(entry, config.base_dir, budget, tokens) for entry in config.servers])
+    return Registry([registry_server(entry, config.base_dir, budget, tokens, cache) for entry in config.servers])

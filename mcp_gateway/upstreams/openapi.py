@@ -17,10 +17,10 @@ from mcp_gateway.config import OpenAPISource
 from mcp_gateway.http import httpx, new_client
 from mcp_gateway.limits import ServerLimits
 from mcp_gateway.memory_budget import UpstreamBudget
+from mcp_gateway.openapi.conversion_cache import ConversionCache, convert
 from mcp_gateway.openapi.invoke import invoke
-from mcp_gateway.openapi.loader import SpecLoadError, read_spec
+from mcp_gateway.openapi.loader import SpecLoadError, read_spec_text
 from mcp_gateway.openapi.model import OpenAPITools, ToolSpec
-from mcp_gateway.openapi.tools import build_tools
 from mcp_gateway.upstreams.base import Health
 
 logger = logging.getLogger(__name__)
@@ -55,8 +55,11 @@ class OpenAPIUpstream:
         limits: ServerLimits | None = None,
         budget: UpstreamBudget | None = None,
         forward_user_authorization: bool = False,
+        cache: ConversionCache | None = None,
     ) -> None:
+        """`cache`: where converted specs are kept between starts (None: convert at every start)."""
         self.name = name
+        self._cache = cache
         self._source = source
         self._limits = limits or ServerLimits()
         self._budget = budget
@@ -96,9 +99,9 @@ class OpenAPIUpstream:
         try:
             # A spec URL may live on another host than the API: the client-credentials token is for the API only.
             spec_client = self._client if self._token_auth is None else None
-            document = await read_spec(self._source.spec, base_dir=self._base_dir, client=spec_client)
+            spec = await read_spec_text(self._source.spec, base_dir=self._base_dir, client=spec_client)
             # Large specs (GitHub's is 13 MB) take a moment to convert; keep the event loop responsive.
-            loaded = await anyio.to_thread.run_sync(build_tools, document)
+            loaded = await anyio.to_thread.run_sync(convert, spec, self._cache)
         except SpecLoadError as error:
             self._health = Health("unhealthy", f"server '{self.name}': {error}")
             return

@@ -175,6 +175,20 @@ async def test_each_key_sees_exactly_its_tools(gateway: Gateway, mode: ConnectMo
 
 
 @pytest.mark.parametrize("mode", ERAS)
+async def test_a_listing_kept_for_a_caller_who_sees_everything_is_never_shown_to_a_restricted_one(
+    gateway: Gateway, mode: ConnectMode
+) -> None:
+    # The admin's listings are kept in wire form (server/tool_list_answers.py); the reader's are its own.
+    async with keyed_client(gateway.mcp_url, bearer(ADMIN_KEY), mode) as client:
+        first = [tool.name for tool in await list_all_tools(client)]
+        again = [tool.name for tool in await list_all_tools(client)]
+    async with keyed_client(gateway.mcp_url, bearer(READER_KEY), mode) as client:
+        assert {tool.name for tool in await list_all_tools(client)} == READER_TOOLS
+    assert first == again
+    assert set(first) > READER_TOOLS
+
+
+@pytest.mark.parametrize("mode", ERAS)
 async def test_a_hidden_tool_answers_exactly_as_an_unknown_one(gateway: Gateway, mode: ConnectMode) -> None:
     async with keyed_client(gateway.mcp_url, bearer(READER_KEY), mode) as client:
         echoed = await client.call_tool("tools-echo", {"text": "hi"})

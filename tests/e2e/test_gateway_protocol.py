@@ -27,7 +27,8 @@ from tests.e2e.gateway_process import (
     write_config,
 )
 
-MANY_TOOLS = 250
+MANY_TOOLS = 600
+"""More than one tools/list page holds (mcp_gateway.tool_pages.TOOLS_PER_PAGE)."""
 MODERN_ERA: Final = "2026-07-28"
 ERAS: list[ConnectMode] = ["legacy", MODERN_ERA]
 
@@ -142,7 +143,7 @@ async def test_tools_list_paginates_and_following_cursors_yields_every_tool_once
         every_page = [tool.name for tool in await list_all_tools(client)]
     async with gateway.client("many") as many, gateway.client("api") as api:
         expected_count = len(await list_all_tools(many)) + len(await list_all_tools(api))
-    assert first_page.next_cursor is not None, "more than 250 tools should not fit on one page"
+    assert first_page.next_cursor is not None, f"{MANY_TOOLS} tools should not fit on one page"
     assert len(first_page.tools) < expected_count
     assert len(every_page) == len(set(every_page)) == expected_count
     assert {f"many-t{index}" for index in range(MANY_TOOLS)} <= set(every_page)

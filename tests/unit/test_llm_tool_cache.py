@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mcp_types
 import pytest
 
 from mcp_gateway.auth.principal import UNRESTRICTED
@@ -55,3 +56,17 @@ async def test_the_oldest_entry_goes_when_the_cache_is_full(registry: Registry) 
     cache.converted("openai", other, lambda: convert_tools(other.offered(), "openai"))
     # The first entry was evicted (one entry at most), so the same offer converts again.
     assert cache.converted("openai", before, lambda: convert_tools(before.offered(), "openai")) is not first
+
+
+async def test_function_tools_without_written_definitions_are_told_apart() -> None:
+    """/v1/messages offers the caller's tools without OpenAI-shaped definitions: the tools themselves key the set."""
+    cache = ConversionCache()
+
+    def offer(name: str) -> RequestTools:
+        return RequestTools({}, [mcp_types.Tool(name=name, input_schema={"type": "object"})], {}, [])
+
+    weather, read = offer("weather"), offer("Read")
+    first = cache.converted("openai", weather, lambda: convert_tools(weather.offered(), "openai"))
+    second = cache.converted("openai", read, lambda: convert_tools(read.offered(), "openai"))
+    assert second is not first
+    assert [definition["function"]["name"] for definition in second.definitions] == ["Read"]
