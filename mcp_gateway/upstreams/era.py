@@ -70,10 +70,15 @@ def refuses_handshake(error: BaseException) -> bool:
 
 
 @asynccontextmanager
-async def negotiated_client(build: Callable[[str], Client]) -> AsyncIterator[Client]:
+async def negotiated_client(build: Callable[[str], Client], *, refused: bool = False) -> AsyncIterator[Client]:
     """The client `build(mode)` makes, connected in the handshake era, or in the era the SDK negotiates when
-    the upstream refuses the handshake (see the module docstring)."""
+    the upstream refuses the handshake (see `UPSTREAM_ERA`). `refused`: the upstream's shared session already
+    found it refusing; a refused attempt costs a connect about as long as the negotiated one
+    (benchmarks/upstream_era_connect.py)."""
     async with AsyncExitStack() as stack:
+        if refused:
+            yield await stack.enter_async_context(build(NEGOTIATED))
+            return
         attempt = AsyncExitStack()
         try:
             client = await attempt.enter_async_context(build(UPSTREAM_ERA))

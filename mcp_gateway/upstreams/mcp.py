@@ -113,6 +113,8 @@ class McpUpstream:
         self._identity: tuple[types.ServerCapabilities, types.Implementation | None, str | None] | None = None
         self.down = False
         """Lost, and not reopened at once: its tools are kept out of the lists until it is back."""
+        self._modern_only = False
+        """The shared session found the handshake refused: a client's own session need not try it again."""
 
     @property
     def health(self) -> Health:
@@ -307,6 +309,7 @@ class McpUpstream:
         if client is not None:
             self._tools = list(connection.tools)
             self._identity = (era.relayable_capabilities(client), client.server_info, client.instructions)
+            self._modern_only = era.is_modern(client)
             self._health = Health("healthy", f"{len(self._tools)} tools")
             back, self.down = self.down, False
             if back and self._change_listener is not None:
@@ -496,6 +499,7 @@ class McpUpstream:
         """The session (in the handshake era unless the upstream refuses it, see upstreams/era.py), and for the
         shared session of an HTTP upstream that speaks the modern era too, a modern-era channel for plain calls."""
         spec = self._spec
+        refused = self._modern_only and not calls_channel  # the shared session (with the channel) always tries
         options: dict[str, Any] = {
             "read_timeout_seconds": spec.timeout,
             "client_info": types.Implementation(name="mcp-gateway", version=__version__),
@@ -522,7 +526,7 @@ class McpUpstream:
                     await relayed(message)
 
             async with era.negotiated_client(
-                lambda mode: Client(params, mode=mode, message_handler=on_message, **options)
+                lambda mode: Client(params, mode=mode, message_handler=on_message, **options), refused=refused
             ) as client:
                 yield client, None
         elif spec.transport == "http":
@@ -550,7 +554,8 @@ class McpUpstream:
             async with (
                 http_client,
                 era.negotiated_client(
-                    lambda mode: Client(streamable_http_client(url, http_client=http_client), mode=mode, **options)
+                    lambda mode: Client(streamable_http_client(url, http_client=http_client), mode=mode, **options),
+                    refused=refused,
                 ) as client,
                 AsyncExitStack() as stack,
             ):
