@@ -273,3 +273,28 @@ async def test_its_list_changes_reach_clients_of_the_gateway(gateway: Gateway, s
             while not any(isinstance(item, types.ToolListChangedNotification) for item in heard):
                 await anyio.sleep(0.05)
         assert name in {tool.name for tool in (await client.list_tools()).tools}
+
+
+@pytest.mark.anyio
+@pytest.mark.timeout(90)
+async def test_a_modern_upstream_that_goes_down_is_noticed_without_a_call(
+    tmp_path: Path, e2e_log_dir: Path
+) -> None:
+    """Noticed by the shared session's `subscriptions/listen` stream, which breaks (an upstream that does not
+    serve it is probed with `server/discover` when idle: the modern era has no `ping`)."""
+    port = free_port()
+    command = [
+        sys.executable, "-m", "tests.e2e.relay_upstream", "--transport", "http", "--port", str(port), "--modern-only",
+    ]
+    process = launch_process(f"modern-doomed-{port}", command, log_dir=e2e_log_dir)
+    with stopping(process):
+        process.wait_until_ready(port_ready(port))
+        config = write_config(tmp_path, {"doomed": {"url": f"http://{LOOPBACK}:{port}/mcp"}})
+        with running_gateway(config, e2e_log_dir, extra_args=["--retry-interval", "0"]) as gateway:
+            assert gateway.server_status("doomed")["health"] == "healthy"
+            process.stop()
+            with anyio.move_on_after(45):
+                while gateway.server_status("doomed")["health"] == "healthy":
+                    await anyio.sleep(0.1)
+            status = gateway.server_status("doomed")
+    assert status["health"] == "unhealthy", status
