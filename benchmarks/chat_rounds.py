@@ -1,17 +1,18 @@
-"""What the LLM front door adds per model round: POST /v1/chat/completions (or /v1/messages) through a real gateway,
-next to a client doing the same loop by hand against the same provider stand-in and upstream.
+"""What the LLM front door adds per model round: POST /v1/chat/completions (or /v1/responses, /v1/messages) through
+a real gateway, next to a client doing the same loop by hand against the same provider stand-in and upstream.
 
     .venv/bin/python benchmarks/chat_rounds.py [--requests 200] [--warmup 20] [--protocol openai|anthropic|gemini]
-                                               [--endpoint chat|messages]
+                                               [--endpoint chat|responses|messages]
 
 Starts the echo API (tests/e2e/upstream_api.py), the provider stand-ins (tests/e2e/fake_providers.py) and
 `python -m mcp_gateway serve` as real processes on free loopback ports. Every request is one task of two rounds:
 the scripted model calls `getItem` of the echo API's OpenAPI tools, then answers with text. Per mode (JSON and
 streaming):
 
-- gateway: the request to the gateway, with an `mcp` tool (chat) or an MCP connector server (messages) pointing at
-  the echo server; the gateway calls the stand-in, runs the tool (a real HTTP request to the echo API), and calls
-  the stand-in again;
+- gateway: the request to the gateway, with an `mcp` tool (chat, responses) or an MCP connector server (messages)
+  pointing at the echo server; the gateway calls the stand-in, runs the tool (a real HTTP request to the echo API),
+  and calls the stand-in again. A Responses request is stored (the default), so it also writes the SQLite store;
+  an `openai` provider is asked through its Responses API, as the gateway does;
 - direct: the same two stand-in requests (the exact bodies the gateway sent, captured from a warm-up) and the same
   echo API request, sent one after the other by this process over pooled connections: the floor.
 
@@ -83,7 +84,8 @@ async def run(args: argparse.Namespace, log_dir: Path) -> None:
         providers = {args.protocol: {"baseUrl": stand_in.provider_url(args.protocol), "apiKey": "bench"}}
         servers = {"echo": {"openapi": {"spec": str(UPSTREAM_API_SPEC), "baseUrl": echo.base_url}}}
         config = write_config(log_dir, servers, models={"providers": providers})
-        with running_gateway(config, log_dir) as gateway:
+        store = ["--responses-db", str(log_dir / "responses.sqlite3")]
+        with running_gateway(config, log_dir, extra_args=store) as gateway:
             async with httpx.AsyncClient(timeout=60) as http:
                 for stream in (False, True):
                     await measure(args, http, gateway.base_url, gateway.process.popen.pid, stand_in, echo.base_url,
@@ -155,6 +157,16 @@ def chat_request(model: str, stream: bool) -> tuple[str, dict[str, Any]]:
     }
 
 
+def responses_request(model: str, stream: bool) -> tuple[str, dict[str, Any]]:
+    return "/v1/responses", {
+        "model": model,
+        "input": "Does item bench exist?",
+        "tools": [{"type": "mcp", "server_label": "echo", "server_url": "mcp_gateway/mcp/echo",
+                   "allowed_tools": ["getItem"], "require_approval": "never"}],
+        "stream": stream,
+    }
+
+
 def messages_request(model: str, stream: bool) -> tuple[str, dict[str, Any]]:
     return "/v1/messages", {
         "model": model,
@@ -167,7 +179,7 @@ def messages_request(model: str, stream: bool) -> tuple[str, dict[str, Any]]:
 
 
 DOORS: dict[str, Callable[[str, bool], tuple[str, dict[str, Any]]]] = {
-    "chat": chat_request, "messages": messages_request,
+    "chat": chat_request, "responses": responses_request, "messages": messages_request,
 }
 
 

@@ -204,6 +204,7 @@ def _reloadable_registry(
 def command_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from mcp_gateway.llm.store import SqliteResponseStore, default_database_path
     from mcp_gateway.server.app import create_app
     from mcp_gateway.server.drain import Drain, DrainingServer
     from mcp_gateway.server.sessions import SessionLimits
@@ -237,6 +238,7 @@ def command_serve(args: argparse.Namespace) -> int:
         reload_interval=args.reload_interval,
         models=models,
         access=access,
+        response_store=SqliteResponseStore(args.responses_db or default_database_path()),
     )
     drain = Drain()
     server_config = uvicorn.Config(
@@ -394,6 +396,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--allowed-host", action="append", default=[],
                        help="Host header value to accept (repeatable; '*' for any; default: loopback names and the "
                             "bound address)")
+    serve.add_argument("--responses-db", metavar="PATH",
+                       help="SQLite file of the responses /v1/responses stores (default: responses.sqlite3 under "
+                            "$MCP_GATEWAY_DATA_DIR, else $XDG_DATA_HOME/mcp_gateway or ~/.local/share/mcp_gateway)")
     with_reload(serve)
     serve.set_defaults(handler=command_serve)
 

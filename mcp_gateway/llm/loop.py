@@ -48,7 +48,6 @@ from mcp_gateway.llm.events import (
     ToolCallFinished,
     ToolCallStarted,
 )
-from mcp_gateway.llm.models import WireProtocol
 from mcp_gateway.llm.providers.base import ModelClient, ModelRequest, ModelTurn, ProviderError, TextDelta, Usage
 from mcp_gateway.llm.tool_cache import ConversionCache
 from mcp_gateway.llm.toolset import McpTool, RequestTools
@@ -67,7 +66,8 @@ NOT_RUN_TEXT = "Not run: the gateway's limit of {rounds} model rounds for this r
 @dataclass(frozen=True)
 class LoopRequest:
     client: ModelClient
-    protocol: WireProtocol
+    protocol: Provider
+    """The client's wire protocol, as the bridge target that converts for it (`openai-responses` included)."""
     model: str
     """The provider's own model name."""
     messages: Sequence[Mapping[str, Any]]
@@ -239,7 +239,7 @@ class ToolLoop:
 
 
 def _convert(request: LoopRequest, cache: ConversionCache) -> ConvertedTools:
-    provider: Provider = request.protocol  # each wire protocol is also a bridge target of the same name
+    provider = request.protocol
     for hosted in request.tools.hosted:
         if not is_hosted_tool(hosted, provider):
             raise RequestError(400, f"a tool of type {hosted.get('type')!r} cannot be sent to a {provider} model",
@@ -247,8 +247,9 @@ def _convert(request: LoopRequest, cache: ConversionCache) -> ConvertedTools:
 
     def convert() -> ConvertedTools:
         converted = convert_tools(request.tools.offered(), provider, hosted=request.tools.hosted)
-        return _verbatim_functions(converted, request.tools.function_definitions) if provider == "openai" else \
-            converted
+        if provider in ("openai", "openai-responses"):
+            return _verbatim_functions(converted, request.tools.function_definitions, provider)
+        return converted
 
     try:
         converted = cache.converted(provider, request.tools, convert)
@@ -267,17 +268,25 @@ def _convert(request: LoopRequest, cache: ConversionCache) -> ConvertedTools:
     return converted
 
 
-def _verbatim_functions(converted: ConvertedTools, written: Mapping[str, Mapping[str, Any]]) -> ConvertedTools:
-    """The caller's function tools exactly as written (`strict` and all) for an OpenAI-protocol provider: the
-    caller wrote them for that API. A name the request had to change (it met a hosted tool's) keeps the conversion."""
+def _verbatim_functions(converted: ConvertedTools, written: Mapping[str, Mapping[str, Any]],
+                        provider: Provider) -> ConvertedTools:
+    """The caller's function tools exactly as written (`strict` and all) for an OpenAI provider: the caller wrote
+    them for that API. For the Responses API (flat tools) the fields the caller left out (`strict`, which it
+    requires) come from the conversion. A name the request had to change (it met a hosted tool's) keeps the
+    conversion."""
     kept = {name for name in written if converted.name_map.to_target(name) == name}
     if not kept:
         return converted
-    definitions = [
-        copy.deepcopy(dict(written[definition["function"]["name"]]))
-        if definition["function"]["name"] in kept else definition
-        for definition in converted.definitions
-    ]
+
+    def name_of(definition: Mapping[str, Any]) -> str:
+        return str(definition["function"]["name"] if provider == "openai" else definition["name"])
+
+    def as_written(definition: dict[str, Any]) -> dict[str, Any]:
+        chat = copy.deepcopy(dict(written[name_of(definition)]))
+        return chat if provider == "openai" else {**definition, "type": "function", **chat["function"]}
+
+    definitions = [as_written(definition) if name_of(definition) in kept else definition
+                   for definition in converted.definitions]
     return dataclasses.replace(
         converted,
         definitions=definitions,

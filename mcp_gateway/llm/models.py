@@ -16,7 +16,8 @@ GOOGLE_GEMINI_BASE_URL without `/v1beta`). A config entry of the same name overr
 declares an OpenAI-compatible server (or, with `protocol`, another wire protocol) at `baseUrl`. `${VAR}` expands as
 in `mcpServers`; an entry that does not validate is kept with its error, which a request for it receives. `models`
 lists model names for GET /v1/models, or maps them to what that model sets differently (`baseUrl`, `apiKey`,
-`headers`, `timeout`).
+`headers`, `timeout`). `responsesApi: true` says an OpenAI-compatible server also speaks OpenAI's Responses API
+(OpenAI itself does; `false` turns it off), which `/v1/responses` then uses instead of Chat Completions.
 `maxRounds` caps the rounds any request may ask for.
 """
 
@@ -101,6 +102,8 @@ class _ProviderSettings(BaseModel):
                              validation_alias=AliasChoices("maxRetries", "max_retries"))
     models: list[str] | dict[str, _ModelSettings] = Field(default_factory=list)
     """Model names (listed by GET /v1/models), or names with what each sets differently."""
+    responses_api: bool | None = Field(default=None, validation_alias=AliasChoices("responsesApi", "responses_api"))
+    """Whether an OpenAI-protocol server also speaks the Responses API (default: only OpenAI itself)."""
 
     @field_validator("base_url")
     @classmethod
@@ -125,6 +128,9 @@ class ProviderConfig:
     """Per model name, the provider as that model's entry changes it."""
     client_id: str = ""
     """Which pooled client serves it: the provider's name, or `provider/model` for a model with overrides."""
+    responses_api: bool = False
+    """An OpenAI-protocol provider that also serves `POST {base_url}/responses`: /v1/responses requests reach it
+    through that API, and through Chat Completions otherwise."""
 
     def key(self) -> str | None:
         return self.api_key.get_secret_value() if self.api_key is not None else None
@@ -180,6 +186,7 @@ def _builtin(protocol: WireProtocol, environ: Mapping[str, str]) -> ProviderConf
         base_url=base_url.rstrip("/"),
         api_key=SecretStr(key) if key else None,
         client_id=protocol,
+        responses_api=protocol == "openai",
     )
 
 
@@ -225,6 +232,10 @@ def _configured(name: str, raw: Any, builtin: ProviderConfig | None, source: str
         max_retries=settings.max_retries,
         models=tuple(settings.models),
         client_id=name,
+        responses_api=protocol == "openai" and (
+            settings.responses_api if settings.responses_api is not None
+            else builtin is not None and builtin.responses_api
+        ),
     )
     if not isinstance(settings.models, dict):
         return provider

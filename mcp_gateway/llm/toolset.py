@@ -182,10 +182,20 @@ def _function_tool(entry: Mapping[str, Any], where: str) -> mcp_types.Tool:
     )
 
 
+@dataclass(frozen=True)
+class UnavailableServer:
+    """An mcp tool whose server cannot offer tools now (down, or nothing this caller may use)."""
+
+    label: str
+    message: str
+
+
 def read_tools(
-    tools: object, registry: Registry, principal: Principal, own_origins: Collection[str]
+    tools: object, registry: Registry, principal: Principal, own_origins: Collection[str],
+    *, unavailable: list[UnavailableServer] | None = None,
 ) -> RequestTools:
-    """The request's `tools` read and expanded; RequestError names the entry at fault."""
+    """The request's `tools` read and expanded; RequestError names the entry at fault. With `unavailable`, an mcp
+    tool whose server cannot offer tools is noted there and left out instead of failing the request (the 503)."""
     if tools is None:
         return RequestTools({}, [], {}, [])
     if not isinstance(tools, list):
@@ -208,7 +218,15 @@ def read_tools(
             raise RequestError(400, f"{where} must be an object", param=where)
         kind = entry.get("type")
         if kind == "mcp":
-            for tool in expand_mcp_tool(entry, where, registry, principal, own_origins):
+            try:
+                expanded = expand_mcp_tool(entry, where, registry, principal, own_origins)
+            except RequestError as error:
+                if unavailable is None or error.status != 503:
+                    raise
+                label = entry.get("server_label")
+                unavailable.append(UnavailableServer(label if isinstance(label, str) else "mcp_gateway", error.message))
+                continue
+            for tool in expanded:
                 claim(tool.name, where)
                 mcp[tool.name] = tool
         elif kind == "function":

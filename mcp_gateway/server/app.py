@@ -20,11 +20,13 @@ from mcp_gateway.auth.middleware import Authenticator, AuthMiddleware, ServerAcc
 from mcp_gateway.auth.settings import AccessSettings
 from mcp_gateway.llm.models import ModelsConfig, parse_models
 from mcp_gateway.llm.providers import ProviderPool
+from mcp_gateway.llm.store import ResponseStore, SqliteResponseStore, default_database_path
 from mcp_gateway.registry import Registry
 from mcp_gateway.reload import ConfigReloader
 from mcp_gateway.server.chat import ChatCompletions
 from mcp_gateway.server.mcp import McpEndpoints
 from mcp_gateway.server.messages import Messages
+from mcp_gateway.server.responses import Responses
 from mcp_gateway.server.rest import rest_routes
 from mcp_gateway.server.sessions import SessionLimits
 
@@ -111,17 +113,21 @@ def create_app(
     reload_interval: float = 2.0,
     models: ModelsConfig | None = None,
     access: AccessSettings | None = None,
+    response_store: ResponseStore | None = None,
 ) -> Starlette:
     """The whole HTTP gateway. `on_ready` lines are logged once every upstream has been started; unhealthy
     upstreams are retried every `retry_interval` seconds (0: never); with a `reloader`, the config file is
     checked for changes every `reload_interval` seconds (0: only on SIGHUP). `models` are the LLM providers of
-    /v1/chat/completions and /v1/messages (default: the official SDKs' environment variables). With `access`
+    /v1/chat/completions, /v1/responses and /v1/messages (default: the official SDKs' environment variables); the
+    responses /v1/responses stores go to `response_store` (default: SQLite at the default data path). With `access`
     configured every path but `/health` and `/.well-known/*` needs a gateway key or an accepted token."""
     host_policy = policy or HostPolicy()
     providers = ProviderPool()
     models = models or parse_models(None, environ=os.environ)
     chat = ChatCompletions(registry, models, providers)
     messages = Messages(registry, models, providers)
+    store = response_store if response_store is not None else SqliteResponseStore(default_database_path())
+    responses = Responses(registry, models, providers, store)
     endpoints = McpEndpoints(
         registry, stateless=stateless, security=host_policy.transport_security(), sessions=sessions
     )
@@ -143,6 +149,7 @@ def create_app(
                 background.cancel_scope.cancel()
         finally:
             await providers.aclose()
+            await store.aclose()
             await registry.aclose()
 
     gateway_app, server_app = endpoints.gateway_app(), endpoints.server_app()
@@ -154,6 +161,7 @@ def create_app(
         Route("/mcp/{server}/", ServerAccess(server_app), methods=["GET", "POST", "DELETE"]),
         *rest_routes(registry),
         *chat.routes(),
+        *responses.routes(),
         *messages.routes(),
     ]
     authenticator = Authenticator(access) if access is not None and access.enabled else None

@@ -20,9 +20,7 @@ loop and cancelling it when the client goes away is `loop_response`'s part.
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 import time
 import uuid
 from collections.abc import Mapping
@@ -46,44 +44,23 @@ from mcp_gateway.llm.events import (
 from mcp_gateway.llm.loop import Emit, LoopRequest, ToolLoop
 from mcp_gateway.llm.models import ModelsConfig, UnknownModelError
 from mcp_gateway.llm.providers import ProviderPool
-from mcp_gateway.llm.providers.base import ProviderError
 from mcp_gateway.llm.toolset import read_tools
 from mcp_gateway.registry import Registry
+from mcp_gateway.server.llm_http import (
+    EXTENSION,
+    failed_response,
+    json_object_body,
+    openai_error_body,
+    own_origins,
+    sse,
+)
 from mcp_gateway.server.loop_response import LoopResponse
 
 logger = logging.getLogger(__name__)
 
-EXTENSION = "mcp_gateway"
-MAX_BODY_BYTES = 32 * 1024 * 1024
-_LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 # Fields the gateway reads itself; every other field goes to the provider (see each provider client).
 _GATEWAY_FIELDS = frozenset({"model", "messages", "tools", "tool_choice", "parallel_tool_calls", "stream",
                              "stream_options", "mcp_max_rounds", "mcp_approvals"})
-
-
-
-def error_body(message: str, *, error_type: str, param: str | None = None, code: str | None = None,
-               **extra: Any) -> dict[str, Any]:
-    return {"error": {"message": message, "type": error_type, "param": param, "code": code, **extra}}
-
-
-def _error_body(failure: ProviderError | RequestError) -> dict[str, Any]:
-    """OpenAI's error shape; a provider's error names the provider and keeps its message."""
-    if isinstance(failure, RequestError):
-        kind = "invalid_request_error" if failure.status < 500 else "service_unavailable_error"
-        return error_body(failure.message, error_type=kind, param=failure.param, code=failure.code)
-    kind = {"rejected": "invalid_request_error", "rate_limited": "rate_limit_error"}.get(failure.kind, "api_error")
-    return error_body(f"{failure.provider}: {failure.message}", error_type=kind, param=failure.param,
-                      code=failure.code or f"provider_{failure.kind}", provider=failure.provider)
-
-
-def _failed_response(failed: Failed) -> JSONResponse:
-    body = _error_body(failed.error)
-    if failed.calls:
-        body[EXTENSION] = {"calls": [record.to_json() for record in failed.calls]}
-    retry_after = failed.error.retry_after if isinstance(failed.error, ProviderError) else None
-    headers = {"retry-after": str(math.ceil(retry_after))} if retry_after is not None else None
-    return JSONResponse(body, status_code=failed.status, headers=headers)
 
 
 def _summary(completed: Completed) -> dict[str, Any]:
@@ -114,7 +91,7 @@ class _ChatRenderer:
 
     def answer(self, outcome: Completed | Failed) -> Response:
         if isinstance(outcome, Failed):
-            return _failed_response(outcome)
+            return failed_response(outcome)
         message = {"role": "assistant", "content": None, "refusal": None, **outcome.message}
         choice = {"index": 0, "message": message, "finish_reason": outcome.finish_reason, "logprobs": None}
         return JSONResponse({"id": self.id, "object": "chat.completion", "created": self.created, "model": self.model,
@@ -138,9 +115,9 @@ class _ChatRenderer:
                                     "finish_reason": event.finish_reason, "mcp_calls": event.mcp_calls})]
         if isinstance(event, Failed):
             # The OpenAI SDKs raise an APIError for an event carrying `error`.
-            body = _error_body(event.error)
+            body = openai_error_body(event.error)
             body["error"]["status"] = event.status
-            return [_sse(body)]
+            return [sse(body)]
         chunks = []
         calls = event.message.get("tool_calls") or []
         if calls:
@@ -160,11 +137,7 @@ class _ChatRenderer:
         ]
         body = {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
                 "choices": choices, **(extra or {})}
-        return _sse(body)
-
-
-def _sse(data: object) -> bytes:
-    return f"data: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
+        return sse(body)
 
 
 def _approvals(value: object) -> dict[str, bool]:
@@ -184,14 +157,6 @@ def _approvals(value: object) -> dict[str, bool]:
         else:
             return decisions
     raise RequestError(400, 'mcp_approvals must be {"<tool call id>": true|false, ...}', param="mcp_approvals")
-
-
-def _own_origins(request: Request) -> set[str]:
-    """This gateway's own origins as a caller may write them in an mcp tool's server_url."""
-    port = request.url.port
-    names = {request.url.netloc.lower()}
-    names.update(f"{name}:{port}" if port else name for name in _LOOPBACK_NAMES)
-    return {f"{scheme}://{name}" for name in names for scheme in ("http", "https")}
 
 
 class ChatCompletions:
@@ -214,27 +179,15 @@ class ChatCompletions:
 
     async def create(self, request: Request) -> Response:
         try:
-            body = await self._body(request)
+            body = await json_object_body(request)
             loop_request, model, stream, include_usage = self._read(body, request)
         except RequestError as error:
-            return JSONResponse(_error_body(error), status_code=error.status)
+            return JSONResponse(openai_error_body(error), status_code=error.status)
 
         async def run(emit: Emit) -> None:
             await self._loop.run(loop_request, emit)
 
         return LoopResponse(run, _ChatRenderer(model, include_usage=include_usage), stream=stream)
-
-    async def _body(self, request: Request) -> dict[str, Any]:
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            raise RequestError(413, f"the request body is larger than {MAX_BODY_BYTES} bytes")
-        try:
-            body = json.loads(await request.body())
-        except ValueError as error:
-            raise RequestError(400, f"the request body is not valid JSON: {error}") from error
-        if not isinstance(body, dict):
-            raise RequestError(400, "the request body must be a JSON object")
-        return body
 
     def _read(self, body: dict[str, Any], request: Request) -> tuple[LoopRequest, str, bool, bool]:
         model = body.get("model")
@@ -260,7 +213,7 @@ class ChatCompletions:
             raise RequestError(400, f"mcp_max_rounds must be an integer from 1 to {cap} (this gateway's cap)",
                                param="mcp_max_rounds")
         parallel = body.get("parallel_tool_calls")
-        tools = read_tools(body.get("tools"), self._registry, principal_of(request.scope), _own_origins(request))
+        tools = read_tools(body.get("tools"), self._registry, principal_of(request.scope), own_origins(request))
         loop_request = LoopRequest(
             client=self._pool.client(provider),
             protocol=provider.protocol,

@@ -40,7 +40,7 @@ from mcp_gateway.llm.providers import ProviderPool
 from mcp_gateway.llm.providers.base import ProviderError
 from mcp_gateway.llm.toolset import RequestTools
 from mcp_gateway.registry import Registry
-from mcp_gateway.server.chat import MAX_BODY_BYTES, _own_origins
+from mcp_gateway.server.llm_http import MAX_BODY_BYTES, own_origins
 from mcp_gateway.server.loop_response import LoopResponse
 from mcp_gateway.server.messages_request import conversation, provider_params, read_tools
 from mcp_gateway.server.messages_stream import MessagesStream
@@ -167,7 +167,7 @@ class Messages:
                                 media_in_tool_results=provider.protocol != "openai")
         params = provider_params(body, provider)
         presented = presented_credential(Headers(scope=request.scope))
-        read = read_tools(body, self._registry, principal_of(request.scope), _own_origins(request), presented)
+        read = read_tools(body, self._registry, principal_of(request.scope), own_origins(request), presented)
         rounds = body.get("mcp_max_rounds", self._models.default_rounds)
         cap = self._models.max_rounds
         if not isinstance(rounds, int) or isinstance(rounds, bool) or not 1 <= rounds <= cap:

@@ -7,7 +7,7 @@ Routes, each speaking its provider's wire format so the official SDKs (and the g
     POST /openai/v1/chat/completions                           OpenAI Chat Completions (also `stream: true`)
     POST /compatible/v1/chat/completions                       the same as an OpenAI-compatible server (vLLM,
                                                                Ollama, ...): unknown request fields are accepted
-    POST /openai/v1/responses                                  OpenAI Responses
+    POST /openai/v1/responses                                  OpenAI Responses (also `stream: true`)
     POST /anthropic/v1/messages                                Anthropic Messages (also `stream: true`)
     POST /gemini/v1beta/models/{model}:generateContent         Gemini generateContent
     POST /gemini/v1beta/models/{model}:streamGenerateContent   the same as server-sent events (`?alt=sse`)
@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -57,7 +56,8 @@ from tests.e2e.provider_wire import (
     new_id,
     openai_completion,
     openai_stream,
-    token_estimate,
+    responses_body,
+    responses_stream,
 )
 from tests.provider_rules import tool_name, validate_tool_definitions
 
@@ -267,7 +267,18 @@ def _openai_error(rejected: RequestRejected) -> Response:
 # --- OpenAI Responses --------------------------------------------------------------------------------------
 
 
-def _responses_reply(body: dict[str, Any]) -> Reply:
+# Responses request fields; OpenAI refuses any other.
+_OPENAI_RESPONSES_FIELDS = frozenset({
+    "background", "conversation", "include", "input", "instructions", "max_output_tokens", "max_tool_calls",
+    "metadata", "model", "parallel_tool_calls", "previous_response_id", "prompt", "prompt_cache_key",
+    "reasoning", "safety_identifier", "service_tier", "store", "stream", "stream_options", "temperature", "text",
+    "tool_choice", "tools", "top_logprobs", "top_p", "truncation", "user",
+})
+
+
+def _responses_seen(body: dict[str, Any]) -> Seen:
+    for extra in sorted(set(body) - _OPENAI_RESPONSES_FIELDS):
+        raise RequestRejected(f"Unknown parameter: '{extra}'.", extra)
     _require(isinstance(body.get("model"), str), "Missing required parameter: 'model'.", "model")
     raw_input = body.get("input")
     items = [{"role": "user", "content": raw_input}] if isinstance(raw_input, str) else raw_input
@@ -278,6 +289,9 @@ def _responses_reply(body: dict[str, Any]) -> Reply:
     answered: set[str] = set()
     for index, item in enumerate(items):
         kind = item.get("type", "message")
+        _require(kind in ("message", "function_call", "function_call_output"),
+                 f"Invalid value: '{kind}'. Supported values are: 'message', 'function_call', and "
+                 "'function_call_output' (this stand-in).", f"input[{index}].type")
         if kind == "function_call":
             called.add(item.get("call_id"))
         elif kind == "function_call_output":
@@ -288,51 +302,35 @@ def _responses_reply(body: dict[str, Any]) -> Reply:
                 f"input[{index}]",
             )
             answered.add(call_id)
+        else:
+            _require(item.get("role") in ("user", "assistant", "system", "developer"),
+                     f"Invalid value: '{item.get('role')}'.", f"input[{index}].role")
     for call_id in sorted(called - answered):
         raise RequestRejected(f"No tool output found for function call {call_id}.", "input")
+    trailing = []
+    for item in reversed(items):
+        if item.get("type") != "function_call_output":
+            break
+        trailing.insert(0, _text_of(item.get("output")))
+    if trailing:
+        return Seen(offered, None, trailing)
     last = items[-1]
-    if last.get("type") == "function_call_output":
-        return _reply_to(None, str(last.get("output")), offered)
-    return _reply_to(_text_of(last.get("content")) if last.get("role") == "user" else None, None, offered)
-
-
-def _responses_output(reply: Reply) -> dict[str, Any]:
-    if isinstance(reply, ToolCallReply):
-        return {
-            "type": "function_call",
-            "id": new_id("fc_"),
-            "call_id": reply.call_id,
-            "name": reply.name,
-            "arguments": json.dumps(reply.arguments),
-            "status": "completed",
-        }
-    text = {"type": "output_text", "text": reply.text, "annotations": []}
-    return {"type": "message", "id": new_id("msg_"), "status": "completed", "role": "assistant", "content": [text]}
+    return Seen(offered, _text_of(last.get("content")) if last.get("role") == "user" else None, [])
 
 
 async def openai_responses(request: Request) -> Response:
     try:
         body = await _received(request)
         _require_credentials(request, "openai")
-        reply = _responses_reply(body)
+        answer = await _answer(body["model"], _responses_seen(body), "call_")
     except RequestRejected as rejected:
         return _openai_error(rejected)
-    output = _responses_output(reply)
-    tokens = token_estimate(output)
-    return JSONResponse(
-        {
-            "id": new_id("resp_"),
-            "object": "response",
-            "created_at": int(time.time()),
-            "status": "completed",
-            "model": body["model"],
-            "output": [output],
-            "parallel_tool_calls": True,
-            "tool_choice": body.get("tool_choice", "auto"),
-            "tools": body.get("tools", []),
-            "usage": {"input_tokens": tokens, "output_tokens": tokens, "total_tokens": 2 * tokens},
-        }
-    )
+    if isinstance(answer, ScriptedError):
+        return error_response("openai", answer.status, answer.message, retry_after=answer.retry_after)
+    if body.get("stream") is True:
+        return StreamingResponse(_watched(body["model"], responses_stream(answer, body["model"])),
+                                 media_type="text/event-stream")
+    return JSONResponse(responses_body(answer, body["model"]))
 
 
 # --- Anthropic Messages ------------------------------------------------------------------------------------

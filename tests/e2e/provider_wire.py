@@ -125,6 +125,68 @@ async def openai_stream(answer: Answer, model: str, include_usage: bool) -> Asyn
     yield "data: [DONE]\n\n"
 
 
+# --- OpenAI Responses --------------------------------------------------------------------------------------
+
+
+def _responses_items(answer: Answer) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    if answer.text:
+        text = {"type": "output_text", "text": answer.text, "annotations": [], "logprobs": []}
+        items.append({"type": "message", "id": new_id("msg_"), "status": "completed", "role": "assistant",
+                      "content": [text]})
+    items += [{"type": "function_call", "id": new_id("fc_"), "call_id": call.call_id, "name": call.name,
+               "arguments": call.arguments_text(), "status": "completed"} for call in answer.calls]
+    return items
+
+
+def responses_body(answer: Answer, model: str, items: list[dict[str, Any]] | None = None,
+                   status: str = "completed") -> dict[str, Any]:
+    output = _responses_items(answer) if items is None else items
+    tokens = token_estimate(output)
+    return {
+        "id": new_id("resp_"), "object": "response", "created_at": int(time.time()), "status": status,
+        "model": model, "output": output, "error": None, "incomplete_details": None, "parallel_tool_calls": True,
+        "tool_choice": "auto", "tools": [],
+        "usage": {"input_tokens": tokens, "input_tokens_details": {"cached_tokens": 0}, "output_tokens": tokens,
+                  "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 2 * tokens},
+    }
+
+
+async def responses_stream(answer: Answer, model: str) -> AsyncIterator[str]:
+    """OpenAI's Responses events: created, each item added, its deltas and done, then completed."""
+    final = responses_body(answer, model)
+    sequence = 0
+
+    def event(kind: str, **fields: Any) -> str:
+        nonlocal sequence
+        sequence += 1
+        return sse({"type": kind, "sequence_number": sequence - 1, **fields}, kind)
+
+    pending = {**final, "status": "in_progress", "output": [], "usage": None}
+    yield event("response.created", response=pending)
+    yield event("response.in_progress", response=pending)
+    for index, item in enumerate(final["output"]):
+        where = {"item_id": item["id"], "output_index": index}
+        if item["type"] == "message":
+            yield event("response.output_item.added", output_index=index,
+                        item={**item, "status": "in_progress", "content": []})
+            part = item["content"][0]
+            yield event("response.content_part.added", **where, content_index=0, part={**part, "text": ""})
+            for piece in text_pieces(part["text"]):
+                await _pause(answer)
+                yield event("response.output_text.delta", **where, content_index=0, delta=piece, logprobs=[])
+            yield event("response.output_text.done", **where, content_index=0, text=part["text"], logprobs=[])
+            yield event("response.content_part.done", **where, content_index=0, part=part)
+        else:
+            yield event("response.output_item.added", output_index=index,
+                        item={**item, "status": "in_progress", "arguments": ""})
+            for piece in argument_pieces(item["arguments"]):
+                yield event("response.function_call_arguments.delta", **where, delta=piece)
+            yield event("response.function_call_arguments.done", **where, arguments=item["arguments"])
+        yield event("response.output_item.done", output_index=index, item=item)
+    yield event("response.completed", response=final)
+
+
 # --- Anthropic Messages ------------------------------------------------------------------------------------
 
 

@@ -104,3 +104,17 @@ def test_a_model_entry_overrides_its_provider_for_that_model_only() -> None:
     pool = ProviderPool()
     assert pool.client(plain) is pool.client(models.resolve("openai/gpt-4o")[0])
     assert pool.client(special) is not pool.client(plain)
+
+
+def test_only_openai_itself_speaks_the_responses_api_unless_an_entry_says_so() -> None:
+    config = parse_models({"providers": {
+        "openai": {"baseUrl": "http://127.0.0.1:1/v1"},
+        "ollama": {"baseUrl": "http://127.0.0.1:2/v1"},
+        "vllm": {"baseUrl": "http://127.0.0.1:3/v1", "responsesApi": True},
+        "azure": {"baseUrl": "http://127.0.0.1:4/v1", "protocol": "anthropic", "responsesApi": True},
+        "legacy": {"baseUrl": "http://127.0.0.1:5/v1", "protocol": "openai", "responses_api": False},
+    }}, environ={})
+    speaks = {name: provider.responses_api for name, provider in config.providers.items()}
+    assert speaks == {"openai": True, "anthropic": False, "gemini": False, "ollama": False, "vllm": True,
+                      "azure": False, "legacy": False}
+    assert parse_models(None, environ={}).providers["openai"].responses_api is True

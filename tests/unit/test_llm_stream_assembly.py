@@ -8,7 +8,7 @@ import mcp_types
 import pytest
 
 from mcp_gateway.bridge.tools import convert_tools
-from mcp_gateway.llm.providers import anthropic, gemini, openai
+from mcp_gateway.llm.providers import anthropic, gemini, openai, openai_responses
 from mcp_gateway.llm.providers.base import ModelRequest, ProviderError
 
 LONG = "github-actions_set-selected-repositories-enabled-github-actions-org"
@@ -103,3 +103,46 @@ def test_a_gemini_prompt_blocked_before_any_candidate_is_a_content_filter_finish
     assembly.add({"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": {"promptTokenCount": 4}})
     turn = gemini._turn(assembly.response(), request("gemini"))
     assert (turn.finish_reason, turn.message["content"], turn.usage.prompt_tokens) == ("content_filter", None, 4)
+
+
+def test_openai_responses_text_deltas_then_the_completed_response_with_original_names() -> None:
+    model_request = request("openai-responses")
+    provider_name = model_request.tools.name_map.to_target(LONG)
+    assembly = openai_responses._StreamAssembly("openai")
+    call = {"type": "function_call", "id": "fc_1", "call_id": "c1", "name": provider_name,
+            "arguments": '{"_top": 5}', "status": "completed"}
+    message = {"type": "message", "id": "m", "role": "assistant", "status": "completed",
+               "content": [{"type": "output_text", "text": "Hi there", "annotations": []}]}
+    events = [
+        {"type": "response.created", "response": {"id": "r", "output": []}},
+        {"type": "response.output_text.delta", "delta": "Hi "},
+        {"type": "response.output_text.delta", "delta": "there"},
+        {"type": "response.function_call_arguments.delta", "delta": '{"_top"'},
+        {"type": "response.completed", "response": {"id": "r", "status": "completed", "output": [message, call],
+                                                    "usage": {"input_tokens": 7, "output_tokens": 3}}},
+    ]
+    assert "".join(assembly.add(event) for event in events) == "Hi there"
+    turn = openai_responses._turn(assembly.response(), model_request)
+    assert turn.message["content"] == "Hi there" and turn.finish_reason == "tool_calls"
+    [called] = turn.tool_calls
+    assert called["id"] == "c1" and called["function"]["name"] == LONG
+    assert json.loads(called["function"]["arguments"]) == {"$top": 5}
+    assert (turn.usage.prompt_tokens, turn.usage.completion_tokens) == (7, 3)
+
+
+@pytest.mark.parametrize("event", [
+    {"type": "error", "message": "overloaded", "error": {"message": "overloaded"}},
+    {"type": "response.failed", "response": {"error": {"message": "overloaded"}}},
+])
+def test_openai_responses_stream_failures_are_provider_errors(event: dict[str, object]) -> None:
+    with pytest.raises(ProviderError) as failed:
+        openai_responses._StreamAssembly("openai").add(event)
+    assert "overloaded" in str(failed.value)
+
+
+def test_openai_responses_stream_without_completion_is_malformed() -> None:
+    assembly = openai_responses._StreamAssembly("openai")
+    assembly.add({"type": "response.output_text.delta", "delta": "cut"})
+    with pytest.raises(ProviderError) as failed:
+        assembly.response()
+    assert failed.value.kind == "malformed"

@@ -9,20 +9,29 @@ from mcp_gateway.llm.providers.anthropic import AnthropicClient
 from mcp_gateway.llm.providers.base import ModelClient
 from mcp_gateway.llm.providers.gemini import GeminiClient
 from mcp_gateway.llm.providers.openai import OpenAIClient
+from mcp_gateway.llm.providers.openai_responses import OpenAIResponsesClient
 from mcp_gateway.llm.providers.transport import ProviderTransport
 
-__all__ = ["ProviderPool", "client_for"]
+__all__ = ["ProviderPool", "client_for", "uses_responses_api"]
 
 logger = logging.getLogger(__name__)
 
 
-def client_for(config: ProviderConfig) -> ModelClient:
+def client_for(config: ProviderConfig, *, responses: bool = False) -> ModelClient:
+    """The client for the provider's wire protocol; `responses` picks OpenAI's Responses API where the provider
+    has it."""
     transport = ProviderTransport(config)
+    if responses and uses_responses_api(config):
+        return OpenAIResponsesClient(transport)
     if config.protocol == "anthropic":
         return AnthropicClient(transport)
     if config.protocol == "gemini":
         return GeminiClient(transport)
     return OpenAIClient(transport)
+
+
+def uses_responses_api(config: ProviderConfig) -> bool:
+    return config.protocol == "openai" and config.responses_api
 
 
 class ProviderPool:
@@ -31,11 +40,15 @@ class ProviderPool:
     def __init__(self) -> None:
         self._clients: dict[str, ModelClient] = {}
 
-    def client(self, config: ProviderConfig) -> ModelClient:
+    def client(self, config: ProviderConfig, *, responses: bool = False) -> ModelClient:
+        """The provider's pooled client; with `responses`, the Responses API client where the provider has it."""
         client_id = config.client_id or config.name
+        responses = responses and uses_responses_api(config)
+        if responses:
+            client_id += "#responses"
         client = self._clients.get(client_id)
         if client is None:
-            client = self._clients[client_id] = client_for(config)
+            client = self._clients[client_id] = client_for(config, responses=responses)
         return client
 
     async def aclose(self) -> None:
