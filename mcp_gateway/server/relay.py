@@ -41,6 +41,7 @@ from mcp.shared.message import ServerMessageMetadata
 from mcp_types import LOG_LEVEL_META_KEY
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
+from mcp_gateway.upstreams.era import ResourceWatch
 from mcp_gateway.upstreams.mcp import McpSession, McpUpstream
 from mcp_gateway.upstreams.mcp_session import ProgressCallback, SessionHandlers, relayable_params
 
@@ -111,6 +112,8 @@ class ClientLink:
         self._last: ServerRequestContext[Any, Any] | None = None
         self.capabilities: types.ClientCapabilities | None = None
         self._log_level: str | None = None
+        self._resources: ResourceWatch | None = None
+        """The client's resource subscriptions, when its own upstream session is of the modern era."""
         """The level the client set, when its own upstream session is of the modern era: there it is not state
         the upstream keeps but an opt-in each request carries (`_meta`), so the link stamps it."""
 
@@ -153,6 +156,16 @@ class ClientLink:
                         f"{self._session.failure}",
                     )
         return self._session
+
+    async def watch_resource(self, session: McpSession, uri: str, *, watched: bool) -> None:
+        """`resources/subscribe` or `unsubscribe` on a modern-era session of the client's own: a listen stream."""
+        client = session.connection.client
+        if client is None:
+            raise MCPError(types.INTERNAL_ERROR, f"server '{self._upstream.name}': the session for this client closed")
+        if self._resources is None:
+            # Updates arrive at this session's notification handler (see `_handlers`), as in the handshake era.
+            self._resources = ResourceWatch(client, self._upstream.name)
+        await self._resources.change(uri, watched=watched)
 
     def set_log_level(self, level: str) -> None:
         self._log_level = level
@@ -233,6 +246,9 @@ class ClientLink:
             await client.session.send_notification(types.RootsListChangedNotification())
 
     async def aclose(self) -> None:
+        resources, self._resources = self._resources, None
+        if resources is not None:
+            await resources.aclose()
         session, self._session = self._session, None
         self._in_flight.clear()
         self._last = None
@@ -271,6 +287,10 @@ SESSION_STATE_REQUESTS = frozenset({"logging/setLevel", "resources/subscribe"})
 """Requests that set per-session state at the upstream, so they need the client's own upstream session."""
 
 
+_TRANSLATED_FOR_MODERN_SESSIONS = frozenset({"logging/setLevel", "resources/subscribe", "resources/unsubscribe"})
+"""Requests a modern-era upstream session does not take: the client's link keeps their state instead."""
+
+
 async def send(
     ctx: ServerRequestContext[Any, Any], upstream: McpUpstream, method: str, params: Mapping[str, Any] | None
 ) -> dict[str, Any]:
@@ -278,8 +298,11 @@ async def send(
     link = ClientLink.of(ctx, upstream)
     needs_state = method in SESSION_STATE_REQUESTS
     session = await link.session(ctx, required=needs_state)
-    if method == "logging/setLevel" and session is not None and session.modern:
-        link.set_log_level(str((params or {}).get("level")))
+    if session is not None and session.modern and method in _TRANSLATED_FOR_MODERN_SESSIONS:
+        if method == "logging/setLevel":
+            link.set_log_level(str((params or {}).get("level")))
+        else:
+            await link.watch_resource(session, str((params or {}).get("uri")), watched=method == "resources/subscribe")
         return {}
     if needs_state and session is None:
         if method == "logging/setLevel":

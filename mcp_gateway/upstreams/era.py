@@ -6,6 +6,8 @@ negotiate (`mode="auto"`) only when the upstream refuses the handshake: a modern
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -14,7 +16,7 @@ from typing import Any
 import anyio
 import mcp_types as types
 from mcp import Client
-from mcp.client.subscriptions import PromptsListChanged, ResourcesListChanged, SubscriptionLost, ToolsListChanged
+from mcp.client.subscriptions import SubscriptionLost
 from mcp.shared.dispatcher import ProgressFnT
 from mcp.shared.exceptions import MCPError
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
@@ -102,37 +104,24 @@ async def probe_liveness(client: Client) -> None:
 
 
 def relayable_capabilities(client: Client) -> types.ServerCapabilities:
-    """What the upstream behind `client` offers that the relay can carry in the era `client` speaks.
-
-    Handshake era: all of it. Modern era: all but resource subscriptions (`subscriptions/listen` replaces
-    `resources/subscribe` there, and the relay does not translate one into the other yet), so a client is told
-    they are not offered instead of having them fail. (Logging is translated: a client's `logging/setLevel`
-    becomes the per-request level its own modern-era session stamps, see server/relay.py.)"""
-    offered = client.server_capabilities
-    resources = offered.resources
-    if not is_modern(client) or resources is None or not resources.subscribe:
-        return offered
-    return offered.model_copy(update={"resources": resources.model_copy(update={"subscribe": None})})
+    """What the upstream behind `client` offers, as the relay carries it in either era: all of it (what the
+    modern era does differently is translated, see `UPSTREAM_ERA`)."""
+    return client.server_capabilities
 
 
 _RELISTEN_PAUSE = 1.0
 """How long to wait before listening again after an upstream's `subscriptions/listen` stream dropped."""
 
-_EVENT_KINDS: dict[type[object], str] = {
-    ToolsListChanged: "tools",
-    PromptsListChanged: "prompts",
-    ResourcesListChanged: "resources",
-}
-
 
 async def follow_list_changes(
     client: Client, changed: Callable[[str], Awaitable[None]], server: str, scope: anyio.CancelScope
 ) -> None:
-    """Tell `changed("tools" | "prompts" | "resources")` whenever a modern-era upstream says a list changed:
-    the 2026-07-28 era has no standalone stream for notifications, only `subscriptions/listen` streams. Runs
-    until `scope` is cancelled (with the connection) and never raises: the connection's own failure is its
-    holder's to report. A stream that drops is opened again, and every list it watched is reported changed
-    (events are not replayed); an upstream that refuses to listen is left alone (it announces no changes)."""
+    """Keep a `subscriptions/listen` stream open for a modern-era upstream's list changes (that era has no
+    standalone stream for notifications); each arrives at the session's message handler as its notification.
+    Runs until `scope` is cancelled (with the connection) and never raises: the connection's own failure is its
+    holder's to report. A stream that drops is opened again, and every list it watched is reported to
+    `changed("tools" | "prompts" | "resources")` (events are not replayed); an upstream that refuses to listen
+    is left alone (it announces no changes)."""
     with scope:
         try:
             await _follow(client, changed, server)
@@ -161,10 +150,10 @@ async def _follow(client: Client, changed: Callable[[str], Awaitable[None]], ser
                     for kind, watched in kinds.items():
                         if watched:
                             await changed(kind)
-                async for event in subscription:
-                    what = _EVENT_KINDS.get(type(event))
-                    if what is not None:
-                        await changed(what)
+                # Each event also reaches the session's message handler as the notification it replaces (the
+                # SDK's tee), where the handshake era's arrive: that is where it is handled.
+                async for _event in subscription:
+                    pass
             return  # the upstream closed the stream gracefully: it has nothing more to say
         except MCPError as error:
             if not dropped:
@@ -212,3 +201,52 @@ async def call_passing_input(
     if not isinstance(result, types.CallToolResult):
         raise RuntimeError(f"an extension's result the gateway cannot relay: {type(result).__name__}")
     return result
+
+
+class ResourceWatch:
+    """One client's resource subscriptions at a modern-era upstream, where `resources/subscribe` does not exist:
+    one `subscriptions/listen` stream naming every URI, opened again (after the old one closes) whenever the set
+    changes. An update the upstream sends in between is missed, as with any re-listen. Updates reach the
+    session's message handler as `notifications/resources/updated` (the SDK's tee), as in the handshake era."""
+
+    def __init__(self, client: Client, server: str) -> None:
+        self._client = client
+        self._server = server
+        self._uris: set[str] = set()
+        self._task: asyncio.Task[None] | None = None
+
+    async def change(self, uri: str, *, watched: bool) -> None:
+        """Watch `uri` or stop; returns once the upstream acknowledged the new set (or raises its refusal)."""
+        if watched:
+            self._uris.add(uri)
+        else:
+            self._uris.discard(uri)
+        await self.aclose()
+        if not self._uris:
+            return
+        acknowledged = anyio.Event()
+        refusal: list[Exception] = []
+        self._task = asyncio.get_running_loop().create_task(self._listen(sorted(self._uris), acknowledged, refusal))
+        await acknowledged.wait()
+        if refusal:
+            raise refusal[0]
+
+    async def _listen(self, uris: list[str], acknowledged: anyio.Event, refusal: list[Exception]) -> None:
+        try:
+            async with self._client.listen(resource_subscriptions=uris) as subscription:
+                acknowledged.set()
+                async for _event in subscription:
+                    pass
+        except Exception as error:  # a task of its own: what ends it is the upstream's to say, or nobody's
+            if not acknowledged.is_set():
+                refusal.append(error)
+            logger.debug("server '%s': resource subscriptions ended: %s", self._server, error)
+        finally:
+            acknowledged.set()
+
+    async def aclose(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

@@ -20,7 +20,7 @@ import anyio
 import mcp_types as types
 from mcp.server import Server, ServerRequestContext
 from mcp.server.stdio import stdio_server
-from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler, ToolsListChanged
+from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler, ResourceUpdated, ToolsListChanged
 from mcp.shared.exceptions import MCPError
 from mcp.shared.inbound import (
     ERROR_CODE_HTTP_STATUS,
@@ -140,6 +140,7 @@ async def call_tool(ctx: ServerRequestContext[Any, Any], params: types.CallToolR
         for other in _sessions:
             if uri in other["subscriptions"] and other["session"] is not None:
                 await other["session"].send_resource_updated(uri)
+        await _changes.publish(ResourceUpdated(uri=uri))  # to 2026-07-28 clients listening for it
         return _text(f"{me} touched {uri}")
     if params.name == "add_tool":
         _tools.append(_tool(str(arguments.get("name", "added")), "Added at run time."))

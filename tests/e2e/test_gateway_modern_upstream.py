@@ -3,9 +3,9 @@
 The upstream is tests/e2e/relay_upstream.py with `--modern-only`: it refuses the `initialize` handshake. The
 gateway tries the handshake, is refused, and lets the SDK negotiate (upstreams/era.py); `/mcp/{server}` and
 `/mcp` then carry its tools, prompts, resources and completion as a direct modern-era client sees them, and
-advertise none of what the relay cannot carry in that era (resource subscriptions). What the modern era does
-differently is translated: list changes are listened for, what the upstream asks a client comes as "input
-required" results, and a client's log level is stamped on each of its requests.
+advertise what it offers. What the modern era does differently is translated: list changes and a client's
+resource subscriptions are listened for, what the upstream asks a client comes as "input required" results, and
+a client's log level is stamped on each of its requests.
 """
 
 from __future__ import annotations
@@ -149,21 +149,44 @@ async def test_the_aggregate_endpoint_serves_it_under_prefixed_names(
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("mode", ["legacy", "auto"])  # "auto" discovers, then speaks the modern era
-async def test_it_advertises_only_what_the_relay_carries_in_the_modern_era(gateway: Gateway, mode: Any) -> None:
+async def test_it_has_the_upstreams_identity_and_capabilities(gateway: Gateway, mode: Any) -> None:
     async with gateway.client("modern", mode=mode) as client:
-        info, capabilities = client.server_info, client.server_capabilities
-        with pytest.raises(MCPError) as subscribe:
-            await client.session.send_request(
-                types.SubscribeRequest(params=types.SubscribeRequestParams(uri="memo://text")), types.EmptyResult
-            )
-        era = client.protocol_version
+        info, capabilities, era = client.server_info, client.server_capabilities, client.protocol_version
     assert (era == MODERN_ERA) == (mode == "auto")
     assert info is not None and (info.name, info.version) == ("relay-upstream", "1.2.3")
     assert capabilities.prompts is not None and capabilities.completions is not None
-    assert capabilities.resources is not None and not capabilities.resources.subscribe
+    assert capabilities.resources is not None and capabilities.resources.subscribe
     assert capabilities.logging is not None
-    assert subscribe.value.code == types.METHOD_NOT_FOUND
     assert gateway.server_status("modern")["health"] == "healthy"
+
+
+@pytest.mark.anyio
+async def test_resource_updates_reach_only_the_subscriber(gateway: Gateway) -> None:
+    """`resources/subscribe` does not exist in the modern era: the subscriber's own upstream session listens
+    for the URIs it subscribed to (`subscriptions/listen`)."""
+    updates: dict[str, list[str]] = {"subscriber": [], "bystander": []}
+
+    def recorder(name: str) -> Any:
+        async def record(message: Any) -> None:
+            if isinstance(message, types.ResourceUpdatedNotification):
+                updates[name].append(str(message.params.uri))
+
+        return record
+
+    url = gateway.server_url("modern")
+    async with Client(url, mode="legacy", message_handler=recorder("subscriber")) as watching, \
+            Client(url, mode="legacy", message_handler=recorder("bystander")) as other:
+        await watching.subscribe_resource("memo://text")
+        await other.call_tool("touch", {"uri": "memo://text"})
+        await other.call_tool("touch", {"uri": "memo://blob"})
+        with anyio.fail_after(10):
+            while not updates["subscriber"]:
+                await anyio.sleep(0.05)
+        await watching.unsubscribe_resource("memo://text")
+        await other.call_tool("touch", {"uri": "memo://text"})
+        await watching.call_tool("whoami", {})
+        await anyio.sleep(0.3)
+    assert updates == {"subscriber": ["memo://text"], "bystander": []}
 
 
 def _asking_client(url: str, name: str, mode: Any = "legacy") -> Client:
