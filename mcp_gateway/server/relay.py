@@ -21,8 +21,9 @@ Modern-era (2026-07-28) requests and stateless HTTP carry no session: they alway
 modern protocol has no server-to-client requests, and log delivery is per request). When the upstream session
 itself is of the modern era (a modern-only upstream, see upstreams/era.py), what the upstream asks comes as an
 "input required" result: a modern-era client gets it passed through and answers it itself; a handshake-era
-client's own session answers it by asking the client as above. Such a session keeps no log level at the
-upstream, so the client's level is stamped on each of its requests (`ClientLink.request_meta`).
+client's own session answers it by asking the client as above. Such a session keeps no log level or
+subscriptions at the upstream: the client's level is stamped on each of its requests (`ClientLink.request_meta`)
+and its subscriptions are one listen stream (`ClientLink.watch_resource`).
 """
 
 from __future__ import annotations

@@ -27,25 +27,24 @@ logger = logging.getLogger(__name__)
 UPSTREAM_ERA = "legacy"
 """The SDK's connect mode tried first: the handshake era (`initialize`, a session per connection), kept wherever
 the upstream offers it. A modern-only upstream refuses it with UNSUPPORTED_PROTOCOL_VERSION naming only modern
-versions; then, and only then, the SDK negotiates (`NEGOTIATED`), at the cost of one refused `initialize` per
-connection, and the relay translates per era what it can:
+versions; then, and only then, the SDK negotiates (`NEGOTIATED`), and the relay translates per era:
 
-- list changes: the shared session listens for them (`follow_list_changes`; `subscriptions/listen`);
+- list changes: the shared session keeps a `subscriptions/listen` stream open (`follow_list_changes`);
+- resource subscriptions: a client's own session listens for its URIs (`ResourceWatch`);
 - sampling, elicitation, roots: "input required" results. A handshake-era client's own upstream session answers
   them by asking it (`Client.call_tool` drives the retry); a modern-era client gets them passed through and
   retries through the gateway (`call_passing_input`). Tool calls only: prompts/get and resources/read relay
   the upstream's result as it came, and an "input required" one there is not driven for a handshake-era client;
-- logging: a client's `logging/setLevel` becomes the `_meta` level each of its requests carries (server/relay.py);
-- not translated: resource subscriptions (not advertised in that era, `relayable_capabilities`).
+- logging: a client's `logging/setLevel` becomes the `_meta` level each of its requests carries (server/relay.py).
 
-Why not "auto" for every upstream, now that most translates: measured on this branch with UPSTREAM_ERA = "auto"
-against tests/e2e/relay_upstream.py (which serves both eras), 7 of the 18 tests in test_gateway_relay.py fail:
-three need resource subscriptions; a client's `notifications/roots/list_changed` has nowhere to go (the modern
-era has no client-to-server notifications: roots are asked per request); an upstream that cancels its own
-question to the client has no such request to cancel there; and two count per-session state in the test
-upstream, where every modern request is a session of its own. An upstream that serves both eras is therefore
-best relayed in the handshake era. Plain tool calls to it over HTTP still use a modern-era channel
-(`McpUpstream._modern_calls_channel`), where nothing per client is needed."""
+Why not "auto" for every upstream: measured on this branch with UPSTREAM_ERA = "auto" against
+tests/e2e/relay_upstream.py (which serves both eras), 4 of the 19 tests in test_gateway_relay.py fail. Two do not
+translate: a client's `notifications/roots/list_changed` has nowhere to go (the modern era has no client-to-server
+notifications; roots are asked per request), and an upstream that cancels its own question to the client has no
+such request to cancel. Two count per-session state in the test upstream, where every modern request is a
+session of its own. And an upstream that asks its client with server-to-client requests inside a tool call, as
+handshake-era servers do, can only do so in that era. Plain tool calls to an HTTP upstream that serves both eras
+still use a modern-era channel (`McpUpstream._modern_calls_channel`), where nothing per client is needed."""
 
 NEGOTIATED = "auto"
 """The SDK's connect mode once the handshake was refused: it probes `server/discover` and picks a mutual version."""
