@@ -237,3 +237,30 @@ def read_tools(
         else:
             hosted.append(entry)
     return RequestTools(mcp, functions, function_definitions, hosted)
+
+
+def mcp_tool_credentials(tools: object, expanded: RequestTools) -> dict[str, str]:
+    """The `Authorization` header of each mcp tool, as the caller's credential for the servers it reaches (used by
+    servers configured with `forwardUserAuthorization`, as the `x-mcp-{server}-authorization` header is)."""
+    credentials: dict[str, str] = {}
+    for index, entry in enumerate(tools if isinstance(tools, list) else []):
+        if not isinstance(entry, Mapping) or entry.get("type") != "mcp" or entry.get("headers") is None:
+            continue
+        where = f"tools[{index}].headers"
+        headers = entry["headers"]
+        if not isinstance(headers, Mapping) or not all(isinstance(value, str) for value in headers.values()):
+            raise RequestError(400, f"{where} must be an object of strings", param=where)
+        others = sorted(str(name) for name in headers if str(name).lower() != "authorization")
+        if others:
+            raise RequestError(
+                400, f"{where}: {', '.join(others)} cannot be sent; the gateway's servers take only Authorization, "
+                "as the caller's own credential for servers that forward it", param=where,
+            )
+        label = entry.get("server_label")
+        if not isinstance(label, str) or not label:
+            raise RequestError(400, f"tools[{index}] has headers, so it needs a server_label", param=where)
+        for value in headers.values():
+            for tool in expanded.mcp.values():
+                if tool.label == label:
+                    credentials[tool.registered.server.lower()] = value
+    return credentials

@@ -31,6 +31,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from mcp_gateway.auth.principal import principal_of
+from mcp_gateway.auth.user_credentials import credentials_of, forwarding
 from mcp_gateway.llm.errors import RequestError
 from mcp_gateway.llm.events import (
     Completed,
@@ -44,7 +45,7 @@ from mcp_gateway.llm.events import (
 from mcp_gateway.llm.loop import Emit, LoopRequest, ToolLoop
 from mcp_gateway.llm.models import ModelsConfig, UnknownModelError
 from mcp_gateway.llm.providers import ProviderPool
-from mcp_gateway.llm.toolset import read_tools
+from mcp_gateway.llm.toolset import mcp_tool_credentials, read_tools
 from mcp_gateway.registry import Registry
 from mcp_gateway.server.llm_http import (
     EXTENSION,
@@ -181,11 +182,15 @@ class ChatCompletions:
         try:
             body = await json_object_body(request)
             loop_request, model, stream, include_usage = self._read(body, request)
+            credentials = {**credentials_of(request.scope),
+                           **mcp_tool_credentials(body.get("tools"), loop_request.tools)}
         except RequestError as error:
             return JSONResponse(openai_error_body(error), status_code=error.status)
 
         async def run(emit: Emit) -> None:
-            await self._loop.run(loop_request, emit)
+            # Set in the loop's own task, so the tool calls it starts carry the caller's credentials.
+            with forwarding(credentials):
+                await self._loop.run(loop_request, emit)
 
         return LoopResponse(run, _ChatRenderer(model, include_usage=include_usage), stream=stream)
 

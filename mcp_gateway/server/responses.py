@@ -37,7 +37,7 @@ from mcp_gateway.llm.loop import DENIED_TEXT, Emit, LoopRequest, ToolLoop
 from mcp_gateway.llm.models import ModelsConfig, UnknownModelError
 from mcp_gateway.llm.providers import ProviderPool, uses_responses_api
 from mcp_gateway.llm.store import ResponseStore, StoredResponse, StoreError
-from mcp_gateway.llm.toolset import McpTool, RequestTools, UnavailableServer, read_tools
+from mcp_gateway.llm.toolset import McpTool, RequestTools, UnavailableServer, mcp_tool_credentials, read_tools
 from mcp_gateway.registry import Registry
 from mcp_gateway.server.llm_http import EXTENSION, json_object_body, openai_error_body, own_origins
 from mcp_gateway.server.loop_response import LoopResponse
@@ -122,7 +122,7 @@ class Responses:
             body = await json_object_body(request)
             loop_request, frame, conversation, store = await self._read(body, request, owner)
             credentials = {**credentials_of(request.scope),
-                           **_tool_credentials(body.get("tools"), loop_request.tools)}
+                           **mcp_tool_credentials(body.get("tools"), loop_request.tools)}
         except RequestError as error:
             return JSONResponse(openai_error_body(error), status_code=error.status)
         except StoreError as error:
@@ -232,33 +232,6 @@ def _without_headers(tools: object) -> object:
         return tools
     return [{key: value for key, value in tool.items() if key != "headers"}
             if isinstance(tool, Mapping) and tool.get("type") == "mcp" else tool for tool in tools]
-
-
-def _tool_credentials(tools: object, expanded: RequestTools) -> dict[str, str]:
-    """The `Authorization` header of each mcp tool, as the caller's credential for the servers it reaches (used by
-    servers configured with `forwardUserAuthorization`, as the `x-mcp-{server}-authorization` header is)."""
-    credentials: dict[str, str] = {}
-    for index, entry in enumerate(tools if isinstance(tools, list) else []):
-        if not isinstance(entry, Mapping) or entry.get("type") != "mcp" or entry.get("headers") is None:
-            continue
-        where = f"tools[{index}].headers"
-        headers = entry["headers"]
-        if not isinstance(headers, Mapping) or not all(isinstance(value, str) for value in headers.values()):
-            raise RequestError(400, f"{where} must be an object of strings", param=where)
-        others = sorted(str(name) for name in headers if str(name).lower() != "authorization")
-        if others:
-            raise RequestError(
-                400, f"{where}: {', '.join(others)} cannot be sent; the gateway's servers take only Authorization, "
-                "as the caller's own credential for servers that forward it", param=where,
-            )
-        label = entry.get("server_label")
-        if not isinstance(label, str) or not label:
-            raise RequestError(400, f"tools[{index}] has headers, so it needs a server_label", param=where)
-        for value in headers.values():
-            for tool in expanded.mcp.values():
-                if tool.label == label:
-                    credentials[tool.registered.server.lower()] = value
-    return credentials
 
 
 def _decisions(previous: Mapping[str, Any], read: ReadInput) -> tuple[list[dict[str, Any]], dict[str, bool]]:
