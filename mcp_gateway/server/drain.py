@@ -33,6 +33,9 @@ logger = logging.getLogger(__name__)
 DEFAULT_GRACE_PERIOD = 30.0
 RETRY_AFTER_SECONDS = 5
 STREAM_CLOSE_TIMEOUT = 2
+QUIET_SECONDS = 0.5
+"""How long nothing must be in flight before the drain counts as done: a client that just got its answer still
+sends a request or two to finish (the official client lists tools to check a result, and ends its session)."""
 """How long uvicorn waits, once the calls are drained, for the event streams it was asked to end."""
 
 
@@ -165,6 +168,7 @@ class DrainingServer(uvicorn.Server):
         self._drain = drain
         self._grace_period = grace_period
         self._started_at: float | None = None
+        self._quiet_since: float | None = None
         self._announce: tuple[str, int] | None = None
         """Set by the signal handler, logged at the next tick: logging inside a signal handler can deadlock."""
 
@@ -185,8 +189,14 @@ class DrainingServer(uvicorn.Server):
                 self._announce = None
                 logger.info("%s: draining %d request(s) in flight for up to %gs; new requests get 503",
                             signal_name, in_flight, self._grace_period)
-            elapsed = time.monotonic() - self._started_at
-            if self._drain.in_flight == 0:
+            now = time.monotonic()
+            elapsed = now - self._started_at
+            if self._drain.in_flight > 0:
+                self._quiet_since = None
+            elif self._quiet_since is None:
+                self._quiet_since = now
+            quiet = self._quiet_since is not None and now - self._quiet_since >= QUIET_SECONDS
+            if quiet or (self._drain.in_flight == 0 and elapsed >= self._grace_period):
                 logger.info("drained in %.1fs: every request in flight was answered", elapsed)
                 self._finish()
             elif elapsed >= self._grace_period:

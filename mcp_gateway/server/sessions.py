@@ -14,6 +14,7 @@ public API; tests/e2e/test_gateway_sessions.py fails if an SDK upgrade moves the
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,9 +46,13 @@ class SessionPool:
         self.limits = limits
         self._managers: list[CappedSessionManager] = []
 
-    def manager(self, **options: Any) -> CappedSessionManager:
+    def manager(self, *, json_responses: Callable[[], bool] | None = None, **options: Any) -> CappedSessionManager:
         manager = CappedSessionManager(
-            self, session_idle_timeout=self.limits.idle_timeout, max_sessions=self.limits.max_sessions, **options
+            self,
+            json_responses,
+            session_idle_timeout=self.limits.idle_timeout,
+            max_sessions=self.limits.max_sessions,
+            **options,
         )
         self._managers.append(manager)
         return manager
@@ -65,9 +70,22 @@ class SessionPool:
 
 
 class CappedSessionManager(StreamableHTTPSessionManager):
-    def __init__(self, pool: SessionPool, **options: Any) -> None:
+    """The SDK's manager under the pool's cap. `json_responses`, asked for every modern-era or stateless request
+    and every new handshake-era session, says whether answers may be plain JSON rather than an event stream."""
+
+    def __init__(self, pool: SessionPool, json_responses: Callable[[], bool] | None = None, **options: Any) -> None:
+        self._json_responses = json_responses
+        self._json_response = False
         super().__init__(**options)
         self._pool = pool
+
+    @property
+    def json_response(self) -> bool:
+        return self._json_responses() if self._json_responses is not None else self._json_response
+
+    @json_response.setter
+    def json_response(self, value: bool) -> None:
+        self._json_response = value
 
     def _admit_session(self, requestor: Any) -> StreamableHTTPServerTransport | None:
         if self._pool.open_sessions() >= self._pool.limits.max_sessions:

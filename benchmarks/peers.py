@@ -1,0 +1,435 @@
+"""The gateway beside what a user could pick instead, in one run: tool calls per second, latency and CPU per call.
+
+    .venv/bin/python benchmarks/peers.py [--calls 1500] [--calls-c1 300] [--repetitions 3] [--max-seconds 8]
+                                         [--baseline-repo PATH] [--workers 2] [--only ROW,ROW]
+    make bench-peers      (creates benchmarks/peers-env with FastMCP first: make peers-env)
+
+Starts, each as its own process on a free loopback port:
+
+- `api`: the upstream HTTP API (`GET /items/{id}`, benchmarks/peers_servers.py);
+- `floor`: the bare-SDK floor, the `mcp` package's low-level server whose one tool sends that GET with httpx2;
+- `gateway`: `mcp-gateway serve` with the API as OpenAPI server `items` and the floor as MCP server `floor`;
+  rows `gateway openapi` (/mcp/items) and `gateway mcp` (/mcp/floor);
+- with `--baseline-repo`: the same gateway running another checkout's code (rows `baseline …`);
+- with `--workers N`: the gateway again with `serve --workers N`, on every core (row `gateway openapi xN`);
+- where benchmarks/peers-env holds FastMCP: its OpenAPI server over the API, and its proxy in front of the floor.
+
+Each row is driven by this one load client (the official `mcp.Client`, protocol negotiated as by default): at
+c=1 for `--calls-c1` calls and at c=32 (32 sessions) for `--calls` calls, each capped at `--max-seconds`,
+`--repetitions` times; the table shows medians. `direct` is the same GET sent straight to the API with httpx2.
+`raw c=1 p50` sends each MCP row the JSON-RPC POST the official client sends (modern era), with httpx2 and nothing
+else, so it is the server's latency without the client library's own (`client CPU`: this process's CPU per call
+at c=1, several ms with the official client).
+
+Pinning (Linux): before each row the server under test is moved to core 0 and every other process (the API, the
+floor when it is an upstream, this client) to the other cores, so a row measures one core of server. The worker
+row is not pinned: it is the point of it. CPU per call is the server's user+system CPU divided by the calls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack, ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import anyio
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from mcp import Client  # noqa: E402
+
+from benchmarks.gateway_calls import item_arguments, item_query, percentile, process_cpu_seconds  # noqa: E402
+from mcp_gateway.http import httpx  # noqa: E402
+from tests.e2e.gateway_process import (  # noqa: E402
+    LOOPBACK,
+    ManagedProcess,
+    free_port,
+    gateway_command,
+    http_ready,
+    launch_process,
+    port_ready,
+    stopping,
+    write_config,
+)
+
+PEERS_ENV_PYTHON = REPO_ROOT / "benchmarks" / "peers-env" / "bin" / "python"
+SERVERS_SCRIPT = str(REPO_ROOT / "benchmarks" / "peers_servers.py")
+FASTMCP_SCRIPT = str(REPO_ROOT / "benchmarks" / "peers_fastmcp.py")
+CALL_TIMEOUT_SECONDS = 30.0
+HIGH_CONCURRENCY = 32
+SERVER_CORE = 0
+
+
+@dataclass
+class Row:
+    label: str
+    url: str | None
+    """The MCP endpoint; None for the direct GET."""
+    tool: str
+    pid: int | None
+    """The server under test (its CPU is measured, it gets core 0); None for direct."""
+    pinned: bool = True
+
+
+@dataclass
+class Sample:
+    calls: int
+    seconds: float
+    latencies: list[float]
+    errors: int
+    cpu_seconds: float | None
+    client_cpu_seconds: float
+    first_error: str | None = None
+
+
+@dataclass
+class Results:
+    samples: dict[tuple[str, int], list[Sample]] = field(default_factory=dict)
+    raw: dict[str, list[float]] = field(default_factory=dict)
+
+    def raw_p50_ms(self, label: str) -> float | None:
+        runs = self.raw.get(label)
+        return statistics.median(runs) if runs else None
+
+    def add(self, label: str, concurrency: int, sample: Sample) -> None:
+        self.samples.setdefault((label, concurrency), []).append(sample)
+
+    def p50_ms(self, label: str, concurrency: int = 1) -> float | None:
+        runs = self.samples.get((label, concurrency))
+        return statistics.median(percentile(s.latencies, 0.5) * 1000 for s in runs) if runs else None
+
+    def rate(self, label: str, concurrency: int = HIGH_CONCURRENCY) -> float | None:
+        runs = self.samples.get((label, concurrency))
+        return statistics.median(s.calls / s.seconds for s in runs if s.seconds > 0) if runs else None
+
+    def cpu_ms(self, label: str, concurrency: int = HIGH_CONCURRENCY) -> float | None:
+        per_call = [
+            s.cpu_seconds / s.calls * 1000
+            for s in self.samples.get((label, concurrency), [])
+            if s.cpu_seconds is not None and s.calls
+        ]
+        return statistics.median(per_call) if per_call else None
+
+    def client_cpu_ms(self, label: str, concurrency: int = 1) -> float | None:
+        samples = self.samples.get((label, concurrency), [])
+        per_call = [s.client_cpu_seconds / s.calls * 1000 for s in samples if s.calls]
+        return statistics.median(per_call) if per_call else None
+
+    def errors(self, label: str) -> tuple[int, str | None]:
+        runs = [s for (name, _), samples in self.samples.items() if name == label for s in samples]
+        return sum(s.errors for s in runs), next((s.first_error for s in runs if s.first_error), None)
+
+
+def tree_cpu_seconds(pid: int) -> float | None:
+    """CPU of a process and its children (the workers of `serve --workers N`), Linux /proc; None elsewhere."""
+    own = process_cpu_seconds(pid)
+    if own is None:
+        return None
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text(encoding="ascii").split()
+    except OSError:
+        children = []
+    return own + sum(process_cpu_seconds(int(child)) or 0.0 for child in children)
+
+
+def pin(pid: int, cores: set[int]) -> None:
+    with contextlib.suppress(AttributeError, OSError):  # not Linux, or the process is gone: the row runs unpinned
+        os.sched_setaffinity(pid, cores)
+
+
+def pin_row(row: Row, processes: list[int]) -> None:
+    all_cores = set(range(os.cpu_count() or 1))
+    others = all_cores - {SERVER_CORE} or all_cores
+    for pid in processes:
+        pin(pid, all_cores if not row.pinned else ({SERVER_CORE} if pid == row.pid else others))
+    pin(os.getpid(), others if row.pinned else all_cores)
+
+
+async def drive(row: Row, concurrency: int, calls: int, max_seconds: float, mode: str) -> Sample:
+    """`concurrency` sessions share `calls` calls (none started after `max_seconds`)."""
+    latencies: list[float] = []
+    errors = 0
+    first_error: str | None = None
+    remaining = calls
+    deadline = 0.0
+
+    async def worker(call: Callable[[int], Awaitable[str | None]]) -> None:
+        nonlocal remaining, errors, first_error
+        while remaining > 0 and time.monotonic() < deadline:
+            remaining -= 1
+            started = time.perf_counter()
+            try:
+                error = await call(remaining)
+            except Exception as exception:  # a failed call is a data point, not the end of the run
+                error = f"{type(exception).__name__}: {exception}"
+            latencies.append(time.perf_counter() - started)
+            if error is not None:
+                errors += 1
+                first_error = first_error or error
+
+    async with AsyncExitStack() as stack:
+        callers: list[Callable[[int], Awaitable[str | None]]] = []
+        if row.url is None:
+            limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+            http = await stack.enter_async_context(httpx.AsyncClient(base_url=row.tool, limits=limits))
+
+            async def get(sequence: int) -> str | None:
+                response = await http.get(f"/items/item-{sequence}", params=item_query(sequence))
+                return None if response.status_code == 200 else f"HTTP {response.status_code}"
+
+            callers = [get] * concurrency
+        else:
+            for _ in range(concurrency):
+                client = await stack.enter_async_context(
+                    Client(row.url, read_timeout_seconds=CALL_TIMEOUT_SECONDS, cache=None, mode=mode)  # type: ignore[arg-type]
+                )
+
+                async def call(sequence: int, client: Client = client) -> str | None:
+                    outcome = await client.call_tool(row.tool, item_arguments(sequence))
+                    return f"tool error: {outcome.content[:1]}" if outcome.is_error else None
+
+                callers.append(call)
+        await callers[0](calls)  # warm: the first call of a session pays for connections and schema look-ups
+        cpu_before = tree_cpu_seconds(row.pid) if row.pid else None
+        client_before = time.process_time()
+        started = time.perf_counter()
+        deadline = time.monotonic() + max_seconds
+        with anyio.move_on_after(max_seconds + CALL_TIMEOUT_SECONDS):
+            async with anyio.create_task_group() as group:
+                for caller in callers:
+                    group.start_soon(worker, caller)
+        seconds = time.perf_counter() - started
+        cpu_after = tree_cpu_seconds(row.pid) if row.pid else None
+        client_cpu = time.process_time() - client_before
+    cpu = cpu_after - cpu_before if cpu_before is not None and cpu_after is not None else None
+    return Sample(len(latencies), seconds, latencies, errors, cpu, client_cpu, first_error)
+
+
+RAW_CALLS = 200
+
+
+async def raw_p50(row: Row) -> float | None:
+    """c=1 p50 of a modern-era tools/call sent as a plain HTTP POST (the JSON the official client sends), so the
+    number is the server's latency without the official client's own cost (several ms of CPU per call)."""
+    if row.url is None:
+        return None
+    meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}
+    headers = {"accept": "application/json, text/event-stream", "content-type": "application/json",
+               "mcp-protocol-version": "2026-07-28", "mcp-method": "tools/call", "mcp-name": row.tool}
+    latencies: list[float] = []
+    async with httpx.AsyncClient(timeout=CALL_TIMEOUT_SECONDS) as http:
+        for sequence in range(RAW_CALLS + 1):
+            body = {"jsonrpc": "2.0", "id": sequence, "method": "tools/call",
+                    "params": {"name": row.tool, "arguments": item_arguments(sequence), "_meta": meta}}
+            started = time.perf_counter()
+            response = await http.post(row.url, json=body, headers=headers)
+            if response.status_code != 200 or '"result"' not in response.text:
+                return None  # this server does not take a modern-era request as the official client sends it
+            if sequence:  # the first pays for the connection
+                latencies.append(time.perf_counter() - started)
+    return percentile(latencies, 0.5) * 1000
+
+
+def python_process(
+    name: str, args: list[str], log_dir: Path, ready: Callable[[], bool], env: dict[str, str] | None = None
+) -> tuple[ManagedProcess, Callable[[], bool]]:
+    return launch_process(name, args, log_dir=log_dir, env=env), ready
+
+
+@contextmanager
+def started(launched: list[tuple[ManagedProcess, Callable[[], bool]]]) -> Iterator[None]:
+    """Wait for every launched process (they import in parallel); stop them all however the block ends."""
+    with ExitStack() as stack:
+        for process, _ in launched:
+            stack.enter_context(stopping(process))
+        for process, ready in launched:
+            process.wait_until_ready(ready, timeout=60.0)
+        yield
+
+
+@contextmanager
+def profiling(row: Row, concurrency: int, repetition: int, directory: Path | None) -> Iterator[None]:
+    """With a directory: py-spy (collapsed stacks, 200 Hz) records the server during the first repetition."""
+    if directory is None or row.pid is None or repetition > 0:
+        yield
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    output = directory / f"{row.label.replace(' ', '_')}-c{concurrency}.txt"
+    command = ["py-spy", "record", "--pid", str(row.pid), "--format", "raw", "--rate", "200", "--output", str(output)]
+    recorder = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)  # py-spy attaches before the first call
+    try:
+        yield
+    finally:
+        recorder.send_signal(signal.SIGINT)
+        recorder.wait(timeout=30)
+
+
+def gateway_args(config: Path, port: int, *extra: str) -> list[str]:
+    return gateway_command("serve", "--config", str(config), "--host", LOOPBACK, "--port", str(port), *extra)
+
+
+def fmt(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def ratio(numerator: float | None, denominator: float | None) -> str:
+    return "-" if not numerator or not denominator else f"{numerator / denominator:.2f}x"
+
+
+def report(rows: list[Row], results: Results) -> None:
+    print()
+    print(f"{'path':<26} {'c=1 p50 ms':>10} {'raw c=1 p50':>11} {'c=32 calls/s':>12} {'c=32 p50 ms':>11} "
+          f"{'CPU ms/call':>11} {'client CPU':>10}  errors")
+    for row in rows:
+        errors, first = results.errors(row.label)
+        raw = results.raw_p50_ms(row.label) if row.url is not None else results.p50_ms(row.label)
+        print(
+            f"{row.label:<26} {fmt(results.p50_ms(row.label)):>10} {fmt(raw):>11} "
+            f"{fmt(results.rate(row.label), 0):>12} "
+            f"{fmt(results.p50_ms(row.label, HIGH_CONCURRENCY)):>11} {fmt(results.cpu_ms(row.label)):>11} "
+            f"{fmt(results.client_cpu_ms(row.label)):>10}  {errors}{f' ({first[:80]})' if first else ''}"
+        )
+    rate, p50 = results.rate, results.p50_ms
+    overhead_openapi = (p50("gateway openapi") or 0) - (p50("direct") or 0) if p50("gateway openapi") else None
+    overhead_mcp = (p50("gateway mcp") or 0) - (p50("floor") or 0) if p50("gateway mcp") else None
+    print()
+    print("targets (issue 15)")
+    print(f"  openapi c=32 vs bare SDK floor      {ratio(rate('gateway openapi'), rate('floor')):>8}   (>= 1.5x)")
+    print(f"  openapi c=32 vs FastMCP OpenAPI     {ratio(rate('gateway openapi'), rate('fastmcp openapi')):>8}"
+          "   (>= 2x)")
+    raw = results.raw_p50_ms
+    raw_openapi = (raw("gateway openapi") or 0) - (p50("direct") or 0) if raw("gateway openapi") else None
+    raw_mcp = (raw("gateway mcp") or 0) - (raw("floor") or 0) if raw("gateway mcp") and raw("floor") else None
+    print(f"  openapi c=1 p50 over direct GET     {fmt(overhead_openapi):>5} ms   (<= 2 ms; official client)")
+    print(f"    the same, raw modern-era POST     {fmt(raw_openapi):>5} ms")
+    print(f"  mcp c=1 p50 over calling the floor  {fmt(overhead_mcp):>5} ms   (< 2 ms; official client)")
+    print(f"    the same, raw modern-era POST     {fmt(raw_mcp):>5} ms")
+    print(f"  mcp c=32 vs FastMCP proxy           {ratio(rate('gateway mcp'), rate('fastmcp proxy')):>8}   (>= 10x)")
+    print(f"  mcp c=32 vs the floor itself        {ratio(rate('gateway mcp'), rate('floor')):>8}")
+    for row in rows:
+        if row.label.startswith("gateway openapi x"):
+            print(f"  {row.label} vs one worker {ratio(rate(row.label), rate('gateway openapi')):>8}   (>= 1.8x)")
+        if row.label.startswith("baseline "):
+            now = row.label.removeprefix("baseline ")
+            print(f"  gateway {now} c=32 vs baseline      {ratio(rate(f'gateway {now}'), rate(row.label)):>8}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--calls", type=int, default=1500, help="calls per c=32 measurement")
+    parser.add_argument("--calls-c1", type=int, default=300, help="calls per c=1 measurement")
+    parser.add_argument("--repetitions", type=int, default=3)
+    parser.add_argument("--max-seconds", type=float, default=8.0, help="cap per measurement")
+    parser.add_argument("--baseline-repo", type=Path, help="a checkout whose gateway is measured too (e.g. main)")
+    parser.add_argument("--workers", type=int, default=0, help="also measure `serve --workers N` (unpinned)")
+    parser.add_argument("--mode", default="auto", help="the load client's protocol era: auto (default), legacy, "
+                        "2026-07-28")
+    parser.add_argument("--only", help="comma-separated row labels to run (default: all)")
+    parser.add_argument("--profile", type=Path, help="py-spy the first repetition's rows into this directory")
+    parser.add_argument("--gateway-arg", action="append", default=[], help="extra `serve` argument (repeatable)")
+    args = parser.parse_args()
+
+    begun = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="peers-") as work, ExitStack() as stack:
+        log_dir = Path(work)
+        ports = {name: free_port() for name in ("api", "floor", "gateway", "baseline", "workers", "fo", "fp")}
+        api_url = f"http://{LOOPBACK}:{ports['api']}"
+        floor_url = f"http://{LOOPBACK}:{ports['floor']}/mcp"
+        quiet = {"MCP_GATEWAY_LOG_LEVEL": "warning"}
+        launched = [
+            python_process("api", [sys.executable, SERVERS_SCRIPT, "api", "--port", str(ports["api"])], log_dir,
+                           http_ready(f"{api_url}/openapi.json")),
+            python_process("floor", [sys.executable, SERVERS_SCRIPT, "floor", "--port", str(ports["floor"]),
+                                     "--api", api_url], log_dir, port_ready(ports["floor"])),
+        ]
+        stack.enter_context(started(launched))
+        spec_path = log_dir / "items.json"
+        spec_path.write_text(httpx.get(f"{api_url}/openapi.json").text, encoding="utf-8")
+        config = write_config(log_dir, {"items": {"openapi": {"spec": str(spec_path), "baseUrl": api_url}},
+                                        "floor": {"url": floor_url}})
+        gateways: list[tuple[str, str, list[str], dict[str, str]]] = [
+            ("gateway", "gateway", gateway_args(config, ports["gateway"], *args.gateway_arg), quiet)
+        ]
+        if args.baseline_repo is not None:
+            baseline_env = {**quiet, "PYTHONSAFEPATH": "1", "PYTHONPATH": str(args.baseline_repo.resolve())}
+            gateways.append(("baseline", "baseline", gateway_args(config, ports["baseline"]), baseline_env))
+        if args.workers > 1:
+            worker_args = gateway_args(config, ports["workers"], "--workers", str(args.workers), *args.gateway_arg)
+            gateways.append(("workers", f"gateway x{args.workers}", worker_args, quiet))
+        more = [
+            python_process(name, command, log_dir, http_ready(f"http://{LOOPBACK}:{ports[name]}/health"), env)
+            for name, _, command, env in gateways
+        ]
+        wanted = {label.strip() for label in args.only.split(",")} | {"direct", "floor"} if args.only else None
+        fastmcp = PEERS_ENV_PYTHON.exists() and (wanted is None or any(label.startswith("fastmcp") for label in wanted))
+        if fastmcp:
+            more.append(python_process("fastmcp-openapi", [str(PEERS_ENV_PYTHON), FASTMCP_SCRIPT, "openapi", "--port",
+                                       str(ports["fo"]), "--api", api_url], log_dir, port_ready(ports["fo"])))
+            more.append(python_process("fastmcp-proxy", [str(PEERS_ENV_PYTHON), FASTMCP_SCRIPT, "proxy", "--port",
+                                       str(ports["fp"]), "--upstream", floor_url], log_dir, port_ready(ports["fp"])))
+        elif not PEERS_ENV_PYTHON.exists():
+            print(f"FastMCP rows skipped: {PEERS_ENV_PYTHON} not found (make peers-env)", file=sys.stderr)
+        stack.enter_context(started(more))
+        pids = {process.name: process.popen.pid for process, _ in [*launched, *more]}
+
+        def mcp_url(name: str, path: str) -> str:
+            return f"http://{LOOPBACK}:{ports[name]}{path}"
+
+        rows = [
+            Row("direct", None, api_url, None),
+            Row("floor", floor_url, "getItem", pids["floor"]),
+            Row("gateway openapi", mcp_url("gateway", "/mcp/items"), "getItem", pids["gateway"]),
+            Row("gateway mcp", mcp_url("gateway", "/mcp/floor"), "getItem", pids["gateway"]),
+        ]
+        if args.baseline_repo is not None:
+            rows += [
+                Row("baseline openapi", mcp_url("baseline", "/mcp/items"), "getItem", pids["baseline"]),
+                Row("baseline mcp", mcp_url("baseline", "/mcp/floor"), "getItem", pids["baseline"]),
+            ]
+        if args.workers > 1:
+            rows.append(Row(f"gateway openapi x{args.workers}", mcp_url("workers", "/mcp/items"), "getItem",
+                            pids["workers"], pinned=False))
+        if fastmcp:
+            rows += [
+                Row("fastmcp openapi", mcp_url("fo", "/mcp"), "getItem", pids["fastmcp-openapi"]),
+                Row("fastmcp proxy", mcp_url("fp", "/mcp"), "getItem", pids["fastmcp-proxy"]),
+            ]
+        if wanted is not None:
+            rows = [row for row in rows if row.label in wanted]
+
+        results = Results()
+        for repetition in range(args.repetitions):
+            for row in rows:
+                pin_row(row, list(pids.values()))
+                for concurrency, calls in ((1, args.calls_c1), (HIGH_CONCURRENCY, args.calls)):
+                    with profiling(row, concurrency, repetition, args.profile):
+                        sample = anyio.run(drive, row, concurrency, calls, args.max_seconds, args.mode)
+                    results.add(row.label, concurrency, sample)
+                raw = anyio.run(raw_p50, row) if row.url is not None else None
+                if raw is not None:
+                    results.raw.setdefault(row.label, []).append(raw)
+                    print(f"[{repetition + 1}/{args.repetitions}] {row.label:<24} c={concurrency:<2} "
+                          f"{sample.calls} calls {sample.calls / sample.seconds:7.0f}/s "
+                          f"p50 {percentile(sample.latencies, 0.5) * 1000:6.2f} ms errors {sample.errors}",
+                          file=sys.stderr, flush=True)
+        report(rows, results)
+    print(f"\n{len(rows)} rows x {args.repetitions} repetitions in {time.monotonic() - begun:.0f} s; medians; "
+          f"{os.cpu_count()} cores; server under test pinned to core {SERVER_CORE} except worker rows")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

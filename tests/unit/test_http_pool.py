@@ -1,0 +1,85 @@
+"""The shared upstream client's pool: connections are reused, a connection the server closed is noticed before
+it is reused, and the lean liveness check is in place (it reaches into httpx2's pool, so an upgrade that moves
+it fails here)."""
+
+from __future__ import annotations
+
+import anyio
+import anyio.abc
+import httpcore2
+
+from mcp_gateway.http import _LeanLivenessBackend, new_client
+
+
+class CountingServer:
+    """A tiny HTTP/1.1 server on loopback: counts connections; closes each after one response when asked."""
+
+    def __init__(self, close_after_response: bool) -> None:
+        self.connections = 0
+        self.close_after_response = close_after_response
+
+    async def handle(self, stream: anyio.abc.SocketStream) -> None:
+        self.connections += 1
+        async with stream:
+            buffer = b""
+            while True:
+                try:
+                    chunk = await stream.receive()
+                except (anyio.EndOfStream, anyio.BrokenResourceError):
+                    return
+                buffer += chunk
+                while b"\r\n\r\n" in buffer:
+                    _, buffer = buffer.split(b"\r\n\r\n", 1)
+                    body = b'{"ok": true}'
+                    closing = b"Connection: close\r\n" if self.close_after_response else b""
+                    await stream.send(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                        + closing
+                        + b"Content-Length: %d\r\n\r\n" % len(body)
+                        + body
+                    )
+                    if self.close_after_response:
+                        return
+
+
+async def _requests(close_after_response: bool, rounds: int, concurrency: int) -> tuple[int, int]:
+    """`rounds` times, `concurrency` requests at once; then the server's connection count and the calls made."""
+    server = CountingServer(close_after_response)
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
+    port = listener.extra(anyio.abc.SocketAttribute.local_port)
+    statuses: list[int] = []
+    async with anyio.create_task_group() as group:
+        group.start_soon(listener.serve, server.handle)
+        async with new_client(timeout=10.0) as client:
+
+            async def request() -> None:
+                statuses.append((await client.get(f"http://127.0.0.1:{port}/items/1")).status_code)
+
+            for _ in range(rounds):
+                async with anyio.create_task_group() as workers:
+                    for _ in range(concurrency):
+                        workers.start_soon(request)
+                await anyio.sleep(0.02)  # every connection idle at once (and a closing server's FIN arrives first)
+        group.cancel_scope.cancel()
+    assert statuses == [200] * rounds * concurrency
+    return server.connections, len(statuses)
+
+
+def test_connections_are_reused_beyond_twenty_concurrent_calls() -> None:
+    connections, calls = anyio.run(_requests, False, 5, 32)
+    assert calls == 160
+    # Every concurrent call keeps its connection (before: only 20 were kept, the other 12 reopened every time).
+    assert connections <= 32
+
+
+def test_a_connection_the_server_closed_is_not_reused() -> None:
+    connections, calls = anyio.run(_requests, True, 5, 1)
+    assert connections == calls == 5
+
+
+def test_the_pool_uses_the_lean_liveness_check() -> None:
+    client = new_client()
+    transport = client._transport
+    pool = getattr(transport, "_pool", None)
+    assert isinstance(pool, httpcore2.AsyncConnectionPool)
+    assert isinstance(pool._network_backend, _LeanLivenessBackend)
