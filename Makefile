@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8765
 CONFIG ?= servers.json
 
-.PHONY: install run stdio test lint typecheck unit e2e bench bench-peers peers-env clean
+.PHONY: install run stdio test lint typecheck unit e2e bench bench-peers peers-env clean services
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,17 @@ unit: install
 e2e: install
 	$(BIN)/pytest tests/e2e
 
-test: lint typecheck
+# Real redis-server and haproxy for the replica tests: Debian packages, installed when missing and possible (root
+# with apt-get, as in CI). Where they cannot be had, those tests skip and say why.
+services:
+	@if command -v redis-server >/dev/null && { command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ]; }; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing redis-server and haproxy (Debian packages) for the replica tests"; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    redis-server haproxy >/dev/null; } || echo "could not install them: the replica tests will skip"; \
+	else echo "redis-server/haproxy missing (not root, or no apt-get): the replica tests will skip"; fi
+
+test: lint typecheck services
 	$(BIN)/pytest
 
 bench: install

@@ -22,12 +22,16 @@ import anyio
 
 from mcp_gateway.bridge.targets import PROVIDERS, parse_provider
 from mcp_gateway.config import ConfigError, load_config
+from mcp_gateway.log_format import LOG_FORMATS, configure_logging
 from mcp_gateway.openapi.conversion_cache import CACHE_DIR_VARIABLE, ConversionCache, default_cache_dir
 from mcp_gateway.openapi.loader import SpecLoadError, read_spec
 
 if TYPE_CHECKING:
+    from mcp_gateway.auth.client_credentials import TokenCaches
+    from mcp_gateway.cluster.state import SharedState
     from mcp_gateway.config import GatewayConfig
     from mcp_gateway.llm.models import ModelsConfig
+    from mcp_gateway.memory_budget import MemoryBudget
     from mcp_gateway.registry import Registry
     from mcp_gateway.reload import ConfigReloader
     from mcp_gateway.server.app import HostPolicy
@@ -40,15 +44,6 @@ GATEWAY_URL_VARIABLE = "MCP_GATEWAY_URL"
 """Set to the gateway's own base URL before the config is read, so servers.json can point at the gateway."""
 
 logger = logging.getLogger("mcp_gateway")
-
-
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        stream=sys.stderr, level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # The HTTP client logs every request URL at INFO; URLs can carry API keys in the query string.
-    logging.getLogger("httpx2").setLevel(logging.WARNING)
-    logging.getLogger("httpcore2").setLevel(logging.WARNING)
 
 
 def _is_loopback(host: str) -> bool:
@@ -185,8 +180,12 @@ def _load_models(config: GatewayConfig) -> ModelsConfig:
 
 
 def _reloadable_registry(
-    config_path: str, config: GatewayConfig, cache: ConversionCache | None, memory_budget_mb: float | None = None
-) -> tuple[Registry, ConfigReloader]:
+    config_path: str,
+    config: GatewayConfig,
+    cache: ConversionCache | None,
+    memory_budget_mb: float | None = None,
+    tokens: TokenCaches | None = None,
+) -> tuple[Registry, ConfigReloader, MemoryBudget]:
     """The registry of the loaded `config` and what keeps it in step with the file (hot reload of servers; the
     `access` section is read once, at startup)."""
     from mcp_gateway.memory_budget import MemoryBudget
@@ -194,11 +193,27 @@ def _reloadable_registry(
     from mcp_gateway.upstreams.factory import build_registry, registry_server
 
     memory = MemoryBudget(int(memory_budget_mb * 1024 * 1024)) if memory_budget_mb else MemoryBudget()
-    registry = build_registry(config, memory, cache)
+    from mcp_gateway.auth.client_credentials import TokenCaches
+
+    # One token cache for the servers loaded now and those a reload adds: one token per credential.
+    tokens = tokens or TokenCaches()
+    registry = build_registry(config, memory, cache, tokens)
     return registry, ConfigReloader(
         registry, Path(config_path), config,
-        lambda entry, base_dir: registry_server(entry, base_dir, memory, cache=cache),
-    )
+        lambda entry, base_dir: registry_server(entry, base_dir, memory, tokens, cache),
+    ), memory
+
+
+def _shared_state(redis_url: str | None) -> SharedState | None:
+    if not redis_url:
+        return None
+    from mcp_gateway.cluster.redis_connection import RedisUrlError
+    from mcp_gateway.cluster.state import SharedState
+
+    try:
+        return SharedState.from_url(redis_url)
+    except RedisUrlError as error:
+        raise ConfigError(str(error)) from None
 
 
 def command_serve(args: argparse.Namespace) -> int:
@@ -237,16 +252,26 @@ def _serve_one(
     """One whole gateway on `sock`, until it is stopped (a worker of `--workers N`, or the only one)."""
     import uvicorn
 
+    from mcp_gateway.auth.client_credentials import TokenCaches
     from mcp_gateway.llm.store import SqliteResponseStore, default_database_path
+    from mcp_gateway.metrics import GatewayMetrics
     from mcp_gateway.server.app import create_app
     from mcp_gateway.server.drain import Drain, DrainingServer
     from mcp_gateway.server.sessions import SessionLimits
 
     access = config.access
-    registry, reloader = _reloadable_registry(args.config, config, _conversion_cache(args), args.memory_budget)
+    # Each worker its own Redis client and metrics: they share the port, not the process.
+    shared = _shared_state(args.redis_url)
+    tokens = TokenCaches(shared.tokens if shared is not None else None)
+    registry, reloader, memory = _reloadable_registry(
+        args.config, config, _conversion_cache(args), args.memory_budget, tokens
+    )
+    metrics = GatewayMetrics()
+    metrics.watch_memory(memory)
     models = _load_models(config)
     policy = _host_policy(args.host, args.allowed_host, keys=access.enabled)
     who = "" if worker is None else f" (worker {worker}, pid {os.getpid()})"
+    drain = Drain()
     app = create_app(
         registry,
         stateless=args.stateless,
@@ -259,8 +284,10 @@ def _serve_one(
         models=models,
         access=access,
         response_store=SqliteResponseStore(args.responses_db or default_database_path()),
+        drain=drain,
+        metrics=metrics,
+        shared=shared,
     )
-    drain = Drain()
     # uvloop and httptools when installed (they are dependencies where they build): measured 10-16% less CPU
     # per tool call than asyncio and h11 (benchmarks/peers.py).
     server_config = uvicorn.Config(
@@ -275,7 +302,7 @@ def command_stdio(args: argparse.Namespace) -> int:
     sock = _bind("127.0.0.1", 0)
     os.environ[GATEWAY_URL_VARIABLE] = f"http://127.0.0.1:{sock.getsockname()[1]}"
     config = load_config(args.config)
-    registry, reloader = _reloadable_registry(args.config, config, _conversion_cache(args))
+    registry, reloader, _ = _reloadable_registry(args.config, config, _conversion_cache(args))
     anyio.run(serve_stdio, registry, sock, reloader, args.reload_interval, config.access)
     return 0
 
@@ -385,6 +412,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("MCP_GATEWAY_LOG_LEVEL"),
         help="debug, info, warning, error (default: info for serve and stdio, warning for the others)",
     )
+    parser.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        default=os.environ.get("MCP_GATEWAY_LOG_FORMAT", "text"),
+        help="text, or json: one JSON object per line with the request id (default: text)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     def with_config(sub: argparse.ArgumentParser) -> None:
@@ -402,6 +435,8 @@ def build_parser() -> argparse.ArgumentParser:
     with_config(serve)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=_port, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}; 0 picks a free one")
+    # Also after the command (`serve --log-format json`), where a container's command line puts it.
+    serve.add_argument("--log-format", choices=LOG_FORMATS, default=argparse.SUPPRESS, help="as before the command")
     serve.add_argument("--stateless", action="store_true", help="no MCP sessions: for replicas behind a balancer")
     serve.add_argument("--workers", type=_positive_int, default=1,
                        help="processes serving the one port, one per core (default 1); handshake-era MCP clients "
@@ -416,6 +451,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="open MCP sessions over all endpoints; more get 503 (default 2000)")
     serve.add_argument("--session-idle-timeout", type=_positive, default=600.0, metavar="SECONDS",
                        help="close an MCP session after this long without a request (default 600)")
+    serve.add_argument("--redis-url", default=os.environ.get("MCP_GATEWAY_REDIS_URL"), metavar="URL",
+                       help="share state with other replicas in Redis (redis://, rediss://, unix://): OAuth2 "
+                            "client-credentials tokens and list-changed events (default: $MCP_GATEWAY_REDIS_URL; "
+                            "none: each gateway on its own)")
     serve.add_argument("--allow-remote", action="store_true", help="allow binding a non-loopback address")
     serve.add_argument("--allowed-host", action="append", default=[],
                        help="Host header value to accept (repeatable; '*' for any; default: loopback names and the "
@@ -459,7 +498,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    _configure_logging(args.log_level or ("info" if args.command in ("serve", "stdio") else "warning"))
+    configure_logging(args.log_level or ("info" if args.command in ("serve", "stdio") else "warning"), args.log_format)
     if args.command == "export":
         try:
             parse_provider(args.provider)

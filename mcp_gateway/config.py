@@ -8,6 +8,7 @@ the file, the server and the field, and every other server still loads. Fields w
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 import logging
 import os
@@ -121,6 +122,8 @@ class GatewayConfig:
     by the module that owns it."""
     access: AccessSettings = dataclass_field(default_factory=AccessSettings)
     """Gateway keys and accepted OAuth tokens (the top-level `access` section); see auth/settings.py."""
+    digest: str = ""
+    """Identifies the configuration, so an operator can see replicas that disagree (see `config_digest`)."""
 
     @property
     def base_dir(self) -> Path:
@@ -224,7 +227,21 @@ def parse_config(document: Any, *, source: str = "servers.json", environ: Mappin
         access = parse_access(document.get("access"), source=source, environ=env)
     except AccessError as error:
         raise ConfigError(str(error)) from None
-    return GatewayConfig(path=path, servers=servers, sections=sections, access=access)
+    return GatewayConfig(path=path, servers=servers, sections=sections, access=access,
+                         digest=config_digest(document, access))
+
+
+def config_digest(document: Mapping[str, Any], access: AccessSettings) -> str:
+    """A short SHA-256 of the file as written and of each gateway key's own SHA-256.
+
+    Both replicas of one deployment must show the same value. It is shown to anyone (`/health`), so it is built
+    from what holds no secret by itself: `${VAR}` references as written (never the values they expand to) and the
+    keys' digests, which is how a key found through `${VAR}` still makes two replicas disagree.
+    """
+    hasher = hashlib.sha256(json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode())
+    for name, entry in sorted(access.keys.items()):
+        hasher.update(f"\nkey {name} {entry.digest().hex()}".encode())
+    return hasher.hexdigest()[:16]
 
 
 def load_config(path: str | Path, *, environ: Mapping[str, str] | None = None) -> GatewayConfig:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import fnmatch
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 import mcp_types as types
@@ -86,6 +87,21 @@ ChangeListener = Callable[[str, str], None]
 
 LIST_KINDS = ("tools", "prompts", "resources")
 
+ToolOutcome = str
+"""How a tool call ended: "ok", "error" (an isError result), "invalid_arguments", "busy", "unknown_tool", or
+"exception"/"cancelled" when it raised."""
+
+
+class CallObserver(Protocol):
+    """Told about every tool call the registry routes (metrics); both methods must be cheap and never raise."""
+
+    def call_started(self) -> None: ...
+
+    def call_finished(self, server: str, tool: str, outcome: ToolOutcome, seconds: float) -> None: ...
+
+    def server_recovered(self, server: str) -> None: ...
+
+
 ToolRelay = Callable[[Upstream, str, dict[str, Any]], Awaitable[types.CallToolResult]]
 """(upstream, the tool's upstream name, arguments) -> result: how a front door calls a tool it relays."""
 
@@ -99,6 +115,7 @@ class Registry:
         self._validators = ArgumentValidators()
         self._pages: dict[str | None, ToolPages] = {}
         self._listeners: list[ChangeListener] = []
+        self.observer: CallObserver | None = None
         for server in servers:
             self._watch(server.upstream)
 
@@ -126,6 +143,18 @@ class Registry:
             return
         if kind == "tools":
             self.rebuild()
+        self._changed(server, (kind,))
+
+    async def changed_elsewhere(self, server: str, kind: str) -> None:
+        """Another replica saw `server`'s `kind` change: bring the server back now if it is down here (the other
+        replica just saw it up), then tell this replica's clients."""
+        registered = self._servers.get(server)
+        if registered is None:
+            return
+        if registered.upstream.health.state == "unhealthy":
+            # recover() tells the listeners itself when the server comes back.
+            await self.recover()
+            return
         self._changed(server, (kind,))
 
     async def start(self) -> None:
@@ -183,6 +212,8 @@ class Registry:
                 if name not in self._servers:
                     continue  # removed by a reload meanwhile
                 logger.info("server '%s' recovered: %s", name, self._servers[name].upstream.health.detail)
+                if self.observer is not None:
+                    self.observer.server_recovered(name)
                 self._changed(name)
 
     async def recover_forever(self, interval: float) -> None:
@@ -329,17 +360,43 @@ class Registry:
     ) -> types.CallToolResult:
         """Validate the arguments, wait for the server's call limit, and call the tool: through `relay` when a
         front door carries more than the call (progress, a client's own session), else `upstream.call_tool`."""
+        observer = self.observer
+        if observer is None:
+            return (await self._call_tool(name, arguments, server, relay))[0]
+        # Labelled by the registered tool's own names only, never by what the caller sent: bounded by the config.
+        started = time.perf_counter()
+        observer.call_started()
+        server_label, tool_label, outcome = "", "", "exception"
+        try:
+            result, tool, outcome = await self._call_tool(name, arguments, server, relay)
+            if tool is not None:
+                server_label, tool_label = tool.server, tool.server_name
+            return result
+        except (UnknownToolError, UnknownServerError):
+            outcome = "unknown_tool"
+            raise
+        except BaseException as error:
+            outcome = "cancelled" if isinstance(error, anyio.get_cancelled_exc_class()) else "exception"
+            raise
+        finally:
+            observer.call_finished(server_label, tool_label, outcome, time.perf_counter() - started)
+
+    async def _call_tool(
+        self, name: str, arguments: dict[str, Any], server: str | None, relay: ToolRelay | None
+    ) -> tuple[types.CallToolResult, RegisteredTool | None, ToolOutcome]:
         tool = self.resolve(name, server)
         problems = self._validators.problems(tool.gateway_name, tool.definition.input_schema, arguments)
         if problems:
             return types.CallToolResult(content=[types.TextContent(text=describe_problems(name, problems))],
-                                        is_error=True)
+                                        is_error=True), tool, "invalid_arguments"
         registered = self._servers[tool.server]
 
-        async def invoke() -> types.CallToolResult:
+        async def invoke() -> tuple[types.CallToolResult, RegisteredTool | None, ToolOutcome]:
             if relay is not None:
-                return await relay(registered.upstream, tool.upstream_name, arguments)
-            return await registered.upstream.call_tool(tool.upstream_name, arguments)
+                result = await relay(registered.upstream, tool.upstream_name, arguments)
+            else:
+                result = await registered.upstream.call_tool(tool.upstream_name, arguments)
+            return result, tool, "error" if result.is_error else "ok"
 
         if registered.limiter is None:
             return await invoke()
@@ -347,7 +404,7 @@ class Registry:
             async with registered.limiter.slot():
                 return await invoke()
         except ServerBusy as busy:
-            return types.CallToolResult(content=[types.TextContent(text=str(busy))], is_error=True)
+            return types.CallToolResult(content=[types.TextContent(text=str(busy))], is_error=True), tool, "busy"
 
     async def aclose(self) -> None:
         for server in self._servers.values():

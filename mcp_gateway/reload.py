@@ -48,6 +48,8 @@ class ConfigReloader:
         self._applied = {entry.name: _fingerprint(entry) for entry in config.servers}
         self._digest = _file_digest(path)
         self._lock = anyio.Lock()
+        self.config_digest = config.digest
+        """The digest of the configuration being served (a rejected file does not change it)."""
 
     async def reload(self) -> bool:
         """Read the file and apply what changed; False when the new file was rejected."""
@@ -64,6 +66,8 @@ class ConfigReloader:
             if invalid:
                 return False
             await self._apply(config)
+            # Caveat: the access section only takes effect on restart, yet a changed one changes the digest here.
+            self.config_digest = config.digest
             return True
 
     async def _apply(self, config: GatewayConfig) -> None:

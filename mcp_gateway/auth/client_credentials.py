@@ -5,6 +5,9 @@ The token is fetched on first use, reused until shortly before it expires, and f
 calls need a token at once, one fetch runs and the others wait for its result. An upstream answering 401 gets one
 fresh token and one retry: a token revoked or rotated early on the server side costs one extra request, and a
 credential that is simply wrong costs no more than that.
+
+Replicas share tokens through a `TokenStore` (cluster/tokens.py): before fetching, a gateway takes a token another
+replica saved there, and a token it fetches is saved for the others.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from urllib.parse import quote_plus, urlsplit, urlunsplit
 import anyio
 
 from mcp_gateway.auth.outbound import OAuth2ClientCredentials
+from mcp_gateway.cluster.tokens import LocalTokens, SharedToken, TokenStore, token_key
 from mcp_gateway.http import httpx, new_client
 
 logger = logging.getLogger(__name__)
@@ -47,6 +51,15 @@ class _Token:
     def fresh(self) -> bool:
         return self.refresh_at is None or time.monotonic() < self.refresh_at
 
+    def shared(self) -> SharedToken:
+        wall = None if self.refresh_at is None else time.time() + (self.refresh_at - time.monotonic())
+        return SharedToken(self.value, wall)
+
+    @classmethod
+    def from_shared(cls, token: SharedToken) -> _Token:
+        monotonic = None if token.refresh_at is None else time.monotonic() + (token.refresh_at - time.time())
+        return cls(token.value, monotonic)
+
 
 def _public(url: str) -> str:
     parts = urlsplit(url)
@@ -58,8 +71,10 @@ def _public(url: str) -> str:
 class ClientCredentialsToken:
     """The cached access token of one client-credentials configuration."""
 
-    def __init__(self, settings: OAuth2ClientCredentials) -> None:
+    def __init__(self, settings: OAuth2ClientCredentials, store: TokenStore | None = None, key: str = "") -> None:
         self._settings = settings
+        self._store = store or LocalTokens()
+        self._key = key
         self._token: _Token | None = None
         self._lock = anyio.Lock()
         self._issued: list[str] = []
@@ -74,7 +89,7 @@ class ClientCredentialsToken:
         async with self._lock:
             # Whoever held the lock before us may have fetched already: then its token is ours too.
             if self._token is None or not self._token.fresh():
-                self._token = await self._fetch()
+                self._token = await self._shared_or_fetched(rejected=None)
             return self._token.value
 
     async def refresh(self, rejected: str) -> str:
@@ -83,7 +98,10 @@ class ClientCredentialsToken:
         async with self._lock:
             token = self._token
             if token is None or (token.value == rejected and token.accepted):
-                self._token = await self._fetch()
+                self._token = await self._shared_or_fetched(rejected)
+            elif token.value == rejected:
+                # Never accepted, so not fetched again; but another replica may hold a newer one that works.
+                self._token = await self._usable_shared(rejected) or token
             return self._token.value if self._token is not None else rejected
 
     def accepted(self, value: str) -> None:
@@ -92,6 +110,28 @@ class ClientCredentialsToken:
 
     def secrets(self) -> list[str]:
         return [self._settings.client_secret.get_secret_value(), *self._issued]
+
+    async def _shared_or_fetched(self, rejected: str | None) -> _Token:
+        """A fresh token another replica saved (not the one just refused), else one fetched now and saved."""
+        found = await self._usable_shared(rejected)
+        if found is not None:
+            return found
+        async with self._store.fetching(self._key):
+            # Whoever held the lock before us has probably just saved one.
+            found = await self._usable_shared(rejected)
+            if found is not None:
+                return found
+            token = await self._fetch()
+            await self._store.save(self._key, token.shared())
+            return token
+
+    async def _usable_shared(self, rejected: str | None) -> _Token | None:
+        shared = await self._store.load(self._key)
+        if shared is None or not shared.fresh() or shared.value == rejected:
+            return None
+        if shared.value not in self._issued:
+            self._issued = [*self._issued[-(_REMEMBERED_TOKENS - 1):], shared.value]
+        return _Token.from_shared(shared)
 
     async def _fetch(self) -> _Token:
         failed = self._failed
@@ -179,10 +219,12 @@ class ClientCredentialsAuth(httpx.Auth):
 
 
 class TokenCaches:
-    """The tokens of one gateway: upstreams configured with the same credentials share one token."""
+    """The tokens of one gateway: upstreams configured with the same credentials share one token (and, with a
+    shared `store`, replicas do too)."""
 
-    def __init__(self) -> None:
+    def __init__(self, store: TokenStore | None = None) -> None:
         self._tokens: dict[tuple[str, ...], ClientCredentialsToken] = {}
+        self._store = store
 
     def auth_for(self, settings: OAuth2ClientCredentials) -> ClientCredentialsAuth:
         key = (
@@ -194,5 +236,5 @@ class TokenCaches:
             settings.client_auth,
         )
         if key not in self._tokens:
-            self._tokens[key] = ClientCredentialsToken(settings)
+            self._tokens[key] = ClientCredentialsToken(settings, self._store, token_key(key))
         return ClientCredentialsAuth(self._tokens[key])

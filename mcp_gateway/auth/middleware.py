@@ -1,4 +1,4 @@
-"""Authentication for every HTTP path of the gateway but `/health` and `/.well-known/*`.
+"""Authentication for every HTTP path of the gateway but the probes (`/health`, `/ready`) and `/.well-known/*`.
 
 One ASGI middleware: a path added later is protected by default. It takes the credential from
 `x-mcp-gateway-key`, `Authorization: Bearer` or `x-api-key` (where the Anthropic SDK and Claude Code send theirs),
@@ -36,7 +36,7 @@ KEY_HEADER = "x-mcp-gateway-key"
 ANTHROPIC_KEY_HEADER = "x-api-key"
 ANTHROPIC_PATHS = ("/v1/messages",)
 """Paths whose callers read errors in Anthropic's shape."""
-PUBLIC_PATHS = ("/health",)
+PUBLIC_PATHS = ("/health", "/ready")
 PUBLIC_PREFIXES = ("/.well-known/",)
 
 

@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 import mcp_types
@@ -98,10 +98,18 @@ class _PlannedCall:
     """The caller's approval decision for a resumed call: False runs nothing and answers "denied"."""
 
 
+class RoundObserver(Protocol):
+    """Told about every model call (metrics); must be cheap and never raise."""
+
+    def round_finished(self, provider: str, model: str, outcome: str, seconds: float, prompt_tokens: int,
+                       completion_tokens: int) -> None: ...
+
+
 class ToolLoop:
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, observer: RoundObserver | None = None) -> None:
         self._registry = registry
         self._conversions = ConversionCache()
+        self._observer = observer
 
     async def run(self, request: LoopRequest, emit: Emit) -> None:
         progress = _Progress()
@@ -157,6 +165,8 @@ class ToolLoop:
             parallel_tool_calls=request.parallel_tool_calls, params=request.params, stream=request.stream,
         )
         turn: ModelTurn | None = None
+        started = time.perf_counter()
+        outcome = "exception"
         try:
             async with aclosing(request.client.respond(model_request)) as events:
                 async for event in events:
@@ -164,8 +174,19 @@ class ToolLoop:
                         await emit(event)
                     else:
                         turn = event
+            outcome = "ok" if turn is not None else "malformed"
         except MessageConversionError as error:
+            outcome = "invalid_request"
             raise RequestError(400, f"messages: {error}", param="messages") from error
+        except ProviderError as error:
+            outcome = error.kind
+            raise
+        finally:
+            if self._observer is not None:
+                usage = turn.usage if turn is not None else Usage()
+                self._observer.round_finished(request.client.name, request.model, outcome,
+                                              time.perf_counter() - started, usage.prompt_tokens,
+                                              usage.completion_tokens)
         if turn is None:
             raise ProviderError("malformed", request.client.name, "gave no answer")
         return turn

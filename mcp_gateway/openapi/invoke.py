@@ -22,6 +22,7 @@ from mcp_gateway.openapi.model import ToolSpec
 from mcp_gateway.openapi.request import HeaderError, build_request
 from mcp_gateway.openapi.response import error_result, public_url, to_call_result
 from mcp_gateway.openapi.serialize import encode_cookie_value
+from mcp_gateway.request_id import tag_outbound
 
 __all__ = ["MAX_RESPONSE_BYTES", "ArgumentError", "build_request", "invoke", "to_call_result"]
 
@@ -57,6 +58,7 @@ async def invoke(
     secrets += [encode_cookie_value(secret) for secret in secrets]
     try:
         request = build_request(tool.binding, base_url, arguments, auth=auth, headers=headers)
+        tag_outbound(request)
         _check_required(tool, arguments)
     except ArgumentError as error:
         return error_result(redact(f"invalid arguments for tool '{tool.name}': {error}", secrets))

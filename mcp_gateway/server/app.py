@@ -7,6 +7,7 @@ import os
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import anyio
 from mcp.server.transport_security import TransportSecuritySettings
@@ -21,14 +22,21 @@ from mcp_gateway.auth.settings import AccessSettings
 from mcp_gateway.llm.models import ModelsConfig, parse_models
 from mcp_gateway.llm.providers import ProviderPool
 from mcp_gateway.llm.store import ResponseStore, SqliteResponseStore, default_database_path
+from mcp_gateway.metrics import GatewayMetrics
 from mcp_gateway.registry import Registry
 from mcp_gateway.reload import ConfigReloader
+from mcp_gateway.request_id import RequestIdMiddleware
 from mcp_gateway.server.chat import ChatCompletions
+from mcp_gateway.server.drain import Drain
 from mcp_gateway.server.mcp import McpEndpoints
 from mcp_gateway.server.messages import Messages
 from mcp_gateway.server.responses import Responses
-from mcp_gateway.server.rest import rest_routes
+from mcp_gateway.server.rest import metrics_route, rest_routes
 from mcp_gateway.server.sessions import SessionLimits
+
+if TYPE_CHECKING:
+    # Only a gateway started with --redis-url imports the redis package.
+    from mcp_gateway.cluster.state import SharedState
 
 logger = logging.getLogger(__name__)
 
@@ -114,23 +122,31 @@ def create_app(
     models: ModelsConfig | None = None,
     access: AccessSettings | None = None,
     response_store: ResponseStore | None = None,
+    drain: Drain | None = None,
+    metrics: GatewayMetrics | None = None,
+    shared: SharedState | None = None,
 ) -> Starlette:
     """The whole HTTP gateway. `on_ready` lines are logged once every upstream has been started; unhealthy
     upstreams are retried every `retry_interval` seconds (0: never); with a `reloader`, the config file is
     checked for changes every `reload_interval` seconds (0: only on SIGHUP). `models` are the LLM providers of
     /v1/chat/completions, /v1/responses and /v1/messages (default: the official SDKs' environment variables); the
     responses /v1/responses stores go to `response_store` (default: SQLite at the default data path). With `access`
-    configured every path but `/health` and `/.well-known/*` needs a gateway key or an accepted token."""
+    configured every path but `/health`, `/ready` and `/.well-known/*` needs a gateway key or an accepted token.
+    `drain` is the shutdown state `/health` and `/ready` report (the caller wraps the app in its middleware).
+    `metrics` (one of its own by default) is served at `/metrics`, to admins only when access is configured.
+    `shared` is the state replicas share in Redis (list-changed events here; its token store is the registry's)."""
     host_policy = policy or HostPolicy()
+    metrics = metrics or GatewayMetrics()
     providers = ProviderPool()
     models = models or parse_models(None, environ=os.environ)
-    chat = ChatCompletions(registry, models, providers)
-    messages = Messages(registry, models, providers)
+    chat = ChatCompletions(registry, models, providers, metrics)
+    messages = Messages(registry, models, providers, metrics)
     store = response_store if response_store is not None else SqliteResponseStore(default_database_path())
-    responses = Responses(registry, models, providers, store)
+    responses = Responses(registry, models, providers, store, metrics)
     endpoints = McpEndpoints(
         registry, stateless=stateless, security=host_policy.transport_security(), sessions=sessions
     )
+    metrics.watch(registry, sessions=endpoints.open_sessions)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -139,6 +155,9 @@ def create_app(
             # the upstreams already started, stdio children included.
             await registry.start()
             async with endpoints.run(), anyio.create_task_group() as background:
+                if shared is not None:
+                    await shared.check()
+                    await background.start(shared.changes.run, registry)
                 if retry_interval > 0:
                     background.start_soon(registry.recover_forever, retry_interval)
                 if reloader is not None:
@@ -151,6 +170,8 @@ def create_app(
             await providers.aclose()
             await store.aclose()
             await registry.aclose()
+            if shared is not None:
+                await shared.aclose()
 
     gateway_app, server_app = endpoints.gateway_app(), endpoints.server_app()
     routes = [
@@ -159,10 +180,15 @@ def create_app(
         Route("/mcp/", gateway_app, methods=["GET", "POST", "DELETE"]),
         Route("/mcp/{server}", ServerAccess(server_app), methods=["GET", "POST", "DELETE"]),
         Route("/mcp/{server}/", ServerAccess(server_app), methods=["GET", "POST", "DELETE"]),
-        *rest_routes(registry),
+        *rest_routes(
+            registry,
+            draining=(lambda: drain.draining) if drain is not None else lambda: False,
+            config_digest=(lambda: reloader.config_digest) if reloader is not None else lambda: None,
+        ),
         *chat.routes(),
         *responses.routes(),
         *messages.routes(),
+        metrics_route(metrics),
     ]
     authenticator = Authenticator(access) if access is not None and access.enabled else None
     if authenticator is not None:
@@ -171,4 +197,7 @@ def create_app(
     if authenticator is not None:
         app.add_middleware(AuthMiddleware, authenticator=authenticator)
     app.add_middleware(HostCheckMiddleware, policy=host_policy)
+    # Outermost, so refusals (wrong Host, no key) are counted too, and carry a request id.
+    app.add_middleware(metrics.middleware, endpoints=[route.path for route in routes])
+    app.add_middleware(RequestIdMiddleware)
     return app

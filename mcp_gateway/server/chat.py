@@ -42,7 +42,7 @@ from mcp_gateway.llm.events import (
     ToolCallFinished,
     ToolCallStarted,
 )
-from mcp_gateway.llm.loop import Emit, LoopRequest, ToolLoop
+from mcp_gateway.llm.loop import Emit, LoopRequest, RoundObserver, ToolLoop
 from mcp_gateway.llm.models import ModelsConfig, UnknownModelError
 from mcp_gateway.llm.providers import ProviderPool
 from mcp_gateway.llm.toolset import mcp_tool_credentials, read_tools
@@ -161,11 +161,13 @@ def _approvals(value: object) -> dict[str, bool]:
 
 
 class ChatCompletions:
-    def __init__(self, registry: Registry, models: ModelsConfig, pool: ProviderPool) -> None:
+    def __init__(
+        self, registry: Registry, models: ModelsConfig, pool: ProviderPool, observer: RoundObserver | None = None
+    ) -> None:
         self._registry = registry
         self._models = models
         self._pool = pool
-        self._loop = ToolLoop(registry)
+        self._loop = ToolLoop(registry, observer)
 
     def routes(self) -> list[Route]:
         return [

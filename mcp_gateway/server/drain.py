@@ -5,7 +5,9 @@ even end its session (or reconnect its event stream) and loses the answer; and a
 until connections are refused. Here the first signal starts a drain instead:
 
 - the listener stays open, and new work is answered 503 with `Retry-After` and `Connection: close`: MCP
-  `tools/call` and `initialize`, and every REST request (so `/health` tells a load balancer). What a client
+  `tools/call` and `initialize`, and every REST request but the probes, which answer for themselves: `/ready`
+  turns 503 (so a load balancer sends new work elsewhere) and `/health` says "draining" with a 200 (so an
+  orchestrator's liveness probe does not kill the drain). What a client
   needs to finish a call already running passes: `tools/list` (the official client lists tools to check a
   result), pings, notifications and session DELETEs;
 - requests already running — tool calls, REST calls — run to their end, for at most the grace period;
@@ -124,13 +126,17 @@ def _starts_new_work(body: bytes) -> bool:
     return any(not isinstance(message, dict) or message.get("method") in _NEW_WORK_METHODS for message in messages)
 
 
+PROBE_PATHS = ("/health", "/ready")
+
+
 class DrainMiddleware:
     def __init__(self, app: ASGIApp, drain: Drain) -> None:
         self.app = app
         self.drain = drain
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"] in PROBE_PATHS:
+            # Probes are no work to wait for: a balancer checking /ready every second must not keep a drain going.
             await self.app(scope, receive, send)
             return
         drain = self.drain

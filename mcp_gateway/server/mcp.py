@@ -444,6 +444,10 @@ class McpEndpoints:
         if roster is not None:
             task_group.start_soon(roster.notify, method)
 
+    def open_sessions(self) -> int:
+        """Handshake-era sessions open over every endpoint."""
+        return self._pool.open_sessions()
+
     def gateway_app(self) -> ASGIApp:
         return _AsgiEndpoint(self._handle_gateway)
 

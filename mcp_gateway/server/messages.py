@@ -34,7 +34,7 @@ from mcp_gateway.auth.principal import principal_of
 from mcp_gateway.auth.user_credentials import credentials_of, forwarding
 from mcp_gateway.llm.errors import RequestError
 from mcp_gateway.llm.events import Completed, Failed, McpCallRecord
-from mcp_gateway.llm.loop import Emit, LoopRequest, ToolLoop
+from mcp_gateway.llm.loop import Emit, LoopRequest, RoundObserver, ToolLoop
 from mcp_gateway.llm.models import ModelsConfig, ProviderConfig, UnknownModelError
 from mcp_gateway.llm.providers import ProviderPool
 from mcp_gateway.llm.providers.base import ProviderError
@@ -126,11 +126,13 @@ def failed_response(failed: Failed) -> JSONResponse:
 
 
 class Messages:
-    def __init__(self, registry: Registry, models: ModelsConfig, pool: ProviderPool) -> None:
+    def __init__(
+        self, registry: Registry, models: ModelsConfig, pool: ProviderPool, observer: RoundObserver | None = None
+    ) -> None:
         self._registry = registry
         self._models = models
         self._pool = pool
-        self._loop = ToolLoop(registry)
+        self._loop = ToolLoop(registry, observer)
 
     def routes(self) -> list[Route]:
         return [Route("/v1/messages", self.create, methods=["POST"])]

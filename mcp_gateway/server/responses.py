@@ -33,7 +33,7 @@ from mcp_gateway.auth.principal import principal_of
 from mcp_gateway.auth.user_credentials import credentials_of, forwarding
 from mcp_gateway.llm.errors import RequestError
 from mcp_gateway.llm.events import Completed, LoopEvent
-from mcp_gateway.llm.loop import DENIED_TEXT, Emit, LoopRequest, ToolLoop
+from mcp_gateway.llm.loop import DENIED_TEXT, Emit, LoopRequest, RoundObserver, ToolLoop
 from mcp_gateway.llm.models import ModelsConfig, UnknownModelError
 from mcp_gateway.llm.providers import ProviderPool, uses_responses_api
 from mcp_gateway.llm.store import ResponseStore, StoredResponse, StoreError
@@ -84,12 +84,13 @@ def _listing(tools: RequestTools) -> list[tuple[str, list[McpTool]]]:
 
 
 class Responses:
-    def __init__(self, registry: Registry, models: ModelsConfig, pool: ProviderPool, store: ResponseStore) -> None:
+    def __init__(self, registry: Registry, models: ModelsConfig, pool: ProviderPool, store: ResponseStore,
+                 observer: RoundObserver | None = None) -> None:
         self._registry = registry
         self._models = models
         self._pool = pool
         self._store = store
-        self._loop = ToolLoop(registry)
+        self._loop = ToolLoop(registry, observer)
 
     def routes(self) -> list[Route]:
         return [

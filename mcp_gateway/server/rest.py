@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
+from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
@@ -21,6 +22,7 @@ from starlette.routing import Route
 from mcp_gateway.auth.principal import admin_only, principal_of, visible
 from mcp_gateway.bridge.targets import parse_provider
 from mcp_gateway.bridge.tools import ToolLimitError, convert_tools
+from mcp_gateway.metrics import GatewayMetrics
 from mcp_gateway.openapi.loader import MAX_SPEC_BYTES, SpecLoadError, parse_spec_text
 from mcp_gateway.registry import Registry, UnknownServerError
 
@@ -77,10 +79,51 @@ def preview_document_text(text: str) -> dict[str, Any]:
     return preview(build_tools(parse_spec_text(text, source="request body")))
 
 
-def rest_routes(registry: Registry) -> list[Route]:
+def metrics_route(metrics: GatewayMetrics) -> Route:
+    """`GET /metrics` in Prometheus' text format. Admin only when access is configured: the numbers name every
+    server and tool, which a key limited to some of them must not learn (a scraper sends an admin key as
+    `Authorization: Bearer`). Without access control it is as open as the rest of the gateway."""
+
+    @admin_only
+    async def scrape(request: Request) -> Response:
+        body, content_type = metrics.exposition()
+        return Response(body, media_type=content_type)
+
+    return Route("/metrics", scrape, methods=["GET"])
+
+
+def _never() -> bool:
+    return False
+
+
+def _unknown() -> str | None:
+    return None
+
+
+def rest_routes(
+    registry: Registry,
+    *,
+    draining: Callable[[], bool] = _never,
+    config_digest: Callable[[], str | None] = _unknown,
+) -> list[Route]:
     async def health(request: Request) -> JSONResponse:
+        # Liveness: answers 200 as long as the process serves, draining included (a probe that failed then would
+        # have the orchestrator kill calls the drain is finishing).
         states = Counter(status.health.state for status in registry.servers())
-        return JSONResponse({"status": "ok", "servers": dict(states)})
+        body: dict[str, Any] = {"status": "draining" if draining() else "ok", "servers": dict(states)}
+        digest = config_digest()
+        if digest is not None:
+            body["config"] = digest
+        return JSONResponse(body)
+
+    async def ready(request: Request) -> JSONResponse:
+        # Readiness: whether to send this replica new work. Counts only: /ready answers without a key.
+        if draining():
+            return JSONResponse({"ready": False, "reason": "draining"}, status_code=503)
+        starting = sum(status.health.state == "starting" for status in registry.servers())
+        if starting:
+            return JSONResponse({"ready": False, "reason": f"{starting} server(s) still starting"}, status_code=503)
+        return JSONResponse({"ready": True})
 
     async def servers(request: Request) -> JSONResponse:
         caller = principal_of(request.scope)
@@ -142,6 +185,7 @@ def rest_routes(registry: Registry) -> list[Route]:
 
     return [
         Route("/health", health, methods=["GET"]),
+        Route("/ready", ready, methods=["GET"]),
         Route("/servers", servers, methods=["GET"]),
         Route("/tools", tools, methods=["GET"]),
         Route("/openapi/preview", openapi_preview, methods=["POST"]),

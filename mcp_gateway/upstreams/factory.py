@@ -116,10 +116,14 @@ def registry_server(
 
 
 def build_registry(
-    config: GatewayConfig, memory: MemoryBudget | None = None, cache: ConversionCache | None = None
+    config: GatewayConfig,
+    memory: MemoryBudget | None = None,
+    cache: ConversionCache | None = None,
+    tokens: TokenCaches | None = None,
 ) -> Registry:
     """`memory` is the gateway-wide budget for upstream response bytes (one default-sized budget if not given);
-    `cache` keeps converted OpenAPI specs between starts (none: every start converts)."""
+    `cache` keeps converted OpenAPI specs between starts (none: every start converts); `tokens` are the OAuth2
+    client-credentials tokens (in process only if not given)."""
     budget = memory or MemoryBudget()
-    tokens = TokenCaches()
+    tokens = tokens or TokenCaches()
     return Registry([registry_server(entry, config.base_dir, budget, tokens, cache) for entry in config.servers])

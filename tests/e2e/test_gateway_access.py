@@ -117,7 +117,8 @@ def get(gateway: Gateway, path: str, key: str | None = None, **params: str) -> h
 
 # /v1/...: the LLM front door, and any path added later, is covered by default.
 @pytest.mark.parametrize(
-    "path", ["/mcp", "/mcp/tools", "/tools", "/servers", "/openapi.json", "/v1/chat/completions", "/v1/models"]
+    "path",
+    ["/mcp", "/mcp/tools", "/tools", "/servers", "/openapi.json", "/v1/chat/completions", "/v1/models", "/metrics"],
 )
 def test_no_key_or_a_wrong_key_is_401_with_a_bearer_challenge(gateway: Gateway, path: str) -> None:
     for headers in ({}, bearer("mgw_not-a-key-of-this-gateway-000000"), {"x-mcp-gateway-key": "wrong"}):
@@ -148,8 +149,18 @@ def test_no_spelling_of_a_path_gets_past_authentication(gateway: Gateway, path: 
     assert "getItem" not in body and "echo" not in body
 
 
-def test_health_needs_no_key(gateway: Gateway) -> None:
+def test_the_probes_need_no_key(gateway: Gateway) -> None:
     assert get(gateway, "/health").status_code == 200
+    assert get(gateway, "/ready").json() == {"ready": True}
+
+
+def test_metrics_are_for_admins_only(gateway: Gateway) -> None:
+    # The numbers name every server and tool: a key limited to some of them must not learn the others.
+    assert get(gateway, "/metrics", READER_KEY).status_code == 403
+    scraped = get(gateway, "/metrics", ADMIN_KEY)
+    assert scraped.status_code == 200
+    assert scraped.headers["content-type"].startswith("text/plain")
+    assert 'mcp_gateway_http_requests_total{endpoint="/metrics",status="403"}' in scraped.text
 
 
 def test_the_key_header_works_like_a_bearer_token(gateway: Gateway) -> None:

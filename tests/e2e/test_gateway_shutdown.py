@@ -105,9 +105,14 @@ async def test_sigterm_answers_the_calls_in_flight_refuses_new_work_then_stops_t
             gateway.process.popen.send_signal(signal.SIGTERM)
             await anyio.sleep(0.3)
             health = await anyio.to_thread.run_sync(gateway.get, "/health")
+            ready = await anyio.to_thread.run_sync(gateway.get, "/ready")
             refused = await anyio.to_thread.run_sync(new_tool_call, gateway)
 
-        assert health.status_code == 503
+        # Alive (a liveness probe must not kill the drain), but no longer ready for new work.
+        assert health.status_code == 200
+        assert health.json()["status"] == "draining"
+        assert ready.status_code == 503
+        assert ready.json() == {"ready": False, "reason": "draining"}
         assert refused.status_code == 503
         assert refused.headers["retry-after"]
         assert sorted(results) == list(range(8))
@@ -151,3 +156,31 @@ async def test_a_call_still_running_after_the_grace_period_is_cut_off(
         assert time.monotonic() - started < 30
         assert len(outcome) == 1 and not isinstance(outcome[0], types.CallToolResult)
         assert "grace period of 1s over: 1 request(s) still running are cut off" in gateway.log()
+
+
+async def test_a_client_that_got_its_answer_during_the_drain_can_still_follow_it_up(
+    upstream_api: UpstreamAPI, tmp_path: Path, e2e_log_dir: Path
+) -> None:
+    # The official client lists tools after a call and ends its session with a DELETE: requests that arrive a
+    # moment after the last answer of the drain, which must not find the port closed.
+    with gateway_to_stop(upstream_api, tmp_path, e2e_log_dir, grace_period=30) as gateway:
+        upstream_api.forget_received()
+        async with Client(gateway.mcp_url, mode="legacy") as client, anyio.create_task_group() as group:
+            answered: list[types.CallToolResult] = []
+
+            async def slow_call() -> None:
+                answered.append(await client.call_tool("api-slowEcho", {"seconds": 1}))
+
+            group.start_soon(slow_call)
+            with anyio.fail_after(60):
+                while not await anyio.to_thread.run_sync(slow_requests, upstream_api):
+                    await anyio.sleep(0.05)
+            gateway.process.popen.send_signal(signal.SIGTERM)
+            with anyio.fail_after(30):
+                while not answered:
+                    await anyio.sleep(0.02)
+            await anyio.sleep(0.3)
+            follow_up = await client.list_tools()
+        assert not answered[0].is_error and result_text(answered[0]) and follow_up.tools
+        assert await anyio.to_thread.run_sync(lambda: gateway.process.popen.wait(timeout=EXIT_TIMEOUT)) == 0
+        assert "every request in flight was answered" in gateway.log()

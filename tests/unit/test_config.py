@@ -122,3 +122,34 @@ def test_a_misspelt_field_of_ours_is_reported_with_a_suggestion(caplog: pytest.L
     assert "s.json: server 'api': field 'alowedTools' is not used by the gateway; did you mean 'allowedTools'?" in (
         caplog.text)
     assert "autoApprove" not in caplog.text
+
+
+class TestConfigDigest:
+    """The digest /health shows so an operator can see replicas whose configurations disagree."""
+
+    def test_the_same_file_gives_the_same_digest_whatever_its_whitespace(self) -> None:
+        document = {"mcpServers": {"a": {"url": "http://a.example/mcp"}}}
+        compact = parse_config(document)
+        spaced = parse_config(json.loads(json.dumps(document, indent=4)))
+        assert compact.digest == spaced.digest
+        assert len(compact.digest) == 16
+
+    def test_a_changed_server_or_server_order_changes_it(self) -> None:
+        base = parse_config({"mcpServers": {"a": {"url": "http://a/mcp"}, "b": {"url": "http://b/mcp"}}})
+        changed = parse_config({"mcpServers": {"a": {"url": "http://a/mcp"}, "b": {"url": "http://c/mcp"}}})
+        # Config order decides names (a collision suffix goes to the later server), so order is content.
+        reordered = parse_config({"mcpServers": {"b": {"url": "http://b/mcp"}, "a": {"url": "http://a/mcp"}}})
+        assert len({base.digest, changed.digest, reordered.digest}) == 3
+
+    def test_secrets_from_the_environment_never_enter_it_but_a_different_key_does(self) -> None:
+        document = {
+            "mcpServers": {"a": {"url": "http://a/mcp", "headers": {"Authorization": "Bearer ${TOKEN}"}}},
+            "access": {"keys": {"admin": {"key": "${ADMIN_KEY}", "admin": True}}},
+        }
+        one = parse_config(document, environ={"TOKEN": "secret-1", "ADMIN_KEY": "mgw_key_one_0123456789"})
+        other_token = parse_config(document, environ={"TOKEN": "secret-2", "ADMIN_KEY": "mgw_key_one_0123456789"})
+        other_key = parse_config(document, environ={"TOKEN": "secret-1", "ADMIN_KEY": "mgw_key_two_0123456789"})
+        # An upstream token is the deployment's Secret; it is not part of what the digest can tell apart...
+        assert one.digest == other_token.digest
+        # ...but gateway keys are, through their SHA-256: two replicas with different keys disagree visibly.
+        assert one.digest != other_key.digest

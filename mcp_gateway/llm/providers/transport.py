@@ -22,6 +22,7 @@ import anyio
 from mcp_gateway.http import httpx, new_client
 from mcp_gateway.llm.models import ProviderConfig
 from mcp_gateway.llm.providers.base import ProviderError
+from mcp_gateway.request_id import tag_outbound
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +131,7 @@ class ProviderTransport:
         """A successful (2xx) response, streaming; retried as the module docstring says."""
         # The entry's own headers win, so config can pin a protocol header (anthropic-version, a beta flag).
         request = self._client.build_request("POST", url, json=body, headers={**headers, **self.config.headers})
+        tag_outbound(request)
         attempts = self.config.max_retries + 1
         for attempt in range(attempts):
             try:

@@ -1,0 +1,76 @@
+"""One id per HTTP request, to follow it through the gateway's log lines, its response and the calls it makes.
+
+A request that arrives with a sane `X-Request-Id` (a load balancer or the caller set one) keeps it; otherwise the
+gateway makes one. The id is returned in the response's `X-Request-Id`, stamped on every log record written while
+the request runs (see log_format.py), and sent as `X-Request-Id` on the requests it causes: OpenAPI upstream calls
+and LLM provider calls.
+
+Not on calls to MCP upstreams over HTTP: the SDK's client sends every request of a session from one task created
+when the session opened, so the context of the call that caused a request does not reach it (and stamping that
+task's context would give every request the id of whichever request happened to open the session).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from contextvars import ContextVar
+from typing import TYPE_CHECKING
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from mcp_gateway.http import httpx
+
+REQUEST_ID_HEADER = "x-request-id"
+_RAW_HEADER = REQUEST_ID_HEADER.encode()
+_SANE = re.compile(r"[A-Za-z0-9._:/+=-]{1,128}")
+"""What a caller may choose: long enough for a UUID or a W3C trace id, short and plain enough for any log."""
+
+_current: ContextVar[str | None] = ContextVar("mcp_gateway_request_id", default=None)
+
+
+def current_request_id() -> str | None:
+    """The id of the HTTP request being served, or None outside one (startup, background recovery)."""
+    return _current.get()
+
+
+def tag_outbound(request: httpx.Request) -> None:
+    """Send the current request's id along with `request` (unless it already carries one of its own)."""
+    request_id = _current.get()
+    if request_id is not None and REQUEST_ID_HEADER not in request.headers:
+        request.headers[REQUEST_ID_HEADER] = request_id
+
+
+def _chosen_id(scope: Scope) -> str:
+    for name, value in scope["headers"]:
+        if name == _RAW_HEADER:
+            candidate: str = value.decode("latin-1")
+            if _SANE.fullmatch(candidate):
+                return candidate
+            break
+    return uuid.uuid4().hex
+
+
+class RequestIdMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _chosen_id(scope)
+        header = (_RAW_HEADER, request_id.encode())
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [pair for pair in message.get("headers", ()) if pair[0].lower() != _RAW_HEADER]
+                message = {**message, "headers": [*headers, header]}
+            await send(message)
+
+        token = _current.set(request_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            _current.reset(token)
