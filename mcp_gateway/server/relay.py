@@ -4,7 +4,7 @@ The session model:
 
 - **Shared session (the default).** One pooled session per upstream carries every plain request of every
   client: tools, prompts, resources, completion (plain tool calls to an HTTP upstream that also speaks the
-  modern era go over a modern-era channel beside it, see `McpUpstream._modern_calls_channel`). What comes back
+  modern era go over a modern-era channel beside it, see `upstreams/modern_channel.py`). What comes back
   on it is attributable only by progress token (the SDK's dispatcher gives each relayed request its own), so
   progress is relayed to the request that asked for it, and nothing else that comes back on it is delivered
   to anyone (log messages are dropped; sampling, elicitation and roots requests are refused, see

@@ -44,7 +44,7 @@ notifications; roots are asked per request), and an upstream that cancels its ow
 such request to cancel. Two count per-session state in the test upstream, where every modern request is a
 session of its own. And an upstream that asks its client with server-to-client requests inside a tool call, as
 handshake-era servers do, can only do so in that era. Plain tool calls to an HTTP upstream that serves both eras
-still use a modern-era channel (`McpUpstream._modern_calls_channel`), where nothing per client is needed."""
+still use a modern-era channel (upstreams/modern_channel.py), where nothing per client is needed."""
 
 NEGOTIATED = "auto"
 """The SDK's connect mode once the handshake was refused: it probes `server/discover` and picks a mutual version."""

@@ -31,7 +31,6 @@ from mcp import Client, StdioServerParameters
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
-from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from mcp_gateway import __version__
 from mcp_gateway.http import httpx, new_client
@@ -40,6 +39,7 @@ from mcp_gateway.upstreams.base import Health
 from mcp_gateway.upstreams.mcp_errors import describe_error, redact, upstream_target
 from mcp_gateway.upstreams.mcp_session import ProgressCallback, SessionHandlers, send_raw
 from mcp_gateway.upstreams.mcp_spec import McpServerSpec
+from mcp_gateway.upstreams.modern_channel import modern_calls_channel
 from mcp_gateway.upstreams.sse_retry import resume_request_streams_at_once
 from mcp_gateway.upstreams.stdio_noise import quiet_sdk_parse_failures, stdout_noise_handler
 from mcp_gateway.upstreams.tool_listing import list_all_tools
@@ -462,36 +462,6 @@ class McpUpstream:
             "server '%s': tools changed but could not be listed again: %s", self.name, self._describe(error)
         )
 
-    async def _modern_calls_channel(self, stack: AsyncExitStack, http_client: httpx.AsyncClient) -> Client | None:
-        """A second, modern-era client for plain tool calls, if the upstream speaks that era; else None.
-
-        Why: a handshake-era session answers each call as an event stream, which costs the gateway ~0.6 ms of CPU
-        per call more than the modern era's plain JSON answer (benchmarks/mcp_relay_calls.py). The handshake-era
-        session stays for everything else (list changes, subscriptions, server-to-client requests)."""
-        assert self._spec.url is not None, "only for HTTP upstreams"
-        attempt = AsyncExitStack()
-        try:
-            # Bounded by the client's own read timeout (a deadline scope here would end inside the client's
-            # task group, which outlives it).
-            calls = await attempt.enter_async_context(
-                Client(
-                    streamable_http_client(self._spec.url, http_client=http_client),
-                    mode="auto",
-                    read_timeout_seconds=self._spec.timeout,
-                    client_info=types.Implementation(name="mcp-gateway", version=__version__),
-                    cache=None,
-                )
-            )
-        except Exception as error:
-            await attempt.aclose()
-            logger.debug("server '%s': no modern-era channel for calls: %s", self.name, self._describe(error))
-            return None
-        if calls.protocol_version not in MODERN_PROTOCOL_VERSIONS:
-            await attempt.aclose()  # a second handshake-era session would only duplicate the first
-            return None
-        stack.push_async_exit(attempt)
-        return calls
-
     @asynccontextmanager
     async def _open_client(
         self, handlers: SessionHandlers, *, calls_channel: bool = False, stream_opened: anyio.Event | None = None
@@ -561,7 +531,7 @@ class McpUpstream:
             ):
                 # A modern-era session already answers calls as plain JSON: it is its own calls channel.
                 wants_channel = calls_channel and not era.is_modern(client)
-                calls = await self._modern_calls_channel(stack, http_client) if wants_channel else None
+                calls = await modern_calls_channel(stack, http_client, spec, self.name) if wants_channel else None
                 yield client, calls
         else:
             assert spec.url is not None, "checked by McpServerSpec"
