@@ -82,7 +82,15 @@ class _LeanLivenessStream(httpcore2.AsyncNetworkStream):
 
     def __init__(self, inner: httpcore2.AsyncNetworkStream) -> None:
         self._inner = inner
-        self._socket: socket.socket | None = inner.get_extra_info("socket")
+        self._lost = False
+        self._socket: socket.socket | None = None
+        try:
+            self._socket = inner.get_extra_info("socket")
+        except AttributeError:
+            # uvloop lets go of a transport's socket as soon as the connection is lost, and anyio then fails to
+            # build the attribute table it answers from. Seen when a server resets a connection as it accepts it
+            # (a process being killed): the request on it fails as a plain read/write error, never as this.
+            self._lost = True
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         return await self._inner.read(max_bytes, timeout)
@@ -99,6 +107,8 @@ class _LeanLivenessStream(httpcore2.AsyncNetworkStream):
         return _LeanLivenessStream(await self._inner.start_tls(ssl_context, server_hostname, timeout))
 
     def get_extra_info(self, info: str) -> Any:
+        if info == "is_readable" and self._lost:
+            return True  # how the pool learns that a connection is closed
         if info == "is_readable" and self._socket is not None:
             return is_socket_readable(self._socket)
         return self._inner.get_extra_info(info)

@@ -4,11 +4,16 @@ it fails here)."""
 
 from __future__ import annotations
 
+import socket
+import struct
+import threading
+
 import anyio
 import anyio.abc
 import httpcore2
+import pytest
 
-from mcp_gateway.http import _LeanLivenessBackend, new_client
+from mcp_gateway.http import _LeanLivenessBackend, _LeanLivenessStream, new_client
 
 
 class CountingServer:
@@ -83,3 +88,48 @@ def test_the_pool_uses_the_lean_liveness_check() -> None:
     pool = getattr(transport, "_pool", None)
     assert isinstance(pool, httpcore2.AsyncConnectionPool)
     assert isinstance(pool._network_backend, _LeanLivenessBackend)
+
+
+def _resetting_server(connected: threading.Event) -> tuple[socket.socket, threading.Thread]:
+    """A loopback listener that resets (RST) the one connection it accepts once the client holds it, as a server
+    being killed does."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(30)
+
+    def reset_one() -> None:
+        connection, _ = listener.accept()
+        connected.wait(timeout=30)
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        connection.close()
+
+    thread = threading.Thread(target=reset_one, daemon=True)
+    thread.start()
+    return listener, thread
+
+
+async def _wrap_a_reset_connection() -> None:
+    connected = threading.Event()
+    listener, thread = _resetting_server(connected)
+    try:
+        inner = await httpcore2.AnyIOBackend().connect_tcp("127.0.0.1", listener.getsockname()[1], timeout=30)
+        connected.set()
+        with pytest.raises(httpcore2.ReadError):
+            await inner.read(1, timeout=30)  # the reset has arrived: the event loop has closed the transport
+        stream = _LeanLivenessStream(inner)
+        assert stream.get_extra_info("is_readable") is True  # closed, so the pool drops it rather than reuse it
+        with pytest.raises(httpcore2.NetworkError):
+            await stream.write(b"GET / HTTP/1.1\r\n\r\n", timeout=30)
+        await stream.aclose()
+    finally:
+        connected.set()
+        thread.join(timeout=30)
+        listener.close()
+
+
+@pytest.mark.parametrize("use_uvloop", [False, True], ids=["asyncio", "uvloop"])
+def test_a_connection_reset_as_it_is_made_fails_as_a_network_error(use_uvloop: bool) -> None:
+    # The gateway serves on uvloop where installed (cli.py); there a lost transport has no socket left, and
+    # asking anyio for it raised AttributeError out of the pool: an "Internal server error" to the MCP client.
+    if use_uvloop:
+        pytest.importorskip("uvloop")
+    anyio.run(_wrap_a_reset_connection, backend_options={"use_uvloop": use_uvloop})
