@@ -300,7 +300,7 @@ def report(rows: list[Row], results: Results) -> None:
             f"{row.label:<26} {fmt(results.p50_ms(row.label)):>10} {fmt(raw):>11} "
             f"{fmt(results.rate(row.label), 0):>12} "
             f"{fmt(results.p50_ms(row.label, HIGH_CONCURRENCY)):>11} {fmt(results.cpu_ms(row.label)):>11} "
-            f"{fmt(results.client_cpu_ms(row.label)):>10}  {errors}{f' ({first[:80]})' if first else ''}"
+            f"{fmt(results.client_cpu_ms(row.label)):>10}  {errors}{f' ({first[:300]})' if first else ''}"
         )
     rate, p50 = results.rate, results.p50_ms
     overhead_openapi = (p50("gateway openapi") or 0) - (p50("direct") or 0) if p50("gateway openapi") else None

@@ -113,10 +113,10 @@ class ClientLink:
         self._last: ServerRequestContext[Any, Any] | None = None
         self.capabilities: types.ClientCapabilities | None = None
         self._log_level: str | None = None
-        self._resources: ResourceWatch | None = None
-        """The client's resource subscriptions, when its own upstream session is of the modern era."""
         """The level the client set, when its own upstream session is of the modern era: there it is not state
         the upstream keeps but an opt-in each request carries (`_meta`), so the link stamps it."""
+        self._resources: ResourceWatch | None = None
+        """The client's resource subscriptions, when its own upstream session is of the modern era."""
 
     @classmethod
     def of(cls, ctx: ServerRequestContext[Any, Any], upstream: McpUpstream) -> ClientLink:
