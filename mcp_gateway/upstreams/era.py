@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
@@ -33,8 +33,8 @@ versions; then, and only then, the SDK negotiates (`NEGOTIATED`), and the relay 
 - resource subscriptions: a client's own session listens for its URIs (`ResourceWatch`);
 - sampling, elicitation, roots: "input required" results. A handshake-era client's own upstream session answers
   them by asking it (`Client.call_tool` drives the retry); a modern-era client gets them passed through and
-  retries through the gateway (`call_passing_input`). Tool calls only: prompts/get and resources/read relay
-  the upstream's result as it came, and an "input required" one there is not driven for a handshake-era client;
+  retries through the gateway (`call_passing_input`). The same holds for prompts/get and resources/read
+  (`DRIVEN_FOR_OWN_SESSIONS`);
 - logging: a client's `logging/setLevel` becomes the `_meta` level each of its requests carries (server/relay.py).
 
 Why not "auto" for every upstream: measured on this branch with UPSTREAM_ERA = "auto" against
@@ -162,6 +162,31 @@ async def _follow(client: Client, changed: Callable[[str], Awaitable[None]], ser
             pass
         dropped = True
         await anyio.sleep(_RELISTEN_PAUSE)
+
+
+DRIVEN_FOR_OWN_SESSIONS = frozenset({"prompts/get", "resources/read"})
+"""Requests besides tools/call whose "input required" results a handshake-era client's own modern-era session
+answers by asking that client (`answer_asking`); a modern-era client gets them as they came."""
+
+
+async def answer_asking(
+    client: Client, method: str, params: Mapping[str, Any] | None, *, timeout: float
+) -> dict[str, Any]:
+    """`method` (one of `DRIVEN_FOR_OWN_SESSIONS`) on `client`, a handshake-era client's own modern-era session:
+    the SDK answers each "input required" round with the session's callbacks, which ask the client behind it.
+    Returns the final result as the wire carries it; all rounds together get `timeout`."""
+    arguments = dict(params or {})
+    meta = arguments.get("_meta")
+    result: types.Result
+    try:
+        with anyio.fail_after(timeout):
+            if method == "prompts/get":
+                result = await client.get_prompt(str(arguments.get("name")), arguments.get("arguments"), meta=meta)
+            else:
+                result = await client.read_resource(str(arguments.get("uri")), meta=meta)
+    except TimeoutError:
+        raise MCPError(types.REQUEST_TIMEOUT, f"no answer within {timeout:g}s") from None
+    return result.model_dump(by_alias=True, mode="json", exclude_unset=True)
 
 
 class InputRequired(Exception):

@@ -240,6 +240,8 @@ class McpUpstream:
         if connection is None or client is None:
             raise MCPError(types.INTERNAL_ERROR, self._health.detail or f"server '{self.name}' is not connected")
         try:
+            if session is not None and method in era.DRIVEN_FOR_OWN_SESSIONS and era.is_modern(client):
+                return await era.answer_asking(client, method, params, timeout=self._spec.timeout)
             return await send_raw(client, method, params, timeout=self._spec.timeout, on_progress=on_progress)
         except MCPError as error:
             if error.code == types.REQUEST_TIMEOUT:

@@ -234,6 +234,7 @@ async def list_prompts(ctx: ServerRequestContext[Any, Any], params: types.Pagina
             arguments=[types.PromptArgument(name="name", description="Who", required=True)],
         ),
         *(types.Prompt(name=f"filler_{index:03d}", description="Filler.") for index in range(FILLER_PROMPTS)),
+        types.Prompt(name="ask_name", description="Greet whoever the client names when asked."),
     ]
     page, next_cursor = _page(prompts, params.cursor if params else None)
     return types.ListPromptsResult(prompts=page, next_cursor=next_cursor)
@@ -252,6 +253,23 @@ async def get_prompt(ctx: ServerRequestContext[Any, Any], params: types.GetPromp
                 ),
             ],
         )
+    if params.name == "ask_name":
+        # Asks its client whom to greet: by an "input required" result in the 2026-07-28 era, else by elicitation.
+        schema: dict[str, Any] = {"type": "object", "properties": {"name": {"type": "string"}}}
+        if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
+            answer = (params.input_responses or {}).get("ask")
+            if answer is None:
+                question = types.ElicitRequest(
+                    params=types.ElicitRequestFormParams(message="Whom to greet?", requested_schema=schema)
+                )
+                return types.InputRequiredResult(input_requests={"ask": question}, request_state="ask_name")
+        else:
+            answer = await ctx.session.elicit_form("Whom to greet?", schema, related_request_id=ctx.request_id)
+        if not isinstance(answer, types.ElicitResult):
+            raise MCPError(types.INVALID_PARAMS, f"not an answer to ask_name: {answer!r}")
+        name = (answer.content or {}).get("name", "nobody")
+        greeting = types.TextContent(text=f"Hello, {name}!")
+        return types.GetPromptResult(messages=[types.PromptMessage(role="user", content=greeting)])
     if params.name.startswith("filler_"):
         return types.GetPromptResult(messages=[types.PromptMessage(role="user", content=types.TextContent(text="."))])
     raise MCPError(types.INVALID_PARAMS, f"Unknown prompt: {params.name}")

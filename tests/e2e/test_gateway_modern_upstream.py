@@ -237,6 +237,26 @@ async def test_what_the_upstream_asks_is_answered_by_the_client_whose_call_needs
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize("mode", ["legacy", MODERN_ERA])
+async def test_a_prompt_that_asks_is_answered_by_the_client_that_gets_it(gateway: Gateway, mode: Any) -> None:
+    """prompts/get as tools/call above: a handshake-era client is asked by the gateway on its own upstream session;
+    a modern-era client answers the "input required" result itself."""
+    texts: dict[str, str] = {}
+
+    async def run(name: str) -> None:
+        async with _asking_client(gateway.server_url("modern"), name, mode) as client:
+            prompt = await client.get_prompt("ask_name")
+            content = prompt.messages[0].content
+            assert isinstance(content, types.TextContent), content
+            texts[name] = content.text
+
+    async with anyio.create_task_group() as group:
+        for name in ("alice", "bob"):
+            group.start_soon(run, name)
+    assert texts == {"alice": "Hello, alice!", "bob": "Hello, bob!"}
+
+
+@pytest.mark.anyio
 async def test_a_client_that_cannot_answer_gets_a_clear_error(gateway: Gateway) -> None:
     async with gateway.client("modern", mode="legacy") as old:
         result = await old.call_tool("sample", {"prompt": "hi"})
