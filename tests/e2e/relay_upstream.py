@@ -234,7 +234,6 @@ async def list_prompts(ctx: ServerRequestContext[Any, Any], params: types.Pagina
             arguments=[types.PromptArgument(name="name", description="Who", required=True)],
         ),
         *(types.Prompt(name=f"filler_{index:03d}", description="Filler.") for index in range(FILLER_PROMPTS)),
-        types.Prompt(name="ask_name", description="Greet whoever the client names when asked."),
     ]
     page, next_cursor = _page(prompts, params.cursor if params else None)
     return types.ListPromptsResult(prompts=page, next_cursor=next_cursor)
@@ -255,6 +254,7 @@ async def get_prompt(ctx: ServerRequestContext[Any, Any], params: types.GetPromp
         )
     if params.name == "ask_name":
         # Asks its client whom to greet: by an "input required" result in the 2026-07-28 era, else by elicitation.
+        # Not listed, so the listings the relay tests compare keep their counts.
         schema: dict[str, Any] = {"type": "object", "properties": {"name": {"type": "string"}}}
         if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
             answer = (params.input_responses or {}).get("ask")
