@@ -35,6 +35,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_gateway import __version__
 from mcp_gateway.http import httpx, new_client
 from mcp_gateway.upstreams.base import Health
+from mcp_gateway.upstreams.lean_calls import LeanCalls
 from mcp_gateway.upstreams.mcp_errors import describe_error, redact, upstream_target
 from mcp_gateway.upstreams.mcp_session import ProgressCallback, SessionHandlers, send_raw
 from mcp_gateway.upstreams.mcp_spec import McpServerSpec
@@ -83,7 +84,7 @@ class _Connection:
         self.lists_tools = lists_tools
         self.client: Client | None = None
         """Set only while the session is usable; cleared before the client's context is left."""
-        self.calls: Client | None = None
+        self.calls: LeanCalls | None = None
         """A modern-era (2026-07-28) channel for plain tool calls, when the upstream speaks that era over HTTP;
         set and cleared with `client`."""
         self.tools: list[types.Tool] = []
@@ -190,8 +191,11 @@ class McpUpstream:
         goes to `on_progress`; `meta` is the caller's request `_meta`, relayed."""
         connection = session.connection if session is not None else await self._usable_connection()
         client = connection.client if connection is not None else None
-        if connection is not None and session is None and connection.calls is not None:
-            client = connection.calls
+        lean = connection.calls if connection is not None and session is None else None
+        if lean is not None:
+            client = lean.client
+            if on_progress is not None:  # the SDK client routes the upstream's progress to the caller
+                lean = None
         if connection is None or client is None:
             if session is not None:
                 return self._failure(f"the session for this client is closed ({session.failure or 'closed'})")
@@ -199,6 +203,8 @@ class McpUpstream:
             return _error_result(self._health.detail or f"server '{self.name}' is not started")
         try:
             with anyio.fail_after(self._spec.timeout):
+                if lean is not None:
+                    return await lean.call_tool(name, arguments, meta)
                 return await client.call_tool(
                     name, arguments, progress_callback=on_progress, meta=cast(types.RequestParamsMeta | None, meta)
                 )
@@ -458,7 +464,7 @@ class McpUpstream:
     @asynccontextmanager
     async def _open_client(
         self, handlers: SessionHandlers, *, calls_channel: bool = False, stream_opened: anyio.Event | None = None
-    ) -> AsyncIterator[tuple[Client, Client | None]]:
+    ) -> AsyncIterator[tuple[Client, LeanCalls | None]]:
         """The session (in the handshake era), and for the shared session of an HTTP upstream that speaks the
         modern era too, a modern-era channel for plain calls."""
         spec = self._spec
