@@ -84,7 +84,7 @@ class LeanCalls:
         options: dict[str, Any] = {}
         # The session's own stamp (bound when the channel negotiated the era): nothing of the envelope is
         # restated here. tests/unit/test_lean_calls.py fails if an SDK upgrade renames it.
-        self._client.session._stamp(data, cast(Any, options))  # noqa: SLF001
+        self._client.session._stamp(data, cast(Any, options))
         headers = {**_BASE_HEADERS, **options.get("headers", {})}
         request_id = current_request_id()
         if request_id is not None:
@@ -175,7 +175,8 @@ class LeanCalls:
         typed_meta = cast(types.RequestParamsMeta | None, meta)
         if resume_from is None:
             return await self._client.call_tool(name, arguments, meta=typed_meta)
-        request = types.CallToolRequest(params=types.CallToolRequestParams(name=name, arguments=arguments, _meta=typed_meta))
+        params = types.CallToolRequestParams(name=name, arguments=arguments, _meta=typed_meta)
+        request = types.CallToolRequest(params=params)
         resumed = await self._client.session.send_request(
             request, _CALL_RESULT, metadata=ClientMessageMetadata(resumption_token=resume_from)
         )

@@ -1,0 +1,164 @@
+"""Plain tool calls to a modern-era HTTP upstream go out as one POST from the caller's request
+(upstreams/lean_calls.py), and answer exactly as the SDK client's path does.
+
+The upstream is the SDK's own server behind a wire-level shaper (tests/e2e/lean_upstream.py) that answers some
+calls as event streams, as a resumable stream, or through a redirect. A call with a progress token takes the SDK
+client's path (it routes the upstream's progress), so every case is made both ways and compared. What tells the
+two paths apart from outside: the lean POST is sent from the caller's request, so it carries its X-Request-Id;
+the SDK client's POSTs come from a task of their own and carry none.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+import mcp_types as types
+import pytest
+
+from tests.e2e.gateway_process import (
+    LOOPBACK,
+    Gateway,
+    free_port,
+    keyed_client,
+    port_ready,
+    result_text,
+    running_gateway,
+    start_process,
+    stopping,
+    write_config,
+)
+
+pytestmark = pytest.mark.anyio
+
+CALL_TIMEOUT = 3.0
+"""The `hasty` server's per-call timeout (connecting is bounded by it too, so not much shorter)."""
+
+
+@pytest.fixture(scope="module")
+def shaped_url(e2e_log_dir: Path) -> Iterator[str]:
+    port = free_port()
+    command = [sys.executable, "-m", "tests.e2e.lean_upstream", "--host", LOOPBACK, "--port", str(port)]
+    process = start_process("lean-upstream", command, ready=port_ready(port), log_dir=e2e_log_dir)
+    with stopping(process):
+        yield f"http://{LOOPBACK}:{port}/mcp"
+
+
+@pytest.fixture(scope="module")
+def gateway(shaped_url: str, tmp_path_factory: pytest.TempPathFactory, e2e_log_dir: Path) -> Iterator[Gateway]:
+    servers = {"shaped": {"url": shaped_url}, "hasty": {"url": shaped_url, "timeout": CALL_TIMEOUT}}
+    config = write_config(tmp_path_factory.mktemp("lean-calls"), servers)
+    with running_gateway(config, e2e_log_dir) as running:
+        yield running
+
+
+def posts(shaped_url: str) -> dict[str, int]:
+    """How many tools/call POSTs each tool has received so far."""
+    counts: dict[str, int] = httpx.get(shaped_url.removesuffix("/mcp") + "/posts", timeout=10).json()
+    return counts
+
+
+async def both_ways(gateway: Gateway, server: str, tool: str, arguments: dict[str, Any]) -> tuple[Any, Any, str]:
+    """The result of one call without a progress token (lean path) and one with (SDK path), as wire dicts, with
+    the X-Request-Id the first was sent under."""
+    request_id = f"lean-{secrets.token_hex(8)}"
+    reported: list[float] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        reported.append(progress)
+
+    async with keyed_client(gateway.server_url(server), {"X-Request-Id": request_id}) as client:
+        lean = await client.call_tool(tool, arguments)
+    async with keyed_client(gateway.server_url(server), {}) as client:
+        sdk = await client.call_tool(tool, arguments, progress_callback=on_progress)
+    return wire(lean), wire(sdk), request_id
+
+
+def wire(result: types.CallToolResult) -> dict[str, Any]:
+    dumped: dict[str, Any] = result.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return dumped
+
+
+def without_request_id(result: dict[str, Any], request_id: str) -> Any:
+    """The result with the request id the tool echoed (or "-") blanked, in its text and its structured content, so
+    the two paths compare."""
+    return json.loads(re.sub(rf' (?:{re.escape(request_id)}|-)"', ' <id>"', json.dumps(result)))
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments"),
+    [
+        ("echo", {"text": "plain"}),
+        ("add", {"a": 40, "b": 2}),
+        ("fail", {"message": "the upstream said no"}),
+        ("wrong_output", {}),
+        ("repo_get", {"owner": "octo", "repo": "gateway"}),
+    ],
+)
+async def test_results_and_errors_are_the_sdk_clients(gateway: Gateway, tool: str, arguments: dict[str, Any]) -> None:
+    lean, sdk, _ = await both_ways(gateway, "shaped", tool, arguments)
+    assert lean == sdk
+
+
+async def test_structured_content_errors_and_meta_come_through_whole(gateway: Gateway) -> None:
+    added, _, _ = await both_ways(gateway, "shaped", "add", {"a": 40, "b": 2})
+    failed, _, _ = await both_ways(gateway, "shaped", "fail", {"message": "no"})
+    broken, _, _ = await both_ways(gateway, "shaped", "wrong_output", {})
+    assert added["structuredContent"] == {"result": 42} and added["isError"] is False
+    assert added["_meta"]["io.modelcontextprotocol/serverInfo"]["name"] == "test-upstream"
+    assert failed["isError"] is True and failed["content"][0]["text"] == "Error executing tool fail: no"
+    assert broken["isError"] is True
+    assert broken["content"][0]["text"].startswith("server 'shaped': returned an invalid result for 'wrong_output'")
+
+
+async def test_a_plain_call_is_one_post_carrying_the_callers_request_id(gateway: Gateway, shaped_url: str) -> None:
+    before = posts(shaped_url).get("tagged_echo", 0)
+    lean, sdk, request_id = await both_ways(gateway, "shaped", "tagged_echo", {"text": "hi"})
+    assert result_text(types.CallToolResult.model_validate(lean)) == f"hi {request_id}"
+    assert result_text(types.CallToolResult.model_validate(sdk)) == "hi -"
+    assert posts(shaped_url)["tagged_echo"] == before + 2
+
+
+async def test_an_event_stream_answer_with_a_notification_first_is_read_on_the_lean_path(
+    gateway: Gateway, shaped_url: str
+) -> None:
+    before = posts(shaped_url).get("streamed_echo", 0)
+    lean, sdk, request_id = await both_ways(gateway, "shaped", "streamed_echo", {"text": "streamed"})
+    assert lean["content"][0]["text"] == f"streamed {request_id}"
+    assert without_request_id(lean, request_id) == without_request_id(sdk, request_id)
+    assert posts(shaped_url)["streamed_echo"] == before + 2  # one POST each: nothing was sent twice
+
+
+async def test_a_stream_that_ends_before_its_answer_is_resumed_not_sent_again(
+    gateway: Gateway, shaped_url: str
+) -> None:
+    before = posts(shaped_url).get("resumed_echo", 0)
+    lean, sdk, request_id = await both_ways(gateway, "shaped", "resumed_echo", {"text": "resumed"})
+    assert lean["content"][0]["text"] == f"resumed {request_id}"  # the answer to the lean POST, fetched by GET
+    assert without_request_id(lean, request_id) == without_request_id(sdk, request_id)
+    assert posts(shaped_url)["resumed_echo"] == before + 2
+
+
+async def test_a_redirect_is_left_to_the_sdk_client_which_follows_it(gateway: Gateway, shaped_url: str) -> None:
+    before = posts(shaped_url).get("moved_echo", 0)
+    lean, sdk, _ = await both_ways(gateway, "shaped", "moved_echo", {"text": "moved"})
+    # The redirected POST ran nothing; the SDK client sent the call again (from its own task) and followed it.
+    assert lean["content"][0]["text"] == "moved -"
+    assert lean == sdk
+    # Lean: its POST, the SDK's POST, the one it followed; SDK: its POST and the one it followed.
+    assert posts(shaped_url)["moved_echo"] == before + 5
+
+
+async def test_a_call_over_the_timeout_is_the_same_error_and_the_server_stays_usable(gateway: Gateway) -> None:
+    lean, sdk, _ = await both_ways(gateway, "hasty", "slow", {"seconds": 30})
+    assert lean == sdk
+    assert lean["isError"] is True
+    assert lean["content"][0]["text"] == f"server 'hasty': tool 'slow' did not answer within {CALL_TIMEOUT:g}s"
+    again, _, request_id = await both_ways(gateway, "hasty", "tagged_echo", {"text": "still here"})
+    assert again["content"][0]["text"] == f"still here {request_id}"
