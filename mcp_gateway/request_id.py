@@ -2,12 +2,13 @@
 
 A request that arrives with a sane `X-Request-Id` (a load balancer or the caller set one) keeps it; otherwise the
 gateway makes one. The id is returned in the response's `X-Request-Id`, stamped on every log record written while
-the request runs (see log_format.py), and sent as `X-Request-Id` on the requests it causes: OpenAPI upstream calls
-and LLM provider calls.
+the request runs (see log_format.py), and sent as `X-Request-Id` on the requests it causes: OpenAPI upstream calls,
+LLM provider calls, and plain tool calls to modern-era MCP upstreams (upstreams/lean_calls.py: the calling task sends
+those itself).
 
-Not on calls to MCP upstreams over HTTP: the SDK's client sends every request of a session from one task created
-when the session opened, so the context of the call that caused a request does not reach it (and stamping that
-task's context would give every request the id of whichever request happened to open the session).
+Not on other requests to MCP upstreams over HTTP: the SDK's client sends every request of a session from one task
+created when the session opened, so the context of the call that caused a request does not reach it (and stamping
+that task's context would give every request the id of whichever request happened to open the session).
 """
 
 from __future__ import annotations
