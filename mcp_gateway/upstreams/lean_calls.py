@@ -22,6 +22,7 @@ Cancelling the calling task closes the POST, which is the modern era's cancellat
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 from typing import Any, cast
@@ -162,8 +163,9 @@ class LeanCalls:
         raise MCPError(types.CONNECTION_CLOSED, "SSE stream ended without a response")
 
     def _parse(self, raw: dict[str, Any]) -> types.CallToolResult:
-        version = self._client.protocol_version
-        methods.validate_server_result("tools/call", version, raw)
+        # A version without a tools/call row (KeyError) is not checked here, as the SDK client does not check it.
+        with contextlib.suppress(KeyError):
+            methods.validate_server_result("tools/call", self._client.protocol_version, raw)
         result = _CALL_RESULT.validate_python(raw, by_name=False)
         if isinstance(result, types.InputRequiredResult):
             raise _HandBack()
