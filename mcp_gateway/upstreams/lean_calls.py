@@ -70,8 +70,9 @@ class LeanCalls:
         """Call `name`; raises what the SDK client's `call_tool` raises for the same answer (`MCPError`,
         `RuntimeError` for structured content that breaks the output schema, httpx errors)."""
         params: dict[str, Any] = {"name": name, "arguments": arguments}
-        if meta:
-            params["_meta"] = dict(meta)
+        if meta is not None:
+            # As the SDK serializes its `_meta` model: keys set to null are left out (an empty one is still sent).
+            params["_meta"] = {key: value for key, value in meta.items() if value is not None}
         data: dict[str, Any] = {"method": "tools/call", "params": params}
         try:
             result = await self._send(data)
