@@ -8,6 +8,7 @@ answered the other ways a streamable-HTTP server may answer them, instead of the
   (`Last-Event-ID`), as a server that polls (SEP-1699) sends it;
 - `moved_echo`: at /mcp, a 307 to /mcp/moved (same origin), which serves the same server;
 - `tagged_echo`: answered by the SDK server as it is (plain JSON);
+- `ask`: always answered with an input-required result asking for a name (the shaper answers it, not the tool);
 - `GET /posts`: how many `tools/call` POSTs each tool received, so a test can tell a call sent once from a call
   sent again.
 The four echo the text with the `X-Request-Id` the call was sent with ("-" without one).
@@ -21,6 +22,7 @@ import json
 from collections import Counter
 from typing import Any
 
+import mcp_types as types
 import uvicorn
 from mcp.server.mcpserver import Context
 
@@ -66,7 +68,9 @@ class Shaper:
             await self.app(scope, receive, send)
             return
         self.posts[tool] += 1
-        if tool == "moved_echo" and not moved:
+        if tool == "ask":
+            await _respond(send, 200, "application/json", _input_required(json.loads(await _body(receive))["id"]))
+        elif tool == "moved_echo" and not moved:
             await _respond(send, 307, "text/plain", b"moved", location=MOVED_PATH)
         elif tool in ("streamed_echo", "resumed_echo"):
             status, content_type, body = await _captured(self.app, scope, receive)
@@ -83,6 +87,24 @@ class Shaper:
                 await _respond(send, 200, "text/event-stream", f"id: {event_id}\nretry: 0\ndata: \n\n".encode())
         else:
             await self.app(scope, receive, send)
+
+
+def _input_required(message_id: Any) -> bytes:
+    question = types.ElicitRequestFormParams(
+        message="Who is there?", requested_schema={"type": "object", "properties": {"name": {"type": "string"}}}
+    )
+    result = types.InputRequiredResult(input_requests={"who": types.ElicitRequest(params=question)}, request_state="s1")
+    wire = result.model_dump(by_alias=True, mode="json", exclude_none=True)
+    return json.dumps({"jsonrpc": "2.0", "id": message_id, "result": wire}).encode()
+
+
+async def _body(receive: Any) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
 
 
 def _event(data: bytes, *, event_id: str | None = None) -> bytes:
@@ -137,6 +159,11 @@ def build_app() -> Shaper:
     def moved_echo(text: str, ctx: Context) -> str:
         """Echo `text` and the call's X-Request-Id; reached through a same-origin redirect."""
         return f"{text} {_request_id(ctx)}"
+
+    @server.tool()
+    def ask() -> str:
+        """Ask the client for a name (never runs: the shaper answers every call with an input request)."""
+        return "unreachable"
 
     return Shaper(server.streamable_http_app())
 

@@ -162,3 +162,13 @@ async def test_a_call_over_the_timeout_is_the_same_error_and_the_server_stays_us
     assert lean["content"][0]["text"] == f"server 'hasty': tool 'slow' did not answer within {CALL_TIMEOUT:g}s"
     again, _, request_id = await both_ways(gateway, "hasty", "tagged_echo", {"text": "still here"})
     assert again["content"][0]["text"] == f"still here {request_id}"
+
+
+async def test_an_input_required_answer_is_left_to_the_sdk_client(gateway: Gateway, shaped_url: str) -> None:
+    before = posts(shaped_url).get("ask", 0)
+    lean, sdk, _ = await both_ways(gateway, "shaped", "ask", {})
+    # The SDK client's input rounds: this channel declares no elicitation, so the round fails, as it did before.
+    assert lean == sdk
+    assert lean["isError"] is True and "Elicitation not supported" in lean["content"][0]["text"]
+    # Lean: its POST, then the SDK client's; SDK: its own.
+    assert posts(shaped_url)["ask"] == before + 3
