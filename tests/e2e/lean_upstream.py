@@ -8,10 +8,12 @@ answered the other ways a streamable-HTTP server may answer them, instead of the
   (`Last-Event-ID`), as a server that polls (SEP-1699) sends it;
 - `moved_echo`: at /mcp, a 307 to /mcp/moved (same origin), which serves the same server;
 - `tagged_echo`: answered by the SDK server as it is (plain JSON);
+- `mismatched_echo`: every other call is refused with HEADER_MISMATCH (the first, the third, ...), as a server
+  whose tool changed since the client listed it refuses it;
 - `ask`: always answered with an input-required result asking for a name (the shaper answers it, not the tool);
 - `GET /posts`: how many `tools/call` POSTs each tool received, so a test can tell a call sent once from a call
   sent again.
-The four echo the text with the `X-Request-Id` the call was sent with ("-" without one).
+The echo tools echo the text with the `X-Request-Id` the call was sent with ("-" without one).
 """
 
 from __future__ import annotations
@@ -68,7 +70,12 @@ class Shaper:
             await self.app(scope, receive, send)
             return
         self.posts[tool] += 1
-        if tool == "ask":
+        if tool == "mismatched_echo" and self.posts[tool] % 2 == 1:
+            error = {"code": types.HEADER_MISMATCH, "message": "the tool changed since it was listed"}
+            message_id = json.loads(await _body(receive))["id"]
+            await _respond(send, 400, "application/json", json.dumps({"jsonrpc": "2.0", "id": message_id,
+                                                                       "error": error}).encode())
+        elif tool == "ask":
             await _respond(send, 200, "application/json", _input_required(json.loads(await _body(receive))["id"]))
         elif tool == "moved_echo" and not moved:
             await _respond(send, 307, "text/plain", b"moved", location=MOVED_PATH)
@@ -158,6 +165,11 @@ def build_app() -> Shaper:
     @server.tool()
     def moved_echo(text: str, ctx: Context) -> str:
         """Echo `text` and the call's X-Request-Id; reached through a same-origin redirect."""
+        return f"{text} {_request_id(ctx)}"
+
+    @server.tool()
+    def mismatched_echo(text: str, ctx: Context) -> str:
+        """Echo `text` and the call's X-Request-Id; every other call is refused before it runs."""
         return f"{text} {_request_id(ctx)}"
 
     @server.tool()

@@ -172,3 +172,15 @@ async def test_an_input_required_answer_is_left_to_the_sdk_client(gateway: Gatew
     assert lean["isError"] is True and "Elicitation not supported" in lean["content"][0]["text"]
     # Lean: its POST, then the SDK client's; SDK: its own.
     assert posts(shaped_url)["ask"] == before + 3
+
+
+async def test_a_header_mismatch_is_left_to_the_sdk_client_which_lists_again_and_resends(
+    gateway: Gateway, shaped_url: str
+) -> None:
+    before = posts(shaped_url).get("mismatched_echo", 0)
+    assert before % 2 == 0, "the shaper refuses every other call: this test expects to start with a refusal"
+    lean, sdk, _ = await both_ways(gateway, "shaped", "mismatched_echo", {"text": "again"})
+    # Refused before it ran, so sent again by the SDK client (from its own task: no request id).
+    assert lean["content"][0]["text"] == "again -"
+    assert lean == sdk
+    assert posts(shaped_url)["mismatched_echo"] == before + 4
