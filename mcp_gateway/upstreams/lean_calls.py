@@ -25,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
-from typing import Any, cast
+from typing import Any, cast, overload
 
 import mcp_types as types
 from mcp import Client
@@ -64,25 +64,54 @@ class LeanCalls:
     def client(self) -> Client:
         return self._client
 
+    @overload
     async def call_tool(
-        self, name: str, arguments: dict[str, Any], meta: dict[str, Any] | None = None
-    ) -> types.CallToolResult:
-        """Call `name`; raises what the SDK client's `call_tool` raises for the same answer (`MCPError`,
-        `RuntimeError` for structured content that breaks the output schema, httpx errors)."""
+        self, name: str, arguments: dict[str, Any], meta: dict[str, Any] | None = None, *, answers: None = None
+    ) -> types.CallToolResult: ...
+
+    @overload
+    async def call_tool(
+        self,
+        name: str,
+        arguments: dict[str, Any],
+        meta: dict[str, Any] | None = None,
+        *,
+        answers: types.InputResponseRequestParams | None,
+    ) -> types.CallToolResult | types.InputRequiredResult: ...
+
+    async def call_tool(
+        self,
+        name: str,
+        arguments: dict[str, Any],
+        meta: dict[str, Any] | None = None,
+        *,
+        answers: types.InputResponseRequestParams | None = None,
+    ) -> types.CallToolResult | types.InputRequiredResult:
+        """Call `name`; raises what the SDK client raises for the same answer (`MCPError`, `RuntimeError` for
+        structured content that breaks the output schema, httpx errors). `answers`: for a modern-era caller, which
+        answers input requests itself: its answers to an earlier round, if any, are sent along, and an
+        input-required result is returned for it to answer (without `answers`, the SDK client's rounds get it)."""
         params: dict[str, Any] = {"name": name, "arguments": arguments}
         if meta is not None:
             # As the SDK serializes its `_meta` model: keys set to null are left out (an empty one is still sent).
             params["_meta"] = {key: value for key, value in meta.items() if value is not None}
+        if answers is not None and (answers.input_responses is not None or answers.request_state is not None):
+            carried = types.InputResponseRequestParams(
+                input_responses=answers.input_responses, request_state=answers.request_state
+            )
+            params.update(carried.model_dump(by_alias=True, mode="json", exclude_none=True))
         data: dict[str, Any] = {"method": "tools/call", "params": params}
         try:
-            result = await self._send(data)
+            result = await self._send(data, passes_input=answers is not None)
         except _HandBack as hand_back:
-            return await self._by_sdk(name, arguments, meta, hand_back.resume_from)
-        if not result.is_error:
+            return await self._by_sdk(name, arguments, meta, answers, hand_back.resume_from)
+        if isinstance(result, types.CallToolResult) and not result.is_error:
             await self._client.session.validate_tool_result(name, result)
         return result
 
-    async def _send(self, data: dict[str, Any]) -> types.CallToolResult:
+    async def _send(
+        self, data: dict[str, Any], *, passes_input: bool
+    ) -> types.CallToolResult | types.InputRequiredResult:
         options: dict[str, Any] = {}
         # The session's own stamp (bound when the channel negotiated the era): nothing of the envelope is
         # restated here. tests/unit/test_lean_calls.py fails if an SDK upgrade renames it.
@@ -103,7 +132,7 @@ class LeanCalls:
             if message.error.code == types.HEADER_MISMATCH:
                 raise _HandBack()
             raise MCPError.from_error_data(message.error)
-        return self._parse(message.result)
+        return self._parse(message.result, passes_input=passes_input)
 
     async def _answer(self, response: httpx.Response) -> types.JSONRPCResponse | types.JSONRPCError:
         """The upstream's answer to the POST, as the SDK's transport would read it."""
@@ -163,28 +192,44 @@ class LeanCalls:
             raise _HandBack(resume_from=last_event_id)
         raise MCPError(types.CONNECTION_CLOSED, "SSE stream ended without a response")
 
-    def _parse(self, raw: dict[str, Any]) -> types.CallToolResult:
+    def _parse(self, raw: dict[str, Any], *, passes_input: bool) -> types.CallToolResult | types.InputRequiredResult:
         # A version without a tools/call row (KeyError) is not checked here, as the SDK client does not check it.
         with contextlib.suppress(KeyError):
             methods.validate_server_result("tools/call", self._client.protocol_version, raw)
         result = _CALL_RESULT.validate_python(raw, by_name=False)
-        if isinstance(result, types.InputRequiredResult):
+        if isinstance(result, types.InputRequiredResult) and not passes_input:
             raise _HandBack()
         return result
 
     async def _by_sdk(
-        self, name: str, arguments: dict[str, Any], meta: dict[str, Any] | None, resume_from: str | None
-    ) -> types.CallToolResult:
+        self,
+        name: str,
+        arguments: dict[str, Any],
+        meta: dict[str, Any] | None,
+        answers: types.InputResponseRequestParams | None,
+        resume_from: str | None,
+    ) -> types.CallToolResult | types.InputRequiredResult:
         typed_meta = cast(types.RequestParamsMeta | None, meta)
-        if resume_from is None:
-            return await self._client.call_tool(name, arguments, meta=typed_meta)
-        params = types.CallToolRequestParams(name=name, arguments=arguments, _meta=typed_meta)
-        request = types.CallToolRequest(params=params)
-        resumed = await self._client.session.send_request(
-            request, _CALL_RESULT, metadata=ClientMessageMetadata(resumption_token=resume_from)
-        )
-        if isinstance(resumed, types.InputRequiredResult):
-            return await self._client.call_tool(name, arguments, meta=typed_meta)
-        if not resumed.is_error:
-            await self._client.session.validate_tool_result(name, resumed)
-        return resumed
+        session = self._client.session
+        if resume_from is not None:
+            params = types.CallToolRequestParams(name=name, arguments=arguments, _meta=typed_meta)
+            if answers is not None:
+                params = params.model_copy(
+                    update={"input_responses": answers.input_responses, "request_state": answers.request_state}
+                )
+            resumed = await session.send_request(
+                types.CallToolRequest(params=params), _CALL_RESULT,
+                metadata=ClientMessageMetadata(resumption_token=resume_from),
+            )
+            if isinstance(resumed, types.CallToolResult):
+                if not resumed.is_error:
+                    await session.validate_tool_result(name, resumed)
+                return resumed
+            if answers is not None:
+                return resumed
+        if answers is not None:
+            return await session.call_tool(
+                name, arguments, input_responses=answers.input_responses, request_state=answers.request_state,
+                meta=typed_meta, allow_input_required=True,
+            )
+        return await self._client.call_tool(name, arguments, meta=typed_meta)

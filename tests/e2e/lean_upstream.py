@@ -10,7 +10,8 @@ answered the other ways a streamable-HTTP server may answer them, instead of the
 - `tagged_echo`: answered by the SDK server as it is (plain JSON);
 - `mismatched_echo`: every other call is refused with HEADER_MISMATCH (the first, the third, ...), as a server
   whose tool changed since the client listed it refuses it;
-- `ask`: always answered with an input-required result asking for a name (the shaper answers it, not the tool);
+- `ask`: answered by the shaper, not the tool: an input-required result asking for a name, and a greeting once the
+  call carries the answer;
 - `GET /posts`: how many `tools/call` POSTs each tool received, so a test can tell a call sent once from a call
   sent again.
 The echo tools echo the text with the `X-Request-Id` the call was sent with ("-" without one).
@@ -76,7 +77,7 @@ class Shaper:
             await _respond(send, 400, "application/json", json.dumps({"jsonrpc": "2.0", "id": message_id,
                                                                        "error": error}).encode())
         elif tool == "ask":
-            await _respond(send, 200, "application/json", _input_required(json.loads(await _body(receive))["id"]))
+            await _respond(send, 200, "application/json", _ask(json.loads(await _body(receive))))
         elif tool == "moved_echo" and not moved:
             await _respond(send, 307, "text/plain", b"moved", location=MOVED_PATH)
         elif tool in ("streamed_echo", "resumed_echo"):
@@ -96,13 +97,20 @@ class Shaper:
             await self.app(scope, receive, send)
 
 
-def _input_required(message_id: Any) -> bytes:
-    question = types.ElicitRequestFormParams(
-        message="Who is there?", requested_schema={"type": "object", "properties": {"name": {"type": "string"}}}
-    )
-    result = types.InputRequiredResult(input_requests={"who": types.ElicitRequest(params=question)}, request_state="s1")
+def _ask(request: dict[str, Any]) -> bytes:
+    """An input request for a name, or, once the call carries the answer, a greeting."""
+    answer = (request["params"].get("inputResponses") or {}).get("who")
+    if isinstance(answer, dict) and answer.get("action") == "accept":
+        greeting = types.TextContent(text=f"hello {answer['content']['name']}")
+        result: types.Result = types.CallToolResult(content=[greeting])
+    else:
+        question = types.ElicitRequestFormParams(
+            message="Who is there?", requested_schema={"type": "object", "properties": {"name": {"type": "string"}}}
+        )
+        asked = {"who": types.ElicitRequest(params=question)}
+        result = types.InputRequiredResult(input_requests=asked, request_state="s1")
     wire = result.model_dump(by_alias=True, mode="json", exclude_none=True)
-    return json.dumps({"jsonrpc": "2.0", "id": message_id, "result": wire}).encode()
+    return json.dumps({"jsonrpc": "2.0", "id": request["id"], "result": wire}).encode()
 
 
 async def _body(receive: Any) -> bytes:
@@ -174,7 +182,7 @@ def build_app() -> Shaper:
 
     @server.tool()
     def ask() -> str:
-        """Ask the client for a name (never runs: the shaper answers every call with an input request)."""
+        """Ask the client for a name (never runs: the shaper answers every call)."""
         return "unreachable"
 
     return Shaper(server.streamable_http_app())
