@@ -11,7 +11,8 @@ and result types with their per-version check (mcp_types), the output-schema che
 HTTP client (its headers, auth and connection pool). What goes back to the SDK's `Client` (the same calls channel,
 so the outcome is what it was before this path existed), in each case before or instead of trusting this answer:
 - a redirect: nothing ran; the SDK follows one that stays within the origin;
-- `HEADER_MISMATCH`: nothing ran; the SDK lists the tool again and resends once;
+- `HEADER_MISMATCH`: nothing ran; the SDK lists the tool again and resends once (not for a caller passing input
+  rounds, whose calls the SDK's session sends once: the refusal is the answer);
 - an input-required result: the SDK sends the call again and drives the input rounds (a modern-era tool asks
   for input before acting and is re-entered with the answers, so the call is repeatable by design);
 - an event stream that ended before the answer but can be resumed (it had event ids): the SDK resumes it with
@@ -129,7 +130,7 @@ class LeanCalls:
         finally:
             await response.aclose()
         if isinstance(message, types.JSONRPCError):
-            if message.error.code == types.HEADER_MISMATCH:
+            if message.error.code == types.HEADER_MISMATCH and not passes_input:
                 raise _HandBack()
             raise MCPError.from_error_data(message.error)
         return self._parse(message.result, passes_input=passes_input)

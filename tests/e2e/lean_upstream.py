@@ -8,8 +8,8 @@ answered the other ways a streamable-HTTP server may answer them, instead of the
   (`Last-Event-ID`), as a server that polls (SEP-1699) sends it;
 - `moved_echo`: at /mcp, a 307 to /mcp/moved (same origin), which serves the same server;
 - `tagged_echo`: answered by the SDK server as it is (plain JSON);
-- `mismatched_echo`: every other call is refused with HEADER_MISMATCH (the first, the third, ...), as a server
-  whose tool changed since the client listed it refuses it;
+- `mismatched_echo`: refused with HEADER_MISMATCH unless the tools were listed (modern era) after its last
+  refusal, as a server refuses a call to a tool that changed since the client listed it;
 - `ask`: answered by the shaper, not the tool: an input-required result asking for a name, and a greeting once the
   call carries the answer;
 - `GET /posts`: how many `tools/call` POSTs each tool received, so a test can tell a call sent once from a call
@@ -49,6 +49,10 @@ class Shaper:
         self.parked: dict[str, bytes] = {}
         """Answers held back from a stream that ended early, by the event id a resuming GET names."""
         self._ids = itertools.count(1)
+        self._refused = False
+        """The last `mismatched_echo` call was refused, and no modern-era tools/list has arrived since."""
+        self._relisted = False
+        """A modern-era tools/list arrived after that refusal: the next `mismatched_echo` call is taken."""
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -65,13 +69,19 @@ class Shaper:
         moved = scope["path"] == MOVED_PATH
         if moved:
             scope = {**scope, "path": "/mcp", "raw_path": b"/mcp"}
+        if headers.get("mcp-method") == "tools/list" and self._refused:
+            self._refused, self._relisted = False, True
         calls = scope["method"] == "POST" and headers.get("mcp-method") == "tools/call"
         tool = headers.get("mcp-name") if calls else None
         if tool is None:
             await self.app(scope, receive, send)
             return
         self.posts[tool] += 1
-        if tool == "mismatched_echo" and self.posts[tool] % 2 == 1:
+        if tool == "mismatched_echo" and self._relisted:
+            self._relisted = False
+            await self.app(scope, receive, send)
+        elif tool == "mismatched_echo":
+            self._refused = True
             error = {"code": types.HEADER_MISMATCH, "message": "the tool changed since it was listed"}
             message_id = json.loads(await _body(receive))["id"]
             await _respond(send, 400, "application/json", json.dumps({"jsonrpc": "2.0", "id": message_id,
@@ -177,7 +187,7 @@ def build_app() -> Shaper:
 
     @server.tool()
     def mismatched_echo(text: str, ctx: Context) -> str:
-        """Echo `text` and the call's X-Request-Id; every other call is refused before it runs."""
+        """Echo `text` and the call's X-Request-Id; refused before it runs unless listed just before."""
         return f"{text} {_request_id(ctx)}"
 
     @server.tool()

@@ -24,6 +24,7 @@ import pytest
 
 from tests.e2e.gateway_process import (
     LOOPBACK,
+    ConnectMode,
     Gateway,
     free_port,
     keyed_client,
@@ -64,18 +65,20 @@ def posts(shaped_url: str) -> dict[str, int]:
     return counts
 
 
-async def both_ways(gateway: Gateway, server: str, tool: str, arguments: dict[str, Any]) -> tuple[Any, Any, str]:
+async def both_ways(
+    gateway: Gateway, server: str, tool: str, arguments: dict[str, Any], mode: ConnectMode = "auto"
+) -> tuple[Any, Any, str]:
     """The result of one call without a progress token (lean path) and one with (SDK path), as wire dicts, with
-    the X-Request-Id the first was sent under."""
+    the X-Request-Id the first was sent under; `mode`: the calling client's era."""
     request_id = f"lean-{secrets.token_hex(8)}"
     reported: list[float] = []
 
     async def on_progress(progress: float, total: float | None, message: str | None) -> None:
         reported.append(progress)
 
-    async with keyed_client(gateway.server_url(server), {"X-Request-Id": request_id}) as client:
+    async with keyed_client(gateway.server_url(server), {"X-Request-Id": request_id}, mode) as client:
         lean = await client.call_tool(tool, arguments)
-    async with keyed_client(gateway.server_url(server), {}) as client:
+    async with keyed_client(gateway.server_url(server), {}, mode) as client:
         sdk = await client.call_tool(tool, arguments, progress_callback=on_progress)
     return wire(lean), wire(sdk), request_id
 
@@ -166,8 +169,8 @@ async def test_a_call_over_the_timeout_is_the_same_error_and_the_server_stays_us
 
 async def test_an_input_required_answer_is_left_to_the_sdk_client(gateway: Gateway, shaped_url: str) -> None:
     before = posts(shaped_url).get("ask", 0)
-    lean, sdk, _ = await both_ways(gateway, "shaped", "ask", {})
-    # The SDK client's input rounds: this channel declares no elicitation, so the round fails, as it did before.
+    # A handshake-era client without elicitation: the SDK client's input rounds, which refuse to ask.
+    lean, sdk, _ = await both_ways(gateway, "shaped", "ask", {}, mode="legacy")
     assert lean == sdk
     assert lean["isError"] is True and "Elicitation not supported" in lean["content"][0]["text"]
     # Lean: its POST, then the SDK client's; SDK: its own.
@@ -178,9 +181,9 @@ async def test_a_header_mismatch_is_left_to_the_sdk_client_which_lists_again_and
     gateway: Gateway, shaped_url: str
 ) -> None:
     before = posts(shaped_url).get("mismatched_echo", 0)
-    assert before % 2 == 0, "the shaper refuses every other call: this test expects to start with a refusal"
-    lean, sdk, _ = await both_ways(gateway, "shaped", "mismatched_echo", {"text": "again"})
-    # Refused before it ran, so sent again by the SDK client (from its own task: no request id).
+    lean, sdk, _ = await both_ways(gateway, "shaped", "mismatched_echo", {"text": "again"}, mode="legacy")
+    # Refused before it ran, so sent again by the SDK client (from its own task: no request id) after listing.
     assert lean["content"][0]["text"] == "again -"
     assert lean == sdk
-    assert posts(shaped_url)["mismatched_echo"] == before + 4
+    # Lean: its POST, the SDK client's (refused), the one after listing; SDK: its refused POST and the next.
+    assert posts(shaped_url)["mismatched_echo"] == before + 5
