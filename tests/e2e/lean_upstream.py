@@ -87,7 +87,8 @@ class Shaper:
             await _respond(send, 400, "application/json", json.dumps({"jsonrpc": "2.0", "id": message_id,
                                                                        "error": error}).encode())
         elif tool == "ask":
-            await _respond(send, 200, "application/json", _ask(json.loads(await _body(receive))))
+            answer = _ask(json.loads(await _body(receive)), headers.get("x-request-id", "-"))
+            await _respond(send, 200, "application/json", answer)
         elif tool == "moved_echo" and not moved:
             await _respond(send, 307, "text/plain", b"moved", location=MOVED_PATH)
         elif tool in ("streamed_echo", "resumed_echo"):
@@ -107,11 +108,11 @@ class Shaper:
             await self.app(scope, receive, send)
 
 
-def _ask(request: dict[str, Any]) -> bytes:
-    """An input request for a name, or, once the call carries the answer, a greeting."""
+def _ask(request: dict[str, Any], request_id: str) -> bytes:
+    """An input request for a name, or, once the call carries the answer, a greeting (with the request id)."""
     answer = (request["params"].get("inputResponses") or {}).get("who")
     if isinstance(answer, dict) and answer.get("action") == "accept":
-        greeting = types.TextContent(text=f"hello {answer['content']['name']}")
+        greeting = types.TextContent(text=f"hello {answer['content']['name']} {request_id}")
         result: types.Result = types.CallToolResult(content=[greeting])
     else:
         question = types.ElicitRequestFormParams(
