@@ -204,14 +204,14 @@ def _reloadable_registry(
     ), memory
 
 
-def _shared_state(redis_url: str | None) -> SharedState | None:
+def _shared_state(redis_url: str | None, response_ttl_days: float) -> SharedState | None:
     if not redis_url:
         return None
     from mcp_gateway.cluster.redis_connection import RedisUrlError
     from mcp_gateway.cluster.state import SharedState
 
     try:
-        return SharedState.from_url(redis_url)
+        return SharedState.from_url(redis_url, response_ttl_seconds=max(1, round(response_ttl_days * 86_400)))
     except RedisUrlError as error:
         raise ConfigError(str(error)) from None
 
@@ -243,11 +243,17 @@ def command_serve(args: argparse.Namespace) -> int:
             "worker and get 404 from the others; use --stateless, or a balancer that routes by Mcp-Session-Id",
             args.workers,
         )
-    return serve_in_workers(args.workers, lambda index: _serve_one(args, config, sock, base_url, worker=index))
+    from mcp_gateway.metrics import across_workers
+
+    with across_workers() as metrics_dir:
+        return serve_in_workers(
+            args.workers, lambda index: _serve_one(args, config, sock, base_url, worker=index, metrics_dir=metrics_dir)
+        )
 
 
 def _serve_one(
-    args: argparse.Namespace, config: GatewayConfig, sock: socket.socket, base_url: str, worker: int | None = None
+    args: argparse.Namespace, config: GatewayConfig, sock: socket.socket, base_url: str, worker: int | None = None,
+    metrics_dir: Path | None = None,
 ) -> None:
     """One whole gateway on `sock`, until it is stopped (a worker of `--workers N`, or the only one)."""
     import uvicorn
@@ -260,13 +266,16 @@ def _serve_one(
     from mcp_gateway.server.sessions import SessionLimits
 
     access = config.access
-    # Each worker its own Redis client and metrics: they share the port, not the process.
-    shared = _shared_state(args.redis_url)
+    # Each worker its own Redis client and metrics (whose values a scrape sums): they share the port, not the
+    # process.
+    shared = _shared_state(args.redis_url, args.responses_ttl)
+    if shared is not None and args.responses_db:
+        logger.warning("--responses-db is not used: with --redis-url stored responses are kept in Redis")
     tokens = TokenCaches(shared.tokens if shared is not None else None)
     registry, reloader, memory = _reloadable_registry(
         args.config, config, _conversion_cache(args), args.memory_budget, tokens
     )
-    metrics = GatewayMetrics()
+    metrics = GatewayMetrics(workers_dir=metrics_dir)
     metrics.watch_memory(memory)
     models = _load_models(config)
     policy = _host_policy(args.host, args.allowed_host, keys=access.enabled)
@@ -283,7 +292,8 @@ def _serve_one(
         reload_interval=args.reload_interval,
         models=models,
         access=access,
-        response_store=SqliteResponseStore(args.responses_db or default_database_path()),
+        response_store=(shared.responses if shared is not None
+                        else SqliteResponseStore(args.responses_db or default_database_path())),
         drain=drain,
         metrics=metrics,
         shared=shared,
@@ -453,15 +463,19 @@ def build_parser() -> argparse.ArgumentParser:
                        help="close an MCP session after this long without a request (default 600)")
     serve.add_argument("--redis-url", default=os.environ.get("MCP_GATEWAY_REDIS_URL"), metavar="URL",
                        help="share state with other replicas in Redis (redis://, rediss://, unix://): OAuth2 "
-                            "client-credentials tokens and list-changed events (default: $MCP_GATEWAY_REDIS_URL; "
-                            "none: each gateway on its own)")
+                            "client-credentials tokens, list-changed events and the responses /v1/responses stores "
+                            "(default: $MCP_GATEWAY_REDIS_URL; none: each gateway on its own)")
     serve.add_argument("--allow-remote", action="store_true", help="allow binding a non-loopback address")
     serve.add_argument("--allowed-host", action="append", default=[],
                        help="Host header value to accept (repeatable; '*' for any; default: loopback names and the "
                             "bound address)")
     serve.add_argument("--responses-db", metavar="PATH",
-                       help="SQLite file of the responses /v1/responses stores (default: responses.sqlite3 under "
-                            "$MCP_GATEWAY_DATA_DIR, else $XDG_DATA_HOME/mcp_gateway or ~/.local/share/mcp_gateway)")
+                       help="SQLite file keeping the responses /v1/responses stores until they are deleted "
+                            "(default: responses.sqlite3 under $MCP_GATEWAY_DATA_DIR, else $XDG_DATA_HOME/mcp_gateway "
+                            "or ~/.local/share/mcp_gateway; not used with --redis-url)")
+    serve.add_argument("--responses-ttl", type=_positive, default=30.0, metavar="DAYS",
+                       help="with --redis-url, how long Redis keeps a stored response after it is written "
+                            "(default 30, as OpenAI does)")
     with_reload(serve)
     serve.set_defaults(handler=command_serve)
 

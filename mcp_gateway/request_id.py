@@ -3,12 +3,12 @@
 A request that arrives with a sane `X-Request-Id` (a load balancer or the caller set one) keeps it; otherwise the
 gateway makes one. The id is returned in the response's `X-Request-Id`, stamped on every log record written while
 the request runs (see log_format.py), and sent as `X-Request-Id` on the requests it causes: OpenAPI upstream calls,
-LLM provider calls, and plain tool calls to modern-era MCP upstreams (upstreams/lean_calls.py: the calling task sends
-those itself).
+LLM provider calls and calls to MCP upstreams over HTTP (streamable HTTP and legacy SSE).
 
-Not on other requests to MCP upstreams over HTTP: the SDK's client sends every request of a session from one task
-created when the session opened, so the context of the call that caused a request does not reach it (and stamping
-that task's context would give every request the id of whichever request happened to open the session).
+The MCP case works because the SDK's client (mcp 2.x) hands each message to its transport with the sender's context
+(`mcp.shared._context_streams`) and starts the message's POST in that context: an httpx request hook then sees the
+caller's id, though one shared upstream session serves every caller. Requests no caller caused (the session's
+handshake and listings at startup, recovery) carry none.
 """
 
 from __future__ import annotations
@@ -41,6 +41,11 @@ def tag_outbound(request: httpx.Request) -> None:
     request_id = _current.get()
     if request_id is not None and REQUEST_ID_HEADER not in request.headers:
         request.headers[REQUEST_ID_HEADER] = request_id
+
+
+async def tag_outbound_hook(request: httpx.Request) -> None:
+    """`tag_outbound` as an httpx event hook, for clients whose requests someone else's code sends."""
+    tag_outbound(request)
 
 
 def _chosen_id(scope: Scope) -> str:

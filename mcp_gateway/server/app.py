@@ -158,6 +158,7 @@ def create_app(
                 if shared is not None:
                     await shared.check()
                     await background.start(shared.changes.run, registry)
+                background.start_soon(metrics.mirror_state_forever)
                 if retry_interval > 0:
                     background.start_soon(registry.recover_forever, retry_interval)
                 if reloader is not None:

@@ -36,7 +36,6 @@ from mcp_types import methods
 from pydantic import TypeAdapter, ValidationError
 
 from mcp_gateway.http import httpx
-from mcp_gateway.request_id import REQUEST_ID_HEADER, current_request_id
 
 _BASE_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
 _CALL_RESULT: TypeAdapter[types.CallToolResult | types.InputRequiredResult] = TypeAdapter(
@@ -118,22 +117,20 @@ class LeanCalls:
         # restated here. tests/unit/test_lean_calls.py fails if an SDK upgrade renames it.
         self._client.session._stamp(data, cast(Any, options))
         headers = {**_BASE_HEADERS, **options.get("headers", {})}
-        request_id = current_request_id()
-        if request_id is not None:
-            headers[REQUEST_ID_HEADER] = request_id
-        message_id = next(self._ids)
-        body = json.dumps({"jsonrpc": "2.0", "id": message_id, **data}, separators=(",", ":")).encode()
+        message = {"jsonrpc": "2.0", "id": next(self._ids), **data}
+        # Encoded as httpx2 encodes the SDK transport's `json=`, so the upstream receives the same bytes.
+        body = json.dumps(message, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
         request = self._http.build_request("POST", self._url, content=body, headers=headers)
         response = await self._http.send(request, stream=True, follow_redirects=False)
         try:
-            message = await self._answer(response)
+            answer = await self._answer(response)
         finally:
             await response.aclose()
-        if isinstance(message, types.JSONRPCError):
-            if message.error.code == types.HEADER_MISMATCH and not passes_input:
+        if isinstance(answer, types.JSONRPCError):
+            if answer.error.code == types.HEADER_MISMATCH and not passes_input:
                 raise _HandBack()
-            raise MCPError.from_error_data(message.error)
-        return self._parse(message.result, passes_input=passes_input)
+            raise MCPError.from_error_data(answer.error)
+        return self._parse(answer.result, passes_input=passes_input)
 
     async def _answer(self, response: httpx.Response) -> types.JSONRPCResponse | types.JSONRPCError:
         """The upstream's answer to the POST, as the SDK's transport would read it."""

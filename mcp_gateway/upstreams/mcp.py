@@ -34,6 +34,7 @@ from mcp.shared.exceptions import MCPError
 
 from mcp_gateway import __version__
 from mcp_gateway.http import httpx, new_client
+from mcp_gateway.request_id import tag_outbound_hook
 from mcp_gateway.upstreams.base import Health
 from mcp_gateway.upstreams.lean_calls import LeanCalls
 from mcp_gateway.upstreams.mcp_errors import describe_error, redact, upstream_target
@@ -121,6 +122,8 @@ class McpUpstream:
         self._identity: tuple[types.ServerCapabilities, types.Implementation | None, str | None] | None = None
         self.down = False
         """Lost, and not reopened at once: its tools are kept out of the lists until it is back."""
+        self.reconnects = 0
+        """Connections opened again after one was established (what /metrics reports)."""
 
     @property
     def health(self) -> Health:
@@ -313,6 +316,8 @@ class McpUpstream:
         client = connection.client
         if client is not None:
             self._tools = list(connection.tools)
+            if self._identity is not None:  # connected once before
+                self.reconnects += 1
             self._identity = (client.server_capabilities, client.server_info, client.instructions)
             self._health = Health("healthy", f"{len(self._tools)} tools")
             back, self.down = self.down, False
@@ -382,7 +387,7 @@ class McpUpstream:
         async with self._reconnect_lock:
             if self._task_group is None:
                 return None
-            if self._connection is observed:
+            if self._connection is observed and (observed is None or observed.client is None):
                 await self._connect()
             # Otherwise another caller reconnected while we waited: its outcome stands for this call too.
             return self._connection
@@ -509,6 +514,7 @@ class McpUpstream:
             # break the transport before our own per-call deadline reports the slow call as an error.
             http_client.timeout = httpx.Timeout(spec.timeout, read=_STREAM_READ_TIMEOUT)
             http_client.event_hooks["response"].append(resume_request_streams_at_once)
+            http_client.event_hooks["request"].append(tag_outbound_hook)
             if stream_opened is not None:
                 opened = stream_opened
 
@@ -528,7 +534,7 @@ class McpUpstream:
             assert spec.url is not None, "checked by McpServerSpec"
             transport = sse_client(
                 spec.url, headers=dict(spec.headers), timeout=spec.timeout, sse_read_timeout=_STREAM_READ_TIMEOUT,
-                auth=spec.auth,
+                auth=spec.auth, httpx_client_factory=_sse_http_client,
             )
             async with Client(transport, **options) as client:
                 yield client, None
@@ -569,6 +575,11 @@ _LIST_CHANGES: dict[type[Any], str] = {
     types.PromptListChangedNotification: "prompts",
     types.ResourceListChangedNotification: "resources",
 }
+
+
+def _sse_http_client(headers: dict[str, str] | None = None, timeout: httpx.Timeout | None = None,
+                     auth: httpx.Auth | None = None) -> httpx.AsyncClient:
+    return httpx.AsyncClient(headers=headers, timeout=timeout, auth=auth, event_hooks={"request": [tag_outbound_hook]})
 
 
 def _error_result(text: str) -> types.CallToolResult:

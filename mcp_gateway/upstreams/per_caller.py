@@ -34,10 +34,18 @@ class PerCallerMcpUpstream:
         self._by_credential: OrderedDict[str, McpUpstream] = OrderedDict()
         """Keyed by the credential's SHA-256, so the map itself holds no credential."""
         self._lock = anyio.Lock()
+        self._closed_reconnects = 0
+        """Reconnects of per-caller sessions since closed, so the total only grows."""
 
     @property
     def health(self) -> Health:
         return self._shared.health
+
+    @property
+    def reconnects(self) -> int:
+        """Connections opened again after a loss, over the shared session and every per-caller one."""
+        return self._shared.reconnects + self._closed_reconnects + sum(
+            upstream.reconnects for upstream in self._by_credential.values())
 
     async def start(self) -> None:
         await self._shared.start()
@@ -70,6 +78,7 @@ class PerCallerMcpUpstream:
             self._by_credential[key] = upstream
             if len(self._by_credential) > self._max_sessions:
                 _, evicted = self._by_credential.popitem(last=False)
+                self._closed_reconnects += evicted.reconnects
             # Connecting under the lock: one caller's first call waits for another's, never for a call in flight.
             await upstream.start()
         if evicted is not None:

@@ -57,11 +57,11 @@ def build_server(transport: Transport, extra_tools: int) -> MCPServer:
 
     @server.tool()
     def whoami(ctx: Context) -> dict[str, Any]:
-        """Which transport served this call, this process's id, and the X-Test-Header and Authorization request
-        headers if any."""
+        """Which transport served this call, this process's id, and the X-Test-Header, Authorization and
+        X-Request-Id request headers if any."""
         headers = ctx.headers or {}
         return {"transport": transport, "pid": os.getpid(), "x_test_header": headers.get("x-test-header"),
-                "authorization": headers.get("authorization")}
+                "authorization": headers.get("authorization"), "x_request_id": headers.get("x-request-id")}
 
     @server.tool()
     def wrong_output() -> int:

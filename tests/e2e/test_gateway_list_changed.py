@@ -8,7 +8,6 @@ from typing import Any
 import anyio
 import mcp_types as types
 import pytest
-from mcp import Client
 
 from tests.e2e.gateway_process import (
     LOOPBACK,
@@ -20,6 +19,7 @@ from tests.e2e.gateway_process import (
     stopping,
     write_config,
 )
+from tests.e2e.listening_client import listening_client
 
 
 @pytest.mark.anyio
@@ -38,13 +38,17 @@ async def test_clients_connected_before_a_server_recovers_are_told_its_tools_cha
         return record
 
     with running_gateway(config, e2e_log_dir, extra_args=["--retry-interval", "0.3"]) as gateway:
-        everything = Client(gateway.mcp_url, mode="legacy", message_handler=recorder("gateway"))
-        own = Client(gateway.server_url("late"), mode="legacy", message_handler=recorder("server"))
-        async with everything, own:
+        async with (
+            listening_client(gateway.mcp_url, recorder("gateway")) as everything,
+            listening_client(gateway.server_url("late"), recorder("server")),
+        ):
             capabilities = everything.server_capabilities
             assert (await everything.list_tools()).tools == []
-            upstream = start_process("late-upstream-changed", mcp_upstream_command("http", port=port),
-                                     ready=port_ready(port), log_dir=e2e_log_dir)
+            # In a thread: the clients' own tasks keep running while the upstream starts.
+            upstream = await anyio.to_thread.run_sync(
+                lambda: start_process("late-upstream-changed", mcp_upstream_command("http", port=port),
+                                      ready=port_ready(port), log_dir=e2e_log_dir)
+            )
             with stopping(upstream), anyio.fail_after(20):
                 while not (told["gateway"] and told["server"]):
                     await anyio.sleep(0.05)

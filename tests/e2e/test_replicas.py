@@ -38,6 +38,7 @@ from tests.e2e.gateway_process import (
     stopping,
     write_config,
 )
+from tests.e2e.listening_client import listening_client
 from tests.e2e.metrics_scrape import scrape, total
 from tests.e2e.replica_cluster import Cluster, running_cluster
 from tests.e2e.replica_load import Load, handshake_client, modern_client, wait_for_calls
@@ -96,9 +97,12 @@ async def list_change_reaches(watched_url: str, port: int, log_dir: Path) -> lis
         if isinstance(message, types.ToolListChangedNotification):
             told.set()
 
-    async with Client(watched_url, mode="legacy", message_handler=record) as client:
-        upstream = start_process(f"late-upstream-replicas-{port}", mcp_upstream_command("http", port=port),
-                                 ready=port_ready(port), log_dir=log_dir)
+    async with listening_client(watched_url, record) as client:
+        # In a thread: the client's own tasks keep running while the upstream starts.
+        upstream = await anyio.to_thread.run_sync(
+            lambda: start_process(f"late-upstream-replicas-{port}", mcp_upstream_command("http", port=port),
+                                  ready=port_ready(port), log_dir=log_dir)
+        )
         with stopping(upstream), anyio.fail_after(30):
             await told.wait()
             return [tool.name for tool in (await client.list_tools()).tools]
