@@ -1,9 +1,10 @@
 """Plain tool calls to a modern-era HTTP upstream as one JSON-RPC POST, sent from the calling task.
 
 Why: a call through the SDK's `Client` passes a dispatcher task, memory streams, a task group per POST and the
-transport's own SSE handling; py-spy put that client at 30-40% of the gateway's CPU on the MCP-upstream path
-(benchmarks/peers.py --profile). In the modern era (2026-07-28) a `tools/call` is self-contained (no session),
-so one POST on the upstream's pooled client, answered with JSON or a short event stream, is the whole exchange.
+transport's own SSE handling; py-spy put that client at about half of the gateway's CPU on the MCP-upstream path
+(benchmarks/peers.py --profile, c=32), ~2 ms per call, where this path costs ~1.2 ms (most of it the httpx2 POST).
+In the modern era (2026-07-28) a `tools/call` is self-contained (no session), so one POST on the upstream's
+pooled client, answered with JSON or a short event stream, is the whole exchange.
 
 What stays the SDK's: the envelope its session stamps on every request (protocol version, client info and
 capabilities in `_meta`; `MCP-Protocol-Version`, `Mcp-Method`, `Mcp-Name`, `Mcp-Param-*` headers), the JSON-RPC
@@ -13,8 +14,9 @@ so the outcome is what it was before this path existed), in each case before or 
 - a redirect: nothing ran; the SDK follows one that stays within the origin;
 - `HEADER_MISMATCH`: nothing ran; the SDK lists the tool again and resends once (not for a caller passing input
   rounds, whose calls the SDK's session sends once: the refusal is the answer);
-- an input-required result: the SDK sends the call again and drives the input rounds (a modern-era tool asks
-  for input before acting and is re-entered with the answers, so the call is repeatable by design);
+- an input-required result, unless the caller answers it itself (`answers`): the SDK sends the call again and
+  drives the input rounds (a modern-era tool asks for input before acting and is re-entered with the answers, so
+  the call is repeatable by design);
 - an event stream that ended before the answer but can be resumed (it had event ids): the SDK resumes it with
   `Last-Event-ID`.
 Calls carrying a progress token and calls on a client's own session never come here (see `McpUpstream.call_tool`).
