@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -309,7 +310,7 @@ def report(rows: list[Row], results: Results) -> None:
             f"{row.label:<26} {fmt(results.p50_ms(row.label)):>10} {fmt(raw):>11} "
             f"{fmt(results.rate(row.label), 0):>12} "
             f"{fmt(results.p50_ms(row.label, HIGH_CONCURRENCY)):>11} {fmt(results.cpu_ms(row.label)):>11} "
-            f"{fmt(results.client_cpu_ms(row.label)):>10}  {errors}{f' ({first[:80]})' if first else ''}"
+            f"{fmt(results.client_cpu_ms(row.label)):>10}  {errors}{f' ({first[:300]})' if first else ''}"
         )
     rate, p50 = results.rate, results.p50_ms
     overhead_openapi = (p50("gateway openapi") or 0) - (p50("direct") or 0) if p50("gateway openapi") else None
@@ -349,6 +350,7 @@ def main() -> int:
     parser.add_argument("--only", help="comma-separated row labels to run (default: all)")
     parser.add_argument("--profile", type=Path, help="py-spy the first repetition's rows into this directory")
     parser.add_argument("--gateway-arg", action="append", default=[], help="extra `serve` argument (repeatable)")
+    parser.add_argument("--keep-logs", type=Path, help="copy every process's log into this directory at the end")
     args = parser.parse_args()
 
     begun = time.monotonic()
@@ -439,6 +441,9 @@ def main() -> int:
                           f"p50 {percentile(sample.latencies, 0.5) * 1000:6.2f} ms errors {sample.errors}",
                           file=sys.stderr, flush=True)
         report(rows, results)
+        if args.keep_logs is not None:
+            stack.close()  # the processes stop first, so their logs are whole
+            shutil.copytree(log_dir, args.keep_logs, dirs_exist_ok=True)
     print(f"\n{len(rows)} rows x {args.repetitions} repetitions in {time.monotonic() - begun:.0f} s; medians; "
           f"{os.cpu_count()} cores; server under test pinned to core {SERVER_CORE} except worker rows")
     return 0

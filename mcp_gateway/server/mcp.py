@@ -41,11 +41,12 @@ from mcp_gateway.auth.principal import Principal, caller_of, current_principal
 from mcp_gateway.auth.user_credentials import credentials_of, forwarding
 from mcp_gateway.registry import RegisteredTool, Registry, UnknownServerError, UnknownToolError
 from mcp_gateway.server.aggregate import AggregatedHandlers, union_capabilities
-from mcp_gateway.server.relay import ClientLink, Roster, progress_relay, relay_roots_changed, request_meta, send
+from mcp_gateway.server.relay import ClientLink, Roster, progress_relay, relay_roots_changed, send
 from mcp_gateway.server.sessions import SessionLimits, SessionPool
 from mcp_gateway.server.tool_list_answers import ToolListAnswers
 from mcp_gateway.server.tracing import apply_tracing, tracing_enabled
 from mcp_gateway.upstreams.base import Upstream
+from mcp_gateway.upstreams.era import InputRequired
 from mcp_gateway.upstreams.mcp import McpUpstream
 from mcp_gateway.upstreams.openapi import OpenAPIUpstream
 
@@ -213,7 +214,7 @@ def build_mcp_server(
 
     async def call_tool(
         ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
-    ) -> types.CallToolResult:
+    ) -> types.CallToolResult | types.InputRequiredResult:
         arguments = dict(params.arguments or {})
         try:
             tool = registry.resolve(params.name, server)
@@ -238,13 +239,21 @@ def build_mcp_server(
             link.started(ctx)
             try:
                 return await upstream.call_tool(
-                    upstream_name, checked, on_progress=progress_relay(ctx), meta=request_meta(ctx), session=session
+                    upstream_name,
+                    checked,
+                    on_progress=progress_relay(ctx),
+                    meta=link.request_meta(ctx, session),
+                    session=session,
+                    passing_input=params if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS else None,
                 )
             finally:
                 link.finished(ctx)
 
         # Through the registry, so arguments are checked and the server's call limit applies as for any call.
-        return await registry.call_tool(params.name, arguments, server, relay=relay_call)
+        try:
+            return await registry.call_tool(params.name, arguments, server, relay=relay_call)
+        except InputRequired as asked:
+            return asked.result
 
     async def relay(ctx: ServerRequestContext[Any, Any], params: BaseModel) -> dict[str, Any]:
         upstream = mcp_upstream(server) if server is not None else None

@@ -18,7 +18,12 @@ The session model:
   common case), else the client's standalone stream.
 
 Modern-era (2026-07-28) requests and stateless HTTP carry no session: they always use the shared one (the
-modern protocol has no server-to-client requests, and log delivery is per request).
+modern protocol has no server-to-client requests, and log delivery is per request). When the upstream session
+itself is of the modern era (a modern-only upstream, see upstreams/era.py), what the upstream asks comes as an
+"input required" result: a modern-era client gets it passed through and answers it itself; a handshake-era
+client's own session answers it by asking the client as above. Such a session keeps no log level or
+subscriptions at the upstream: the client's level is stamped on each of its requests (`ClientLink.request_meta`)
+and its subscriptions are one listen stream (`ClientLink.watch_resource`).
 """
 
 from __future__ import annotations
@@ -34,8 +39,10 @@ from mcp.server.connection import Connection
 from mcp.server.context import ServerRequestContext
 from mcp.shared.exceptions import MCPError
 from mcp.shared.message import ServerMessageMetadata
+from mcp_types import LOG_LEVEL_META_KEY
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
+from mcp_gateway.upstreams.era import ResourceWatch
 from mcp_gateway.upstreams.mcp import McpSession, McpUpstream
 from mcp_gateway.upstreams.mcp_session import ProgressCallback, SessionHandlers, relayable_params
 
@@ -105,6 +112,11 @@ class ClientLink:
         self._in_flight: list[ServerRequestContext[Any, Any]] = []
         self._last: ServerRequestContext[Any, Any] | None = None
         self.capabilities: types.ClientCapabilities | None = None
+        self._log_level: str | None = None
+        """The level the client set, when its own upstream session is of the modern era: there it is not state
+        the upstream keeps but an opt-in each request carries (`_meta`), so the link stamps it."""
+        self._resources: ResourceWatch | None = None
+        """The client's resource subscriptions, when its own upstream session is of the modern era."""
 
     @classmethod
     def of(cls, ctx: ServerRequestContext[Any, Any], upstream: McpUpstream) -> ClientLink:
@@ -145,6 +157,27 @@ class ClientLink:
                         f"{self._session.failure}",
                     )
         return self._session
+
+    async def watch_resource(self, session: McpSession, uri: str, *, watched: bool) -> None:
+        """`resources/subscribe` or `unsubscribe` on a modern-era session of the client's own: a listen stream."""
+        client = session.connection.client
+        if client is None:
+            raise MCPError(types.INTERNAL_ERROR, f"server '{self._upstream.name}': the session for this client closed")
+        if self._resources is None:
+            # Updates arrive at this session's notification handler (see `_handlers`), as in the handshake era.
+            self._resources = ResourceWatch(client, self._upstream.name)
+        await self._resources.change(uri, watched=watched)
+
+    def set_log_level(self, level: str) -> None:
+        self._log_level = level
+
+    def request_meta(self, ctx: ServerRequestContext[Any, Any], session: McpSession | None) -> dict[str, Any] | None:
+        """The `_meta` to relay with this client's request on `session`: the caller's own (`request_meta`), with
+        the client's log level stamped on a modern-era session of its own."""
+        meta = request_meta(ctx)
+        if session is None or self._log_level is None or not session.modern:
+            return meta
+        return {LOG_LEVEL_META_KEY: self._log_level, **(meta or {})}
 
     def started(self, ctx: ServerRequestContext[Any, Any]) -> None:
         self._in_flight.append(ctx)
@@ -214,6 +247,9 @@ class ClientLink:
             await client.session.send_notification(types.RootsListChangedNotification())
 
     async def aclose(self) -> None:
+        resources, self._resources = self._resources, None
+        if resources is not None:
+            await resources.aclose()
         session, self._session = self._session, None
         self._in_flight.clear()
         self._last = None
@@ -252,6 +288,10 @@ SESSION_STATE_REQUESTS = frozenset({"logging/setLevel", "resources/subscribe"})
 """Requests that set per-session state at the upstream, so they need the client's own upstream session."""
 
 
+_TRANSLATED_FOR_MODERN_SESSIONS = frozenset({"logging/setLevel", "resources/subscribe", "resources/unsubscribe"})
+"""Requests a modern-era upstream session does not take: the client's link keeps their state instead."""
+
+
 async def send(
     ctx: ServerRequestContext[Any, Any], upstream: McpUpstream, method: str, params: Mapping[str, Any] | None
 ) -> dict[str, Any]:
@@ -259,6 +299,12 @@ async def send(
     link = ClientLink.of(ctx, upstream)
     needs_state = method in SESSION_STATE_REQUESTS
     session = await link.session(ctx, required=needs_state)
+    if session is not None and session.modern and method in _TRANSLATED_FOR_MODERN_SESSIONS:
+        if method == "logging/setLevel":
+            link.set_log_level(str((params or {}).get("level")))
+        else:
+            await link.watch_resource(session, str((params or {}).get("uri")), watched=method == "resources/subscribe")
+        return {}
     if needs_state and session is None:
         if method == "logging/setLevel":
             # No session to keep a level for, and nothing logged on the shared session reaches anyone.
@@ -267,6 +313,9 @@ async def send(
             code=types.INVALID_REQUEST,
             message="resource subscriptions need a session (the handshake era over stateful HTTP or stdio)",
         )
+    meta = link.request_meta(ctx, session)
+    if meta is not None:
+        params = {**(params or {}), "_meta": meta}
     link.started(ctx)
     try:
         return await upstream.request(method, params, on_progress=progress_relay(ctx), session=session)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
-from typing import Any, cast, overload
+from typing import Any, cast
 
 import mcp_types as types
 from mcp import Client
@@ -38,6 +38,7 @@ from mcp_types import methods
 from pydantic import TypeAdapter, ValidationError
 
 from mcp_gateway.http import httpx
+from mcp_gateway.upstreams import era
 
 _BASE_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
 _CALL_RESULT: TypeAdapter[types.CallToolResult | types.InputRequiredResult] = TypeAdapter(
@@ -66,21 +67,6 @@ class LeanCalls:
     def client(self) -> Client:
         return self._client
 
-    @overload
-    async def call_tool(
-        self, name: str, arguments: dict[str, Any], meta: dict[str, Any] | None = None, *, answers: None = None
-    ) -> types.CallToolResult: ...
-
-    @overload
-    async def call_tool(
-        self,
-        name: str,
-        arguments: dict[str, Any],
-        meta: dict[str, Any] | None = None,
-        *,
-        answers: types.InputResponseRequestParams | None,
-    ) -> types.CallToolResult | types.InputRequiredResult: ...
-
     async def call_tool(
         self,
         name: str,
@@ -88,11 +74,12 @@ class LeanCalls:
         meta: dict[str, Any] | None = None,
         *,
         answers: types.InputResponseRequestParams | None = None,
-    ) -> types.CallToolResult | types.InputRequiredResult:
+    ) -> types.CallToolResult:
         """Call `name`; raises what the SDK client raises for the same answer (`MCPError`, `RuntimeError` for
-        structured content that breaks the output schema, httpx errors). `answers`: for a modern-era caller, which
-        answers input requests itself: its answers to an earlier round, if any, are sent along, and an
-        input-required result is returned for it to answer (without `answers`, the SDK client's rounds get it)."""
+        structured content that breaks the output schema, httpx errors). `answers`: a modern-era caller's call,
+        which answers input requests itself: its answers to an earlier round, if any, are sent along, and an
+        input-required result is raised for it to answer (`era.InputRequired`, as `era.call_passing_input` does);
+        without `answers`, the SDK client's rounds get it."""
         params: dict[str, Any] = {"name": name, "arguments": arguments}
         if meta is not None:
             # As the SDK serializes its `_meta` model: keys set to null are left out (an empty one is still sent).
@@ -106,9 +93,12 @@ class LeanCalls:
         try:
             result = await self._send(data, passes_input=answers is not None)
         except _HandBack as hand_back:
-            return await self._by_sdk(name, arguments, meta, answers, hand_back.resume_from)
-        if isinstance(result, types.CallToolResult) and not result.is_error:
-            await self._client.session.validate_tool_result(name, result)
+            result = await self._by_sdk(name, arguments, meta, answers, hand_back.resume_from)
+        else:
+            if isinstance(result, types.CallToolResult) and not result.is_error:
+                await self._client.session.validate_tool_result(name, result)
+        if isinstance(result, types.InputRequiredResult):
+            raise era.InputRequired(result)
         return result
 
     async def _send(

@@ -35,6 +35,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_gateway import __version__
 from mcp_gateway.http import httpx, new_client
 from mcp_gateway.request_id import tag_outbound_hook
+from mcp_gateway.upstreams import era
 from mcp_gateway.upstreams.base import Health
 from mcp_gateway.upstreams.lean_calls import LeanCalls
 from mcp_gateway.upstreams.mcp_errors import describe_error, redact, upstream_target
@@ -54,16 +55,6 @@ the per-call timeout: calls are bounded on our side. The upstream's standalone s
 changes, resource updates, logs) is silent for as long as nothing happens; the SDK gives it up after two read
 timeouts in a row, so a short one (it was 300 s) lost an idle upstream's notifications for good after ten minutes,
 and tore down an SSE upstream's whole connection every five."""
-
-UPSTREAM_ERA = "legacy"
-"""Upstream sessions speak the handshake era (`initialize`, a session per connection), which every MCP server
-serves today. The relay needs it: what it carries per client (server-to-client requests on the call's stream,
-`logging/setLevel`, `resources/subscribe`) and an upstream's own list-change notifications exist only in that era
-(the modern one has them only through `subscriptions/listen`, which few servers serve), and one era for every
-session of an upstream keeps what an endpoint advertises true for every session behind it. Only plain tool calls
-to an HTTP upstream go over the modern era when the upstream speaks it (see upstreams/modern_channel.py). Measured
-with "auto" (the SDK negotiating) against an mcp 2.x upstream: 10 of the 18 tests in tests/e2e/test_gateway_relay.py
-fail (logs, sampling/elicitation/roots, subscriptions, list changes, cancellation, advertised capabilities)."""
 
 _LIVENESS_INTERVAL = 5.0
 """How often the shared session of an idle upstream is pinged, to notice a server that went away."""
@@ -97,6 +88,8 @@ class _Connection:
         """The holder has left the client's context (the stdio child is gone)."""
         self.scope = anyio.CancelScope()
         """Lets a connection stuck before `settled` be abandoned; a settled one is released gracefully."""
+        self.follower = anyio.CancelScope()
+        """Ends the task that follows a modern-era upstream's list changes, with the connection."""
         self.standalone_stream = anyio.Event()
         """Streamable HTTP: the server answered the GET that opens the session's standalone stream (or refused
         it). Requests a server sends unrelated to a call travel there, and a server without the stream open
@@ -122,6 +115,8 @@ class McpUpstream:
         self._identity: tuple[types.ServerCapabilities, types.Implementation | None, str | None] | None = None
         self.down = False
         """Lost, and not reopened at once: its tools are kept out of the lists until it is back."""
+        self._modern_only = False
+        """The shared session found the handshake refused: a client's own session need not try it again."""
         self.reconnects = 0
         """Connections opened again after one was established (what /metrics reports)."""
 
@@ -189,9 +184,11 @@ class McpUpstream:
         on_progress: ProgressCallback | None = None,
         meta: dict[str, Any] | None = None,
         session: McpSession | None = None,
+        passing_input: types.InputResponseRequestParams | None = None,
     ) -> types.CallToolResult:
         """Call a tool on the shared session, or on `session` (one client's own). Progress the upstream reports
-        goes to `on_progress`; `meta` is the caller's request `_meta`, relayed."""
+        goes to `on_progress`; `meta` is the caller's request `_meta`, relayed. `passing_input`: a modern-era
+        client's call, see `era.call_passing_input`."""
         connection = session.connection if session is not None else await self._usable_connection()
         client = connection.client if connection is not None else None
         lean = connection.calls if connection is not None and session is None else None
@@ -207,7 +204,11 @@ class McpUpstream:
         try:
             with anyio.fail_after(self._spec.timeout):
                 if lean is not None:
-                    return await lean.call_tool(name, arguments, meta)
+                    return await lean.call_tool(name, arguments, meta, answers=passing_input)
+                if passing_input is not None and era.is_modern(client):
+                    return await era.call_passing_input(
+                        client, name, arguments, passing_input, on_progress=on_progress, meta=cast(Any, meta)
+                    )
                 return await client.call_tool(
                     name, arguments, progress_callback=on_progress, meta=cast(types.RequestParamsMeta | None, meta)
                 )
@@ -248,6 +249,8 @@ class McpUpstream:
         if connection is None or client is None:
             raise MCPError(types.INTERNAL_ERROR, self._health.detail or f"server '{self.name}' is not connected")
         try:
+            if session is not None and method in era.DRIVEN_FOR_OWN_SESSIONS and era.is_modern(client):
+                return await era.answer_asking(client, method, params, timeout=self._spec.timeout)
             return await send_raw(client, method, params, timeout=self._spec.timeout, on_progress=on_progress)
         except MCPError as error:
             if error.code == types.REQUEST_TIMEOUT:
@@ -318,7 +321,8 @@ class McpUpstream:
             self._tools = list(connection.tools)
             if self._identity is not None:  # connected once before
                 self.reconnects += 1
-            self._identity = (client.server_capabilities, client.server_info, client.instructions)
+            self._identity = (era.relayable_capabilities(client), client.server_info, client.instructions)
+            self._modern_only = era.is_modern(client)
             self._health = Health("healthy", f"{len(self._tools)} tools")
             back, self.down = self.down, False
             if back and self._change_listener is not None:
@@ -342,7 +346,7 @@ class McpUpstream:
                 ):
                     if connection.lists_tools:
                         connection.tools = await list_all_tools(client)
-                    elif self._spec.transport == "http":
+                    elif self._spec.transport == "http" and not era.is_modern(client):
                         # A client's own session exists to carry the upstream's requests to it; some servers send
                         # them on the standalone stream, which the SDK opens just after the handshake.
                         with anyio.move_on_after(min(self._spec.timeout, _STANDALONE_STREAM_WAIT)):
@@ -350,8 +354,13 @@ class McpUpstream:
                     connection.client, connection.calls = client, calls
                     connection.settled.set()
                     try:
+                        if connection.lists_tools and era.is_modern(client) and self._task_group is not None:
+                            self._task_group.start_soon(
+                                era.follow_list_changes, client, self._list_changed, self.name, connection.follower
+                            )
                         await self._watch(connection, client)
                     finally:
+                        connection.follower.cancel()
                         connection.client = connection.calls = None
             # The boundary of the connection: whatever ended it becomes a health detail, never a crash.
             except Exception as error:
@@ -373,7 +382,7 @@ class McpUpstream:
                 continue
             try:
                 with anyio.fail_after(self._spec.timeout):
-                    await client.send_ping()
+                    await era.probe_liveness(client)
             except MCPError as error:
                 if error.code == types.REQUEST_TIMEOUT or _means_connection_lost(error):
                     raise
@@ -470,15 +479,16 @@ class McpUpstream:
     async def _open_client(
         self, handlers: SessionHandlers, *, calls_channel: bool = False, stream_opened: anyio.Event | None = None
     ) -> AsyncIterator[tuple[Client, LeanCalls | None]]:
-        """The session (in the handshake era), and for the shared session of an HTTP upstream that speaks the
-        modern era too, a modern-era channel for plain calls."""
+        """The session (in the handshake era unless the upstream refuses it, see upstreams/era.py), and for the
+        shared session of an HTTP upstream that speaks the modern era, the lean path for plain calls
+        (upstreams/lean_calls.py): over a modern-era channel beside a handshake-era session, or over the session."""
         spec = self._spec
+        refused = self._modern_only and not calls_channel  # the shared session (with the channel) always tries
         options: dict[str, Any] = {
             "read_timeout_seconds": spec.timeout,
             "client_info": types.Implementation(name="mcp-gateway", version=__version__),
             # The upstream keeps its own copy of the listing; a response cache would only hide a fresh one.
             "cache": None,
-            "mode": UPSTREAM_ERA,
             **handlers.client_options(),
         }
         quiet_sdk_transport_failures()
@@ -499,10 +509,13 @@ class McpUpstream:
                 else:
                     await relayed(message)
 
-            async with Client(params, message_handler=on_message, **options) as client:
+            async with era.negotiated_client(
+                lambda mode: Client(params, mode=mode, message_handler=on_message, **options), refused=refused
+            ) as client:
                 yield client, None
         elif spec.transport == "http":
             assert spec.url is not None, "checked by McpServerSpec"
+            url = spec.url
             http_client = new_client(
                 timeout=spec.timeout,
                 headers=dict(spec.headers),
@@ -525,10 +538,17 @@ class McpUpstream:
                 http_client.event_hooks["response"].append(note_standalone_stream)
             async with (
                 http_client,
-                Client(streamable_http_client(spec.url, http_client=http_client), **options) as client,
+                era.negotiated_client(
+                    lambda mode: Client(streamable_http_client(url, http_client=http_client), mode=mode, **options),
+                    refused=refused,
+                ) as client,
                 AsyncExitStack() as stack,
             ):
-                calls = await modern_calls_channel(stack, http_client, self._spec, self.name) if calls_channel else None
+                calls: LeanCalls | None = None
+                if calls_channel and era.is_modern(client):
+                    calls = LeanCalls(client, http_client, url)  # a modern-era session is its own calls channel
+                elif calls_channel:
+                    calls = await modern_calls_channel(stack, http_client, spec, self.name)
                 yield client, calls
         else:
             assert spec.url is not None, "checked by McpServerSpec"
@@ -536,7 +556,7 @@ class McpUpstream:
                 spec.url, headers=dict(spec.headers), timeout=spec.timeout, sse_read_timeout=_STREAM_READ_TIMEOUT,
                 auth=spec.auth, httpx_client_factory=_sse_http_client,
             )
-            async with Client(transport, **options) as client:
+            async with Client(transport, mode=era.UPSTREAM_ERA, **options) as client:  # SSE: the handshake era alone
                 yield client, None
 
     def _failure(self, reason: str) -> types.CallToolResult:
@@ -561,6 +581,10 @@ class McpSession:
     @property
     def usable(self) -> bool:
         return self.connection.client is not None
+
+    @property
+    def modern(self) -> bool:
+        return self.connection.client is not None and era.is_modern(self.connection.client)
 
     @property
     def failure(self) -> str:

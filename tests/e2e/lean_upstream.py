@@ -112,8 +112,11 @@ def _ask(request: dict[str, Any], request_id: str) -> bytes:
     """An input request for a name, or, once the call carries the answer, a greeting (with the request id)."""
     answer = (request["params"].get("inputResponses") or {}).get("who")
     if isinstance(answer, dict) and answer.get("action") == "accept":
-        greeting = types.TextContent(text=f"hello {answer['content']['name']} {request_id}")
-        result: types.Result = types.CallToolResult(content=[greeting])
+        greeting = f"hello {answer['content']['name']} {request_id}"
+        # As the tool's own answer would be: its output schema (a string result) wants structured content.
+        result: types.Result = types.CallToolResult(
+            content=[types.TextContent(text=greeting)], structured_content={"result": greeting}
+        )
     else:
         question = types.ElicitRequestFormParams(
             message="Who is there?", requested_schema={"type": "object", "properties": {"name": {"type": "string"}}}

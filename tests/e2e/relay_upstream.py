@@ -1,25 +1,36 @@
 """A small MCP server on the SDK's low-level API that uses every feature a gateway must relay, per session.
 
-    python -m tests.e2e.relay_upstream --transport stdio|http [--host 127.0.0.1] [--port N]
+    python -m tests.e2e.relay_upstream --transport stdio|http [--host 127.0.0.1] [--port N] [--modern-only]
 
 Prompts (`greet` with a completable argument, 120 `filler_*` prompts over two pages), resources (`memo://text`,
 `memo://blob`, the template `memo://notes/{id}` with completion), subscriptions, logging with a per-session
 level, and tools that report progress, log, sample, elicit, ask for roots, announce a resource update, or add a
 tool (`tools/list_changed`). Every answer that depends on the caller says which session it came from, so a test
-can tell two clients apart.
+can tell two clients apart. `--modern-only` (HTTP) serves the 2026-07-28 era alone, see `modern_only`.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import json
 from typing import Any
 
 import anyio
 import mcp_types as types
 from mcp.server import Server, ServerRequestContext
 from mcp.server.stdio import stdio_server
+from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler, ResourceUpdated, ToolsListChanged
 from mcp.shared.exceptions import MCPError
+from mcp.shared.inbound import (
+    ERROR_CODE_HTTP_STATUS,
+    MCP_PROTOCOL_VERSION_HEADER,
+    unsupported_protocol_version_rejection,
+)
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"]
 FILLER_PROMPTS = 120
@@ -29,6 +40,8 @@ BLOB = bytes(range(256))
 _tools: list[types.Tool] = []
 _sessions: list[dict[str, Any]] = []
 _label = {"name": "relay"}
+_changes = InMemorySubscriptionBus()
+"""List changes, for 2026-07-28 clients (`subscriptions/listen`): that era has no sessions to send them on."""
 _cancelled = {"calls": 0}
 """Calls of `slow` cancelled so far, in this process (a modern-era caller has no session to count them in)."""
 
@@ -63,7 +76,9 @@ def _state(ctx: ServerRequestContext[Any, Any]) -> dict[str, Any]:
     """Per-session state: a number (order of first request) and the session's log level and subscriptions."""
     state: dict[str, Any] = ctx.session._connection.state
     if "number" not in state:
-        state.update(number=len(_sessions) + 1, level="debug", subscriptions=set(), session=ctx.session)
+        # A 2026-07-28 request has a connection of its own, gone with its answer: nothing to notify later.
+        session = ctx.session if ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS else None
+        state.update(number=len(_sessions) + 1, level="debug", subscriptions=set(), session=session)
         _sessions.append(state)
     return state
 
@@ -76,6 +91,8 @@ async def call_tool(ctx: ServerRequestContext[Any, Any], params: types.CallToolR
     state = _state(ctx)
     arguments = params.arguments or {}
     me = f"session {state['number']}"
+    if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS and params.name in _ASKING:
+        return _ask_in_the_modern_era(params, me)
     if params.name == "progress":
         steps = int(arguments.get("steps", 3))
         for step in range(1, steps + 1):
@@ -121,13 +138,16 @@ async def call_tool(ctx: ServerRequestContext[Any, Any], params: types.CallToolR
     if params.name == "touch":
         uri = str(arguments.get("uri", ""))
         for other in _sessions:
-            if uri in other["subscriptions"]:
+            if uri in other["subscriptions"] and other["session"] is not None:
                 await other["session"].send_resource_updated(uri)
+        await _changes.publish(ResourceUpdated(uri=uri))  # to 2026-07-28 clients listening for it
         return _text(f"{me} touched {uri}")
     if params.name == "add_tool":
         _tools.append(_tool(str(arguments.get("name", "added")), "Added at run time."))
         for other in _sessions:
-            await other["session"].send_tool_list_changed()
+            if other["session"] is not None:
+                await other["session"].send_tool_list_changed()
+        await _changes.publish(ToolsListChanged())  # to 2026-07-28 clients listening
         return _text(f"{me} added {arguments.get('name')}")
     if params.name == "whoami":
         return _text(
@@ -154,6 +174,39 @@ async def call_tool(ctx: ServerRequestContext[Any, Any], params: types.CallToolR
             _meta={"example.com/trace": "abc"},
         )
     raise MCPError(types.INVALID_PARAMS, f"Unknown tool: {params.name}")
+
+
+_ASKING = ("sample", "elicit", "roots")
+"""Tools that ask the client something: in the 2026-07-28 era by an "input required" result, which the client
+answers by calling again with the responses (there are no server-to-client requests in that era)."""
+
+
+def _ask_in_the_modern_era(params: types.CallToolRequestParams, me: str) -> Any:
+    arguments = params.arguments or {}
+    answer = (params.input_responses or {}).get("ask")
+    if answer is None:
+        question: types.InputRequest
+        if params.name == "sample":
+            text = types.TextContent(text=str(arguments.get("prompt", "")))
+            messages = [types.SamplingMessage(role="user", content=text)]
+            question = types.CreateMessageRequest(
+                params=types.CreateMessageRequestParams(messages=messages, max_tokens=50)
+            )
+        elif params.name == "elicit":
+            schema: dict[str, Any] = {"type": "object", "properties": {"name": {"type": "string"}}}
+            question = types.ElicitRequest(
+                params=types.ElicitRequestFormParams(message=str(arguments.get("question")), requested_schema=schema)
+            )
+        else:
+            question = types.ListRootsRequest()
+        return types.InputRequiredResult(input_requests={"ask": question}, request_state=params.name)
+    if isinstance(answer, types.CreateMessageResult) and isinstance(answer.content, types.TextContent):
+        return _text(f"{me} sampled: {answer.content.text} ({answer.model})")
+    if isinstance(answer, types.ElicitResult):
+        return _text(f"{me} elicited: {answer.action} {answer.content}")
+    if isinstance(answer, types.ListRootsResult):
+        return _text(f"{me} roots: " + ",".join(str(root.uri) for root in answer.roots))
+    raise MCPError(types.INVALID_PARAMS, f"not an answer to {params.name}: {answer!r}")
 
 
 def _related(ctx: ServerRequestContext[Any, Any]) -> Any:
@@ -199,6 +252,24 @@ async def get_prompt(ctx: ServerRequestContext[Any, Any], params: types.GetPromp
                 ),
             ],
         )
+    if params.name == "ask_name":
+        # Asks its client whom to greet: by an "input required" result in the 2026-07-28 era, else by elicitation.
+        # Not listed, so the listings the relay tests compare keep their counts.
+        schema: dict[str, Any] = {"type": "object", "properties": {"name": {"type": "string"}}}
+        if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
+            answer = (params.input_responses or {}).get("ask")
+            if answer is None:
+                question = types.ElicitRequest(
+                    params=types.ElicitRequestFormParams(message="Whom to greet?", requested_schema=schema)
+                )
+                return types.InputRequiredResult(input_requests={"ask": question}, request_state="ask_name")
+        else:
+            answer = await ctx.session.elicit_form("Whom to greet?", schema, related_request_id=ctx.request_id)
+        if not isinstance(answer, types.ElicitResult):
+            raise MCPError(types.INVALID_PARAMS, f"not an answer to ask_name: {answer!r}")
+        name = (answer.content or {}).get("name", "nobody")
+        greeting = types.TextContent(text=f"Hello, {name}!")
+        return types.GetPromptResult(messages=[types.PromptMessage(role="user", content=greeting)])
     if params.name.startswith("filler_"):
         return types.GetPromptResult(messages=[types.PromptMessage(role="user", content=types.TextContent(text="."))])
     raise MCPError(types.INVALID_PARAMS, f"Unknown prompt: {params.name}")
@@ -280,10 +351,47 @@ def build_server() -> Server[Any]:
         on_subscribe_resource=subscribe,
         on_unsubscribe_resource=unsubscribe,
         on_completion=complete,
+        on_subscriptions_listen=ListenHandler(_changes),
     )
     server.add_request_handler("logging/setLevel", types.SetLevelRequestParams, set_level)
     server.add_notification_handler("notifications/roots/list_changed", types.NotificationParams, roots_changed)
     return server
+
+
+def modern_only(app: ASGIApp) -> ASGIApp:
+    """`app` (the SDK's streamable-HTTP app, which serves both eras) as a server of the 2026-07-28 era alone.
+
+    The SDK has no setting for that: its session manager sends every request without a modern
+    `MCP-Protocol-Version` header down the handshake path. So a handshake-era request (an `initialize`, a GET
+    stream, a session DELETE) is refused here the way a modern-only server refuses it: a JSON-RPC
+    UNSUPPORTED_PROTOCOL_VERSION error naming the versions it serves, at the SDK's HTTP status for that code."""
+
+    async def serve(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        if request.headers.get(MCP_PROTOCOL_VERSION_HEADER) in MODERN_PROTOCOL_VERSIONS:
+            await app(scope, receive, send)
+            return
+        request_id: Any = None
+        requested = request.headers.get(MCP_PROTOCOL_VERSION_HEADER, "")
+        if request.method == "POST":
+            try:
+                body = json.loads(await request.body())
+                request_id = body.get("id")
+                requested = str((body.get("params") or {}).get("protocolVersion", requested))
+            except (ValueError, AttributeError):
+                pass
+        rejection = unsupported_protocol_version_rejection(requested)
+        assert rejection is not None, "a handshake-era version is never a modern one"
+        error = {"code": rejection.code, "message": rejection.message, "data": rejection.data}
+        response = JSONResponse(
+            {"jsonrpc": "2.0", "id": request_id, "error": error}, status_code=ERROR_CODE_HTTP_STATUS[rejection.code]
+        )
+        await response(scope, receive, send)
+
+    return serve
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -292,6 +400,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--label", default="relay", help="named in resource texts, to tell servers apart")
+    parser.add_argument("--modern-only", action="store_true", help="HTTP: serve the 2026-07-28 era alone")
     args = parser.parse_args(argv)
     _label["name"] = args.label
     server = build_server()
@@ -305,7 +414,9 @@ def main(argv: list[str] | None = None) -> None:
     else:
         import uvicorn
 
-        app = server.streamable_http_app(host=args.host)
+        app: ASGIApp = server.streamable_http_app(host=args.host)
+        if args.modern_only:
+            app = modern_only(app)
         uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
 
 

@@ -70,10 +70,10 @@ class Peer:
         self.elicited: list[types.ElicitRequestParams] = []
         self.roots_asked = 0
 
-    def client(self, url: str, **options: Any) -> Client:
+    def client(self, url: str, mode: Any = "legacy", **options: Any) -> Client:
         return Client(
             url,
-            mode="legacy",
+            mode=mode,
             logging_callback=self._log,
             message_handler=self._message,
             sampling_callback=self._sample,
@@ -414,3 +414,16 @@ async def test_a_subscription_on_the_gateway_endpoint_goes_to_the_server_listing
                 await anyio.sleep(0.05)
     [update] = [item for item in subscriber.notifications if isinstance(item, types.ResourceUpdatedNotification)]
     assert str(update.params.uri) == "memo://notes/9"
+
+
+@pytest.mark.anyio
+async def test_a_modern_client_answers_what_the_upstream_asks_it_in_its_own_era(gateway: Gateway) -> None:
+    """A 2026-07-28 client's calls go over the upstream's modern-era channel, where the upstream asks by an
+    "input required" result: the client gets it, answers, and calls again through the gateway."""
+    peer = Peer("modern")
+    async with peer.client(gateway.server_url("relay"), mode=MODERN_ERA) as client:
+        sampled = result_text(await client.call_tool("sample", {"prompt": "hi"}))
+        elicited = result_text(await client.call_tool("elicit", {"question": "who?"}))
+    assert sampled.endswith("sampled: modern-llm (model-modern)"), sampled
+    assert elicited.endswith("elicited: accept {'name': 'modern'}"), elicited
+    assert len(peer.sampled) == len(peer.elicited) == 1

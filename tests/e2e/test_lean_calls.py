@@ -23,6 +23,9 @@ import anyio
 import httpx2 as httpx
 import mcp_types as types
 import pytest
+from mcp import Client
+from mcp.client.session import ClientRequestContext
+from mcp.client.streamable_http import streamable_http_client
 
 from mcp_gateway.http import new_client
 from mcp_gateway.upstreams import mcp as mcp_upstream
@@ -197,6 +200,33 @@ async def test_a_header_mismatch_is_left_to_the_sdk_client_which_lists_again_and
     # Refused before it ran. Lean: its POST, the SDK client's (refused), the one after listing again; SDK: its
     # refused POST and the one after listing.
     assert posts(shaped_url)["mismatched_echo"] == before + 5
+
+
+async def test_a_modern_era_caller_answers_the_upstreams_input_request_itself(
+    gateway: Gateway, shaped_url: str
+) -> None:
+    async def answer(context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
+        return types.ElicitResult(action="accept", content={"name": "Ada"})
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        pass
+
+    before = posts(shaped_url).get("ask", 0)
+    lean_id, sdk_id = f"lean-{secrets.token_hex(8)}", f"sdk-{secrets.token_hex(8)}"
+    url = gateway.server_url("shaped")
+    results: list[types.CallToolResult] = []
+    for headers, progress in (({"X-Request-Id": lean_id}, None), ({"X-Request-Id": sdk_id}, on_progress)):
+        async with (
+            httpx.AsyncClient(headers=headers, timeout=30.0) as http_client,
+            Client(streamable_http_client(url, http_client=http_client), mode="auto", elicitation_callback=answer)
+            as client,
+        ):
+            results.append(await client.call_tool("ask", {}, progress_callback=progress))
+    lean, sdk = (wire(result) for result in results)
+    # The input request went back to the caller, which called again with its answer: two calls each way.
+    assert lean["content"][0]["text"] == f"hello Ada {lean_id}"
+    assert without_request_ids(lean, lean_id) == without_request_ids(sdk, sdk_id)
+    assert posts(shaped_url)["ask"] == before + 4
 
 
 async def test_the_callers_own_task_sends_a_plain_call_and_the_sdk_client_sends_one_with_progress(
