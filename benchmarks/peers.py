@@ -8,8 +8,9 @@ Starts, each as its own process on a free loopback port:
 
 - `api`: the upstream HTTP API (`GET /items/{id}`, benchmarks/peers_servers.py);
 - `floor`: the bare-SDK floor, the `mcp` package's low-level server whose one tool sends that GET with httpx2;
-- `gateway`: `mcp-gateway serve` with the API as OpenAPI server `items` and the floor as MCP server `floor`;
-  rows `gateway openapi` (/mcp/items) and `gateway mcp` (/mcp/floor);
+- `gateway`: `mcp-gateway serve` with the API as OpenAPI server `items`, the floor as MCP server `floor` and the
+  same floor code over stdio (a child of the gateway) as `floorstdio`; rows `gateway openapi` (/mcp/items),
+  `gateway mcp` (/mcp/floor) and `gateway mcp stdio` (/mcp/floorstdio);
 - with `--baseline-repo`: the same gateway running another checkout's code (rows `baseline …`);
 - with `--workers N`: the gateway again with `serve --workers N`, on every core (row `gateway openapi xN`);
 - where benchmarks/peers-env holds FastMCP: its OpenAPI server over the API, and its proxy in front of the floor.
@@ -22,8 +23,9 @@ else, so it is the server's latency without the client library's own (`client CP
 at c=1, several ms with the official client).
 
 Pinning (Linux): before each row the server under test is moved to core 0 and every other process (the API, the
-floor when it is an upstream, this client) to the other cores, so a row measures one core of server. The worker
-row is not pinned: it is the point of it. CPU per call is the server's user+system CPU divided by the calls.
+floor when it is an upstream, the gateway's stdio child, this client) to the other cores, so a row measures one core
+of server. The worker row is not pinned: it is the point of it. CPU per call is the server's user+system CPU divided
+by the calls (with its children only for the worker row, whose children are the server).
 """
 
 from __future__ import annotations
@@ -133,16 +135,21 @@ class Results:
         return sum(s.errors for s in runs), next((s.first_error for s in runs if s.first_error), None)
 
 
-def tree_cpu_seconds(pid: int) -> float | None:
-    """CPU of a process and its children (the workers of `serve --workers N`), Linux /proc; None elsewhere."""
-    own = process_cpu_seconds(pid)
-    if own is None:
-        return None
+def children_of(pid: int) -> list[int]:
     try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text(encoding="ascii").split()
+        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text(encoding="ascii").split()]
     except OSError:
-        children = []
-    return own + sum(process_cpu_seconds(int(child)) or 0.0 for child in children)
+        return []
+
+
+def server_cpu_seconds(row: Row) -> float | None:
+    """CPU of the server under test, Linux /proc; None elsewhere. With its children for the worker row (the
+    workers of `serve --workers N`), without for the others (a gateway's children are stdio upstreams)."""
+    assert row.pid is not None
+    own = process_cpu_seconds(row.pid)
+    if own is None or row.pinned:
+        return own
+    return own + sum(process_cpu_seconds(child) or 0.0 for child in children_of(row.pid))
 
 
 def pin(pid: int, cores: set[int]) -> None:
@@ -155,6 +162,8 @@ def pin_row(row: Row, processes: list[int]) -> None:
     others = all_cores - {SERVER_CORE} or all_cores
     for pid in processes:
         pin(pid, all_cores if not row.pinned else ({SERVER_CORE} if pid == row.pid else others))
+        for child in children_of(pid) if row.pinned else []:  # stdio upstreams of a gateway: never the server
+            pin(child, others)
     pin(os.getpid(), others if row.pinned else all_cores)
 
 
@@ -203,7 +212,7 @@ async def drive(row: Row, concurrency: int, calls: int, max_seconds: float, mode
 
                 callers.append(call)
         await callers[0](calls)  # warm: the first call of a session pays for connections and schema look-ups
-        cpu_before = tree_cpu_seconds(row.pid) if row.pid else None
+        cpu_before = server_cpu_seconds(row) if row.pid else None
         client_before = time.process_time()
         started = time.perf_counter()
         deadline = time.monotonic() + max_seconds
@@ -212,7 +221,7 @@ async def drive(row: Row, concurrency: int, calls: int, max_seconds: float, mode
                 for caller in callers:
                     group.start_soon(worker, caller)
         seconds = time.perf_counter() - started
-        cpu_after = tree_cpu_seconds(row.pid) if row.pid else None
+        cpu_after = server_cpu_seconds(row) if row.pid else None
         client_cpu = time.process_time() - client_before
     cpu = cpu_after - cpu_before if cpu_before is not None and cpu_after is not None else None
     return Sample(len(latencies), seconds, latencies, errors, cpu, client_cpu, first_error)
@@ -361,7 +370,9 @@ def main() -> int:
         spec_path = log_dir / "items.json"
         spec_path.write_text(httpx.get(f"{api_url}/openapi.json").text, encoding="utf-8")
         config = write_config(log_dir, {"items": {"openapi": {"spec": str(spec_path), "baseUrl": api_url}},
-                                        "floor": {"url": floor_url}})
+                                        "floor": {"url": floor_url},
+                                        "floorstdio": {"command": sys.executable,
+                                                       "args": [SERVERS_SCRIPT, "floor-stdio", "--api", api_url]}})
         gateways: list[tuple[str, str, list[str], dict[str, str]]] = [
             ("gateway", "gateway", gateway_args(config, ports["gateway"], *args.gateway_arg), quiet)
         ]
@@ -395,11 +406,13 @@ def main() -> int:
             Row("floor", floor_url, "getItem", pids["floor"]),
             Row("gateway openapi", mcp_url("gateway", "/mcp/items"), "getItem", pids["gateway"]),
             Row("gateway mcp", mcp_url("gateway", "/mcp/floor"), "getItem", pids["gateway"]),
+            Row("gateway mcp stdio", mcp_url("gateway", "/mcp/floorstdio"), "getItem", pids["gateway"]),
         ]
         if args.baseline_repo is not None:
             rows += [
                 Row("baseline openapi", mcp_url("baseline", "/mcp/items"), "getItem", pids["baseline"]),
                 Row("baseline mcp", mcp_url("baseline", "/mcp/floor"), "getItem", pids["baseline"]),
+                Row("baseline mcp stdio", mcp_url("baseline", "/mcp/floorstdio"), "getItem", pids["baseline"]),
             ]
         if args.workers > 1:
             rows.append(Row(f"gateway openapi x{args.workers}", mcp_url("workers", "/mcp/items"), "getItem",

@@ -2,6 +2,7 @@
 
     python benchmarks/peers_servers.py api --port N
     python benchmarks/peers_servers.py floor --port N --api http://127.0.0.1:M
+    python benchmarks/peers_servers.py floor-stdio --api http://127.0.0.1:M     (the floor over stdio)
 
 - `api`: the upstream HTTP API every path ends at. `GET /items/{item_id}` answers the item id and the query as
   JSON; `/openapi.json` describes it (what the gateway and FastMCP's OpenAPI server are given). A raw ASGI app,
@@ -74,7 +75,7 @@ async def items_api(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await _send_json(send, 404, {"error": "not found"})
 
 
-def floor_app(api_url: str) -> Any:
+def floor_server(api_url: str) -> Any:
     import httpx2
     import mcp_types as types
     from mcp.server.lowlevel import Server
@@ -95,17 +96,31 @@ def floor_app(api_url: str) -> Any:
         )
 
     server: Server[Any] = Server("floor", on_list_tools=list_tools, on_call_tool=call_tool)
-    return server.streamable_http_app()
+    return server
+
+
+def serve_stdio(server: Any) -> None:
+    import anyio
+    from mcp.server.stdio import stdio_server
+
+    async def serve() -> None:
+        async with stdio_server() as (read_stream, write_stream):
+            await server.run(read_stream, write_stream, server.create_initialization_options())
+
+    anyio.run(serve)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("role", choices=["api", "floor"])
+    parser.add_argument("role", choices=["api", "floor", "floor-stdio"])
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port", type=int)
     parser.add_argument("--api", help="the items API's base URL (floor)")
     args = parser.parse_args()
-    app = items_api if args.role == "api" else floor_app(args.api)
+    if args.role == "floor-stdio":
+        serve_stdio(floor_server(args.api))
+        return
+    app = items_api if args.role == "api" else floor_server(args.api).streamable_http_app()
     # asyncio and h11: what `pip install mcp` brings (uvicorn without extras), whatever else this env holds.
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", lifespan="auto", loop="asyncio", http="h11")
 

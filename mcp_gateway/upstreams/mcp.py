@@ -37,6 +37,7 @@ from mcp_gateway.http import httpx, new_client
 from mcp_gateway.request_id import tag_outbound_hook
 from mcp_gateway.upstreams import era
 from mcp_gateway.upstreams.base import Health
+from mcp_gateway.upstreams.lean_calls import LeanCalls
 from mcp_gateway.upstreams.mcp_errors import describe_error, redact, upstream_target
 from mcp_gateway.upstreams.mcp_session import ProgressCallback, SessionHandlers, send_raw
 from mcp_gateway.upstreams.mcp_spec import McpServerSpec
@@ -75,7 +76,7 @@ class _Connection:
         self.lists_tools = lists_tools
         self.client: Client | None = None
         """Set only while the session is usable; cleared before the client's context is left."""
-        self.calls: Client | None = None
+        self.calls: LeanCalls | None = None
         """A modern-era (2026-07-28) channel for plain tool calls, when the upstream speaks that era over HTTP;
         set and cleared with `client`."""
         self.tools: list[types.Tool] = []
@@ -190,8 +191,11 @@ class McpUpstream:
         client's call, see `era.call_passing_input`."""
         connection = session.connection if session is not None else await self._usable_connection()
         client = connection.client if connection is not None else None
-        if connection is not None and session is None and connection.calls is not None:
-            client = connection.calls
+        lean = connection.calls if connection is not None and session is None else None
+        if lean is not None:
+            client = lean.client
+            if on_progress is not None:  # the SDK client routes the upstream's progress to the caller
+                lean = None
         if connection is None or client is None:
             if session is not None:
                 return self._failure(f"the session for this client is closed ({session.failure or 'closed'})")
@@ -199,6 +203,8 @@ class McpUpstream:
             return _error_result(self._health.detail or f"server '{self.name}' is not started")
         try:
             with anyio.fail_after(self._spec.timeout):
+                if lean is not None:
+                    return await lean.call_tool(name, arguments, meta, answers=passing_input)
                 if passing_input is not None and era.is_modern(client):
                     return await era.call_passing_input(
                         client, name, arguments, passing_input, on_progress=on_progress, meta=cast(Any, meta)
@@ -472,9 +478,10 @@ class McpUpstream:
     @asynccontextmanager
     async def _open_client(
         self, handlers: SessionHandlers, *, calls_channel: bool = False, stream_opened: anyio.Event | None = None
-    ) -> AsyncIterator[tuple[Client, Client | None]]:
+    ) -> AsyncIterator[tuple[Client, LeanCalls | None]]:
         """The session (in the handshake era unless the upstream refuses it, see upstreams/era.py), and for the
-        shared session of an HTTP upstream that speaks the modern era too, a modern-era channel for plain calls."""
+        shared session of an HTTP upstream that speaks the modern era, the lean path for plain calls
+        (upstreams/lean_calls.py): over a modern-era channel beside a handshake-era session, or over the session."""
         spec = self._spec
         refused = self._modern_only and not calls_channel  # the shared session (with the channel) always tries
         options: dict[str, Any] = {
@@ -537,9 +544,11 @@ class McpUpstream:
                 ) as client,
                 AsyncExitStack() as stack,
             ):
-                # A modern-era session already answers calls as plain JSON: it is its own calls channel.
-                wants_channel = calls_channel and not era.is_modern(client)
-                calls = await modern_calls_channel(stack, http_client, spec, self.name) if wants_channel else None
+                calls: LeanCalls | None = None
+                if calls_channel and era.is_modern(client):
+                    calls = LeanCalls(client, http_client, url)  # a modern-era session is its own calls channel
+                elif calls_channel:
+                    calls = await modern_calls_channel(stack, http_client, spec, self.name)
                 yield client, calls
         else:
             assert spec.url is not None, "checked by McpServerSpec"

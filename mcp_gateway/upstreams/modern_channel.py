@@ -17,6 +17,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from mcp_gateway import __version__
 from mcp_gateway.http import httpx
+from mcp_gateway.upstreams.lean_calls import LeanCalls
 from mcp_gateway.upstreams.mcp_errors import describe_error
 from mcp_gateway.upstreams.mcp_spec import McpServerSpec
 
@@ -25,9 +26,9 @@ logger = logging.getLogger(__name__)
 
 async def modern_calls_channel(
     stack: AsyncExitStack, http_client: httpx.AsyncClient, spec: McpServerSpec, server: str
-) -> Client | None:
+) -> LeanCalls | None:
     """A modern-era client for plain tool calls to `spec`'s upstream, kept open on `stack`, if the upstream speaks
-    that era; else None."""
+    that era; else None. Plain calls go out as single POSTs on it (upstreams/lean_calls.py)."""
     assert spec.url is not None, "only for HTTP upstreams"
     attempt = AsyncExitStack()
     try:
@@ -50,4 +51,4 @@ async def modern_calls_channel(
         await attempt.aclose()  # a second handshake-era session would only duplicate the first
         return None
     stack.push_async_exit(attempt)
-    return calls
+    return LeanCalls(calls, http_client, spec.url)
