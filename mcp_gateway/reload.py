@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import anyio
+import anyio.abc
 
 from mcp_gateway.config import ConfigError, GatewayConfig, ServerEntry, load_config
 from mcp_gateway.registry import Registry, RegistryServer
@@ -93,10 +94,14 @@ class ConfigReloader:
         logger.info("reloaded %s: added %s, removed %s, restarted %s", self._path,
                     added or "none", removed or "none", changed or "none")
 
-    async def watch(self, interval: float) -> None:
-        """Reload when the file's content changes (checked every `interval` seconds; 0: never) or on SIGHUP."""
+    async def watch(
+        self, interval: float, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Reload when the file's content changes (checked every `interval` seconds; 0: never) or on SIGHUP.
+        Started once SIGHUP is listened for: a signal sent as soon as the gateway says it is ready is not lost."""
         async with anyio.create_task_group() as group:
-            group.start_soon(self._on_hangup)
+            await group.start(self._on_hangup)
+            task_status.started()
             if interval > 0:
                 while True:
                     await anyio.sleep(interval)
@@ -104,12 +109,18 @@ class ConfigReloader:
                     if digest is not None and digest != self._digest:
                         await self.reload()
 
-    async def _on_hangup(self) -> None:
+    async def _on_hangup(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        listening = False
         try:
             with anyio.open_signal_receiver(signal.SIGHUP) as signals:
+                task_status.started()
+                listening = True
                 async for _ in signals:
                     logger.info("SIGHUP: reloading %s", self._path)
                     await self.reload()
         except (NotImplementedError, ValueError, AttributeError):
+            if listening:
+                logger.exception("SIGHUP reloads stopped; the file watch still works")
+                return
             # No SIGHUP on this platform, or not on the main thread: the file watch still works.
-            return
+            task_status.started()

@@ -152,7 +152,7 @@ def create_app(
         if retry_interval > 0:
             background.start_soon(registry.recover_forever, retry_interval)
         if reloader is not None:
-            background.start_soon(reloader.watch, reload_interval)
+            await background.start(reloader.watch, reload_interval)
         for line in on_ready:
             logger.info("%s", line)
 

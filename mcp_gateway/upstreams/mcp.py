@@ -35,7 +35,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_gateway import __version__
 from mcp_gateway.http import httpx, new_client
 from mcp_gateway.request_id import tag_outbound_hook
-from mcp_gateway.upstreams import era
+from mcp_gateway.upstreams import era, mcp_errors
 from mcp_gateway.upstreams.base import Health
 from mcp_gateway.upstreams.lean_calls import LeanCalls
 from mcp_gateway.upstreams.mcp_errors import describe_error, redact, upstream_target
@@ -200,7 +200,7 @@ class McpUpstream:
             if session is not None:
                 return self._failure(f"the session for this client is closed ({session.failure or 'closed'})")
             # The health detail already names the server and says why it cannot be reached.
-            return _error_result(self._health.detail or f"server '{self.name}' is not started")
+            return mcp_errors.error_result(self._health.detail or f"server '{self.name}' is not started")
         try:
             with anyio.fail_after(self._spec.timeout):
                 if lean is not None:
@@ -219,7 +219,7 @@ class McpUpstream:
             if error.code == types.REQUEST_TIMEOUT:
                 # The SDK's own read timeout (the same length, armed a moment later) can win the race.
                 return self._failure(f"tool '{name}' did not answer within {self._spec.timeout:g}s")
-            if _means_connection_lost(error):
+            if mcp_errors.means_connection_lost(error):
                 await self._lose(connection, reason)
                 return self._failure(f"connection lost ({reason})")
             return self._failure(f"rejected the call to '{name}': {reason}")
@@ -256,7 +256,7 @@ class McpUpstream:
             if error.code == types.REQUEST_TIMEOUT:
                 message = f"server '{self.name}' did not answer {method} within {self._spec.timeout:g}s"
                 raise MCPError(types.REQUEST_TIMEOUT, message) from None
-            if _means_connection_lost(error) and error.code == types.CONNECTION_CLOSED:
+            if mcp_errors.means_connection_lost(error) and error.code == types.CONNECTION_CLOSED:
                 reason = self._redact(error.message)
                 await self._lose(connection, reason)
                 raise MCPError(types.INTERNAL_ERROR, f"server '{self.name}': connection lost ({reason})") from None
@@ -384,7 +384,7 @@ class McpUpstream:
                 with anyio.fail_after(self._spec.timeout):
                     await era.probe_liveness(client)
             except MCPError as error:
-                if error.code == types.REQUEST_TIMEOUT or _means_connection_lost(error):
+                if error.code == types.REQUEST_TIMEOUT or mcp_errors.means_connection_lost(error):
                     raise
                 # Any other answer (a server without ping) is an answer: the server is there.
 
@@ -560,7 +560,7 @@ class McpUpstream:
                 yield client, None
 
     def _failure(self, reason: str) -> types.CallToolResult:
-        return _error_result(f"server '{self.name}': {reason}")
+        return mcp_errors.error_result(f"server '{self.name}': {reason}")
 
     def _target(self) -> str:
         return upstream_target(self._spec)
@@ -604,13 +604,3 @@ _LIST_CHANGES: dict[type[Any], str] = {
 def _sse_http_client(headers: dict[str, str] | None = None, timeout: httpx.Timeout | None = None,
                      auth: httpx.Auth | None = None) -> httpx.AsyncClient:
     return httpx.AsyncClient(headers=headers, timeout=timeout, auth=auth, event_hooks={"request": [tag_outbound_hook]})
-
-
-def _error_result(text: str) -> types.CallToolResult:
-    return types.CallToolResult(content=[types.TextContent(text=text)], is_error=True)
-
-
-def _means_connection_lost(error: MCPError) -> bool:
-    # The streamable HTTP transport reports a server that no longer knows our session (it restarted) as
-    # INVALID_REQUEST "Session terminated"; only a new connection recovers from that, as from a closed one.
-    return error.code in (types.CONNECTION_CLOSED, types.INVALID_REQUEST)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
+import mcp_types as types
 from mcp.shared.exceptions import MCPError
 
 from mcp_gateway.http import httpx
@@ -57,3 +58,13 @@ def first_leaf(error: BaseException) -> BaseException:
     while isinstance(error, BaseExceptionGroup) and error.exceptions:
         error = error.exceptions[0]
     return error
+
+
+def error_result(text: str) -> types.CallToolResult:
+    return types.CallToolResult(content=[types.TextContent(text=text)], is_error=True)
+
+
+def means_connection_lost(error: MCPError) -> bool:
+    # The streamable HTTP transport reports a server that no longer knows our session (it restarted) as
+    # INVALID_REQUEST "Session terminated"; only a new connection recovers from that, as from a closed one.
+    return error.code in (types.CONNECTION_CLOSED, types.INVALID_REQUEST)
