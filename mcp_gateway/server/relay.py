@@ -43,7 +43,8 @@ from mcp_types import LOG_LEVEL_META_KEY
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from mcp_gateway.upstreams.era import ResourceWatch
-from mcp_gateway.upstreams.mcp import McpSession, McpUpstream
+from mcp_gateway.upstreams.mcp import McpUpstream
+from mcp_gateway.upstreams.mcp_connection import McpSession
 from mcp_gateway.upstreams.mcp_session import ProgressCallback, SessionHandlers, relayable_params
 
 logger = logging.getLogger(__name__)

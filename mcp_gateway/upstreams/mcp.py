@@ -38,6 +38,7 @@ from mcp_gateway.request_id import tag_outbound_hook
 from mcp_gateway.upstreams import era, mcp_errors
 from mcp_gateway.upstreams.base import Health
 from mcp_gateway.upstreams.lean_calls import LeanCalls
+from mcp_gateway.upstreams.mcp_connection import McpSession, UpstreamConnection, release_connection
 from mcp_gateway.upstreams.mcp_errors import describe_error, redact, upstream_target
 from mcp_gateway.upstreams.mcp_session import ProgressCallback, SessionHandlers, send_raw
 from mcp_gateway.upstreams.mcp_spec import McpServerSpec
@@ -68,34 +69,6 @@ ChangeListener = Callable[[str, str], None]
 """Called with (server, what changed: "tools" | "prompts" | "resources") when the upstream says a list changed."""
 
 
-class _Connection:
-    """One session with the upstream, held open by its own `_hold` task."""
-
-    def __init__(self, handlers: SessionHandlers, *, lists_tools: bool) -> None:
-        self.handlers = handlers
-        self.lists_tools = lists_tools
-        self.client: Client | None = None
-        """Set only while the session is usable; cleared before the client's context is left."""
-        self.calls: LeanCalls | None = None
-        """A modern-era (2026-07-28) channel for plain tool calls, when the upstream speaks that era over HTTP;
-        set and cleared with `client`."""
-        self.tools: list[types.Tool] = []
-        self.failure = ""
-        self.settled = anyio.Event()
-        """Connected, or failed to."""
-        self.release = anyio.Event()
-        self.closed = anyio.Event()
-        """The holder has left the client's context (the stdio child is gone)."""
-        self.scope = anyio.CancelScope()
-        """Lets a connection stuck before `settled` be abandoned; a settled one is released gracefully."""
-        self.follower = anyio.CancelScope()
-        """Ends the task that follows a modern-era upstream's list changes, with the connection."""
-        self.standalone_stream = anyio.Event()
-        """Streamable HTTP: the server answered the GET that opens the session's standalone stream (or refused
-        it). Requests a server sends unrelated to a call travel there, and a server without the stream open
-        drops them."""
-
-
 class McpUpstream:
     """Tools of one upstream MCP server. A lost connection (seen by a call, or by the idle ping) is reopened once
     at once; one that stays lost is `down` (out of the lists) until `recover()` or a call reconnects it."""
@@ -109,7 +82,7 @@ class McpUpstream:
         self._closing = anyio.Event()
         self._task_group: TaskGroup | None = None
         """Set while the supervisor runs; None before start() and from the moment aclose() begins."""
-        self._connection: _Connection | None = None
+        self._connection: UpstreamConnection | None = None
         self._reconnect_lock = anyio.Lock()
         self._change_listener: ChangeListener | None = None
         self._identity: tuple[types.ServerCapabilities, types.Implementation | None, str | None] | None = None
@@ -169,7 +142,7 @@ class McpUpstream:
             await self._closing.wait()
             self._task_group = None
             if self._connection is not None:
-                await self._release(self._connection)
+                await release_connection(self._connection)
 
     def tools(self) -> list[types.Tool]:
         """The tools of the last successful listing, kept while a reconnect is pending and while the server is
@@ -269,7 +242,7 @@ class McpUpstream:
     async def open_session(self, handlers: SessionHandlers) -> McpSession:
         """A session of its own for one downstream client, declaring to the upstream only what `handlers`
         answer. It lives in the upstream's task group, so it ends at the latest with the upstream."""
-        connection = _Connection(handlers, lists_tools=False)
+        connection = UpstreamConnection(handlers, lists_tools=False)
         if self._task_group is None:
             connection.failure = f"server '{self.name}' is closed"
             return McpSession(connection)
@@ -278,7 +251,7 @@ class McpUpstream:
             await connection.settled.wait()
         if not connection.settled.is_set():
             connection.failure = f"no answer within {self._spec.timeout:g}s"
-            await self._release(connection)
+            await release_connection(connection)
         return McpSession(connection)
 
     async def recover(self) -> None:
@@ -303,17 +276,17 @@ class McpUpstream:
     async def _connect(self) -> None:
         """Open a new connection (releasing the old one) and record the outcome in health and tools."""
         if self._connection is not None:
-            await self._release(self._connection)
+            await release_connection(self._connection)
         if self._task_group is None:
             return
-        connection = _Connection(self._shared_handlers(), lists_tools=True)
+        connection = UpstreamConnection(self._shared_handlers(), lists_tools=True)
         self._connection = connection
         self._task_group.start_soon(self._hold, connection)
         with anyio.move_on_after(self._spec.timeout):
             await connection.settled.wait()
         if not connection.settled.is_set():
             connection.failure = f"no answer within {self._spec.timeout:g}s"
-            await self._release(connection)
+            await release_connection(connection)
         if self._task_group is None:
             return  # aclose() began meanwhile: "closed" is the health that stands
         client = connection.client
@@ -332,7 +305,7 @@ class McpUpstream:
             detail = f"server '{self.name}': cannot connect to {self._target()}: {connection.failure}"
             self._health = Health("unhealthy", detail)
 
-    async def _hold(self, connection: _Connection) -> None:
+    async def _hold(self, connection: UpstreamConnection) -> None:
         """Own one client context from entry to exit; never raises into the upstream's task group."""
         with connection.scope:
             try:
@@ -371,7 +344,7 @@ class McpUpstream:
                 connection.settled.set()
                 connection.closed.set()
 
-    async def _watch(self, connection: _Connection, client: Client) -> None:
+    async def _watch(self, connection: UpstreamConnection, client: Client) -> None:
         """Park until the connection is released; meanwhile ping the shared session now and then, so a server
         that went away is noticed (and leaves the lists) without waiting for someone to call it: neither the SDK's
         stdio transport (a child that exits) nor its HTTP one (a server that stops) ends the client by itself."""
@@ -388,7 +361,7 @@ class McpUpstream:
                     raise
                 # Any other answer (a server without ping) is an answer: the server is there.
 
-    async def _usable_connection(self) -> _Connection | None:
+    async def _usable_connection(self) -> UpstreamConnection | None:
         """The live connection, after at most one reconnect attempt shared by every caller that saw it dead."""
         observed = self._connection
         if observed is not None and observed.client is not None:
@@ -401,11 +374,11 @@ class McpUpstream:
             # Otherwise another caller reconnected while we waited: its outcome stands for this call too.
             return self._connection
 
-    async def _lose(self, connection: _Connection, reason: str) -> None:
+    async def _lose(self, connection: UpstreamConnection, reason: str) -> None:
         self._note_lost(connection, reason)
-        await self._release(connection)
+        await release_connection(connection)
 
-    def _note_lost(self, connection: _Connection, reason: str) -> None:
+    def _note_lost(self, connection: UpstreamConnection, reason: str) -> None:
         task_group = self._task_group
         if connection is self._connection and task_group is not None:
             first_news = self._health.state != "unhealthy"
@@ -414,7 +387,7 @@ class McpUpstream:
                 logger.warning("%s", self._health.detail)
                 task_group.start_soon(self._after_loss, connection)
 
-    async def _after_loss(self, lost: _Connection) -> None:
+    async def _after_loss(self, lost: UpstreamConnection) -> None:
         """Reconnect once right away (a restarted server keeps its tools listed); a server that stays down
         leaves the lists, and clients are told, until a recovery brings it back."""
         async with self._reconnect_lock:
@@ -427,14 +400,6 @@ class McpUpstream:
         if self._change_listener is not None:
             for kind in _LIST_CHANGES.values():
                 self._change_listener(self.name, kind)
-
-    @staticmethod
-    async def _release(connection: _Connection) -> None:
-        connection.client = None
-        connection.release.set()
-        if not connection.settled.is_set():
-            connection.scope.cancel()
-        await connection.closed.wait()
 
     def _shared_handlers(self) -> SessionHandlers:
         """The shared session declares sampling, elicitation and roots, so the upstream lists every tool (some
@@ -570,28 +535,6 @@ class McpUpstream:
 
     def _redact(self, text: str) -> str:
         return redact(self._spec, text)
-
-
-class McpSession:
-    """One downstream client's own session with an upstream (see `McpUpstream.open_session`)."""
-
-    def __init__(self, connection: _Connection) -> None:
-        self.connection = connection
-
-    @property
-    def usable(self) -> bool:
-        return self.connection.client is not None
-
-    @property
-    def modern(self) -> bool:
-        return self.connection.client is not None and era.is_modern(self.connection.client)
-
-    @property
-    def failure(self) -> str:
-        return self.connection.failure
-
-    async def aclose(self) -> None:
-        await McpUpstream._release(self.connection)
 
 
 _LIST_CHANGES: dict[type[Any], str] = {
