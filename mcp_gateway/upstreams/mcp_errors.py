@@ -64,7 +64,16 @@ def error_result(text: str) -> types.CallToolResult:
     return types.CallToolResult(content=[types.TextContent(text=text)], is_error=True)
 
 
+_SESSION_GONE_MESSAGES = frozenset({"session terminated", "session not found"})
+"""How a server that no longer knows our session (it restarted, or expired it) is reported: the SDK client's own
+words for a 404 on its session, and the error body the Python and TypeScript SDK servers send with that 404 (its
+code differs between them: INVALID_REQUEST, -32001)."""
+
+
 def means_connection_lost(error: MCPError) -> bool:
-    # The streamable HTTP transport reports a server that no longer knows our session (it restarted) as
-    # INVALID_REQUEST "Session terminated"; only a new connection recovers from that, as from a closed one.
-    return error.code in (types.CONNECTION_CLOSED, types.INVALID_REQUEST)
+    """Whether only a new connection recovers from `error`: the transport closed, or the session is gone. Any
+    other refusal (INVALID_REQUEST included) is the upstream's answer to one request, and reconnecting the shared
+    session for it would cut every other caller's calls in flight."""
+    if error.code == types.CONNECTION_CLOSED:
+        return True
+    return error.message.strip().lower() in _SESSION_GONE_MESSAGES
