@@ -49,6 +49,10 @@ from mcp_gateway.upstreams.mcp_session import ProgressCallback, SessionHandlers,
 
 logger = logging.getLogger(__name__)
 
+_REOPEN_PAUSE = 0.5
+_REOPEN_MAX_PAUSE = 10.0
+"""How long to wait between attempts to open a lost session of a client's own again (doubling up to the max)."""
+
 _LINKS_KEY = "mcp_gateway.links"
 """Where a downstream connection keeps its `ClientLink`s (one per upstream), in the SDK's per-connection state."""
 
@@ -114,10 +118,14 @@ class ClientLink:
         self._last: ServerRequestContext[Any, Any] | None = None
         self.capabilities: types.ClientCapabilities | None = None
         self._log_level: str | None = None
-        """The level the client set, when its own upstream session is of the modern era: there it is not state
-        the upstream keeps but an opt-in each request carries (`_meta`), so the link stamps it."""
+        """The level the client set. On a modern-era session of its own it is not state the upstream keeps but an
+        opt-in each request carries (`_meta`), so the link stamps it; on a handshake-era one it is set again when
+        the session has to be opened again."""
+        self._subscriptions: set[str] = set()
+        """The URIs the client subscribed to: what a session opened again (the upstream restarted) subscribes to."""
         self._resources: ResourceWatch | None = None
         """The client's resource subscriptions, when its own upstream session is of the modern era."""
+        self._closed = False
 
     @classmethod
     def of(cls, ctx: ServerRequestContext[Any, Any], upstream: McpUpstream) -> ClientLink:
@@ -148,16 +156,73 @@ class ClientLink:
             return None
         async with self._opening:
             if self._session is None or not self._session.usable:
-                stale, self._session = self._session, await self._upstream.open_session(self._handlers())
-                if stale is not None:
-                    await stale.aclose()
-                if not self._session.usable:
+                await self._reopen()
+                if self._session is None or not self._session.usable:
+                    failure = self._session.failure if self._session is not None else "closed"
                     raise MCPError(
                         types.INTERNAL_ERROR,
-                        f"server '{self._upstream.name}': cannot open a session for this client: "
-                        f"{self._session.failure}",
+                        f"server '{self._upstream.name}': cannot open a session for this client: {failure}",
                     )
         return self._session
+
+    async def _reopen(self) -> None:
+        """Open the client's session (under `_opening`); one that replaces a lost session gets the state the
+        client set on it again, as the client still counts on it: its gateway session never ended."""
+        stale, self._session = self._session, await self._upstream.open_session(self._handlers())
+        if stale is not None:
+            await stale.aclose()
+        if stale is not None and self._session.usable:
+            await self._restore(self._session)
+
+    async def _restore(self, session: McpSession) -> None:
+        if self._log_level is None and not self._subscriptions:
+            return
+        self._watch_liveness(session)
+        if session.modern:
+            resources, self._resources = self._resources, None
+            if resources is not None:
+                await resources.aclose()
+            for uri in sorted(self._subscriptions):
+                await self.watch_resource(session, uri, watched=True)
+            return
+        restored: list[tuple[str, dict[str, Any]]] = [("resources/subscribe", {"uri": uri})
+                                                      for uri in sorted(self._subscriptions)]
+        if self._log_level is not None:
+            restored.insert(0, ("logging/setLevel", {"level": self._log_level}))
+        for method, params in restored:
+            try:
+                await self._upstream.request(method, params, session=session)
+            except MCPError as error:
+                logger.warning("server '%s': %s again for a client failed: %s", self._upstream.name, method,
+                               error.error.message)
+
+    def _watch_liveness(self, session: McpSession) -> None:
+        """Have the upstream notice when this session is lost, so its state is set again without waiting for the
+        client's next request (a subscriber may only be waiting for updates)."""
+        session.connection.on_lost = self._session_lost
+
+    async def _session_lost(self) -> None:
+        pause = _REOPEN_PAUSE
+        while not self._closed:
+            async with self._opening:
+                if self._closed or self._session is None or self._session.usable:
+                    return
+                await self._reopen()
+                if self._session is not None and self._session.usable:
+                    return
+            await anyio.sleep(pause)
+            pause = min(pause * 2, _REOPEN_MAX_PAUSE)
+
+    def remember(self, session: McpSession, method: str, params: Mapping[str, Any] | None) -> None:
+        """Per-session state the upstream accepted on the client's own handshake-era session."""
+        value = str((params or {}).get("level" if method == "logging/setLevel" else "uri"))
+        if method == "logging/setLevel":
+            self._log_level = value
+        elif method == "resources/subscribe":
+            self._subscriptions.add(value)
+        else:
+            self._subscriptions.discard(value)
+        self._watch_liveness(session)
 
     async def watch_resource(self, session: McpSession, uri: str, *, watched: bool) -> None:
         """`resources/subscribe` or `unsubscribe` on a modern-era session of the client's own: a listen stream."""
@@ -168,6 +233,11 @@ class ClientLink:
             # Updates arrive at this session's notification handler (see `_handlers`), as in the handshake era.
             self._resources = ResourceWatch(client, self._upstream.name)
         await self._resources.change(uri, watched=watched)
+        if watched:
+            self._subscriptions.add(uri)
+        else:
+            self._subscriptions.discard(uri)
+        self._watch_liveness(session)
 
     def set_log_level(self, level: str) -> None:
         self._log_level = level
@@ -248,6 +318,7 @@ class ClientLink:
             await client.session.send_notification(types.RootsListChangedNotification())
 
     async def aclose(self) -> None:
+        self._closed = True
         resources, self._resources = self._resources, None
         if resources is not None:
             await resources.aclose()
@@ -289,8 +360,9 @@ SESSION_STATE_REQUESTS = frozenset({"logging/setLevel", "resources/subscribe"})
 """Requests that set per-session state at the upstream, so they need the client's own upstream session."""
 
 
-_TRANSLATED_FOR_MODERN_SESSIONS = frozenset({"logging/setLevel", "resources/subscribe", "resources/unsubscribe"})
-"""Requests a modern-era upstream session does not take: the client's link keeps their state instead."""
+_SESSION_STATE_CHANGES = frozenset({"logging/setLevel", "resources/subscribe", "resources/unsubscribe"})
+"""Requests whose effect the client's own session keeps: a modern-era upstream session does not take them (the
+client's link keeps their state instead), and a session opened again is given them again."""
 
 
 async def send(
@@ -300,7 +372,7 @@ async def send(
     link = ClientLink.of(ctx, upstream)
     needs_state = method in SESSION_STATE_REQUESTS
     session = await link.session(ctx, required=needs_state)
-    if session is not None and session.modern and method in _TRANSLATED_FOR_MODERN_SESSIONS:
+    if session is not None and session.modern and method in _SESSION_STATE_CHANGES:
         if method == "logging/setLevel":
             link.set_log_level(str((params or {}).get("level")))
         else:
@@ -319,6 +391,9 @@ async def send(
         params = {**(params or {}), "_meta": meta}
     link.started(ctx)
     try:
-        return await upstream.request(method, params, on_progress=progress_relay(ctx), session=session)
+        result = await upstream.request(method, params, on_progress=progress_relay(ctx), session=session)
     finally:
         link.finished(ctx)
+    if session is not None and method in _SESSION_STATE_CHANGES:
+        link.remember(session, method, params)
+    return result

@@ -257,15 +257,22 @@ class ResourceWatch:
             raise refusal[0]
 
     async def _listen(self, uris: list[str], acknowledged: anyio.Event, refusal: list[Exception]) -> None:
+        """Listen until closed; a stream that drops once acknowledged (the upstream restarted or went away) is
+        opened again, as the client still counts on its subscriptions."""
         try:
-            async with self._client.listen(resource_subscriptions=uris) as subscription:
+            while True:
+                try:
+                    async with self._client.listen(resource_subscriptions=uris) as subscription:
+                        acknowledged.set()
+                        async for _event in subscription:
+                            pass
+                except Exception as error:  # a task of its own: what ends it is the upstream's to say, or nobody's
+                    if not acknowledged.is_set():
+                        refusal.append(error)
+                        return
+                    logger.debug("server '%s': resource subscriptions ended: %s", self._server, error)
                 acknowledged.set()
-                async for _event in subscription:
-                    pass
-        except Exception as error:  # a task of its own: what ends it is the upstream's to say, or nobody's
-            if not acknowledged.is_set():
-                refusal.append(error)
-            logger.debug("server '%s': resource subscriptions ended: %s", self._server, error)
+                await anyio.sleep(_RELISTEN_PAUSE)
         finally:
             acknowledged.set()
 

@@ -340,6 +340,8 @@ class McpUpstream:
                 connection.failure = self._describe(error)
                 if connection.settled.is_set() and not connection.release.is_set():
                     self._note_lost(connection, connection.failure)
+                    if connection.on_lost is not None and self._task_group is not None:
+                        self._task_group.start_soon(connection.on_lost)
             finally:
                 connection.settled.set()
                 connection.closed.set()
@@ -351,7 +353,7 @@ class McpUpstream:
         while not connection.release.is_set():
             with anyio.move_on_after(_LIVENESS_INTERVAL):
                 await connection.release.wait()
-            if connection.release.is_set() or not connection.lists_tools:
+            if connection.release.is_set() or not (connection.lists_tools or connection.on_lost is not None):
                 continue
             try:
                 with anyio.fail_after(self._spec.timeout):

@@ -3,6 +3,9 @@ it is let go, and the handle a downstream client's own upstream session is (see 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
+from typing import Any
+
 import anyio
 import mcp_types as types
 from mcp import Client
@@ -34,6 +37,9 @@ class UpstreamConnection:
         """Lets a connection stuck before `settled` be abandoned; a settled one is released gracefully."""
         self.follower = anyio.CancelScope()
         """Ends the task that follows a modern-era upstream's list changes, with the connection."""
+        self.on_lost: Callable[[], Coroutine[Any, Any, None]] | None = None
+        """A client's own session that keeps state at the upstream (subscriptions, a log level): its liveness is
+        watched like the shared session's, and this runs (in the upstream's task group) when it is lost."""
         self.standalone_stream = anyio.Event()
         """Streamable HTTP: the server answered the GET that opens the session's standalone stream (or refused
         it). Requests a server sends unrelated to a call travel there, and a server without the stream open
