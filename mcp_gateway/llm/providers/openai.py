@@ -7,7 +7,7 @@ compatible server may know them); only tools, tool names and tool_choice are the
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Mapping
-from typing import Any
+from typing import Any, Literal
 
 from mcp_gateway.bridge.messages import openai as openai_messages
 from mcp_gateway.bridge.messages.common import openai_tool_call
@@ -33,14 +33,7 @@ class OpenAIClient(ProviderClient):
         tools = request.tools
         body: dict[str, Any] = {**request.params, "model": request.model}
         body.update(openai_messages.convert_messages(request.messages, tools.name_map).request_fields())
-        offered = tools.request_tools()
-        if offered:
-            body["tools"] = offered
-            choice = map_tool_choice(request.tool_choice, "openai", tools.name_map)
-            if choice is not None:
-                body["tool_choice"] = choice
-            if request.parallel_tool_calls is not None:
-                body["parallel_tool_calls"] = request.parallel_tool_calls
+        body.update(tool_fields(request, "openai"))
         if request.stream:
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}
@@ -49,6 +42,23 @@ class OpenAIClient(ProviderClient):
     def respond(self, request: ModelRequest) -> AsyncGenerator[ProviderEvent, None]:
         url = f"{self.base_url}/chat/completions"
         return self._exchange(request, url, self._body(request), self._headers(), _turn, _StreamAssembly(self.name))
+
+
+def tool_fields(request: ModelRequest, flavor: Literal["openai", "openai-responses"]) -> dict[str, Any]:
+    """The tool fields of an OpenAI request body, Chat Completions or Responses (the tools in the flavor's shape,
+    the caller's tool_choice under the names the provider sees, parallel_tool_calls); none when no tool is
+    offered, as the API refuses tool_choice without tools."""
+    tools = request.tools
+    offered = tools.request_tools()
+    if not offered:
+        return {}
+    fields: dict[str, Any] = {"tools": offered}
+    choice = map_tool_choice(request.tool_choice, flavor, tools.name_map)
+    if choice is not None:
+        fields["tool_choice"] = choice
+    if request.parallel_tool_calls is not None:
+        fields["parallel_tool_calls"] = request.parallel_tool_calls
+    return fields
 
 
 def _usage(response: Mapping[str, Any]) -> Usage:

@@ -13,7 +13,6 @@ from typing import Any
 
 from mcp_gateway.bridge.messages import responses as responses_messages
 from mcp_gateway.bridge.reverse import assistant_message_for
-from mcp_gateway.bridge.tool_choice import map_tool_choice
 from mcp_gateway.llm.providers.base import (
     ModelRequest,
     ModelTurn,
@@ -22,30 +21,21 @@ from mcp_gateway.llm.providers.base import (
     Usage,
     finish_reason_of,
 )
-from mcp_gateway.llm.providers.client import ProviderClient
+from mcp_gateway.llm.providers.openai import OpenAIClient, tool_fields
 
 # Chat Completions spellings the loop's callers may use, as the Responses API names them.
 _RENAMED = {"max_tokens": "max_output_tokens", "max_completion_tokens": "max_output_tokens"}
 
 
-class OpenAIResponsesClient(ProviderClient):
-    def _headers(self) -> dict[str, str]:
-        key = self.key()
-        return {"Authorization": f"Bearer {key}"} if key else {}
+class OpenAIResponsesClient(OpenAIClient):
+    """The same provider and credentials as Chat Completions; another endpoint and wire shape."""
 
     def _body(self, request: ModelRequest) -> dict[str, Any]:
         tools = request.tools
         body: dict[str, Any] = {_RENAMED.get(key, key): value for key, value in request.params.items()}
         body["model"] = request.model
         body.update(responses_messages.convert_messages(request.messages, tools.name_map).request_fields())
-        offered = tools.request_tools()
-        if offered:
-            body["tools"] = offered
-            choice = map_tool_choice(request.tool_choice, "openai-responses", tools.name_map)
-            if choice is not None:
-                body["tool_choice"] = choice
-            if request.parallel_tool_calls is not None:
-                body["parallel_tool_calls"] = request.parallel_tool_calls
+        body.update(tool_fields(request, "openai-responses"))
         body["store"] = False
         if request.stream:
             body["stream"] = True
