@@ -24,22 +24,14 @@ Modern-era and stateless requests always go through the SDK.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Container, Hashable
 from typing import Any
 
-import anyio
 import pydantic_core
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser, authorization_context
 from mcp.server.context import CallNext, HandlerResult, ServerMiddleware, ServerRequestContext
 from mcp.server.session import ServerSession
-from mcp.server.streamable_http import (
-    CONTENT_TYPE_JSON,
-    CONTENT_TYPE_SSE,
-    MCP_SESSION_ID_HEADER,
-    StreamableHTTPServerTransport,
-    check_accept_headers,
-)
+from mcp.server.streamable_http import MCP_SESSION_ID_HEADER, StreamableHTTPServerTransport, check_accept_headers
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.shared.inbound import MCP_PROTOCOL_VERSION_HEADER
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
@@ -48,23 +40,13 @@ from starlette.types import Message, Receive, Scope, Send
 
 from mcp_gateway.auth.principal import principal_of
 from mcp_gateway.registry import Registry, UnknownServerError
+from mcp_gateway.server.wire_gates import holding_session, is_json_content, replaying, small_body, write_answer
 
 __all__ = ["InitializeStash", "ListedSessions", "ToolListWire"]
-
-MAX_BODY_BYTES = 4096
-"""A `tools/list` request is a few hundred bytes; anything bigger (or of unknown length) goes to the SDK unread."""
 
 _KEPT_PARAMS = frozenset({"cursor", "_meta"})
 _SESSION_HEADER = MCP_SESSION_ID_HEADER.encode()
 _SESSION_SCOPE_KEY = "mcp_gateway.initialized_session"
-_SSE_HEADERS = [
-    (b"cache-control", b"no-cache, no-transform"),
-    (b"connection", b"keep-alive"),
-    (b"content-type", CONTENT_TYPE_SSE.encode()),
-    (b"x-accel-buffering", b"no"),
-]
-"""What the SDK's event-stream answer carries (its own headers and sse-starlette's), besides the session id."""
-_JSON_HEADERS = [(b"content-type", CONTENT_TYPE_JSON.encode())]
 
 
 class ListedSessions:
@@ -111,14 +93,14 @@ class ToolListWire:
         self._sessions = sessions
 
     async def handle(self, manager: StreamableHTTPSessionManager, scope: Scope, receive: Receive, send: Send) -> None:
-        body = await _small_body(scope, receive)
+        body = await small_body(scope, receive)
         if body is None:
             await manager.handle_request(scope, receive, send)
             return
         if await self._answered(manager, scope, body, send):
             return
         if any(name == _SESSION_HEADER for name, _ in scope.get("headers", ())):
-            await manager.handle_request(scope, _replaying(body, receive), send)
+            await manager.handle_request(scope, replaying(body, receive), send)
             return
         # Perhaps an `initialize`: the session it opens is recorded once the SDK has answered it.
         opened: list[str] = []
@@ -129,7 +111,7 @@ class ToolListWire:
                               if name.lower() == _SESSION_HEADER)
             await send(message)
 
-        await manager.handle_request(scope, _replaying(body, receive), noting_session)
+        await manager.handle_request(scope, replaying(body, receive), noting_session)
         session = scope.pop(_SESSION_SCOPE_KEY, None)
         if opened and isinstance(session, ServerSession):
             self._sessions.record(opened[0], session)
@@ -153,7 +135,7 @@ class ToolListWire:
         has_json, has_sse = check_accept_headers(request)
         if not (has_json if transport.is_json_response_enabled else has_json and has_sse):
             return False
-        if not _is_json_content(headers.get("content-type", "")):
+        if not is_json_content(headers.get("content-type", "")):
             return False
         parsed = _listing_request(body)
         if parsed is None:
@@ -163,7 +145,7 @@ class ToolListWire:
         if encoded is None:
             return False
         message = b'{"jsonrpc":"2.0","id":' + pydantic_core.to_json(request_id) + b',"result":' + encoded + b"}"
-        await _holding_session(transport, _write(transport, message, send))
+        await holding_session(transport, write_answer(transport, message, send))
         return True
 
     def _live_session(
@@ -200,41 +182,6 @@ class ToolListWire:
         return encoded
 
 
-async def _small_body(scope: Scope, receive: Receive) -> bytes | None:
-    """The whole body of a small POST (read from `receive`), or None without reading anything."""
-    if scope.get("method") != "POST":
-        return None
-    length = next((value for name, value in scope.get("headers", ()) if name == b"content-length"), None)
-    if length is None or not length.isdigit() or int(length) > MAX_BODY_BYTES:
-        return None
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            # The client went away: what came is handed on as it is, and the SDK meets the disconnect itself.
-            return b"".join(chunks)
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
-def _replaying(body: bytes, receive: Receive) -> Receive:
-    """`receive` as if the body had not been read yet."""
-    pending = [body]
-
-    async def replay() -> Message:
-        if pending:
-            return {"type": "http.request", "body": pending.pop(), "more_body": False}
-        return await receive()
-
-    return replay
-
-
-def _is_json_content(content_type: str) -> bool:
-    # As the SDK's transport checks it.
-    return any(part.strip() == CONTENT_TYPE_JSON for part in content_type.split(";")[0].split(","))
-
-
 def _listing_request(body: bytes) -> tuple[int | str, str | None] | None:
     """(id, cursor) of a body that is one plain `tools/list` request, or None."""
     try:
@@ -255,34 +202,3 @@ def _listing_request(body: bytes) -> tuple[int | str, str | None] | None:
     if not isinstance(cursor, str | None) or not isinstance(params.get("_meta", {}), dict):
         return None
     return request_id, cursor
-
-
-async def _write(transport: StreamableHTTPServerTransport, message: bytes, send: Send) -> None:
-    session_header = (MCP_SESSION_ID_HEADER.encode(), (transport.mcp_session_id or "").encode())
-    if transport.is_json_response_enabled:
-        headers = [*_JSON_HEADERS, (b"content-length", str(len(message)).encode()), session_header]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": message})
-        return
-    await send({"type": "http.response.start", "status": 200, "headers": [*_SSE_HEADERS, session_header]})
-    await send({"type": "http.response.body", "body": b"event: message\r\ndata: " + message + b"\r\n\r\n",
-                "more_body": True})
-    await send({"type": "http.response.body", "body": b"", "more_body": False})
-
-
-async def _holding_session(transport: StreamableHTTPServerTransport, answering: Any) -> None:
-    """Await `answering` as a request of the session, as the SDK's transport does: the session's idle countdown
-    stops while it runs and restarts when the session's last request is done."""
-    timeout = transport._idle_timeout
-    idle_scope = transport.idle_scope
-    if idle_scope is None or timeout is None:
-        await answering
-        return
-    transport._requests_in_flight += 1
-    idle_scope.deadline = math.inf
-    try:
-        await answering
-    finally:
-        transport._requests_in_flight -= 1
-        if not transport._requests_in_flight:
-            idle_scope.deadline = anyio.current_time() + timeout

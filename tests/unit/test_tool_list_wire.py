@@ -20,7 +20,7 @@ from mcp_gateway.auth.principal import Principal, bind_principal
 from mcp_gateway.http import httpx
 from mcp_gateway.registry import ToolFilter
 from mcp_gateway.server.mcp import McpEndpoints
-from mcp_gateway.server.tool_list_wire import MAX_BODY_BYTES
+from mcp_gateway.server.wire_gates import MAX_BODY_BYTES
 from tests.unit.test_registry import InMemoryUpstream, make_registry
 
 pytestmark = pytest.mark.anyio
