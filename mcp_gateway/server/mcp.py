@@ -402,7 +402,7 @@ class McpEndpoints:
             security_settings=self._security,
             json_responses=(lambda: self._answers_alone(server)) if server is not None else None,
         )
-        self._wires[manager] = ToolListWire(self._registry, server, listed)
+        self._wires[manager] = ToolListWire(self._registry, server, listed, stateless=self._stateless)
         return manager
 
     def _answers_alone(self, server: str) -> bool:
@@ -486,7 +486,7 @@ class McpEndpoints:
         self, manager: StreamableHTTPSessionManager, scope: Scope, receive: Receive, send: Send
     ) -> None:
         wire = self._wires.get(manager)
-        if wire is None or self._stateless:
+        if wire is None:
             await manager.handle_request(scope, receive, send)
         else:
             await wire.handle(manager, scope, receive, send)

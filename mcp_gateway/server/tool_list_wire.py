@@ -18,7 +18,7 @@ differently; anything else goes to the SDK's transport untouched (the body repla
 
 The answer has the SDK's shape byte for byte: the same JSON (pydantic's encoder), in an event stream or plain
 JSON as the session answers, with the session id header. tests/e2e/test_tool_list_wire.py compares the two.
-Modern-era and stateless requests always go through the SDK.
+Modern-era requests are answered by server/modern_tool_list.py; other stateless requests go through the SDK.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from mcp_gateway.auth.principal import principal_of
 from mcp_gateway.registry import Registry, UnknownServerError
+from mcp_gateway.server.modern_tool_list import ModernToolList, is_modern_request
 from mcp_gateway.server.wire_gates import holding_session, is_json_content, replaying, small_body, write_answer
 
 __all__ = ["InitializeStash", "ListedSessions", "ToolListWire"]
@@ -85,21 +86,29 @@ class InitializeStash(ServerMiddleware[Any]):
 
 
 class ToolListWire:
-    """The way into one endpoint's session manager that answers repeated listings itself."""
+    """The way into one endpoint's session manager that answers repeated listings itself: handshake-era ones
+    here, modern-era ones (in stateful and stateless mode) through server/modern_tool_list.py."""
 
-    def __init__(self, registry: Registry, server: str | None, sessions: ListedSessions) -> None:
+    def __init__(self, registry: Registry, server: str | None, sessions: ListedSessions, *, stateless: bool) -> None:
         self._registry = registry
         self._server = server
         self._sessions = sessions
+        self._stateless = stateless
+        self._modern = ModernToolList(registry, server)
 
     async def handle(self, manager: StreamableHTTPSessionManager, scope: Scope, receive: Receive, send: Send) -> None:
+        modern = is_modern_request(scope)
+        if self._stateless and not modern:
+            await manager.handle_request(scope, receive, send)
+            return
         body = await small_body(scope, receive)
         if body is None:
             await manager.handle_request(scope, receive, send)
             return
-        if await self._answered(manager, scope, body, send):
+        if await (self._modern.answered(manager, scope, body, send) if modern
+                  else self._answered(manager, scope, body, send)):
             return
-        if any(name == _SESSION_HEADER for name, _ in scope.get("headers", ())):
+        if modern or any(name == _SESSION_HEADER for name, _ in scope.get("headers", ())):
             await manager.handle_request(scope, replaying(body, receive), send)
             return
         # Perhaps an `initialize`: the session it opens is recorded once the SDK has answered it.

@@ -61,12 +61,12 @@ class Gateway:
 
 
 @asynccontextmanager
-async def running_gateway() -> AsyncIterator[Gateway]:
+async def running_gateway(*, stateless: bool = False) -> AsyncIterator[Gateway]:
     registry = make_registry((InMemoryUpstream("api", [f"tool_{index}" for index in range(TOOLS)]), ToolFilter()))
     await registry.start()
     security = TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=["127.0.0.1"],
                                          allowed_origins=["http://127.0.0.1"])
-    endpoints = McpEndpoints(registry, stateless=False, security=security)
+    endpoints = McpEndpoints(registry, stateless=stateless, security=security)
     app = endpoints.gateway_app()
     manager = endpoints.gateway
     gateway = Gateway(httpx.AsyncClient(), endpoints)
