@@ -12,7 +12,7 @@ from typing import Any, Final
 
 import mcp_types as types
 import pytest
-from mcp import MCPError
+from mcp import Client, MCPError
 
 from mcp_gateway.http import httpx
 from tests.e2e.gateway_process import (
@@ -247,3 +247,29 @@ def test_a_sessions_repeated_listing_is_the_same_as_its_first(gateway: Gateway, 
     first, again = (jsonrpc_messages(answer)[-1] for answer in answers)
     assert (first["id"], again["id"]) == (1, 2)
     assert first["result"] == again["result"] and first["result"]["tools"]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("stateless", [False, True], ids=["stateful", "stateless"])
+@pytest.mark.parametrize("server", [None, "api"], ids=["/mcp", "/mcp/api"])
+async def test_a_modern_clients_repeated_listing_is_the_same_as_its_first(
+    gateway: Gateway, stateless_gateway: Gateway, stateless: bool, server: str | None
+) -> None:
+    # The first listing is the SDK's; the repeated ones are answered from prepared bytes
+    # (server/modern_tool_list.py). The official client, pinned to the modern era, must not tell them apart.
+    running = stateless_gateway if stateless else gateway
+    url = running.server_url(server) if server is not None else running.mcp_url
+    listings: list[list[dict[str, Any]]] = []
+    for _ in range(3):
+        async with Client(url, mode=MODERN_ERA, cache=None) as client:
+            listings.append([tool.model_dump(mode="json", by_alias=True, exclude_none=True)
+                             for tool in await list_all_tools(client)])
+    assert listings[0] and listings[0] == listings[1] == listings[2]
+    if server is None:
+        assert len(listings[0]) > MANY_TOOLS  # more than one page, each cursor followed
+    raw = [post_mcp(url, {"jsonrpc": "2.0", "id": index, "method": "tools/list", "params": {"_meta": {
+        "io.modelcontextprotocol/protocolVersion": MODERN_ERA, "io.modelcontextprotocol/clientCapabilities": {}}}},
+        {"mcp-protocol-version": MODERN_ERA, "mcp-method": "tools/list"}) for index in ("a", "b")]
+    assert [answer.status_code for answer in raw] == [200, 200]
+    assert [answer.json()["id"] for answer in raw] == ["a", "b"]
+    assert raw[0].json()["result"] == raw[1].json()["result"]
