@@ -9,8 +9,9 @@ is Microsoft Graph: 11,422 operations). The server's base URL is a closed loopba
 listed, never called. Then, `--repeat` times each, one complete listing (every page, following `nextCursor`):
 
 - sdk: the official `mcp.Client` on /mcp, its response cache off, in the given protocol era;
-- raw: httpx posting JSON-RPC `tools/list` requests on one handshake-era session and reading the raw bodies
-  (JSON or one SSE event), so the client library's own parsing is not part of the time;
+- raw: httpx posting JSON-RPC `tools/list` requests (on one handshake-era session, or self-contained modern-era
+  POSTs with `--era modern`) and reading the raw bodies (JSON or one SSE event), so the client library's own
+  parsing is not part of the time;
 - wire: the same, the pages received but not parsed (the cursor is read from the body's start or end): the time
   the gateway and the loopback wire take, without the client's `json.loads`.
 
@@ -56,6 +57,7 @@ UNREACHABLE_BASE_URL = "http://127.0.0.1:9"
 TIMEOUT_SECONDS = 300.0
 _HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 _PROTOCOL = "2025-06-18"
+_MODERN = "2026-07-28"
 
 
 async def sdk_listing(url: str, era: str) -> tuple[int, int, float, list[dict[str, Any]]]:
@@ -90,7 +92,8 @@ def _result_of(response: httpx.Response) -> dict[str, Any]:
 
 
 _CURSOR_AT_START = re.compile(
-    rb'^(?:event: message\r?\ndata: )?\{"jsonrpc":"2\.0","id":\d+,"result":\{"nextCursor":"([^"]+)"'
+    rb'^(?:event: message\r?\ndata: )?\{"jsonrpc":"2\.0","id":\d+,"result":\{'
+    rb'(?:"[A-Za-z]+":"[^"]*",)*"nextCursor":"([^"]+)"'  # after a modern answer's cacheScope, if any
 )
 _CURSOR_AT_END = re.compile(rb',"nextCursor":"([^"]+)"\}\}\s*$')
 
@@ -101,21 +104,30 @@ def _cursor_unparsed(body: bytes) -> str | None:
     return found.group(1).decode() if found else None
 
 
-def raw_listing(url: str, *, parse: bool = True) -> tuple[int, int, float, int]:
-    """(tools, pages, seconds, bytes) of one complete listing over raw HTTP on one handshake-era session. Without
-    `parse` the pages are only received, not parsed (tools is then 0): the time of the gateway and the wire."""
+def raw_listing(url: str, *, parse: bool = True, era: str = "legacy") -> tuple[int, int, float, int]:
+    """(tools, pages, seconds, bytes) of one complete listing over raw HTTP: on one handshake-era session, or
+    (era "modern") as self-contained modern-era POSTs. Without `parse` the pages are only received, not parsed
+    (tools is then 0): the time of the gateway and the wire."""
     with httpx.Client(timeout=TIMEOUT_SECONDS) as http:
-        initialize = {"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-            "protocolVersion": _PROTOCOL, "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}}
-        opened = http.post(url, json=initialize, headers=_HEADERS)
-        opened.raise_for_status()
-        headers = {**_HEADERS, "Mcp-Session-Id": opened.headers["mcp-session-id"], "Mcp-Protocol-Version": _PROTOCOL}
-        http.post(url, json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=headers)
+        base_params: dict[str, Any] = {}
+        if era == "modern":
+            headers = {**_HEADERS, "Mcp-Protocol-Version": _MODERN, "Mcp-Method": "tools/list"}
+            base_params = {"_meta": {"io.modelcontextprotocol/protocolVersion": _MODERN,
+                                     "io.modelcontextprotocol/clientCapabilities": {},
+                                     "io.modelcontextprotocol/clientInfo": {"name": "bench", "version": "1"}}}
+        else:
+            initialize = {"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+                "protocolVersion": _PROTOCOL, "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}}
+            opened = http.post(url, json=initialize, headers=_HEADERS)
+            opened.raise_for_status()
+            headers = {**_HEADERS, "Mcp-Session-Id": opened.headers["mcp-session-id"],
+                       "Mcp-Protocol-Version": _PROTOCOL}
+            http.post(url, json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=headers)
         started = time.perf_counter()
         tools = pages = size = 0
         cursor: str | None = None
         while True:
-            params = {"cursor": cursor} if cursor else {}
+            params = {**base_params, **({"cursor": cursor} if cursor else {})}
             response = http.post(url, json={"jsonrpc": "2.0", "id": pages + 1, "method": "tools/list",
                                             "params": params}, headers=headers)
             response.raise_for_status()
@@ -130,7 +142,8 @@ def raw_listing(url: str, *, parse: bool = True) -> tuple[int, int, float, int]:
             if not cursor:
                 break
         elapsed = time.perf_counter() - started
-        http.delete(url, headers=headers)
+        if era != "modern":
+            http.delete(url, headers=headers)
     return tools, pages, elapsed, size
 
 
@@ -193,20 +206,20 @@ class Target:
         """One untimed listing of each kind: the first listing after a change is shaped by the SDK, page by page;
         what is measured is the listing a client gets after that."""
         anyio.run(sdk_listing, self.gateway.mcp_url, era)
-        raw_listing(self.gateway.mcp_url)
+        raw_listing(self.gateway.mcp_url, era=era)
 
     def measure_once(self, era: str) -> None:
         self.tools, self.sdk_pages, elapsed, self.listed = anyio.run(sdk_listing, self.gateway.mcp_url, era)
         self.sdk_seconds.append(elapsed)
         pid = self.gateway.process.popen.pid
         cpu_before = _cpu_seconds(pid)
-        raw_tools, self.raw_pages, raw_elapsed, self.size = raw_listing(self.gateway.mcp_url)
+        raw_tools, self.raw_pages, raw_elapsed, self.size = raw_listing(self.gateway.mcp_url, era=era)
         cpu_after = _cpu_seconds(pid)
         if cpu_before is not None and cpu_after is not None:
             self.raw_cpu.append(cpu_after - cpu_before)
         assert raw_tools == self.tools, (raw_tools, self.tools)
         self.raw_seconds.append(raw_elapsed)
-        _, wire_pages, wire_elapsed, _ = raw_listing(self.gateway.mcp_url, parse=False)
+        _, wire_pages, wire_elapsed, _ = raw_listing(self.gateway.mcp_url, parse=False, era=era)
         assert wire_pages == self.raw_pages, (wire_pages, self.raw_pages)
         self.wire_seconds.append(wire_elapsed)
 
@@ -256,7 +269,9 @@ def main() -> int:
             for _ in range(args.repeat):
                 for target in targets:  # in turns, so both see the same load on a shared machine
                     target.measure_once(args.era)
-        print(f"spec: {args.spec}   tools: {targets[0].tools}   repetitions: {args.repeat}   era (sdk): {args.era}")
+        load = " ".join(f"{value:.2f}" for value in os.getloadavg())
+        print(f"spec: {args.spec}   tools: {targets[0].tools}   repetitions: {args.repeat}   era: {args.era}   "
+              f"load average: {load}")
         for target in targets:
             target.report()
         if len(targets) == 2:
