@@ -6,22 +6,14 @@ Only parsing lives here; turning the document into tools is `mcp_gateway.openapi
 from __future__ import annotations
 
 import json
-from collections.abc import Hashable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import anyio
-import yaml
 
 from mcp_gateway.http import httpx, new_client
-from mcp_gateway.openapi.yaml_aliases import UnsupportedAlias, check_aliases
-
-try:
-    from yaml import CSafeLoader as _SafeLoaderBase
-except ImportError:  # pragma: no cover - PyYAML built without libyaml
-    from yaml import SafeLoader as _SafeLoaderBase  # type: ignore[assignment]
 
 __all__ = [
     "MAX_SPEC_BYTES",
@@ -50,39 +42,6 @@ class SpecLoadError(Exception):
         self.reason = reason
 
 
-class _SpecYamlLoader(_SafeLoaderBase):
-    """A safe YAML loader that keeps OpenAPI's string-typed values strings.
-
-    Unquoted response codes (`200:`) would otherwise become ints, and dates (`version: 2024-01-01`) would
-    become `date` objects; OpenAPI means both as strings. Keys keep the exact text written in the file.
-    Recursive or exploding aliases are refused before anything is constructed (yaml_aliases.py).
-    """
-
-    def get_single_data(self) -> Any:
-        node = self.get_single_node()
-        if node is None:
-            return None
-        check_aliases(node)
-        return self.construct_document(node)
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
-        self.flatten_mapping(node)
-        mapping: dict[Hashable, Any] = {}
-        for key_node, value_node in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if not isinstance(key, str):
-                key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key)
-            mapping[key] = self.construct_object(value_node, deep=deep)
-        return mapping
-
-
-def _construct_timestamp_as_text(loader: yaml.SafeLoader, node: yaml.Node) -> str:
-    return str(node.value)
-
-
-_SpecYamlLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp_as_text)
-
-
 def parse_spec_text(text: str, source: str = "<spec>") -> dict[str, Any]:
     """Parse JSON or YAML text into a document; the top level must be an object."""
     stripped = text.lstrip("\ufeff \t\r\n")
@@ -96,11 +55,14 @@ def parse_spec_text(text: str, source: str = "<spec>") -> dict[str, Any]:
         except RecursionError as error:
             raise SpecLoadError(source, "invalid JSON: nested too deeply") from error
     else:
+        # PyYAML only now (~11 ms to import): a start whose specs are JSON or cached never needs it.
+        from mcp_gateway.openapi.yaml_spec import UnsupportedAlias, YAMLError, load_yaml_spec
+
         try:
-            document = yaml.load(text, Loader=_SpecYamlLoader)  # a SafeLoader subclass
+            document = load_yaml_spec(text)
         except UnsupportedAlias as error:
             raise SpecLoadError(source, str(error)) from error
-        except yaml.YAMLError as error:
+        except YAMLError as error:
             raise SpecLoadError(source, f"invalid YAML: {error}") from error
     if document is None:
         raise SpecLoadError(source, "the document is empty")
