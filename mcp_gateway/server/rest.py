@@ -14,14 +14,11 @@ from importlib import resources
 from typing import Any
 
 import anyio.to_thread
-import yaml
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from mcp_gateway.auth.principal import admin_only, principal_of, visible
-from mcp_gateway.bridge.targets import parse_provider
-from mcp_gateway.bridge.tools import ToolLimitError, convert_tools
 from mcp_gateway.metrics import GatewayMetrics
 from mcp_gateway.openapi.loader import MAX_SPEC_BYTES, SpecLoadError, parse_spec_text
 from mcp_gateway.registry import Registry, UnknownServerError
@@ -33,6 +30,8 @@ MAX_PREVIEW_BYTES = MAX_SPEC_BYTES
 
 def management_document() -> dict[str, Any]:
     """The gateway's own OpenAPI document, shipped with the package."""
+    import yaml  # only when asked for (start-up does without PyYAML when it can)
+
     text = resources.files("mcp_gateway.server").joinpath("management.yaml").read_text(encoding="utf-8")
     document: dict[str, Any] = yaml.safe_load(text)
     return document
@@ -152,6 +151,10 @@ def rest_routes(
         if not provider_param:
             return JSONResponse({"tools": [tool.model_dump(mode="json", by_alias=True, exclude_none=True)
                                            for tool in listed]})
+        # The provider bridge only when a listing is asked for in a provider's shape: start-up does without it.
+        from mcp_gateway.bridge.targets import parse_provider
+        from mcp_gateway.bridge.tools import ToolLimitError, convert_tools
+
         try:
             provider = parse_provider(provider_param)
             converted = convert_tools(listed, provider, strict=_truthy(request.query_params.get("strict")))
