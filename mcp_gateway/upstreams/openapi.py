@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
@@ -90,12 +91,19 @@ class OpenAPIUpstream:
 
     async def start(self) -> None:
         if self._client is None:
-            self._client = new_client(
+            # In a worker thread: its SSL context takes ~20 ms of CPU to build, which on the event loop would hold
+            # up every request answered meanwhile (the first `initialize` included) once per server.
+            client = await anyio.to_thread.run_sync(partial(
+                new_client,
                 timeout=self._source.timeout,
                 auth=self._token_auth,
                 max_connections=self._limits.max_connections,
                 connect_retries=self._limits.connect_retries,
-            )
+            ))
+            if self._client is None:
+                self._client = client
+            else:  # pragma: no cover - started twice at once
+                await client.aclose()
         try:
             # A spec URL may live on another host than the API: the client-credentials token is for the API only.
             spec_client = self._client if self._token_auth is None else None
