@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import ipaddress
 import json
 import logging
@@ -44,6 +45,15 @@ GATEWAY_URL_VARIABLE = "MCP_GATEWAY_URL"
 """Set to the gateway's own base URL before the config is read, so servers.json can point at the gateway."""
 
 logger = logging.getLogger("mcp_gateway")
+
+
+def collector_resumed() -> None:
+    """Turn the cyclic garbage collector back on once start-up has built what lives as long as the process,
+    having moved all of that out of its reach (`gc.freeze`): later collections walk only what came after.
+    `python -m mcp_gateway` and `main` pause it while starting; calling this again does nothing."""
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
 
 
 def _is_loopback(host: str) -> bool:
@@ -303,6 +313,7 @@ def _serve_one(
     server_config = uvicorn.Config(
         drain.middleware(app), log_config=None, log_level=logging.getLogger().level, lifespan="on"
     )
+    collector_resumed()
     DrainingServer(server_config, drain, grace_period=args.grace_period).run(sockets=[sock])
 
 
@@ -511,7 +522,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    was_enabled = gc.isenabled()
+    gc.disable()  # while starting (see collector_resumed); `serve` resumes it once its app is built
+    try:
+        return _main(argv)
+    finally:
+        if was_enabled:
+            collector_resumed()
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command != "serve":
+        collector_resumed()
     configure_logging(args.log_level or ("info" if args.command in ("serve", "stdio") else "warning"), args.log_format)
     if args.command == "export":
         try:
