@@ -181,7 +181,8 @@ def main() -> int:
                 starts.setdefault((label, "cold"), []).append(_one_start(args.config, cache_dir, work, code))
                 starts.setdefault((label, "warm"), []).append(_one_start(args.config, cache_dir, work, code))
         imports = statistics.median(_import_time_ms() for _ in range(3))
-        print(f"config: {args.config}   repetitions: {args.repeat} (medians)")
+        load = " ".join(f"{value:.2f}" for value in os.getloadavg())
+        print(f"config: {args.config}   repetitions: {args.repeat} (medians)   load average: {load}")
         figures: dict[tuple[str, str], dict[str, float | None]] = {}
         for label in codes:
             print(f"[{label}]")
