@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from mcp_gateway.registry import RegisteredTool
 
-__all__ = ["ENCODED_ANSWER_BYTES", "PAGE_BYTES", "TOOLS_PER_PAGE", "ToolPage", "ToolPages"]
+__all__ = ["ENCODED_ANSWER_BYTES", "LISTINGS_ENCODED", "PAGE_BYTES", "TOOLS_PER_PAGE", "ToolPage", "ToolPages"]
 
 TOOLS_PER_PAGE = 500
 PAGE_BYTES = 1000 * 1024
@@ -32,10 +32,14 @@ than many small ones; but the official SDK client refuses a server-sent event ov
 24 KiB for the JSON-RPC envelope and the event's framing."""
 
 ENCODED_ANSWER_BYTES = 64 * 1024 * 1024
-"""At most this many bytes of encoded answers per endpoint. Unlike the answers themselves (which share the
-registry's schemas), bytes cost their full size: a full listing of the GitHub spec is 1.7 MB per protocol version,
-Microsoft Graph's 88 MB, so the pages past the budget are encoded at each request instead (5-10 ms per 1 MB page,
-measured)."""
+"""At least this many bytes of encoded answers per endpoint, and room for two complete listings when they are
+bigger (`LISTINGS_ENCODED`). Unlike the answers themselves (which share the registry's schemas), bytes cost their
+full size: a full listing of the GitHub spec is 1.7 MB per protocol version, Microsoft Graph's 88 MB. Pages past
+the budget are encoded at each request instead (5-10 ms of CPU per 1 MB page, measured): with a fixed 64 MB, a
+third of every Graph listing was encoded again at each request."""
+LISTINGS_ENCODED = 2.2
+"""Complete listings an endpoint keeps as bytes, at most: one per wire era (each encodes differently), with some
+room for JSON escapes and envelopes. Memory in proportion to the registry, bounded."""
 
 _DEFS = "$defs"
 
@@ -70,12 +74,13 @@ class ToolPages:
         dropped with the pages."""
         self.encoded_answers: dict[Hashable, bytes] = {}
         """The same answers as JSON bytes, made when first sent that way (server/tool_list_wire.py), while they
-        total at most `ENCODED_ANSWER_BYTES` (`keep_encoded`)."""
+        fit the budget (`keep_encoded`)."""
         self._encoded_bytes = 0
+        self._encoded_budget = max(ENCODED_ANSWER_BYTES, int(LISTINGS_ENCODED * sum(self._sizes)))
 
     def keep_encoded(self, key: Hashable, encoded: bytes) -> None:
         """Keep an answer's bytes, unless that would pass the budget: then it is encoded again when asked for."""
-        if key in self.encoded_answers or self._encoded_bytes + len(encoded) > ENCODED_ANSWER_BYTES:
+        if key in self.encoded_answers or self._encoded_bytes + len(encoded) > self._encoded_budget:
             return
         self.encoded_answers[key] = encoded
         self._encoded_bytes += len(encoded)

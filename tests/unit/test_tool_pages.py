@@ -154,9 +154,24 @@ def test_every_reference_of_every_listed_tool_resolves_within_that_tool() -> Non
 
 def test_encoded_answers_are_kept_only_within_their_budget(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tool_pages, "ENCODED_ANSWER_BYTES", 10)
+    monkeypatch.setattr(tool_pages, "LISTINGS_ENCODED", 0)
     pages = ToolPages(_registered(1), prefixed=False)
     pages.keep_encoded("first", b"123456")
     pages.keep_encoded("too much", b"12345")
     pages.keep_encoded("fits", b"1234")
     pages.keep_encoded("first", b"123456")  # kept once, counted once
     assert pages.encoded_answers == {"first": b"123456", "fits": b"1234"}
+
+
+def test_a_registry_whose_listing_passes_the_minimum_budget_keeps_two_complete_listings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(tool_pages, "ENCODED_ANSWER_BYTES", 10)
+    pages = ToolPages(_registered(50), prefixed=False)
+    listing = json.dumps({"tools": [tool for page in _all_pages(pages) for tool in page.tools]},
+                         separators=(",", ":")).encode()
+    assert len(listing) > 10
+    pages.keep_encoded("one era", listing)
+    pages.keep_encoded("the other era", listing)
+    pages.keep_encoded("a third", listing)
+    assert set(pages.encoded_answers) == {"one era", "the other era"}
