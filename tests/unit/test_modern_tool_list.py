@@ -166,3 +166,15 @@ async def test_a_handshake_era_request_on_a_stateless_endpoint_goes_to_the_sdk()
                 "Accept": "application/json, text/event-stream", "Content-Type": "application/json"})
             assert answered.status_code == 200, answered.text
         assert _methods(gateway.reached_sdk) == ["tools/list", "tools/list"]
+
+
+async def test_with_tracing_on_every_listing_goes_through_the_sdk() -> None:
+    # The SDK's tracing middleware records a span per request: a listing answered before it would go unseen.
+    from mcp.server._otel import OpenTelemetryMiddleware
+
+    async with running_gateway() as gateway:
+        gateway.endpoints.gateway.app.middleware.insert(0, OpenTelemetryMiddleware())
+        await post(gateway, listing())
+        traced = await post(gateway, listing())
+        assert len(gateway.reached_sdk) == 2
+    assert traced.status_code == 200
