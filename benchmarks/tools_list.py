@@ -181,6 +181,15 @@ def _cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _rss_mb(pid: int) -> float | None:
+    """Resident memory of a process (Linux /proc), or None elsewhere."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    return next((int(line.split()[1]) / 1024 for line in status.splitlines() if line.startswith("VmRSS:")), None)
+
+
 def _summary(label: str, seconds: list[float], extra: str = "") -> str:
     return (f"{label:5} p50 {statistics.median(seconds) * 1000:9.1f} ms   min {min(seconds) * 1000:9.1f}   "
             f"max {max(seconds) * 1000:9.1f}{extra}")
@@ -229,6 +238,9 @@ class Target:
         cpu = f"gateway CPU {self.cpu_per_listing() * 1000:.0f} ms per listing (median)" if self.raw_cpu else ""
         print(_summary("raw", self.raw_seconds, f"   pages {self.raw_pages}   bytes {self.size:,}   {cpu}"))
         print(_summary("wire", self.wire_seconds, "   (raw, pages received but not parsed)"))
+        rss = _rss_mb(self.gateway.process.popen.pid)
+        if rss is not None:
+            print(f"gateway RSS after the listings: {rss:.0f} MB")
         problems = unresolved_refs(self.listed)
         print(f"client parse only: json.loads of the raw bodies {self.client_parse_ms():.0f} ms per listing")
         print(f"$ref check: {len(problems)} unresolved" + (f", e.g. {problems[:3]}" if problems else ""))
