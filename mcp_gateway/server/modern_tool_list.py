@@ -5,7 +5,7 @@ info in `params._meta` and the version (and method) repeated in headers. The SDK
 (Host/Origin and Content-Type, Accept, the JSON-RPC envelope, the routing headers against the body), runs the
 middleware chain, which answers a repeated listing as kept (tool_list_answers.py), then dumps the answer through
 its response model and `json.dumps` and writes it as plain JSON. For a big registry that dump and encoding is
-almost all of the cost (measured on the 1,223 GitHub tools: ~40 ms of CPU per listing) and its bytes only change
+almost all of the cost (measured on the 1,223 GitHub tools: ~50 ms of CPU per listing) and its bytes only change
 with the registry, so they are made once per registry change, with the SDK's own calls, and written here.
 
 Only when the SDK would write the same bytes; anything else goes to the SDK untouched (the body replayed):
