@@ -210,6 +210,8 @@ class Target:
     raw_pages: int = 0
     size: int = 0
     listed: list[dict[str, Any]] = field(default_factory=list)
+    rss_mb: float | None = None
+    """The gateway's, after its last measured listing (it has stopped by the time of the report)."""
 
     def warm_up(self, era: str) -> None:
         """One untimed listing of each kind: the first listing after a change is shaped by the SDK, page by page;
@@ -231,6 +233,7 @@ class Target:
         _, wire_pages, wire_elapsed, _ = raw_listing(self.gateway.mcp_url, parse=False, era=era)
         assert wire_pages == self.raw_pages, (wire_pages, self.raw_pages)
         self.wire_seconds.append(wire_elapsed)
+        self.rss_mb = _rss_mb(pid)
 
     def report(self) -> None:
         print(f"[{self.label}]")
@@ -238,9 +241,8 @@ class Target:
         cpu = f"gateway CPU {self.cpu_per_listing() * 1000:.0f} ms per listing (median)" if self.raw_cpu else ""
         print(_summary("raw", self.raw_seconds, f"   pages {self.raw_pages}   bytes {self.size:,}   {cpu}"))
         print(_summary("wire", self.wire_seconds, "   (raw, pages received but not parsed)"))
-        rss = _rss_mb(self.gateway.process.popen.pid)
-        if rss is not None:
-            print(f"gateway RSS after the listings: {rss:.0f} MB")
+        if self.rss_mb is not None:
+            print(f"gateway RSS after the listings: {self.rss_mb:.0f} MB")
         problems = unresolved_refs(self.listed)
         print(f"client parse only: json.loads of the raw bodies {self.client_parse_ms():.0f} ms per listing")
         print(f"$ref check: {len(problems)} unresolved" + (f", e.g. {problems[:3]}" if problems else ""))
