@@ -31,7 +31,8 @@ def test_any_loopback_address_serves_and_answers_its_own_host_header(tmp_path: P
     port = free_port()
     base_url = f"http://127.0.0.2:{port}"
     args = gateway_command("serve", "--config", str(config), "--host", "127.0.0.2", "--port", str(port))
-    with stopping(start_process("gateway-127-0-0-2", args, ready=http_ready(f"{base_url}/health"),
+    # /ready, not /health: /health answers while the server is still starting (its spec converted in the background).
+    with stopping(start_process("gateway-127-0-0-2", args, ready=http_ready(f"{base_url}/ready"),
                                 log_dir=e2e_log_dir)):
         assert httpx.get(f"{base_url}/servers", timeout=10).json()[0]["health"] == "healthy"
         foreign = httpx.get(f"{base_url}/health", headers={"Host": "evil.example"}, timeout=10)
