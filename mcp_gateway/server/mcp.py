@@ -39,12 +39,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mcp_gateway import __version__
 from mcp_gateway.auth.principal import Principal, caller_of, current_principal
-from mcp_gateway.auth.user_credentials import credentials_of, forwarding
-from mcp_gateway.registry import RegisteredTool, Registry, UnknownServerError, UnknownToolError
+from mcp_gateway.auth.user_credentials import credentials_of
+from mcp_gateway.registry import Registry, UnknownServerError, UnknownToolError
 from mcp_gateway.server.aggregate import AggregatedHandlers, union_capabilities
 from mcp_gateway.server.relay import ClientLink, Roster, progress_relay, relay_roots_changed, send
 from mcp_gateway.server.sessions import SessionLimits, SessionPool
 from mcp_gateway.server.start_gate import StartedRequests
+from mcp_gateway.server.tool_calls import ToolCalls, sees
 from mcp_gateway.server.tool_list_answers import ToolListAnswers
 from mcp_gateway.server.tool_list_wire import InitializeStash, ListedSessions, ToolListWire
 from mcp_gateway.server.tracing import apply_tracing, tracing_enabled
@@ -203,6 +204,8 @@ def build_mcp_server(
     OpenTelemetry spans (None: when the environment configures an exporter; see server/tracing.py). `listed`
     collects the handshake-era sessions whose listings server/tool_list_wire.py may answer."""
 
+    calls = ToolCalls(registry, server)
+
     def mcp_upstream(name: str) -> McpUpstream | None:
         try:
             upstream = registry.upstream(name)
@@ -213,7 +216,7 @@ def build_mcp_server(
     async def list_tools(ctx: Any, params: types.PaginatedRequestParams | None) -> dict[str, Any]:
         offset = _decode_cursor(params.cursor if params else None)
         caller = _caller(ctx)
-        admits = None if caller.unrestricted else partial(_sees, caller)
+        admits = None if caller.unrestricted else partial(sees, caller)
         # Wire forms prepared once per registry change (tool_pages.py): nothing is copied or dumped per request.
         page = registry.tool_pages(server).page(offset, admits)
         result = {**_LIST_TOOLS_RESULT, "tools": page.tools}
@@ -225,17 +228,9 @@ def build_mcp_server(
         ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult | types.InputRequiredResult:
         arguments = dict(params.arguments or {})
-        try:
-            tool = registry.resolve(params.name, server)
-            # A tool the caller may not see answers exactly as one that does not exist.
-            caller = _caller(ctx)
-            if not caller.unrestricted and not _sees(caller, tool):
-                raise UnknownToolError(params.name)
-        except (UnknownToolError, UnknownServerError):
-            raise MCPError(code=types.INVALID_PARAMS, message=f"Unknown tool: {params.name}") from None
-        if mcp_upstream(tool.server) is None:
-            with forwarding(_caller_credentials(ctx)):
-                return await registry.call_tool(params.name, arguments, server)
+        tool = calls.resolve(params.name, _caller(ctx))
+        if calls.relayed(tool) is None:
+            return await calls.call(params.name, arguments, _caller_credentials(ctx))
 
         async def relay_call(upstream: Upstream, upstream_name: str, checked: dict[str, Any]) -> types.CallToolResult:
             assert isinstance(upstream, McpUpstream), "resolved to an MCP upstream above"
@@ -278,7 +273,7 @@ def build_mcp_server(
             tool = registry.resolve(name, server)
         except (UnknownToolError, UnknownServerError):
             return None
-        return tool.definition.input_schema if _sees(current_principal(), tool) else None
+        return tool.definition.input_schema if sees(current_principal(), tool) else None
 
     label = "mcp-gateway" if server is None else f"mcp-gateway/{server}"
 
@@ -347,10 +342,6 @@ def _caller(ctx: Any) -> Principal:
 def _caller_credentials(ctx: Any) -> dict[str, str]:
     request = getattr(ctx, "request", None)
     return credentials_of(request.scope) if request is not None else {}
-
-
-def _sees(principal: Principal, tool: RegisteredTool) -> bool:
-    return principal.sees_tool(tool.server, tool.server_name)
 
 
 class _AsgiEndpoint:
