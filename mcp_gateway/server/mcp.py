@@ -45,6 +45,7 @@ from mcp_gateway.server.aggregate import AggregatedHandlers, union_capabilities
 from mcp_gateway.server.relay import ClientLink, Roster, progress_relay, relay_roots_changed, send
 from mcp_gateway.server.sessions import SessionLimits, SessionPool
 from mcp_gateway.server.start_gate import StartedRequests
+from mcp_gateway.server.tool_call_wire import ToolCallWire
 from mcp_gateway.server.tool_calls import ToolCalls, sees
 from mcp_gateway.server.tool_list_answers import ToolListAnswers
 from mcp_gateway.server.tool_list_wire import InitializeStash, ListedSessions, ToolListWire
@@ -375,6 +376,10 @@ class McpEndpoints:
             weakref.WeakKeyDictionary()
         )
         """How each endpoint's repeated listings are answered (server/tool_list_wire.py), by its manager."""
+        self._call_wires: weakref.WeakKeyDictionary[StreamableHTTPSessionManager, ToolCallWire] = (
+            weakref.WeakKeyDictionary()
+        )
+        """How each endpoint's modern-era tool calls are answered (server/tool_call_wire.py), by its manager."""
         self.gateway_roster = Roster()
         self.gateway = self._manager(None, self.gateway_roster)
         self.rosters: dict[str, Roster] = {}
@@ -394,6 +399,7 @@ class McpEndpoints:
             json_responses=(lambda: self._answers_alone(server)) if server is not None else None,
         )
         self._wires[manager] = ToolListWire(self._registry, server, listed)
+        self._call_wires[manager] = ToolCallWire(self._registry, ToolCalls(self._registry, server))
         return manager
 
     def _answers_alone(self, server: str) -> bool:
@@ -477,10 +483,12 @@ class McpEndpoints:
         self, manager: StreamableHTTPSessionManager, scope: Scope, receive: Receive, send: Send
     ) -> None:
         wire = self._wires.get(manager)
-        if wire is None or self._stateless:
-            await manager.handle_request(scope, receive, send)
+        onward = manager.handle_request if wire is None or self._stateless else partial(wire.handle, manager)
+        calls = self._call_wires.get(manager)
+        if calls is None:
+            await onward(scope, receive, send)
         else:
-            await wire.handle(manager, scope, receive, send)
+            await calls.handle(manager, scope, receive, send, onward)
 
     async def _handle_server(self, scope: Scope, receive: Receive, send: Send) -> None:
         server = scope.get("path_params", {}).get("server", "")
