@@ -41,7 +41,7 @@ from mcp.server.lowlevel import Server
 from mcp.server.runner import modern_error_data
 from mcp.server.streamable_http import check_accept_headers
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
-from mcp.server.transport_security import TransportSecurityMiddleware
+from mcp.server.transport_security import TransportSecurityMiddleware, TransportSecuritySettings
 from mcp.shared.exceptions import MCPError
 from mcp.shared.inbound import (
     ERROR_CODE_HTTP_STATUS,
@@ -92,7 +92,7 @@ class ToolCallWire:
     def __init__(self, registry: Registry, calls: ToolCalls) -> None:
         self._registry = registry
         self._calls = calls
-        self._security: dict[int, TransportSecurityMiddleware] = {}
+        self._security: tuple[TransportSecuritySettings | None, TransportSecurityMiddleware] | None = None
 
     async def handle(
         self, manager: StreamableHTTPSessionManager, scope: Scope, receive: Receive, send: Send, onward: Onward
@@ -176,12 +176,11 @@ class ToolCallWire:
         )
 
     def _security_of(self, manager: StreamableHTTPSessionManager) -> TransportSecurityMiddleware:
-        # One per settings object; the SDK builds the same one per request.
+        # The SDK builds the same check from the manager's settings for every request; one is enough here.
         settings = manager.security_settings
-        security = self._security.get(id(settings))
-        if security is None or security.settings is not settings:
-            security = self._security[id(settings)] = TransportSecurityMiddleware(settings)
-        return security
+        if self._security is None or self._security[0] is not settings:
+            self._security = (settings, TransportSecurityMiddleware(settings))
+        return self._security[1]
 
 
 def _shaped(server: Server[Any], version: str, result: types.CallToolResult) -> dict[str, Any]:
