@@ -51,7 +51,6 @@ from mcp_gateway.server.tool_list_answers import ToolListAnswers
 from mcp_gateway.server.tool_list_wire import InitializeStash, ListedSessions, ToolListWire
 from mcp_gateway.server.tracing import apply_tracing, tracing_enabled
 from mcp_gateway.upstreams.base import Upstream
-from mcp_gateway.upstreams.era import InputRequired
 from mcp_gateway.upstreams.mcp import McpUpstream
 from mcp_gateway.upstreams.openapi import OpenAPIUpstream
 
@@ -254,11 +253,7 @@ def build_mcp_server(
             finally:
                 link.finished(ctx)
 
-        # Through the registry, so arguments are checked and the server's call limit applies as for any call.
-        try:
-            return await registry.call_tool(params.name, arguments, server, relay=relay_call)
-        except InputRequired as asked:
-            return asked.result
+        return await calls.relay(params.name, arguments, relay_call)
 
     async def relay(ctx: ServerRequestContext[Any, Any], params: BaseModel) -> dict[str, Any]:
         upstream = mcp_upstream(server) if server is not None else None

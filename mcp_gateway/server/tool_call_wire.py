@@ -3,9 +3,11 @@
 A modern-era POST is self-contained: no session, one request, one answer. The SDK's transport still spends most of
 an OpenAPI tool call's CPU on its per-request machinery (issue #15's profile: a dispatch context, a connection and
 its exit stack, the server runner and middleware chain, and in event-stream mode a task group with two tasks and
-a memory stream). For a tool the registry calls alone (anything but an MCP upstream, which may relay progress,
-log messages or input requests), none of that changes the answer, so it is answered here with the SDK's own
-checks and shaping, and the same bytes.
+a memory stream). None of that changes the answer to a call that asks for no progress: an OpenAPI tool's result
+is all there is, and a modern-era client has no session of its own upstream, so an MCP upstream's tool is called
+on the shared session exactly as the SDK's handler calls it (the caller's `_meta`, the call's params for an
+upstream that asks for input, whose `input_required` result is the answer). So it is answered here, with the
+SDK's own checks and shaping, and the same bytes.
 
 Answered here only when every check the SDK makes passes, in the SDK's order:
 
@@ -15,12 +17,13 @@ Answered here only when every check the SDK makes passes, in the SDK's order:
 - one JSON-RPC request (the SDK's `JSONRPCRequest`), `tools/call`, no routing header twice, an envelope the SDK's
   ladder accepts (`classify_inbound_request`: `_meta` pair, header vs `_meta` version, `Mcp-Method`/`Mcp-Name`),
   params valid for the SDK's surface and its `CallToolRequestParams`, no progress token;
-- a tool this caller sees, not relayed to an MCP upstream, whose `Mcp-Param-*` headers agree with the arguments;
+- a tool this caller sees, whose `Mcp-Param-*` headers agree with the arguments;
 - an endpoint server with only the gateway's own middleware (no tracing) and no cache hint for `tools/call`.
 
 Anything else goes to the SDK with the body replayed, so every refusal and error the SDK writes stays its own.
-The call itself is `ToolCalls.call` (the registry checks arguments and applies the call limit), after waiting
-for the registry to start as server/start_gate.py does; an exception maps to the error the SDK would write.
+The call itself is `ToolCalls.call` or `ToolCalls.relay` (the registry checks arguments and applies the call
+limit), after waiting for the registry to start as server/start_gate.py does; an exception maps to the error the
+SDK would write.
 
 The answer is written as the SDK's modern entry writes it: plain JSON in JSON-response mode; in event-stream mode
 plain JSON too unless the call outlasts the SDK's keep-alive interval, when the answer becomes an event stream
@@ -31,7 +34,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import anyio
@@ -56,18 +59,21 @@ from mcp.shared.jsonrpc_dispatcher import progress_token_from_params
 from mcp_types import CORE_RESULT_TYPES, SERVER_INFO_META_KEY, JSONRPCError, JSONRPCRequest, JSONRPCResponse
 from mcp_types import methods as sdk_methods
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
 from mcp_gateway.auth.principal import principal_of
 from mcp_gateway.auth.user_credentials import credentials_of
-from mcp_gateway.registry import Registry
+from mcp_gateway.registry import Registry, ToolRelay
 from mcp_gateway.server.start_gate import StartedRequests
 from mcp_gateway.server.tool_calls import ToolCalls
 from mcp_gateway.server.tool_list_answers import ToolListAnswers
 from mcp_gateway.server.tool_list_wire import InitializeStash
 from mcp_gateway.server.wire_gates import replaying, small_body
+from mcp_gateway.upstreams.base import Upstream
+from mcp_gateway.upstreams.mcp import McpUpstream
+from mcp_gateway.upstreams.mcp_session import relayable_params
 
 __all__ = ["ToolCallWire"]
 
@@ -150,19 +156,21 @@ class ToolCallWire:
             tool = self._calls.resolve(params.name, principal_of(scope))
         except MCPError:
             return None
-        if self._calls.relayed(tool) is not None:
-            return None
         raw_arguments = (call.params or {}).get("arguments") or {}
         param_headers = raw_arguments or any(name.startswith(_PARAM_PREFIX) for name in headers)
         if param_headers and validate_mcp_param_headers(tool.definition.input_schema, raw_arguments, headers):
             return None
         arguments = dict(params.arguments or {})
-        credentials = credentials_of(scope)
+        relayed = self._calls.relayed(tool)
+        credentials = credentials_of(scope) if relayed is None else {}
 
         async def answer() -> JSONRPCResponse | JSONRPCError:
             try:
                 await self._registry.wait_started()
-                result = await self._calls.call(params.name, arguments, credentials)
+                if relayed is None:
+                    result: BaseModel = await self._calls.call(params.name, arguments, credentials)
+                else:
+                    result = await self._calls.relay(params.name, arguments, _plain_relay(params, call.params))
                 shaped = _shaped(server, version, result)
             except Exception as error:
                 return JSONRPCError(jsonrpc="2.0", id=call.id, error=modern_error_data(error))
@@ -183,7 +191,21 @@ class ToolCallWire:
         return self._security[1]
 
 
-def _shaped(server: Server[Any], version: str, result: types.CallToolResult) -> dict[str, Any]:
+def _plain_relay(params: types.CallToolRequestParams, raw: Mapping[str, Any] | None) -> ToolRelay:
+    """A modern-era call relayed as the SDK's handler relays it for a client without a session of its own: on
+    the upstream's shared session, with the caller's `_meta` (less its envelope), the call's params for an
+    upstream that asks for input, and no progress (none was asked for)."""
+    meta = (relayable_params(raw) or {}).get("_meta")
+
+    async def relay_call(upstream: Upstream, upstream_name: str, checked: dict[str, Any]) -> types.CallToolResult:
+        assert isinstance(upstream, McpUpstream), "only MCP upstreams are relayed"
+        return await upstream.call_tool(upstream_name, checked, meta=dict(meta) if isinstance(meta, Mapping) else None,
+                                        passing_input=params)
+
+    return relay_call
+
+
+def _shaped(server: Server[Any], version: str, result: BaseModel) -> dict[str, Any]:
     """The result's wire form as the SDK's server runner shapes it for `version`."""
     dumped = result.model_dump(by_alias=True, mode="json", exclude_none=True)
     result_type = dumped.get("resultType")

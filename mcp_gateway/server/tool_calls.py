@@ -15,7 +15,8 @@ from mcp.shared.exceptions import MCPError
 
 from mcp_gateway.auth.principal import Principal
 from mcp_gateway.auth.user_credentials import forwarding
-from mcp_gateway.registry import RegisteredTool, Registry, UnknownServerError, UnknownToolError
+from mcp_gateway.registry import RegisteredTool, Registry, ToolRelay, UnknownServerError, UnknownToolError
+from mcp_gateway.upstreams.era import InputRequired
 from mcp_gateway.upstreams.mcp import McpUpstream
 
 __all__ = ["ToolCalls", "sees"]
@@ -59,3 +60,13 @@ class ToolCalls:
         arguments and applies the server's call limit."""
         with forwarding(credentials):
             return await self._registry.call_tool(name, arguments, self._server)
+
+    async def relay(
+        self, name: str, arguments: dict[str, Any], relay_call: ToolRelay
+    ) -> types.CallToolResult | types.InputRequiredResult:
+        """Call a relayed tool through `relay_call`, under the registry's argument check and call limit; a
+        modern-era upstream's request for input is the answer (the client calls again with its responses)."""
+        try:
+            return await self._registry.call_tool(name, arguments, self._server, relay=relay_call)
+        except InputRequired as asked:
+            return asked.result
