@@ -3,10 +3,12 @@ answered by the SDK, in one gateway process: the gateway's CPU per call, calls/s
 
     .venv/bin/python benchmarks/tool_call_wire.py [--calls 1500] [--concurrency 1,32] [--repetitions 3]
 
-Starts the items API (benchmarks/peers_servers.py api) and `mcp-gateway serve` with it as OpenAPI server `items`.
+Starts the items API and the bare-SDK floor server (benchmarks/peers_servers.py) and `mcp-gateway serve` with the
+API as OpenAPI server `items` and the floor as MCP server `floor`.
 Each measurement sends `--calls` raw modern-era `tools/call` POSTs of `getItem` (the JSON the official client
 sends, with httpx2 and nothing else, so the client's own cost stays small) from C concurrent tasks, to
-`/mcp/items` (plain JSON answers) and `/mcp` (`items-getItem`, event-stream mode). `lean` is that request;
+`/mcp/items` (plain JSON answers), `/mcp` (`items-getItem`, event-stream mode) and `/mcp/floor` (relayed to the
+MCP upstream, event-stream mode). `lean` is that request;
 `sdk` is the same request with its body padded by spaces past what the wire reads (server/wire_gates.py), which
 the gateway hands to the SDK's transport unchanged: same process, same upstream, same answer. Lean and SDK run in
 turns, `--repetitions` times; the table shows medians and the SDK/lean ratio of CPU per call. The load average is
@@ -35,7 +37,7 @@ from benchmarks.gateway_calls import item_arguments, percentile, process_cpu_sec
 from benchmarks.peers import SERVERS_SCRIPT, gateway_args, python_process, started  # noqa: E402
 from mcp_gateway.http import httpx  # noqa: E402
 from mcp_gateway.server.wire_gates import MAX_BODY_BYTES  # noqa: E402
-from tests.e2e.gateway_process import LOOPBACK, free_port, http_ready, write_config  # noqa: E402
+from tests.e2e.gateway_process import LOOPBACK, free_port, http_ready, port_ready, write_config  # noqa: E402
 
 MODERN = "2026-07-28"
 META = {"io.modelcontextprotocol/protocolVersion": MODERN, "io.modelcontextprotocol/clientCapabilities": {},
@@ -50,7 +52,8 @@ class Target:
     tool: str
 
 
-TARGETS = [Target("openapi /mcp/items", "/mcp/items", "getItem"), Target("openapi /mcp", "/mcp", "items-getItem")]
+TARGETS = [Target("openapi /mcp/items", "/mcp/items", "getItem"), Target("openapi /mcp", "/mcp", "items-getItem"),
+           Target("mcp /mcp/floor", "/mcp/floor", "getItem")]
 
 
 @dataclass(frozen=True)
@@ -174,14 +177,18 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="tool-call-wire-") as work:
         log_dir = Path(work)
-        api_port, gateway_port = free_port(), free_port()
+        api_port, floor_port, gateway_port = free_port(), free_port(), free_port()
         api_url = f"http://{LOOPBACK}:{api_port}"
+        floor_url = f"http://{LOOPBACK}:{floor_port}/mcp"
         api = python_process("api", [sys.executable, SERVERS_SCRIPT, "api", "--port", str(api_port)], log_dir,
                              http_ready(f"{api_url}/openapi.json"))
-        with started([api]):
+        floor = python_process("floor", [sys.executable, SERVERS_SCRIPT, "floor", "--port", str(floor_port), "--api",
+                                         api_url], log_dir, port_ready(floor_port))
+        with started([api, floor]):
             spec_path = log_dir / "items.json"
             spec_path.write_text(httpx.get(f"{api_url}/openapi.json").text, encoding="utf-8")
-            config = write_config(log_dir, {"items": {"openapi": {"spec": str(spec_path), "baseUrl": api_url}}})
+            config = write_config(log_dir, {"items": {"openapi": {"spec": str(spec_path), "baseUrl": api_url}},
+                                            "floor": {"url": floor_url}})
             gateway = python_process("gateway", gateway_args(config, gateway_port), log_dir,
                                      http_ready(f"http://{LOOPBACK}:{gateway_port}/health"),
                                      {"MCP_GATEWAY_LOG_LEVEL": "warning"})
@@ -191,6 +198,7 @@ def main() -> None:
                 gateway_pid = gateway[0].popen.pid
                 pin(gateway_pid, {GATEWAY_CORE})
                 pin(api[0].popen.pid, others)
+                pin(floor[0].popen.pid, others)
                 pin(os.getpid(), others)
                 anyio.run(run, args, f"http://{LOOPBACK}:{gateway_port}", gateway_pid)
 
