@@ -20,7 +20,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from starlette.routing import Route, Router
 from starlette.types import Receive, Scope, Send
 
-from mcp_gateway.auth.principal import Principal, bind_principal
+from mcp_gateway.auth.principal import UNRESTRICTED, Principal, bind_principal
 from mcp_gateway.http import httpx
 from mcp_gateway.registry import ToolFilter
 from mcp_gateway.server.mcp import McpEndpoints
@@ -131,8 +131,9 @@ async def running_gateway(*, json_responses: bool = False) -> AsyncIterator[Gate
                      Route("/mcp/{server}", endpoints.server_app(), methods=["POST"])])
 
     async def asgi(scope: Scope, receive: Receive, send: Send) -> None:
-        if gateway.principal is not None:
-            bind_principal(scope, gateway.principal)
+        # Bound for every request, as the gateway's access middleware does: the SDK's input-schema lookup reads the
+        # caller from a context variable, which would otherwise keep whatever an earlier test bound.
+        bind_principal(scope, gateway.principal or UNRESTRICTED)
         await router(scope, receive, send)
 
     async with endpoints.run(), httpx.AsyncClient(transport=httpx.ASGITransport(app=asgi),
