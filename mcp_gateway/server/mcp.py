@@ -39,17 +39,18 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mcp_gateway import __version__
 from mcp_gateway.auth.principal import Principal, caller_of, current_principal
-from mcp_gateway.auth.user_credentials import credentials_of, forwarding
-from mcp_gateway.registry import RegisteredTool, Registry, UnknownServerError, UnknownToolError
+from mcp_gateway.auth.user_credentials import credentials_of
+from mcp_gateway.registry import Registry, UnknownServerError, UnknownToolError
 from mcp_gateway.server.aggregate import AggregatedHandlers, union_capabilities
 from mcp_gateway.server.relay import ClientLink, Roster, progress_relay, relay_roots_changed, send
 from mcp_gateway.server.sessions import SessionLimits, SessionPool
 from mcp_gateway.server.start_gate import StartedRequests
+from mcp_gateway.server.tool_call_wire import ToolCallWire
+from mcp_gateway.server.tool_calls import ToolCalls, sees
 from mcp_gateway.server.tool_list_answers import ToolListAnswers
 from mcp_gateway.server.tool_list_wire import InitializeStash, ListedSessions, ToolListWire
 from mcp_gateway.server.tracing import apply_tracing, tracing_enabled
 from mcp_gateway.upstreams.base import Upstream
-from mcp_gateway.upstreams.era import InputRequired
 from mcp_gateway.upstreams.mcp import McpUpstream
 from mcp_gateway.upstreams.openapi import OpenAPIUpstream
 
@@ -203,6 +204,8 @@ def build_mcp_server(
     OpenTelemetry spans (None: when the environment configures an exporter; see server/tracing.py). `listed`
     collects the handshake-era sessions whose listings server/tool_list_wire.py may answer."""
 
+    calls = ToolCalls(registry, server)
+
     def mcp_upstream(name: str) -> McpUpstream | None:
         try:
             upstream = registry.upstream(name)
@@ -213,7 +216,7 @@ def build_mcp_server(
     async def list_tools(ctx: Any, params: types.PaginatedRequestParams | None) -> dict[str, Any]:
         offset = _decode_cursor(params.cursor if params else None)
         caller = _caller(ctx)
-        admits = None if caller.unrestricted else partial(_sees, caller)
+        admits = None if caller.unrestricted else partial(sees, caller)
         # Wire forms prepared once per registry change (tool_pages.py): nothing is copied or dumped per request.
         page = registry.tool_pages(server).page(offset, admits)
         result = {**_LIST_TOOLS_RESULT, "tools": page.tools}
@@ -225,17 +228,9 @@ def build_mcp_server(
         ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult | types.InputRequiredResult:
         arguments = dict(params.arguments or {})
-        try:
-            tool = registry.resolve(params.name, server)
-            # A tool the caller may not see answers exactly as one that does not exist.
-            caller = _caller(ctx)
-            if not caller.unrestricted and not _sees(caller, tool):
-                raise UnknownToolError(params.name)
-        except (UnknownToolError, UnknownServerError):
-            raise MCPError(code=types.INVALID_PARAMS, message=f"Unknown tool: {params.name}") from None
-        if mcp_upstream(tool.server) is None:
-            with forwarding(_caller_credentials(ctx)):
-                return await registry.call_tool(params.name, arguments, server)
+        tool = calls.resolve(params.name, _caller(ctx))
+        if calls.relayed(tool) is None:
+            return await calls.call(params.name, arguments, _caller_credentials(ctx))
 
         async def relay_call(upstream: Upstream, upstream_name: str, checked: dict[str, Any]) -> types.CallToolResult:
             assert isinstance(upstream, McpUpstream), "resolved to an MCP upstream above"
@@ -258,11 +253,7 @@ def build_mcp_server(
             finally:
                 link.finished(ctx)
 
-        # Through the registry, so arguments are checked and the server's call limit applies as for any call.
-        try:
-            return await registry.call_tool(params.name, arguments, server, relay=relay_call)
-        except InputRequired as asked:
-            return asked.result
+        return await calls.relay(params.name, arguments, relay_call)
 
     async def relay(ctx: ServerRequestContext[Any, Any], params: BaseModel) -> dict[str, Any]:
         upstream = mcp_upstream(server) if server is not None else None
@@ -278,7 +269,7 @@ def build_mcp_server(
             tool = registry.resolve(name, server)
         except (UnknownToolError, UnknownServerError):
             return None
-        return tool.definition.input_schema if _sees(current_principal(), tool) else None
+        return tool.definition.input_schema if sees(current_principal(), tool) else None
 
     label = "mcp-gateway" if server is None else f"mcp-gateway/{server}"
 
@@ -349,10 +340,6 @@ def _caller_credentials(ctx: Any) -> dict[str, str]:
     return credentials_of(request.scope) if request is not None else {}
 
 
-def _sees(principal: Principal, tool: RegisteredTool) -> bool:
-    return principal.sees_tool(tool.server, tool.server_name)
-
-
 class _AsgiEndpoint:
     """Starlette treats plain functions as request/response handlers; this marks a handler as raw ASGI."""
 
@@ -384,6 +371,10 @@ class McpEndpoints:
             weakref.WeakKeyDictionary()
         )
         """How each endpoint's repeated listings are answered (server/tool_list_wire.py), by its manager."""
+        self._call_wires: weakref.WeakKeyDictionary[StreamableHTTPSessionManager, ToolCallWire] = (
+            weakref.WeakKeyDictionary()
+        )
+        """How each endpoint's modern-era tool calls are answered (server/tool_call_wire.py), by its manager."""
         self.gateway_roster = Roster()
         self.gateway = self._manager(None, self.gateway_roster)
         self.rosters: dict[str, Roster] = {}
@@ -403,6 +394,7 @@ class McpEndpoints:
             json_responses=(lambda: self._answers_alone(server)) if server is not None else None,
         )
         self._wires[manager] = ToolListWire(self._registry, server, listed, stateless=self._stateless)
+        self._call_wires[manager] = ToolCallWire(self._registry, ToolCalls(self._registry, server))
         return manager
 
     def _answers_alone(self, server: str) -> bool:
@@ -486,10 +478,12 @@ class McpEndpoints:
         self, manager: StreamableHTTPSessionManager, scope: Scope, receive: Receive, send: Send
     ) -> None:
         wire = self._wires.get(manager)
-        if wire is None:
-            await manager.handle_request(scope, receive, send)
+        onward = manager.handle_request if wire is None else partial(wire.handle, manager)
+        calls = self._call_wires.get(manager)
+        if calls is None:
+            await onward(scope, receive, send)
         else:
-            await wire.handle(manager, scope, receive, send)
+            await calls.handle(manager, scope, receive, send, onward)
 
     async def _handle_server(self, scope: Scope, receive: Receive, send: Send) -> None:
         server = scope.get("path_params", {}).get("server", "")

@@ -1,0 +1,276 @@
+"""Modern-era (2026-07-28) `tools/call` requests answered before the SDK's streamable-HTTP transport.
+
+A modern-era POST is self-contained: no session, one request, one answer. The SDK's transport still spends most of
+an OpenAPI tool call's CPU on its per-request machinery (issue #15's profile: a dispatch context, a connection and
+its exit stack, the server runner and middleware chain, and in event-stream mode a task group with two tasks and
+a memory stream). None of that changes the answer to a call that asks for no progress: an OpenAPI tool's result
+is all there is, and a modern-era client has no session of its own upstream, so an MCP upstream's tool is called
+on the shared session exactly as the SDK's handler calls it (the caller's `_meta`, the call's params for an
+upstream that asks for input, whose `input_required` result is the answer). So it is answered here, with the
+SDK's own checks and shaping, and the same bytes.
+
+Answered here only when every check the SDK makes passes, in the SDK's order:
+
+- a POST whose `MCP-Protocol-Version` header names a modern revision, small enough to read (wire_gates.py);
+- Host/Origin and Content-Type accepted by the SDK's own transport security (the manager's settings), and an
+  `Accept` the SDK accepts for the endpoint's answer mode;
+- one JSON-RPC request (the SDK's `JSONRPCRequest`), `tools/call`, no routing header twice, an envelope the SDK's
+  ladder accepts (`classify_inbound_request`: `_meta` pair, header vs `_meta` version, `Mcp-Method`/`Mcp-Name`),
+  params valid for the SDK's surface and its `CallToolRequestParams`, no progress token;
+- a tool this caller sees, whose `Mcp-Param-*` headers agree with the arguments;
+- an endpoint server with only the gateway's own middleware (no tracing) and no cache hint for `tools/call`.
+
+Anything else goes to the SDK with the body replayed, so every refusal and error the SDK writes stays its own.
+The call itself is `ToolCalls.call` or `ToolCalls.relay` (the registry checks arguments and applies the call
+limit), after waiting for the registry to start as server/start_gate.py does; an exception maps to the error the
+SDK would write.
+
+The answer is written as the SDK's modern entry writes it: plain JSON in JSON-response mode; in event-stream mode
+plain JSON too unless the call outlasts the SDK's keep-alive interval, when the answer becomes an event stream
+with pings, and a client that disconnects cancels the call. tests/unit/test_tool_call_wire.py compares the bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import anyio
+import mcp_types as types
+from mcp.server import _streamable_http_modern as sdk_modern
+from mcp.server.lowlevel import Server
+from mcp.server.runner import modern_error_data
+from mcp.server.streamable_http import check_accept_headers
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.server.transport_security import TransportSecurityMiddleware, TransportSecuritySettings
+from mcp.shared.exceptions import MCPError
+from mcp.shared.inbound import (
+    ERROR_CODE_HTTP_STATUS,
+    MCP_PARAM_HEADER_PREFIX,
+    MCP_PROTOCOL_VERSION_HEADER,
+    InboundLadderRejection,
+    classify_inbound_request,
+    find_duplicated_routing_header,
+    validate_mcp_param_headers,
+)
+from mcp.shared.jsonrpc_dispatcher import progress_token_from_params
+from mcp_types import CORE_RESULT_TYPES, SERVER_INFO_META_KEY, JSONRPCError, JSONRPCRequest, JSONRPCResponse
+from mcp_types import methods as sdk_methods
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+from starlette.types import Receive, Scope, Send
+
+from mcp_gateway.auth.principal import principal_of
+from mcp_gateway.auth.user_credentials import credentials_of
+from mcp_gateway.registry import Registry, ToolRelay
+from mcp_gateway.server.start_gate import StartedRequests
+from mcp_gateway.server.tool_calls import ToolCalls
+from mcp_gateway.server.tool_list_answers import ToolListAnswers
+from mcp_gateway.server.tool_list_wire import InitializeStash
+from mcp_gateway.server.wire_gates import replaying, small_body
+from mcp_gateway.upstreams.base import Upstream
+from mcp_gateway.upstreams.mcp import McpUpstream
+from mcp_gateway.upstreams.mcp_session import relayable_params
+
+__all__ = ["ToolCallWire"]
+
+logger = logging.getLogger(__name__)
+
+Onward = Callable[[Scope, Receive, Send], Awaitable[None]]
+"""Where a request this module does not answer goes next (the listing wire or the SDK's manager)."""
+
+_METHOD = "tools/call"
+_VERSION_HEADER = MCP_PROTOCOL_VERSION_HEADER.lower().encode()
+_PARAM_PREFIX = MCP_PARAM_HEADER_PREFIX.lower()
+_GATEWAY_MIDDLEWARE = (StartedRequests, ToolListAnswers, InitializeStash)
+"""The server middleware whose effect on a tool call is done here (waiting for the start); any other (the SDK's
+tracing) sends the call to the SDK."""
+_JSON_HEADERS = [(b"content-type", b"application/json")]
+_PING = b": ping\r\n\r\n"
+
+
+class ToolCallWire:
+    """The way into one endpoint's session manager that answers modern-era tool calls itself."""
+
+    def __init__(self, registry: Registry, calls: ToolCalls) -> None:
+        self._registry = registry
+        self._calls = calls
+        self._security: tuple[TransportSecuritySettings | None, TransportSecurityMiddleware] | None = None
+
+    async def handle(
+        self, manager: StreamableHTTPSessionManager, scope: Scope, receive: Receive, send: Send, onward: Onward
+    ) -> None:
+        version = next((value for name, value in scope.get("headers", ()) if name == _VERSION_HEADER), None)
+        body = None
+        if version is not None and version.decode("latin-1") in MODERN_PROTOCOL_VERSIONS:
+            body = await small_body(scope, receive)
+        if body is None:
+            await onward(scope, receive, send)
+            return
+        answering = await self._answering(manager, scope, body)
+        if answering is None:
+            await onward(scope, replaying(body, receive), send)
+            return
+        if manager.json_response:
+            await _write_json(await answering(), send)
+        else:
+            await _write_deferring_stream(answering, receive, send)
+
+    async def _answering(
+        self, manager: StreamableHTTPSessionManager, scope: Scope, body: bytes
+    ) -> Callable[[], Awaitable[JSONRPCResponse | JSONRPCError]] | None:
+        """The call to make and answer, once every check the SDK would make has passed; else None."""
+        server = manager.app
+        if not isinstance(server, Server) or not self._plain(server):
+            return None
+        request = Request(scope)
+        if await self._security_of(manager).validate_request(request, is_post=True) is not None:
+            return None
+        has_json, has_sse = check_accept_headers(request)
+        if not has_json or (not manager.json_response and not has_sse):
+            return None
+        try:
+            decoded = json.loads(body)
+            if not isinstance(decoded, dict) or "id" not in decoded or decoded.get("method") != _METHOD:
+                return None
+            call = JSONRPCRequest.model_validate(decoded)
+        except (ValueError, RecursionError):  # ValidationError is a ValueError
+            return None
+        headers = request.headers
+        if find_duplicated_routing_header(headers.items()) is not None:
+            return None
+        verdict = classify_inbound_request(decoded, headers=dict(headers))
+        if isinstance(verdict, InboundLadderRejection) or progress_token_from_params(call.params) is not None:
+            return None
+        version = verdict.protocol_version
+        try:
+            sdk_methods.validate_client_request(_METHOD, version, call.params)
+            params = types.CallToolRequestParams.model_validate(call.params or {}, by_name=False)
+        except (KeyError, ValueError):
+            return None
+        # Only a tool that exists for this caller: the SDK words the refusal.
+        try:
+            tool = self._calls.resolve(params.name, principal_of(scope))
+        except MCPError:
+            return None
+        raw_arguments = (call.params or {}).get("arguments") or {}
+        param_headers = raw_arguments or any(name.startswith(_PARAM_PREFIX) for name in headers)
+        if param_headers and validate_mcp_param_headers(tool.definition.input_schema, raw_arguments, headers):
+            return None
+        arguments = dict(params.arguments or {})
+        relayed = self._calls.relayed(tool)
+        credentials = credentials_of(scope) if relayed is None else {}
+
+        async def answer() -> JSONRPCResponse | JSONRPCError:
+            try:
+                await self._registry.wait_started()
+                if relayed is None:
+                    result: BaseModel = await self._calls.call(params.name, arguments, credentials)
+                else:
+                    result = await self._calls.relay(params.name, arguments, _plain_relay(params, call.params))
+                shaped = _shaped(server, version, result)
+            except Exception as error:
+                return JSONRPCError(jsonrpc="2.0", id=call.id, error=modern_error_data(error))
+            return JSONRPCResponse(jsonrpc="2.0", id=call.id, result=shaped)
+
+        return answer
+
+    def _plain(self, server: Server[Any]) -> bool:
+        return server.cache_hints.get(_METHOD) is None and all(
+            isinstance(layer, _GATEWAY_MIDDLEWARE) for layer in server.middleware
+        )
+
+    def _security_of(self, manager: StreamableHTTPSessionManager) -> TransportSecurityMiddleware:
+        # The SDK builds the same check from the manager's settings for every request; one is enough here.
+        settings = manager.security_settings
+        if self._security is None or self._security[0] is not settings:
+            self._security = (settings, TransportSecurityMiddleware(settings))
+        return self._security[1]
+
+
+def _plain_relay(params: types.CallToolRequestParams, raw: Mapping[str, Any] | None) -> ToolRelay:
+    """A modern-era call relayed as the SDK's handler relays it for a client without a session of its own: on
+    the upstream's shared session, with the caller's `_meta` (less its envelope), the call's params for an
+    upstream that asks for input, and no progress (none was asked for)."""
+    meta = (relayable_params(raw) or {}).get("_meta")
+
+    async def relay_call(upstream: Upstream, upstream_name: str, checked: dict[str, Any]) -> types.CallToolResult:
+        assert isinstance(upstream, McpUpstream), "only MCP upstreams are relayed"
+        return await upstream.call_tool(upstream_name, checked, meta=dict(meta) if isinstance(meta, Mapping) else None,
+                                        passing_input=params)
+
+    return relay_call
+
+
+def _shaped(server: Server[Any], version: str, result: BaseModel) -> dict[str, Any]:
+    """The result's wire form as the SDK's server runner shapes it for `version`."""
+    dumped = result.model_dump(by_alias=True, mode="json", exclude_none=True)
+    result_type = dumped.get("resultType")
+    if version not in MODERN_PROTOCOL_VERSIONS or not isinstance(result_type, str) or result_type in CORE_RESULT_TYPES:
+        try:
+            dumped = sdk_methods.serialize_server_result(_METHOD, version, dumped)
+        except ValidationError:
+            # As the SDK: a server bug, and its detail (which may echo the result) stays in the log.
+            logger.exception("handler for %r returned an invalid result", _METHOD)
+            raise MCPError(code=types.INTERNAL_ERROR, message="Handler returned an invalid result") from None
+    if dumped.get("resultType") is None:
+        dumped["resultType"] = "complete"
+    meta = dumped.get("_meta")
+    if meta is None:
+        dumped["_meta"] = {SERVER_INFO_META_KEY: server.server_info_stamp}
+    elif isinstance(meta, dict) and meta.get(SERVER_INFO_META_KEY) is None:
+        dumped["_meta"] = {**meta, SERVER_INFO_META_KEY: server.server_info_stamp}
+    return dumped
+
+
+def _encoded(message: JSONRPCResponse | JSONRPCError) -> bytes:
+    # As the SDK's modern entry encodes it (json.dumps of the model's dump), so the bytes are the same.
+    return json.dumps(message.model_dump(mode="json", by_alias=True, exclude_none=True), separators=(",", ":")).encode()
+
+
+def _status(message: JSONRPCResponse | JSONRPCError) -> int:
+    return ERROR_CODE_HTTP_STATUS.get(message.error.code, 200) if isinstance(message, JSONRPCError) else 200
+
+
+async def _write_json(message: JSONRPCResponse | JSONRPCError, send: Send) -> None:
+    body = _encoded(message)
+    headers = [(b"content-length", str(len(body)).encode()), *_JSON_HEADERS]
+    await send({"type": "http.response.start", "status": _status(message), "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _write_deferring_stream(
+    answering: Callable[[], Awaitable[JSONRPCResponse | JSONRPCError]], receive: Receive, send: Send
+) -> None:
+    """The SDK's event-stream mode: JSON if the answer comes within its keep-alive interval, else an event stream
+    opened then and pinged at that interval until the answer comes; a client that goes away cancels the call."""
+    answered: list[JSONRPCResponse | JSONRPCError] = []
+    streaming = False
+    async with anyio.create_task_group() as task_group:
+
+        async def keep_alive() -> None:
+            nonlocal streaming
+            while True:
+                with anyio.move_on_after(sdk_modern._SSE_PING_INTERVAL):
+                    while (await receive()).get("type") != "http.disconnect":
+                        pass
+                    task_group.cancel_scope.cancel()
+                    return
+                if not streaming:
+                    await send({"type": "http.response.start", "status": 200, "headers": sdk_modern._SSE_HEADERS})
+                    streaming = True
+                await send({"type": "http.response.body", "body": _PING, "more_body": True})
+
+        task_group.start_soon(keep_alive)
+        answered.append(await answering())
+        task_group.cancel_scope.cancel()
+    if not answered:
+        return
+    if streaming:
+        event = b"event: message\r\ndata: " + _encoded(answered[0]) + b"\r\n\r\n"
+        await send({"type": "http.response.body", "body": event, "more_body": False})
+    else:
+        await _write_json(answered[0], send)
