@@ -71,9 +71,10 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def trust(monkeypatch: pytest.MonkeyPatch, cert_file: Path) -> None:
     """Make `cert_file` the system's CA store, as far as a client's default SSL context can tell."""
     real = ssl.get_default_verify_paths()
-    monkeypatch.setattr(ssl, "get_default_verify_paths", lambda: ssl.DefaultVerifyPaths(
-        str(cert_file), None, real.openssl_cafile_env, str(cert_file), real.openssl_capath_env, "/nonexistent",
-    ))
+    paths = ssl.DefaultVerifyPaths(
+        str(cert_file), "/nonexistent", real.openssl_cafile_env, str(cert_file), real.openssl_capath_env, "/nonexistent"
+    )
+    monkeypatch.setattr(ssl, "get_default_verify_paths", lambda: paths)
 
 
 @asynccontextmanager
