@@ -32,7 +32,7 @@ from yarl import URL
 
 __all__ = ["AiohttpTransport"]
 
-_CHUNK_BYTES = 64 * 1024
+_MAX_HEADER_BYTES = 16 * 1024
 _RETRY_BACKOFF_SECONDS = 0.5
 """httpcore2's factor: waits of 0, 0.5, 1, 2 … seconds before each further connection attempt."""
 
@@ -83,6 +83,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             timeout=aiohttp.ClientTimeout(total=None),
             skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
             trust_env=False,
+            # h11 (httpx2's parser) takes a header block of up to 16 KiB; aiohttp's default is 8 KiB per line.
+            max_line_size=_MAX_HEADER_BYTES,
+            max_field_size=_MAX_HEADER_BYTES,
         )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:

@@ -254,3 +254,14 @@ async def test_a_cancelled_call_leaves_the_client_usable() -> None:
             await client.get(f"{url}/first")
         assert scope.cancelled_caught
         assert (await client.get(f"{url}/second")).text == "ok"
+
+
+async def test_a_long_header_is_read_as_httpx2_reads_it() -> None:
+    cookie = "x" * 12_000  # over aiohttp's 8 KiB default, within h11's 16 KiB
+
+    async def long_header(stream: anyio.abc.SocketStream, head: bytes, body: bytes) -> None:
+        await stream.send(_response("200 OK", b"ok", f"Set-Cookie: big={cookie}"))
+
+    async with scripted_server(long_header) as (url, _), new_client(timeout=10.0) as client:
+        response = await client.get(f"{url}/")
+    assert response.headers["set-cookie"] == f"big={cookie}"
