@@ -265,3 +265,13 @@ async def test_a_long_header_is_read_as_httpx2_reads_it() -> None:
     async with scripted_server(long_header) as (url, _), new_client(timeout=10.0) as client:
         response = await client.get(f"{url}/")
     assert response.headers["set-cookie"] == f"big={cookie}"
+
+
+async def test_a_multipart_upload_arrives_whole() -> None:
+    async def echo_body(stream: anyio.abc.SocketStream, head: bytes, body: bytes) -> None:
+        await stream.send(_response("200 OK", body))
+
+    async with scripted_server(echo_body) as (url, heads), new_client(timeout=10.0) as client:
+        response = await client.post(f"{url}/upload", files={"file": ("a.txt", b"hello " * 1000, "text/plain")})
+    assert _header(heads[0], "content-length") == [str(len(response.content))]
+    assert b'filename="a.txt"' in response.content and response.content.count(b"hello ") == 1000
