@@ -1,21 +1,28 @@
 """The one place that picks the HTTP client library for upstream and provider calls.
 
 The mcp 2.x SDK already depends on httpx2, the maintained line of httpx with the same API; keeping the
-import here lets a benchmark swap it in one line.
+import here lets a benchmark swap it in one line. Under that API, requests go out on aiohttp's wire
+(mcp_gateway/http_wire.py, about half the client-side CPU per call); `DEFAULT_WIRE = "httpcore"` puts them back
+on httpx2's own pool, which benchmarks/upstream_calls.py compares against.
 """
 
 from __future__ import annotations
 
 import socket
 from collections.abc import AsyncIterator, Iterable
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 import httpcore2
 import httpx2 as httpx
 from httpcore2._utils import is_socket_readable
 
-__all__ = ["DEFAULT_LIMITS", "DEFAULT_TIMEOUT", "httpx", "new_client"]
+from mcp_gateway.http_wire import AiohttpTransport
+
+__all__ = ["DEFAULT_LIMITS", "DEFAULT_TIMEOUT", "DEFAULT_WIRE", "Wire", "httpx", "new_client"]
+
+Wire = Literal["aiohttp", "httpcore"]
+DEFAULT_WIRE: Wire = "aiohttp"
 
 _DRAIN_SECONDS = 0.25
 """How long closing an event stream may wait for the rest of it (the server ends a response's stream right after
@@ -194,7 +201,12 @@ def new_client(
     limits = DEFAULT_LIMITS
     if max_connections is not None:
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-    transport: httpx.AsyncBaseTransport = _SafeRequestResend(_lean_transport(limits, connect_retries))
+    wire: httpx.AsyncBaseTransport
+    if DEFAULT_WIRE == "aiohttp":
+        wire = AiohttpTransport(limits, connect_retries)
+    else:
+        wire = _lean_transport(limits, connect_retries)
+    transport: httpx.AsyncBaseTransport = _SafeRequestResend(wire)
     if reuse_event_stream_connections:
         transport = _EventStreamReuse(transport)
     return httpx.AsyncClient(

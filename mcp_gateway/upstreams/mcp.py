@@ -548,4 +548,9 @@ _LIST_CHANGES: dict[type[Any], str] = {
 
 def _sse_http_client(headers: dict[str, str] | None = None, timeout: httpx.Timeout | None = None,
                      auth: httpx.Auth | None = None) -> httpx.AsyncClient:
-    return httpx.AsyncClient(headers=headers, timeout=timeout, auth=auth, event_hooks={"request": [tag_outbound_hook]})
+    # The gateway's own client (aiohttp's wire, no settings from the environment), as for every other upstream.
+    client = new_client(headers=headers, auth=auth)
+    if timeout is not None:
+        client.timeout = timeout
+    client.event_hooks["request"].append(tag_outbound_hook)
+    return client

@@ -6,9 +6,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import jsonschema
+import jsonschema.validators
 import pytest
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
 
-from mcp_gateway.argument_validation import MAX_REPORTED_ERRORS, ArgumentValidators, describe_problems
+from mcp_gateway.argument_validation import MAX_REPORTED_ERRORS, ArgumentValidators, describe_problems, precheck_for
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -85,3 +89,63 @@ def test_validators_are_compiled_once_per_tool_until_cleared() -> None:
     assert validators.problems("t", {"type": "object"}, {"name": 1}) != []
     validators.clear()
     assert validators.problems("t", {"type": "object"}, {"name": 1}) == []
+
+
+# The precheck: a shortcut that may only ever accept what jsonschema accepts.
+
+_PROPERTY_SCHEMAS = st.one_of(
+    st.fixed_dictionaries(
+        {"type": st.sampled_from(["string", "integer", "number", "boolean", "null", "array", "object"])},
+        optional={"description": st.text(max_size=5), "format": st.sampled_from(["date", "email", "int32"]),
+                  "default": st.integers(), "minimum": st.integers(-3, 3), "maxLength": st.integers(0, 3)},
+    ),
+    st.fixed_dictionaries(
+        {"type": st.sampled_from(["string", "integer"]),
+         "enum": st.lists(st.one_of(st.sampled_from(["a", "b", "1"]), st.integers(0, 2), st.booleans()), max_size=3)},
+    ),
+)
+_NAMES = st.sampled_from(["a", "b", "c", "d"])
+_SCHEMAS = st.fixed_dictionaries(
+    {"type": st.just("object"), "properties": st.dictionaries(_NAMES, _PROPERTY_SCHEMAS, max_size=4)},
+    optional={"required": st.lists(_NAMES, max_size=3, unique=True), "additionalProperties": st.booleans(),
+              "$schema": st.sampled_from(["https://json-schema.org/draft/2020-12/schema",
+                                          "http://json-schema.org/draft-07/schema#",
+                                          "http://json-schema.org/draft-04/schema#"])},
+)
+_VALUES = st.one_of(
+    st.text(max_size=3), st.sampled_from(["a", "b", "1"]), st.integers(-5, 5), st.booleans(),
+    st.floats(allow_nan=True), st.just(1.0), st.lists(st.integers(), max_size=2),
+    st.dictionaries(_NAMES, st.integers()),
+)
+
+
+@given(schema=_SCHEMAS, arguments=st.dictionaries(_NAMES, _VALUES, max_size=4))
+@settings(max_examples=400, deadline=None)
+def test_the_precheck_never_accepts_what_jsonschema_rejects(schema: dict[str, Any], arguments: dict[str, Any]) -> None:
+    precheck = precheck_for(schema)
+    accepted = precheck is not None and precheck(arguments)
+    event(f"precheck {'accepted' if accepted else 'declined' if precheck is not None else 'not built'}")
+    if accepted:
+        validator_class = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+        assert list(validator_class(schema).iter_errors(arguments)) == []
+
+
+def test_the_precheck_serves_flat_schemas_and_leaves_the_rest_to_jsonschema() -> None:
+    flat = {
+        "type": "object",
+        "properties": {"item_id": {"type": "string", "description": "id"}, "limit": {"type": "integer"},
+                       "state": {"type": "string", "enum": ["open", "closed"]}},
+        "required": ["item_id"],
+    }
+    precheck = precheck_for(flat)
+    assert precheck is not None
+    assert precheck({"item_id": "1", "limit": 5, "state": "open", "extra": [1]})
+    assert not precheck({"limit": 5})  # required missing
+    assert not precheck({"item_id": "1", "limit": True})  # a bool is no integer
+    assert not precheck({"item_id": "1", "state": "merged"})
+    assert precheck_for(SCHEMA) is None  # arrays, references, bounds: jsonschema's to judge
+    # What the precheck declines still gets jsonschema's answer.
+    assert ArgumentValidators().problems("tool", flat, {"item_id": "1", "limit": 1.0}) == []
+    assert ArgumentValidators().problems("tool", flat, {"item_id": "1", "limit": "x"}) == [
+        "'limit': 'x' is not of type 'integer'"
+    ]

@@ -1,6 +1,6 @@
-"""The shared upstream client's pool: connections are reused, a connection the server closed is noticed before
-it is reused, and the lean liveness check is in place (it reaches into httpx2's pool, so an upgrade that moves
-it fails here)."""
+"""The shared upstream client's pool, on both wires (aiohttp's, the default, and httpx2's own): connections are
+reused, a connection the server closed is noticed before it is reused, and on httpx2's pool the lean liveness
+check is in place (it reaches into httpx2's pool, so an upgrade that moves it fails here)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,14 @@ import anyio.abc
 import httpcore2
 import pytest
 
+from mcp_gateway import http
 from mcp_gateway.http import _LeanLivenessBackend, _LeanLivenessStream, _SafeRequestResend, httpx, new_client
+
+
+@pytest.fixture(autouse=True, params=["aiohttp", "httpcore"])
+def wire(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setattr(http, "DEFAULT_WIRE", request.param)
+    return str(request.param)
 
 
 class CountingServer:
@@ -82,7 +89,9 @@ def test_a_connection_the_server_closed_is_not_reused() -> None:
     assert connections == calls == 5
 
 
-def test_the_pool_uses_the_lean_liveness_check() -> None:
+def test_the_pool_uses_the_lean_liveness_check(wire: str) -> None:
+    if wire != "httpcore":
+        pytest.skip("httpx2's own pool only")
     client = new_client()
     transport = client._transport
     assert isinstance(transport, _SafeRequestResend)
