@@ -11,7 +11,7 @@ gives a server that shares nothing. Every HTTP answer carries `x-server-pid`, so
 - `api`: the upstream HTTP API every path ends at. `GET /items/{item_id}` answers the item id and the query as
   JSON; `/openapi.json` describes it (what the gateway and FastMCP's OpenAPI server are given). A raw ASGI app
   on uvloop and httptools, so the upstream costs as little as possible and every row measures the layer in front
-  of it (on h11 and asyncio it cost about as much as the gateway's OpenAPI path at c=32).
+  of it.
 - `floor`: the bare-SDK floor: the `mcp` package's low-level server with one tool, `getItem`, that sends the same
   GET with httpx2, served by the SDK's own streamable-HTTP app with its defaults (asyncio and h11: what
   `pip install mcp` brings). Its httpx2 client keeps as many connections alive as the gateway's upstream clients
