@@ -117,12 +117,15 @@ def pin(pid: int, cores: set[int]) -> None:
 
 
 def pin_row(row: Row, processes: list[int]) -> None:
+    """A pinned row: its server on core 0, everything else (children too) on the others. An unpinned row: every
+    process and child on every core, including the workers of `serve --workers N` that earlier rows pinned as
+    children."""
     all_cores = set(range(os.cpu_count() or 1))
     others = all_cores - {SERVER_CORE} or all_cores
     for pid in processes:
         pin(pid, all_cores if not row.pinned else ({SERVER_CORE} if pid in row.pids else others))
-        for child in children_of(pid) if row.pinned else []:  # stdio upstreams of a gateway: never the server
-            pin(child, others)
+        for child in children_of(pid):  # stdio upstreams of a gateway (never the server), or workers
+            pin(child, others if row.pinned else all_cores)
     pin(os.getpid(), others if row.pinned else all_cores)
 
 

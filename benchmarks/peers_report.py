@@ -2,8 +2,8 @@
 
 Two tables: the official SDK client's (c=1 latency, the raw modern-era POST's c=1 latency, the client's own CPU,
 and c=32 when the client drives it) and wrk's c=32 table (calls/s, p50/p99, the server's CPU per call and calls per
-server CPU-second). The ratios take c=32 from wrk when it ran, from the official client otherwise; a row with
-errors gives no ratio (a run with errors is not a result).
+server CPU-second, and the cores the server kept busy). The ratios take c=32 from wrk when it ran, from the
+official client otherwise; a row with errors gives no ratio (a run with errors is not a result).
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ def client_table(labels: list[str], results: Results) -> list[str]:
 
 def wrk_table(labels: list[str], results: Results) -> list[str]:
     lines = [f"{'wrk c=32 (modern era)':<26} {'calls/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms/call':>11} "
-             f"{'calls/CPU-s':>11}  errors"]
+             f"{'calls/CPU-s':>11} {'cores':>5}  errors"]
     for label in labels:
         runs = results.wrk.get(label)
         if not runs:
@@ -139,7 +139,9 @@ def wrk_table(labels: list[str], results: Results) -> list[str]:
             f"{label:<26} {fmt(results.wrk_value(label, lambda run: run.calls_per_second), 0):>9} "
             f"{fmt(results.wrk_value(label, lambda run: run.p50_ms)):>8} "
             f"{fmt(results.wrk_value(label, lambda run: run.p99_ms)):>8} {fmt(cpu_ms):>11} "
-            f"{fmt(1000 / cpu_ms if cpu_ms else None, 0):>11}  {errors}{f' ({first[:300]})' if first else ''}"
+            f"{fmt(1000 / cpu_ms if cpu_ms else None, 0):>11} "
+            f"{fmt(results.wrk_value(label, lambda run: run.server_cores)):>5}  "
+            f"{errors}{f' ({first[:300]})' if first else ''}"
         )
     return lines
 
@@ -168,8 +170,11 @@ def target_lines(labels: list[str], results: Results) -> list[str]:
     for label in labels:
         if " x" in label:
             single = label.rsplit(" x", 1)[0]
+            cores = [results.wrk_value(name, lambda run: run.server_cores) for name in (label, single)]
             lines.append(f"  {label:<24} vs {single:<16} {ratio(rate(label), rate(single)):>8}"
-                         f"{'   (>= 1.8x)' if label.startswith('gateway') else '   (control)'}")
+                         f"{'   (>= 1.8x)' if label.startswith('gateway') else '   (control)'}"
+                         f"   cores {fmt(cores[0])} vs {fmt(cores[1])}, "
+                         f"per CPU-s {ratio(per_cpu(label), per_cpu(single))}")
         if label.startswith("baseline "):
             now = label.removeprefix("baseline ")
             lines.append(f"  gateway {now} c=32 vs baseline      {ratio(rate(f'gateway {now}'), rate(label)):>8}")

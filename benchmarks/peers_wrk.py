@@ -47,6 +47,11 @@ class WrkRun:
         return self.requests / self.seconds if self.seconds > 0 else 0.0
 
     @property
+    def server_cores(self) -> float | None:
+        """How many cores the server kept busy on average: near N for N workers that share the load evenly."""
+        return self.cpu_seconds / self.seconds if self.cpu_seconds is not None and self.seconds > 0 else None
+
+    @property
     def cpu_ms_per_call(self) -> float | None:
         return self.cpu_seconds / self.requests * 1000 if self.cpu_seconds is not None and self.requests else None
 
