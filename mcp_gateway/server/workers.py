@@ -65,7 +65,7 @@ def _worker_socket(port_holder: socket.socket) -> socket.socket:
     """The socket a worker serves on. With SO_REUSEPORT on the parent's socket: a new socket on the same address,
     bound but not listening yet (the server listens once its application has started, so no connection waits on
     a worker that is still starting); otherwise the shared listening socket itself."""
-    if not port_holder.getsockopt(socket.SOL_SOCKET, getattr(socket, "SO_REUSEPORT", 0)):
+    if not sockets_per_worker() or not port_holder.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT):
         return port_holder
     own = socket.socket(port_holder.family, port_holder.type, port_holder.proto)
     own.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
