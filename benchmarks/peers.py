@@ -13,9 +13,10 @@ Starts, each as its own process on a free loopback port:
   same floor code over stdio (a child of the gateway) as `floorstdio`; rows `gateway openapi` (/mcp/items),
   `gateway mcp` (/mcp/floor) and `gateway mcp stdio` (/mcp/floorstdio);
 - with `--baseline-repo`: the same gateway running another checkout's code (rows `baseline …`);
-- with `--workers N`: the gateway again with `serve --workers N` (row `gateway openapi xN`), and two controls that
-  share nothing between processes: N APIs on one port (`direct xN`) and N floors on one port (`floor xN`), both
-  with SO_REUSEPORT. They show what N cores of this machine give a server, with the load generator on them too;
+- with `--workers N`: the gateway again with `serve --workers N` (row `gateway openapi xN`, read against the
+  one-worker gateway unpinned, `gateway openapi x1`), and two controls that share nothing between processes: N
+  APIs on one port (`direct xN`) and N floors on one port (`floor xN`), both with SO_REUSEPORT. They show what N
+  cores of this machine give a server, with the load generator on them too;
 - where benchmarks/peers-env holds FastMCP: its OpenAPI server over the API, and its proxy in front of the floor.
 
 Two load generators. The official `mcp.Client` (protocol negotiated as by default) measures c=1 latency:
@@ -347,6 +348,9 @@ def launch_rows(args: argparse.Namespace, log_dir: Path, stack: ExitStack) -> tu
                 tuple(pids[f"api-n-{index}"] for index in range(workers)), pinned=False),
             Row(f"floor x{workers}", mcp_url("floor-n", "/mcp"), "getItem",
                 tuple(pids[f"floor-n-{index}"] for index in range(workers)), pinned=False),
+            # The one-worker gateway unpinned too: on a machine other work also loads, a row pinned to one core
+            # competes for that core alone, so the workers' ratio is read against this row.
+            Row("gateway openapi x1", mcp_url("gateway", "/mcp/items"), "getItem", (pids["gateway"],), pinned=False),
             Row(f"gateway openapi x{workers}", mcp_url("workers", "/mcp/items"), "getItem", (pids["workers"],),
                 pinned=False),
         ]

@@ -168,10 +168,11 @@ def target_lines(labels: list[str], results: Results) -> list[str]:
              f"  mcp c=32 vs its upstream alone      {ratio(rate('gateway mcp'), rate('floor')):>8}   (>= 1x: "
              "the floor row is that upstream served alone)"]
     for label in labels:
-        if " x" in label:
+        if " x" in label and not label.endswith(" x1"):  # against one worker unpinned, where it was measured
             single = label.rsplit(" x", 1)[0]
+            single = f"{single} x1" if f"{single} x1" in labels else single
             cores = [results.wrk_value(name, lambda run: run.server_cores) for name in (label, single)]
-            lines.append(f"  {label:<24} vs {single:<16} {ratio(rate(label), rate(single)):>8}"
+            lines.append(f"  {label:<24} vs {single:<18} {ratio(rate(label), rate(single)):>8}"
                          f"{'   (>= 1.8x)' if label.startswith('gateway') else '   (control)'}"
                          f"   cores {fmt(cores[0])} vs {fmt(cores[1])}, "
                          f"per CPU-s {ratio(per_cpu(label), per_cpu(single))}")
