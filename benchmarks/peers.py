@@ -99,17 +99,22 @@ def children_of(pid: int) -> list[int]:
         return []
 
 
-def server_cpu_seconds(row: Row) -> float | None:
-    """CPU of the server under test, Linux /proc; None elsewhere. With their children for unpinned rows (the
-    workers of `serve --workers N`), without for the others (a gateway's children are stdio upstreams)."""
-    total = 0.0
+def server_cpu_by_process(row: Row) -> list[float] | None:
+    """CPU of each process of the server under test, Linux /proc; None elsewhere. With their children for unpinned
+    rows (the workers of `serve --workers N`), without for the others (a gateway's children are stdio upstreams)."""
+    seconds: list[float] = []
     for pid in row.pids:
         own = process_cpu_seconds(pid)
         if own is None:
             return None
         children = [] if row.pinned else children_of(pid)
-        total += own + sum(process_cpu_seconds(child) or 0.0 for child in children)
-    return total
+        seconds += [own, *(process_cpu_seconds(child) or 0.0 for child in children)]
+    return seconds
+
+
+def server_cpu_seconds(row: Row) -> float | None:
+    by_process = server_cpu_by_process(row)
+    return None if by_process is None else sum(by_process)
 
 
 def pin(pid: int, cores: set[int]) -> None:
@@ -372,7 +377,7 @@ def measure_wrk(row: Row, wrk: str, seconds: float, warm: bool) -> WrkRun:
     url, tool = (row.tool, "--direct-get") if row.url is None else (row.url, row.tool)
     if warm:
         run_wrk(wrk, url, tool, WRK_WARM_SECONDS, lambda: None)
-    return run_wrk(wrk, url, tool, seconds, lambda: server_cpu_seconds(row))
+    return run_wrk(wrk, url, tool, seconds, lambda: server_cpu_by_process(row))
 
 
 def measure(args: argparse.Namespace, rows: list[Row], pids: list[int], wrk: str | None) -> Results:

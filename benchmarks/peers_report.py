@@ -2,7 +2,8 @@
 
 Two tables: the official SDK client's (c=1 latency, the raw modern-era POST's c=1 latency, the client's own CPU,
 and c=32 when the client drives it) and wrk's c=32 table (calls/s, p50/p99, the server's CPU per call and calls per
-server CPU-second, and the cores the server kept busy). The ratios take c=32 from wrk when it ran, from the
+server CPU-second, the cores the server kept busy and, for a server of several processes, the busiest one's share
+of its CPU: 0.50 for two that share the load evenly). The ratios take c=32 from wrk when it ran, from the
 official client otherwise; a row with errors gives no ratio (a run with errors is not a result).
 """
 
@@ -128,19 +129,21 @@ def client_table(labels: list[str], results: Results) -> list[str]:
 
 def wrk_table(labels: list[str], results: Results) -> list[str]:
     lines = [f"{'wrk c=32 (modern era)':<26} {'calls/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms/call':>11} "
-             f"{'calls/CPU-s':>11} {'cores':>5}  errors"]
+             f"{'calls/CPU-s':>11} {'cores':>5} {'busiest':>7}  errors"]
     for label in labels:
         runs = results.wrk.get(label)
         if not runs:
             continue
         errors, first = results.errors(label)
         cpu_ms = results.wrk_value(label, lambda run: run.cpu_ms_per_call)
+        busiest = results.wrk_value(label, lambda run: run.busiest_share)
         lines.append(
             f"{label:<26} {fmt(results.wrk_value(label, lambda run: run.calls_per_second), 0):>9} "
             f"{fmt(results.wrk_value(label, lambda run: run.p50_ms)):>8} "
             f"{fmt(results.wrk_value(label, lambda run: run.p99_ms)):>8} {fmt(cpu_ms):>11} "
             f"{fmt(1000 / cpu_ms if cpu_ms else None, 0):>11} "
-            f"{fmt(results.wrk_value(label, lambda run: run.server_cores)):>5}  "
+            f"{fmt(results.wrk_value(label, lambda run: run.server_cores)):>5} "
+            f"{fmt(busiest if len(runs[0].cpu_by_process) > 1 else None):>7}  "
             f"{errors}{f' ({first[:300]})' if first else ''}"
         )
     return lines

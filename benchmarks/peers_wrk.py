@@ -40,7 +40,18 @@ class WrkRun:
     p99_ms: float
     errors: int
     first_error: str | None
-    cpu_seconds: float | None = None
+    cpu_by_process: tuple[float, ...] = ()
+    """The CPU seconds each of the server's processes spent during the run (empty where unknown)."""
+
+    @property
+    def cpu_seconds(self) -> float | None:
+        return sum(self.cpu_by_process) if self.cpu_by_process else None
+
+    @property
+    def busiest_share(self) -> float | None:
+        """The busiest process's share of the server's CPU: 1/N when N processes shared the load evenly."""
+        total = self.cpu_seconds
+        return max(self.cpu_by_process) / total if total else None
 
     @property
     def calls_per_second(self) -> float:
@@ -88,15 +99,18 @@ def parse_wrk_output(output: str) -> WrkRun:
 
 
 def run_wrk(
-    wrk: str, url: str, tool: str, seconds: float, server_cpu: Callable[[], float | None],
+    wrk: str, url: str, tool: str, seconds: float, server_cpu: Callable[[], list[float] | None],
     connections: int = WRK_CONNECTIONS,
 ) -> WrkRun:
-    """Drive `url` for `seconds`; `server_cpu()` is read just before and just after."""
+    """Drive `url` for `seconds`; `server_cpu()` (the CPU seconds of each server process, always in the same order)
+    is read just before and just after."""
     command = wrk_command(wrk, url, tool, seconds, connections)
     before = server_cpu()
     finished = subprocess.run(command, capture_output=True, text=True, timeout=seconds + WRK_TIMEOUT_SECONDS + 30,
                               check=False)
     after = server_cpu()
     run = parse_wrk_output(finished.stdout + finished.stderr)
-    cpu = after - before if before is not None and after is not None else None
-    return WrkRun(run.requests, run.seconds, run.p50_ms, run.p99_ms, run.errors, run.first_error, cpu)
+    # The same processes before and after (a server's workers do not change during a run).
+    spent = () if before is None or after is None else tuple(end - start for start, end in zip(before, after,
+                                                                                                strict=False))
+    return WrkRun(run.requests, run.seconds, run.p50_ms, run.p99_ms, run.errors, run.first_error, spent)

@@ -11,10 +11,11 @@ from benchmarks.peers_report import Results, Sample, report
 from benchmarks.peers_wrk import WrkOutputError, WrkRun, parse_wrk_output
 
 
-def wrk_run(calls_per_second: float, cpu_ms: float, errors: int = 0, seconds: float = 2.0) -> WrkRun:
+def wrk_run(calls_per_second: float, cpu_ms: float, errors: int = 0, seconds: float = 2.0, workers: int = 1) -> WrkRun:
     requests = round(calls_per_second * seconds)
+    cpu_seconds = requests * cpu_ms / 1000
     return WrkRun(requests, seconds, 50.0, 120.0, errors, "HTTP 404: nope" if errors else None,
-                  cpu_seconds=requests * cpu_ms / 1000)
+                  cpu_by_process=(cpu_seconds * 0.6, cpu_seconds * 0.4) if workers == 2 else (cpu_seconds,))
 
 
 def test_wrk_output_is_read_from_the_scripts_lines_and_wrk_s_own_summary_is_ignored() -> None:
@@ -36,11 +37,12 @@ def test_the_report_prints_both_tables_and_takes_c32_ratios_from_wrk() -> None:
     results.add("gateway openapi", 1, Sample(10, 1.0, [0.003] * 10, 0, 0.01, 0.02))
     results.add_wrk("floor", wrk_run(400, 2.5))
     results.add_wrk("gateway openapi", wrk_run(600, 1.6))
-    results.add_wrk("gateway openapi x2", wrk_run(1080, 1.6))
+    results.add_wrk("gateway openapi x2", wrk_run(1080, 1.6, workers=2))
     text = report(["floor", "gateway openapi", "gateway openapi x2"], results)
     wrk_lines = {line.split("  ")[0]: line for line in text.split("wrk c=32 (modern era)")[1].splitlines()}
     assert wrk_lines["gateway openapi"].split()[2] == "600"
-    assert wrk_lines["gateway openapi"].split()[-2:] == ["0.96", "0"]  # cores kept busy, errors
+    assert wrk_lines["gateway openapi"].split()[-3:] == ["0.96", "-", "0"]  # cores kept busy, busiest, errors
+    assert wrk_lines["gateway openapi x2"].split()[-3:] == ["1.73", "0.60", "0"]
     assert re.search(r"openapi c=32 vs bare SDK floor +1\.50x", text), text
     assert re.search(r"gateway openapi x2 +vs gateway openapi +1\.80x +\(>= 1\.8x\)", text), text
     assert "c=32 from wrk" in text
