@@ -34,15 +34,17 @@ unit: install
 e2e: install
 	$(BIN)/pytest tests/e2e
 
-# Real redis-server and haproxy for the replica tests: Debian packages, installed when missing and possible (root
-# with apt-get, as in CI). Where they cannot be had, those tests skip and say why.
+# Real redis-server and haproxy for the replica tests, and wrk for the c=32 table of benchmarks/peers.py: Debian
+# packages, installed when missing and possible (root with apt-get, as in CI). Where they cannot be had, those
+# tests skip (and the benchmark leaves its wrk table out) and say why.
 services:
-	@if command -v redis-server >/dev/null && { command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ]; }; then :; \
+	@if command -v redis-server >/dev/null && command -v wrk >/dev/null \
+	    && { command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ]; }; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  echo "installing redis-server and haproxy (Debian packages) for the replica tests"; \
+	  echo "installing redis-server, haproxy and wrk (Debian packages) for the replica tests and benchmarks"; \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-	    redis-server haproxy >/dev/null; } || echo "could not install them: the replica tests will skip"; \
-	else echo "redis-server/haproxy missing (not root, or no apt-get): the replica tests will skip"; fi
+	    redis-server haproxy wrk >/dev/null; } || echo "could not install them: the tests that need them will skip"; \
+	else echo "redis-server/haproxy/wrk missing (not root, or no apt-get): the tests that need them will skip"; fi
 
 test: lint typecheck services
 	$(BIN)/pytest
@@ -61,7 +63,7 @@ $(PEERS_ENV)/bin/python:
 
 peers-env: $(PEERS_ENV)/bin/python
 
-bench-peers: install peers-env
+bench-peers: install peers-env services
 	$(BIN)/python benchmarks/peers.py --workers 2
 
 clean:

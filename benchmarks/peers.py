@@ -1,31 +1,37 @@
 """The gateway beside what a user could pick instead, in one run: tool calls per second, latency and CPU per call.
 
-    .venv/bin/python benchmarks/peers.py [--calls 1500] [--calls-c1 300] [--repetitions 3] [--max-seconds 8]
-                                         [--baseline-repo PATH] [--workers 2] [--only ROW,ROW]
+    .venv/bin/python benchmarks/peers.py [--calls-c1 300] [--wrk-seconds 5] [--repetitions 3] [--workers 2]
+                                         [--client-c32] [--baseline-repo PATH] [--only ROW,ROW]
     make bench-peers      (creates benchmarks/peers-env with FastMCP first: make peers-env)
 
 Starts, each as its own process on a free loopback port:
 
 - `api`: the upstream HTTP API (`GET /items/{id}`, benchmarks/peers_servers.py);
-- `floor`: the bare-SDK floor, the `mcp` package's low-level server whose one tool sends that GET with httpx2;
+- `floor`: the bare-SDK floor, the `mcp` package's low-level server whose one tool sends that GET with httpx2; it
+  is also the MCP upstream of `gateway mcp`, so its row is that upstream served alone;
 - `gateway`: `mcp-gateway serve` with the API as OpenAPI server `items`, the floor as MCP server `floor` and the
   same floor code over stdio (a child of the gateway) as `floorstdio`; rows `gateway openapi` (/mcp/items),
   `gateway mcp` (/mcp/floor) and `gateway mcp stdio` (/mcp/floorstdio);
 - with `--baseline-repo`: the same gateway running another checkout's code (rows `baseline …`);
-- with `--workers N`: the gateway again with `serve --workers N`, on every core (row `gateway openapi xN`);
+- with `--workers N`: the gateway again with `serve --workers N` (row `gateway openapi xN`, read against the
+  one-worker gateway unpinned, `gateway openapi x1`), and two controls that share nothing between processes: N
+  APIs on one port (`direct xN`) and N floors on one port (`floor xN`), both with SO_REUSEPORT. They show what N
+  cores of this machine give a server, with the load generator on them too;
 - where benchmarks/peers-env holds FastMCP: its OpenAPI server over the API, and its proxy in front of the floor.
 
-Each row is driven by this one load client (the official `mcp.Client`, protocol negotiated as by default): at
-c=1 for `--calls-c1` calls and at c=32 (32 sessions) for `--calls` calls, each capped at `--max-seconds`,
-`--repetitions` times; the table shows medians. `direct` is the same GET sent straight to the API with httpx2.
-`raw c=1 p50` sends each MCP row the JSON-RPC POST the official client sends (modern era), with httpx2 and nothing
-else, so it is the server's latency without the client library's own (`client CPU`: this process's CPU per call
-at c=1, several ms with the official client).
+Two load generators. The official `mcp.Client` (protocol negotiated as by default) measures c=1 latency:
+`--calls-c1` calls, capped at `--max-seconds`; `raw c=1 p50` sends each MCP row the modern-era JSON-RPC POST the
+official client sends, with httpx2 and nothing else, so it is the server's latency without the client library's
+own (`client CPU`: this process's CPU per call at c=1, about 2 ms). That client cannot load a server at c=32 on
+two cores (it is the bottleneck), so c=32 is driven by wrk (benchmarks/peers_wrk.py, benchmarks/peers_tools_call.lua:
+32 connections, `--wrk-seconds` each, every answer checked). Without wrk, or with `--client-c32`, the official
+client drives c=32 too (32 sessions sharing `--calls` calls). Every measurement runs `--repetitions` times; the
+tables show medians; the ratios use wrk's c=32 when it ran.
 
 Pinning (Linux): before each row the server under test is moved to core 0 and every other process (the API, the
-floor when it is an upstream, the gateway's stdio child, this client) to the other cores, so a row measures one core
-of server. The worker row is not pinned: it is the point of it. CPU per call is the server's user+system CPU divided
-by the calls (with its children only for the worker row, whose children are the server).
+floor when it is an upstream, the gateway's stdio child, the load generator) to the other cores, so a row measures
+one core of server. The xN rows are not pinned: using every core is their point. CPU per call is the server's
+user+system CPU divided by the calls (with its children for `gateway openapi xN`, whose children are the workers).
 """
 
 from __future__ import annotations
@@ -35,14 +41,13 @@ import contextlib
 import os
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack, ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
@@ -54,6 +59,8 @@ if str(REPO_ROOT) not in sys.path:
 from mcp import Client  # noqa: E402
 
 from benchmarks.gateway_calls import item_arguments, item_query, percentile, process_cpu_seconds  # noqa: E402
+from benchmarks.peers_report import HIGH_CONCURRENCY, Results, Sample, load_average, report  # noqa: E402
+from benchmarks.peers_wrk import WRK_MISSING, WrkRun, run_wrk, wrk_path  # noqa: E402
 from mcp_gateway.http import httpx  # noqa: E402
 from tests.e2e.gateway_process import (  # noqa: E402
     LOOPBACK,
@@ -71,7 +78,6 @@ PEERS_ENV_PYTHON = REPO_ROOT / "benchmarks" / "peers-env" / "bin" / "python"
 SERVERS_SCRIPT = str(REPO_ROOT / "benchmarks" / "peers_servers.py")
 FASTMCP_SCRIPT = str(REPO_ROOT / "benchmarks" / "peers_fastmcp.py")
 CALL_TIMEOUT_SECONDS = 30.0
-HIGH_CONCURRENCY = 32
 SERVER_CORE = 0
 
 
@@ -81,58 +87,9 @@ class Row:
     url: str | None
     """The MCP endpoint; None for the direct GET."""
     tool: str
-    pid: int | None
-    """The server under test (its CPU is measured, it gets core 0); None for direct."""
+    pids: tuple[int, ...]
+    """The server under test: its CPU is measured, and a pinned row's one process gets core 0."""
     pinned: bool = True
-
-
-@dataclass
-class Sample:
-    calls: int
-    seconds: float
-    latencies: list[float]
-    errors: int
-    cpu_seconds: float | None
-    client_cpu_seconds: float
-    first_error: str | None = None
-
-
-@dataclass
-class Results:
-    samples: dict[tuple[str, int], list[Sample]] = field(default_factory=dict)
-    raw: dict[str, list[float]] = field(default_factory=dict)
-
-    def raw_p50_ms(self, label: str) -> float | None:
-        runs = self.raw.get(label)
-        return statistics.median(runs) if runs else None
-
-    def add(self, label: str, concurrency: int, sample: Sample) -> None:
-        self.samples.setdefault((label, concurrency), []).append(sample)
-
-    def p50_ms(self, label: str, concurrency: int = 1) -> float | None:
-        runs = self.samples.get((label, concurrency))
-        return statistics.median(percentile(s.latencies, 0.5) * 1000 for s in runs) if runs else None
-
-    def rate(self, label: str, concurrency: int = HIGH_CONCURRENCY) -> float | None:
-        runs = self.samples.get((label, concurrency))
-        return statistics.median(s.calls / s.seconds for s in runs if s.seconds > 0) if runs else None
-
-    def cpu_ms(self, label: str, concurrency: int = HIGH_CONCURRENCY) -> float | None:
-        per_call = [
-            s.cpu_seconds / s.calls * 1000
-            for s in self.samples.get((label, concurrency), [])
-            if s.cpu_seconds is not None and s.calls
-        ]
-        return statistics.median(per_call) if per_call else None
-
-    def client_cpu_ms(self, label: str, concurrency: int = 1) -> float | None:
-        samples = self.samples.get((label, concurrency), [])
-        per_call = [s.client_cpu_seconds / s.calls * 1000 for s in samples if s.calls]
-        return statistics.median(per_call) if per_call else None
-
-    def errors(self, label: str) -> tuple[int, str | None]:
-        runs = [s for (name, _), samples in self.samples.items() if name == label for s in samples]
-        return sum(s.errors for s in runs), next((s.first_error for s in runs if s.first_error), None)
 
 
 def children_of(pid: int) -> list[int]:
@@ -142,14 +99,22 @@ def children_of(pid: int) -> list[int]:
         return []
 
 
+def server_cpu_by_process(row: Row) -> list[float] | None:
+    """CPU of each process of the server under test, Linux /proc; None elsewhere. With their children for unpinned
+    rows (the workers of `serve --workers N`), without for the others (a gateway's children are stdio upstreams)."""
+    seconds: list[float] = []
+    for pid in row.pids:
+        own = process_cpu_seconds(pid)
+        if own is None:
+            return None
+        children = [] if row.pinned else children_of(pid)
+        seconds += [own, *(process_cpu_seconds(child) or 0.0 for child in children)]
+    return seconds
+
+
 def server_cpu_seconds(row: Row) -> float | None:
-    """CPU of the server under test, Linux /proc; None elsewhere. With its children for the worker row (the
-    workers of `serve --workers N`), without for the others (a gateway's children are stdio upstreams)."""
-    assert row.pid is not None
-    own = process_cpu_seconds(row.pid)
-    if own is None or row.pinned:
-        return own
-    return own + sum(process_cpu_seconds(child) or 0.0 for child in children_of(row.pid))
+    by_process = server_cpu_by_process(row)
+    return None if by_process is None else sum(by_process)
 
 
 def pin(pid: int, cores: set[int]) -> None:
@@ -158,12 +123,15 @@ def pin(pid: int, cores: set[int]) -> None:
 
 
 def pin_row(row: Row, processes: list[int]) -> None:
+    """A pinned row: its server on core 0, everything else (children too) on the others. An unpinned row: every
+    process and child on every core, including the workers of `serve --workers N` that earlier rows pinned as
+    children."""
     all_cores = set(range(os.cpu_count() or 1))
     others = all_cores - {SERVER_CORE} or all_cores
     for pid in processes:
-        pin(pid, all_cores if not row.pinned else ({SERVER_CORE} if pid == row.pid else others))
-        for child in children_of(pid) if row.pinned else []:  # stdio upstreams of a gateway: never the server
-            pin(child, others)
+        pin(pid, all_cores if not row.pinned else ({SERVER_CORE} if pid in row.pids else others))
+        for child in children_of(pid):  # stdio upstreams of a gateway (never the server), or workers
+            pin(child, others if row.pinned else all_cores)
     pin(os.getpid(), others if row.pinned else all_cores)
 
 
@@ -212,7 +180,7 @@ async def drive(row: Row, concurrency: int, calls: int, max_seconds: float, mode
 
                 callers.append(call)
         await callers[0](calls)  # warm: the first call of a session pays for connections and schema look-ups
-        cpu_before = server_cpu_seconds(row) if row.pid else None
+        cpu_before = server_cpu_seconds(row) if row.pids else None
         client_before = time.process_time()
         started = time.perf_counter()
         deadline = time.monotonic() + max_seconds
@@ -221,7 +189,7 @@ async def drive(row: Row, concurrency: int, calls: int, max_seconds: float, mode
                 for caller in callers:
                     group.start_soon(worker, caller)
         seconds = time.perf_counter() - started
-        cpu_after = server_cpu_seconds(row) if row.pid else None
+        cpu_after = server_cpu_seconds(row) if row.pids else None
         client_cpu = time.process_time() - client_before
     cpu = cpu_after - cpu_before if cpu_before is not None and cpu_after is not None else None
     return Sample(len(latencies), seconds, latencies, errors, cpu, client_cpu, first_error)
@@ -272,12 +240,13 @@ def started(launched: list[tuple[ManagedProcess, Callable[[], bool]]]) -> Iterat
 @contextmanager
 def profiling(row: Row, concurrency: int, repetition: int, directory: Path | None) -> Iterator[None]:
     """With a directory: py-spy (collapsed stacks, 200 Hz) records the server during the first repetition."""
-    if directory is None or row.pid is None or repetition > 0:
+    if directory is None or len(row.pids) != 1 or repetition > 0:
         yield
         return
     directory.mkdir(parents=True, exist_ok=True)
     output = directory / f"{row.label.replace(' ', '_')}-c{concurrency}.txt"
-    command = ["py-spy", "record", "--pid", str(row.pid), "--format", "raw", "--rate", "200", "--output", str(output)]
+    command = ["py-spy", "record", "--pid", str(row.pids[0]), "--format", "raw", "--rate", "200",
+               "--output", str(output)]
     recorder = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(0.5)  # py-spy attaches before the first call
     try:
@@ -291,62 +260,167 @@ def gateway_args(config: Path, port: int, *extra: str) -> list[str]:
     return gateway_command("serve", "--config", str(config), "--host", LOOPBACK, "--port", str(port), *extra)
 
 
-def fmt(value: float | None, digits: int = 2) -> str:
-    return "-" if value is None else f"{value:,.{digits}f}"
+def pids_ready(url: str, pids: set[int], count: int) -> Callable[[], bool]:
+    """Readiness of `count` processes sharing a port: each probe is a new connection, which the kernel hands to
+    one of them; ready once `count` different `x-server-pid`s answered."""
+
+    def probe() -> bool:
+        with contextlib.suppress(httpx.HTTPError, ValueError):
+            pids.add(int(httpx.get(url, timeout=1.0).headers["x-server-pid"]))
+        return len(pids) >= count
+
+    return probe
 
 
-def ratio(numerator: float | None, denominator: float | None) -> str:
-    return "-" if not numerator or not denominator else f"{numerator / denominator:.2f}x"
+def shared_port_servers(
+    name: str, role: str, port: int, count: int, log_dir: Path, *extra: str
+) -> list[tuple[ManagedProcess, Callable[[], bool]]]:
+    """`count` peers_servers.py processes on one port (SO_REUSEPORT), ready when every one has answered."""
+    seen: set[int] = set()
+    ready = pids_ready(f"http://{LOOPBACK}:{port}/", seen, count)
+    command = [sys.executable, SERVERS_SCRIPT, role, "--port", str(port), "--reuse-port", *extra]
+    return [python_process(f"{name}-{index}", command, log_dir, ready) for index in range(count)]
 
 
-def report(rows: list[Row], results: Results) -> None:
-    print()
-    print(f"{'path':<26} {'c=1 p50 ms':>10} {'raw c=1 p50':>11} {'c=32 calls/s':>12} {'c=32 p50 ms':>11} "
-          f"{'CPU ms/call':>11} {'client CPU':>10}  errors")
-    for row in rows:
-        errors, first = results.errors(row.label)
-        raw = results.raw_p50_ms(row.label) if row.url is not None else results.p50_ms(row.label)
-        print(
-            f"{row.label:<26} {fmt(results.p50_ms(row.label)):>10} {fmt(raw):>11} "
-            f"{fmt(results.rate(row.label), 0):>12} "
-            f"{fmt(results.p50_ms(row.label, HIGH_CONCURRENCY)):>11} {fmt(results.cpu_ms(row.label)):>11} "
-            f"{fmt(results.client_cpu_ms(row.label)):>10}  {errors}{f' ({first[:300]})' if first else ''}"
-        )
-    rate, p50 = results.rate, results.p50_ms
-    overhead_openapi = (p50("gateway openapi") or 0) - (p50("direct") or 0) if p50("gateway openapi") else None
-    overhead_mcp = (p50("gateway mcp") or 0) - (p50("floor") or 0) if p50("gateway mcp") else None
-    print()
-    print("targets (issue 15)")
-    print(f"  openapi c=32 vs bare SDK floor      {ratio(rate('gateway openapi'), rate('floor')):>8}   (>= 1.5x)")
-    print(f"  openapi c=32 vs FastMCP OpenAPI     {ratio(rate('gateway openapi'), rate('fastmcp openapi')):>8}"
-          "   (>= 2x)")
-    raw = results.raw_p50_ms
-    raw_openapi = (raw("gateway openapi") or 0) - (p50("direct") or 0) if raw("gateway openapi") else None
-    raw_mcp = (raw("gateway mcp") or 0) - (raw("floor") or 0) if raw("gateway mcp") and raw("floor") else None
-    print(f"  openapi c=1 p50 over direct GET     {fmt(overhead_openapi):>5} ms   (<= 2 ms; official client)")
-    print(f"    the same, raw modern-era POST     {fmt(raw_openapi):>5} ms")
-    print(f"  mcp c=1 p50 over calling the floor  {fmt(overhead_mcp):>5} ms   (< 2 ms; official client)")
-    print(f"    the same, raw modern-era POST     {fmt(raw_mcp):>5} ms")
-    print(f"  mcp c=32 vs FastMCP proxy           {ratio(rate('gateway mcp'), rate('fastmcp proxy')):>8}   (>= 10x)")
-    print(f"  mcp c=32 vs the floor itself        {ratio(rate('gateway mcp'), rate('floor')):>8}")
-    for row in rows:
-        if row.label.startswith("gateway openapi x"):
-            print(f"  {row.label} vs one worker {ratio(rate(row.label), rate('gateway openapi')):>8}   (>= 1.8x)")
-        if row.label.startswith("baseline "):
-            now = row.label.removeprefix("baseline ")
-            print(f"  gateway {now} c=32 vs baseline      {ratio(rate(f'gateway {now}'), rate(row.label)):>8}")
+def launch_rows(args: argparse.Namespace, log_dir: Path, stack: ExitStack) -> tuple[list[Row], list[int]]:
+    """Start every server the rows need (stopped when `stack` closes); the rows, and every started pid."""
+    ports = {name: free_port() for name in ("api", "floor", "gateway", "baseline", "workers", "fo", "fp", "api-n",
+                                             "floor-n")}
+    api_url = f"http://{LOOPBACK}:{ports['api']}"
+    floor_url = f"http://{LOOPBACK}:{ports['floor']}/mcp"
+    quiet = {"MCP_GATEWAY_LOG_LEVEL": "warning"}
+    launched = [
+        python_process("api", [sys.executable, SERVERS_SCRIPT, "api", "--port", str(ports["api"])], log_dir,
+                       http_ready(f"{api_url}/openapi.json")),
+        python_process("floor", [sys.executable, SERVERS_SCRIPT, "floor", "--port", str(ports["floor"]),
+                                 "--api", api_url], log_dir, port_ready(ports["floor"])),
+    ]
+    stack.enter_context(started(launched))
+    spec_path = log_dir / "items.json"
+    spec_path.write_text(httpx.get(f"{api_url}/openapi.json").text, encoding="utf-8")
+    config = write_config(log_dir, {"items": {"openapi": {"spec": str(spec_path), "baseUrl": api_url}},
+                                    "floor": {"url": floor_url},
+                                    "floorstdio": {"command": sys.executable,
+                                                   "args": [SERVERS_SCRIPT, "floor-stdio", "--api", api_url]}})
+    gateways: list[tuple[str, list[str], dict[str, str]]] = [
+        ("gateway", gateway_args(config, ports["gateway"], *args.gateway_arg), quiet)
+    ]
+    if args.baseline_repo is not None:
+        baseline_env = {**quiet, "PYTHONSAFEPATH": "1", "PYTHONPATH": str(args.baseline_repo.resolve())}
+        gateways.append(("baseline", gateway_args(config, ports["baseline"]), baseline_env))
+    workers = args.workers
+    if workers > 1:
+        worker_args = gateway_args(config, ports["workers"], "--workers", str(workers), *args.gateway_arg)
+        gateways.append(("workers", worker_args, quiet))
+    more = [
+        python_process(name, command, log_dir, http_ready(f"http://{LOOPBACK}:{ports[name]}/health"), env)
+        for name, command, env in gateways
+    ]
+    if workers > 1:
+        more += shared_port_servers("api-n", "api", ports["api-n"], workers, log_dir)
+        more += shared_port_servers("floor-n", "floor", ports["floor-n"], workers, log_dir, "--api", api_url)
+    wanted = {label.strip() for label in args.only.split(",")} | {"direct", "floor"} if args.only else None
+    fastmcp = PEERS_ENV_PYTHON.exists() and (wanted is None or any(label.startswith("fastmcp") for label in wanted))
+    if fastmcp:
+        more.append(python_process("fastmcp-openapi", [str(PEERS_ENV_PYTHON), FASTMCP_SCRIPT, "openapi", "--port",
+                                   str(ports["fo"]), "--api", api_url], log_dir, port_ready(ports["fo"])))
+        more.append(python_process("fastmcp-proxy", [str(PEERS_ENV_PYTHON), FASTMCP_SCRIPT, "proxy", "--port",
+                                   str(ports["fp"]), "--upstream", floor_url], log_dir, port_ready(ports["fp"])))
+    elif not PEERS_ENV_PYTHON.exists():
+        print(f"FastMCP rows skipped: {PEERS_ENV_PYTHON} not found (make peers-env)", file=sys.stderr)
+    stack.enter_context(started(more))
+    pids = {process.name: process.popen.pid for process, _ in [*launched, *more]}
+
+    def mcp_url(name: str, path: str) -> str:
+        return f"http://{LOOPBACK}:{ports[name]}{path}"
+
+    rows = [
+        Row("direct", None, api_url, (pids["api"],)),
+        Row("floor", floor_url, "getItem", (pids["floor"],)),
+        Row("gateway openapi", mcp_url("gateway", "/mcp/items"), "getItem", (pids["gateway"],)),
+        Row("gateway mcp", mcp_url("gateway", "/mcp/floor"), "getItem", (pids["gateway"],)),
+        Row("gateway mcp stdio", mcp_url("gateway", "/mcp/floorstdio"), "getItem", (pids["gateway"],)),
+    ]
+    if args.baseline_repo is not None:
+        rows += [
+            Row("baseline openapi", mcp_url("baseline", "/mcp/items"), "getItem", (pids["baseline"],)),
+            Row("baseline mcp", mcp_url("baseline", "/mcp/floor"), "getItem", (pids["baseline"],)),
+            Row("baseline mcp stdio", mcp_url("baseline", "/mcp/floorstdio"), "getItem", (pids["baseline"],)),
+        ]
+    if workers > 1:
+        rows += [
+            Row(f"direct x{workers}", None, mcp_url("api-n", ""),
+                tuple(pids[f"api-n-{index}"] for index in range(workers)), pinned=False),
+            Row(f"floor x{workers}", mcp_url("floor-n", "/mcp"), "getItem",
+                tuple(pids[f"floor-n-{index}"] for index in range(workers)), pinned=False),
+            # The one-worker gateway unpinned too: on a machine other work also loads, a row pinned to one core
+            # competes for that core alone, so the workers' ratio is read against this row.
+            Row("gateway openapi x1", mcp_url("gateway", "/mcp/items"), "getItem", (pids["gateway"],), pinned=False),
+            Row(f"gateway openapi x{workers}", mcp_url("workers", "/mcp/items"), "getItem", (pids["workers"],),
+                pinned=False),
+        ]
+    if fastmcp:
+        rows += [
+            Row("fastmcp openapi", mcp_url("fo", "/mcp"), "getItem", (pids["fastmcp-openapi"],)),
+            Row("fastmcp proxy", mcp_url("fp", "/mcp"), "getItem", (pids["fastmcp-proxy"],)),
+        ]
+    if wanted is not None:
+        rows = [row for row in rows if row.label in wanted]
+    return rows, list(pids.values())
+
+
+WRK_WARM_SECONDS = 1.0
+
+
+def measure_wrk(row: Row, wrk: str, seconds: float, warm: bool) -> WrkRun:
+    """One wrk run of the row at c=32 (after an untimed second of warm-up when `warm`)."""
+    url, tool = (row.tool, "--direct-get") if row.url is None else (row.url, row.tool)
+    if warm:
+        run_wrk(wrk, url, tool, WRK_WARM_SECONDS, lambda: None)
+    return run_wrk(wrk, url, tool, seconds, lambda: server_cpu_by_process(row))
+
+
+def measure(args: argparse.Namespace, rows: list[Row], pids: list[int], wrk: str | None) -> Results:
+    results = Results()
+    for repetition in range(args.repetitions):
+        for row in rows:
+            pin_row(row, pids)
+            steps = [] if not row.pinned else [1]  # c=1 latency of a row spread over every core means little
+            steps += [HIGH_CONCURRENCY] if wrk is None or args.client_c32 else []
+            for concurrency in steps:
+                calls = args.calls_c1 if concurrency == 1 else args.calls
+                with profiling(row, concurrency, repetition, args.profile):
+                    sample = anyio.run(drive, row, concurrency, calls, args.max_seconds, args.mode)
+                results.add(row.label, concurrency, sample)
+                print(f"[{repetition + 1}/{args.repetitions}] {row.label:<24} client c={concurrency:<2} "
+                      f"{sample.calls} calls {sample.calls / sample.seconds:7.0f}/s "
+                      f"p50 {percentile(sample.latencies, 0.5) * 1000:6.2f} ms errors {sample.errors}",
+                      file=sys.stderr, flush=True)
+            raw = anyio.run(raw_p50, row) if row.url is not None and row.pinned else None
+            if raw is not None:
+                results.raw.setdefault(row.label, []).append(raw)
+            if wrk is not None:
+                run = measure_wrk(row, wrk, args.wrk_seconds, warm=repetition == 0)
+                results.add_wrk(row.label, run)
+                print(f"[{repetition + 1}/{args.repetitions}] {row.label:<24} wrk c={HIGH_CONCURRENCY} "
+                      f"{run.requests} calls {run.calls_per_second:7.0f}/s p50 {run.p50_ms:6.2f} ms "
+                      f"errors {run.errors}", file=sys.stderr, flush=True)
+    return results
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--calls", type=int, default=1500, help="calls per c=32 measurement")
+    parser.add_argument("--calls", type=int, default=1500, help="calls per official-client c=32 measurement")
     parser.add_argument("--calls-c1", type=int, default=300, help="calls per c=1 measurement")
+    parser.add_argument("--wrk-seconds", type=float, default=5.0, help="length of each wrk c=32 run")
+    parser.add_argument("--client-c32", action="store_true", help="drive c=32 with the official client too")
     parser.add_argument("--repetitions", type=int, default=3)
-    parser.add_argument("--max-seconds", type=float, default=8.0, help="cap per measurement")
+    parser.add_argument("--max-seconds", type=float, default=8.0, help="cap per official-client measurement")
     parser.add_argument("--baseline-repo", type=Path, help="a checkout whose gateway is measured too (e.g. main)")
-    parser.add_argument("--workers", type=int, default=0, help="also measure `serve --workers N` (unpinned)")
-    parser.add_argument("--mode", default="auto", help="the load client's protocol era: auto (default), legacy, "
-                        "2026-07-28")
+    parser.add_argument("--workers", type=int, default=0, help="also measure `serve --workers N` and the xN "
+                        "controls (unpinned)")
+    parser.add_argument("--mode", default="auto", help="the official client's protocol era: auto (default), "
+                        "legacy, 2026-07-28")
     parser.add_argument("--only", help="comma-separated row labels to run (default: all)")
     parser.add_argument("--profile", type=Path, help="py-spy the first repetition's rows into this directory")
     parser.add_argument("--gateway-arg", action="append", default=[], help="extra `serve` argument (repeatable)")
@@ -354,98 +428,22 @@ def main() -> int:
     args = parser.parse_args()
 
     begun = time.monotonic()
+    wrk = wrk_path()
+    if wrk is None:
+        print(WRK_MISSING, file=sys.stderr, flush=True)
+    print(f"before: {load_average()}", file=sys.stderr, flush=True)
     with tempfile.TemporaryDirectory(prefix="peers-") as work, ExitStack() as stack:
         log_dir = Path(work)
-        ports = {name: free_port() for name in ("api", "floor", "gateway", "baseline", "workers", "fo", "fp")}
-        api_url = f"http://{LOOPBACK}:{ports['api']}"
-        floor_url = f"http://{LOOPBACK}:{ports['floor']}/mcp"
-        quiet = {"MCP_GATEWAY_LOG_LEVEL": "warning"}
-        launched = [
-            python_process("api", [sys.executable, SERVERS_SCRIPT, "api", "--port", str(ports["api"])], log_dir,
-                           http_ready(f"{api_url}/openapi.json")),
-            python_process("floor", [sys.executable, SERVERS_SCRIPT, "floor", "--port", str(ports["floor"]),
-                                     "--api", api_url], log_dir, port_ready(ports["floor"])),
-        ]
-        stack.enter_context(started(launched))
-        spec_path = log_dir / "items.json"
-        spec_path.write_text(httpx.get(f"{api_url}/openapi.json").text, encoding="utf-8")
-        config = write_config(log_dir, {"items": {"openapi": {"spec": str(spec_path), "baseUrl": api_url}},
-                                        "floor": {"url": floor_url},
-                                        "floorstdio": {"command": sys.executable,
-                                                       "args": [SERVERS_SCRIPT, "floor-stdio", "--api", api_url]}})
-        gateways: list[tuple[str, str, list[str], dict[str, str]]] = [
-            ("gateway", "gateway", gateway_args(config, ports["gateway"], *args.gateway_arg), quiet)
-        ]
-        if args.baseline_repo is not None:
-            baseline_env = {**quiet, "PYTHONSAFEPATH": "1", "PYTHONPATH": str(args.baseline_repo.resolve())}
-            gateways.append(("baseline", "baseline", gateway_args(config, ports["baseline"]), baseline_env))
-        if args.workers > 1:
-            worker_args = gateway_args(config, ports["workers"], "--workers", str(args.workers), *args.gateway_arg)
-            gateways.append(("workers", f"gateway x{args.workers}", worker_args, quiet))
-        more = [
-            python_process(name, command, log_dir, http_ready(f"http://{LOOPBACK}:{ports[name]}/health"), env)
-            for name, _, command, env in gateways
-        ]
-        wanted = {label.strip() for label in args.only.split(",")} | {"direct", "floor"} if args.only else None
-        fastmcp = PEERS_ENV_PYTHON.exists() and (wanted is None or any(label.startswith("fastmcp") for label in wanted))
-        if fastmcp:
-            more.append(python_process("fastmcp-openapi", [str(PEERS_ENV_PYTHON), FASTMCP_SCRIPT, "openapi", "--port",
-                                       str(ports["fo"]), "--api", api_url], log_dir, port_ready(ports["fo"])))
-            more.append(python_process("fastmcp-proxy", [str(PEERS_ENV_PYTHON), FASTMCP_SCRIPT, "proxy", "--port",
-                                       str(ports["fp"]), "--upstream", floor_url], log_dir, port_ready(ports["fp"])))
-        elif not PEERS_ENV_PYTHON.exists():
-            print(f"FastMCP rows skipped: {PEERS_ENV_PYTHON} not found (make peers-env)", file=sys.stderr)
-        stack.enter_context(started(more))
-        pids = {process.name: process.popen.pid for process, _ in [*launched, *more]}
-
-        def mcp_url(name: str, path: str) -> str:
-            return f"http://{LOOPBACK}:{ports[name]}{path}"
-
-        rows = [
-            Row("direct", None, api_url, None),
-            Row("floor", floor_url, "getItem", pids["floor"]),
-            Row("gateway openapi", mcp_url("gateway", "/mcp/items"), "getItem", pids["gateway"]),
-            Row("gateway mcp", mcp_url("gateway", "/mcp/floor"), "getItem", pids["gateway"]),
-            Row("gateway mcp stdio", mcp_url("gateway", "/mcp/floorstdio"), "getItem", pids["gateway"]),
-        ]
-        if args.baseline_repo is not None:
-            rows += [
-                Row("baseline openapi", mcp_url("baseline", "/mcp/items"), "getItem", pids["baseline"]),
-                Row("baseline mcp", mcp_url("baseline", "/mcp/floor"), "getItem", pids["baseline"]),
-                Row("baseline mcp stdio", mcp_url("baseline", "/mcp/floorstdio"), "getItem", pids["baseline"]),
-            ]
-        if args.workers > 1:
-            rows.append(Row(f"gateway openapi x{args.workers}", mcp_url("workers", "/mcp/items"), "getItem",
-                            pids["workers"], pinned=False))
-        if fastmcp:
-            rows += [
-                Row("fastmcp openapi", mcp_url("fo", "/mcp"), "getItem", pids["fastmcp-openapi"]),
-                Row("fastmcp proxy", mcp_url("fp", "/mcp"), "getItem", pids["fastmcp-proxy"]),
-            ]
-        if wanted is not None:
-            rows = [row for row in rows if row.label in wanted]
-
-        results = Results()
-        for repetition in range(args.repetitions):
-            for row in rows:
-                pin_row(row, list(pids.values()))
-                for concurrency, calls in ((1, args.calls_c1), (HIGH_CONCURRENCY, args.calls)):
-                    with profiling(row, concurrency, repetition, args.profile):
-                        sample = anyio.run(drive, row, concurrency, calls, args.max_seconds, args.mode)
-                    results.add(row.label, concurrency, sample)
-                raw = anyio.run(raw_p50, row) if row.url is not None else None
-                if raw is not None:
-                    results.raw.setdefault(row.label, []).append(raw)
-                    print(f"[{repetition + 1}/{args.repetitions}] {row.label:<24} c={concurrency:<2} "
-                          f"{sample.calls} calls {sample.calls / sample.seconds:7.0f}/s "
-                          f"p50 {percentile(sample.latencies, 0.5) * 1000:6.2f} ms errors {sample.errors}",
-                          file=sys.stderr, flush=True)
-        report(rows, results)
+        rows, pids = launch_rows(args, log_dir, stack)
+        results = measure(args, rows, pids, wrk)
+        print(report([row.label for row in rows], results))
+        if wrk is None:
+            print(WRK_MISSING)
         if args.keep_logs is not None:
             stack.close()  # the processes stop first, so their logs are whole
             shutil.copytree(log_dir, args.keep_logs, dirs_exist_ok=True)
     print(f"\n{len(rows)} rows x {args.repetitions} repetitions in {time.monotonic() - begun:.0f} s; medians; "
-          f"{os.cpu_count()} cores; server under test pinned to core {SERVER_CORE} except worker rows")
+          f"{os.cpu_count()} cores; server under test pinned to core {SERVER_CORE} except the xN rows")
     return 0
 
 

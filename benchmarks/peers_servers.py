@@ -4,18 +4,28 @@
     python benchmarks/peers_servers.py floor --port N --api http://127.0.0.1:M
     python benchmarks/peers_servers.py floor-stdio --api http://127.0.0.1:M     (the floor over stdio)
 
+`--reuse-port` (api, floor): the listening socket has SO_REUSEPORT, so two processes started on one port share
+its connections (the kernel spreads them): the `direct x2` and `floor x2` controls, which show what a second core
+gives a server that shares nothing. Every HTTP answer carries `x-server-pid`, so a caller can tell them apart.
+
 - `api`: the upstream HTTP API every path ends at. `GET /items/{item_id}` answers the item id and the query as
-  JSON; `/openapi.json` describes it (what the gateway and FastMCP's OpenAPI server are given). A raw ASGI app,
-  so the upstream costs as little as possible and every row measures the layer in front of it.
+  JSON; `/openapi.json` describes it (what the gateway and FastMCP's OpenAPI server are given). A raw ASGI app
+  on uvloop and httptools, so the upstream costs as little as possible and every row measures the layer in front
+  of it.
 - `floor`: the bare-SDK floor: the `mcp` package's low-level server with one tool, `getItem`, that sends the same
-  GET with httpx2, served by the SDK's own streamable-HTTP app with its defaults. It is what a user writes by
-  hand with the same SDK; it is also the MCP upstream behind the gateway's and FastMCP's proxies.
+  GET with httpx2, served by the SDK's own streamable-HTTP app with its defaults (asyncio and h11: what
+  `pip install mcp` brings). Its httpx2 client keeps as many connections alive as the gateway's upstream clients
+  do (mcp_gateway/http.py), or at c=32 it would open and close a connection per call beyond httpx2's default 20.
+  It is what a user writes by hand with the same SDK; it is also the MCP upstream behind the gateway's and
+  FastMCP's proxies.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import socket
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -80,7 +90,8 @@ def floor_server(api_url: str) -> Any:
     import mcp_types as types
     from mcp.server.lowlevel import Server
 
-    client = httpx2.AsyncClient(base_url=api_url, timeout=30.0)
+    limits = httpx2.Limits(max_connections=100, max_keepalive_connections=100)
+    client = httpx2.AsyncClient(base_url=api_url, timeout=30.0, limits=limits)
 
     async def list_tools(ctx: Any, params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
         return types.ListToolsResult(tools=[types.Tool(name="getItem", input_schema=ITEM_INPUT_SCHEMA)])
@@ -97,6 +108,29 @@ def floor_server(api_url: str) -> Any:
 
     server: Server[Any] = Server("floor", on_list_tools=list_tools, on_call_tool=call_tool)
     return server
+
+
+def tagged_with_pid(app: Any) -> Any:
+    """`app` with an `x-server-pid` header on every HTTP answer."""
+    pid_header = (b"x-server-pid", str(os.getpid()).encode())
+
+    async def tagged(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        async def send_tagged(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), pid_header]}
+            await send(message)
+
+        await app(scope, receive, send_tagged)
+
+    return tagged
+
+
+def reuse_port_socket(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    return sock
 
 
 def serve_stdio(server: Any) -> None:
@@ -116,13 +150,19 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int)
     parser.add_argument("--api", help="the items API's base URL (floor)")
+    parser.add_argument("--reuse-port", action="store_true", help="SO_REUSEPORT: several processes on one port")
     args = parser.parse_args()
     if args.role == "floor-stdio":
         serve_stdio(floor_server(args.api))
         return
-    app = items_api if args.role == "api" else floor_server(args.api).streamable_http_app()
-    # asyncio and h11: what `pip install mcp` brings (uvicorn without extras), whatever else this env holds.
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", lifespan="auto", loop="asyncio", http="h11")
+    app = tagged_with_pid(items_api if args.role == "api" else floor_server(args.api).streamable_http_app())
+    # The floor on asyncio and h11: what `pip install mcp` brings (uvicorn without extras), whatever else this env
+    # holds. The API on the fastest uvicorn has, so that it is never what limits a row.
+    loop, http = ("uvloop", "httptools") if args.role == "api" else ("asyncio", "h11")
+    config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", lifespan="auto", loop=loop,
+                            http=http)
+    sockets = [reuse_port_socket(args.host, args.port)] if args.reuse_port else None
+    uvicorn.Server(config).run(sockets=sockets)
 
 
 if __name__ == "__main__":

@@ -107,21 +107,26 @@ def _host_policy(host: str, allowed_hosts: Sequence[str], *, keys: bool) -> Host
     return HostPolicy(hosts=hosts, origins=tuple(f"{scheme}://{name}" for name in hosts for scheme in schemes))
 
 
-def _bind(host: str, port: int) -> socket.socket:
-    """Bind before reading the config, so the actual port (also for --port 0) is known to servers.json."""
+def _bind(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
+    """Bind before reading the config, so the actual port (also for --port 0) is known to servers.json.
+    `reuse_port`: the socket of `serve --workers N` on Linux, which only holds the port (it does not listen);
+    each worker listens on a socket of its own (server/workers.py)."""
     try:
         family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
     except socket.gaierror as error:
         raise BindError(f"cannot resolve host {host!r}: {error.strerror}") from error
     sock = socket.socket(family, kind, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind(address)
     except OSError as error:
         sock.close()
         hint = " (another gateway already running? choose another with --port, or `make run PORT=...`)"
         raise BindError(f"cannot listen on {host}:{port}: {error.strerror}{hint if port else ''}") from error
-    sock.listen(2048)
+    if not reuse_port:
+        sock.listen(2048)
     sock.set_inheritable(True)
     return sock
 
@@ -227,7 +232,12 @@ def _shared_state(redis_url: str | None, response_ttl_days: float) -> SharedStat
 
 
 def command_serve(args: argparse.Namespace) -> int:
-    sock = _bind(args.host, args.port)
+    if args.workers > 1:
+        from mcp_gateway.server.workers import sockets_per_worker
+
+        sock = _bind(args.host, args.port, reuse_port=sockets_per_worker())
+    else:
+        sock = _bind(args.host, args.port)
     port = sock.getsockname()[1]
     base_url = f"http://{_url_host(args.host)}:{port}"
     os.environ[GATEWAY_URL_VARIABLE] = base_url
@@ -257,7 +267,9 @@ def command_serve(args: argparse.Namespace) -> int:
 
     with across_workers() as metrics_dir:
         return serve_in_workers(
-            args.workers, lambda index: _serve_one(args, config, sock, base_url, worker=index, metrics_dir=metrics_dir)
+            args.workers,
+            lambda index, own: _serve_one(args, config, own, base_url, worker=index, metrics_dir=metrics_dir),
+            sock,
         )
 
 

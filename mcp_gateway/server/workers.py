@@ -1,8 +1,15 @@
-"""`serve --workers N`: N gateway processes sharing one listening socket, so the gateway uses N cores.
+"""`serve --workers N`: N gateway processes on one port, so the gateway uses N cores.
 
-The parent binds the socket, forks N workers and supervises them; each worker is a whole gateway (its own
-registry, upstream connections and event loop) accepting connections from the shared socket, so the kernel hands
-each new connection to one of them. The parent serves nothing itself.
+The parent binds the port, forks N workers and supervises them; each worker is a whole gateway (its own registry,
+upstream connections and event loop). The parent serves nothing itself.
+
+How connections reach the workers. On Linux the parent's socket has SO_REUSEPORT and never listens (it only holds
+the port); each worker binds a socket of its own to the same address, which starts listening once that worker's
+gateway has started, and the kernel spreads new connections evenly over the listening sockets. A shared accept
+socket (the fallback elsewhere) spreads them badly: an asyncio server accepts every pending connection at each
+wake-up, so when a load balancer or client opens its connections at once, the first worker to wake takes them
+all. Measured with wrk at c=32 (benchmarks/peers.py --workers 2): one shared socket gave 1.03x one worker's
+calls/s, and the two workers together used one core's worth of CPU.
 
 What that means for MCP's two protocol eras: a modern-era (2026-07-28) request is self-contained and any worker
 answers it; so is every request with `--stateless`. A handshake-era session lives in the worker that opened it,
@@ -25,6 +32,7 @@ import ctypes.util
 import logging
 import os
 import signal
+import socket
 import sys
 import traceback
 from collections.abc import Callable
@@ -47,7 +55,27 @@ def _stop_with_parent(parent: int) -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
 
-def _run_worker(index: int, parent: int, serve: Callable[[int], None]) -> None:
+def sockets_per_worker() -> bool:
+    """Whether each worker gets a listening socket of its own: Linux, where SO_REUSEPORT balances connections
+    (on the BSDs and macOS it does not, so they keep one shared socket)."""
+    return sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
+
+
+def _worker_socket(port_holder: socket.socket) -> socket.socket:
+    """The socket a worker serves on. With SO_REUSEPORT on the parent's socket: a new socket on the same address,
+    bound but not listening yet (the server listens once its application has started, so no connection waits on
+    a worker that is still starting); otherwise the shared listening socket itself."""
+    if not sockets_per_worker() or not port_holder.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT):
+        return port_holder
+    own = socket.socket(port_holder.family, port_holder.type, port_holder.proto)
+    own.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    own.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    own.bind(port_holder.getsockname())
+    port_holder.close()
+    return own
+
+
+def _run_worker(index: int, parent: int, serve: Callable[[int, socket.socket], None], sock: socket.socket) -> None:
     """The child's whole life; it never returns into the parent's code."""
     code = 0
     try:
@@ -58,7 +86,7 @@ def _run_worker(index: int, parent: int, serve: Callable[[int], None]) -> None:
             # Until the worker's config watcher takes SIGHUP over, a reload request must not kill it.
             signal.signal(_RELOAD_SIGNAL, signal.SIG_IGN)
         _stop_with_parent(parent)
-        serve(index)
+        serve(index, _worker_socket(sock))
     except SystemExit as exit_request:
         code = exit_request.code if isinstance(exit_request.code, int) else 1
     except BaseException:
@@ -70,9 +98,10 @@ def _run_worker(index: int, parent: int, serve: Callable[[int], None]) -> None:
         os._exit(code)
 
 
-def serve_in_workers(workers: int, serve: Callable[[int], None]) -> int:
-    """Run `serve(index)` in `workers` forked processes until they all end; the exit status is the first
-    failing worker's (0 when all ended cleanly)."""
+def serve_in_workers(workers: int, serve: Callable[[int, socket.socket], None], sock: socket.socket) -> int:
+    """Run `serve(index, socket)` in `workers` forked processes until they all end; the exit status is the first
+    failing worker's (0 when all ended cleanly). `sock` is bound to the gateway's address: with SO_REUSEPORT set
+    (`sockets_per_worker`) and not listening, each worker serves on a socket of its own; else it is shared."""
     if not hasattr(os, "fork"):
         raise OSError("--workers needs a platform with fork(); run one gateway per core behind a balancer instead")
     children: dict[int, int] = {}
@@ -98,7 +127,7 @@ def serve_in_workers(workers: int, serve: Callable[[int], None]) -> int:
         for index in range(workers):
             pid = os.fork()
             if pid == 0:
-                _run_worker(index, parent, serve)
+                _run_worker(index, parent, serve, sock)
             children[pid] = index
         while children:
             try:

@@ -75,6 +75,18 @@ def workers_of(gateway: Gateway) -> list[int]:
     return [int(child) for child in children]
 
 
+def listening_sockets(pid: int, port: int) -> set[str]:
+    """The sockets (inodes) that `pid` holds and that listen on the loopback `port` (Linux /proc)."""
+    listening = {
+        fields[9]
+        for line in Path("/proc/net/tcp").read_text(encoding="ascii").splitlines()[1:]
+        if (fields := line.split())[1].endswith(f":{port:04X}") and fields[3] == "0A"  # 0A: LISTEN
+    }
+    held = {os.readlink(fd).removeprefix("socket:[").removesuffix("]") for fd in Path(f"/proc/{pid}/fd").iterdir()
+            if os.readlink(fd).startswith("socket:[")}
+    return listening & held
+
+
 async def calls_through_many_clients(gateway: Gateway, mode: ConnectMode) -> list[str]:
     """CLIENTS clients at once, each calling an OpenAPI tool and an MCP upstream's tool twice."""
     texts: list[str] = []
@@ -100,6 +112,16 @@ class TestTwoWorkers:
         assert len(workers_of(stateful_gateway)) == WORKERS
         wait_for_log(stateful_gateway, "listening on", WORKERS)
         assert "without --stateless" in stateful_gateway.log()
+
+    def test_each_worker_listens_on_a_socket_of_its_own_and_the_parent_on_none(self, stateful_gateway: Gateway) -> None:
+        # SO_REUSEPORT: the kernel spreads new connections over the workers' sockets (one shared socket let the
+        # first worker to wake accept every connection opened at once).
+        wait_for_log(stateful_gateway, "listening on", WORKERS)
+        port = int(stateful_gateway.base_url.rsplit(":", 1)[1])
+        assert listening_sockets(stateful_gateway.process.popen.pid, port) == set()
+        sockets = [listening_sockets(worker, port) for worker in workers_of(stateful_gateway)]
+        assert [len(own) for own in sockets] == [1] * WORKERS
+        assert len(set.union(*sockets)) == WORKERS, "the workers share one socket"
 
     def test_modern_era_calls_work_on_any_worker(self, stateful_gateway: Gateway) -> None:
         texts = anyio.run(calls_through_many_clients, stateful_gateway, MODERN_ERA)
