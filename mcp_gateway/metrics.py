@@ -44,7 +44,6 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mcp_gateway.upstreams.base import HealthState
 
@@ -199,8 +198,16 @@ class GatewayMetrics:
             self._mirror.mirror()
             await anyio.sleep(MIRROR_INTERVAL_SECONDS)
 
-    def middleware(self, app: ASGIApp, endpoints: Iterable[str]) -> ASGIApp:
-        return _RequestMetrics(app, self, endpoints)
+    def request_started(self) -> float:
+        """Count an HTTP request in flight; its start, for `request_finished`."""
+        self.requests_in_flight.inc()
+        return time.perf_counter()
+
+    def request_finished(self, endpoint: str, status: int, started: float) -> None:
+        """Count an HTTP request answered with `status` (500 if the app raised before answering), and time it."""
+        self.requests_in_flight.dec()
+        self.requests.labels(endpoint, str(status)).inc()
+        self.request_seconds.labels(endpoint).observe(time.perf_counter() - started)
 
 
 class _RegistryObserver:
@@ -327,12 +334,11 @@ class _StateMirror:
         child.inc(grown)
 
 
-class _RequestMetrics:
-    """Counts every HTTP request by endpoint and status, and times it."""
+class EndpointLabels:
+    """The endpoint label of a request path: its route's template, never a raw path, so the label set stays
+    bounded."""
 
-    def __init__(self, app: ASGIApp, metrics: GatewayMetrics, endpoints: Iterable[str]) -> None:
-        self.app = app
-        self.metrics = metrics
+    def __init__(self, endpoints: Iterable[str]) -> None:
         self._endpoints = frozenset(endpoints)
         # Templates ending in one parameter (`/v1/responses/{response_id}`) by their fixed part; the label is the
         # template, never the id.
@@ -353,27 +359,3 @@ class _RequestMetrics:
         if path.startswith("/.well-known/"):
             return "/.well-known/*"
         return OTHER_ENDPOINT
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        metrics = self.metrics
-        status = 500
-        """What the client sees if the app raises before it answers (the server then answers 500)."""
-
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        started = time.perf_counter()
-        metrics.requests_in_flight.inc()
-        try:
-            await self.app(scope, receive, send_status)
-        finally:
-            metrics.requests_in_flight.dec()
-            endpoint = self.endpoint(scope["path"])
-            metrics.requests.labels(endpoint, str(status)).inc()
-            metrics.request_seconds.labels(endpoint).observe(time.perf_counter() - started)
