@@ -140,9 +140,14 @@ class ToolCallWire:
         except (ValueError, RecursionError):  # ValidationError is a ValueError
             return None
         headers = request.headers
-        if find_duplicated_routing_header(headers.items()) is not None:
+        pairs = headers.items()
+        if find_duplicated_routing_header(pairs) is not None:
             return None
-        verdict = classify_inbound_request(decoded, headers=dict(headers))
+        # As `dict(headers)` (the first of repeated names wins), without a scan of every header per name.
+        first_values: dict[str, str] = {}
+        for name, value in pairs:
+            first_values.setdefault(name, value)
+        verdict = classify_inbound_request(decoded, headers=first_values)
         if isinstance(verdict, InboundLadderRejection) or progress_token_from_params(call.params) is not None:
             return None
         version = verdict.protocol_version
@@ -179,8 +184,9 @@ class ToolCallWire:
         return answer
 
     def _plain(self, server: Server[Any]) -> bool:
+        # Exact types: a subclass could do more than the gateway's own layers (and an ABC's isinstance is slow).
         return server.cache_hints.get(_METHOD) is None and all(
-            isinstance(layer, _GATEWAY_MIDDLEWARE) for layer in server.middleware
+            type(layer) in _GATEWAY_MIDDLEWARE for layer in server.middleware
         )
 
     def _security_of(self, manager: StreamableHTTPSessionManager) -> TransportSecurityMiddleware:
