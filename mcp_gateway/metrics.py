@@ -135,6 +135,7 @@ class GatewayMetrics:
             ["provider", "model", "kind"], registry=registry,
         )
         self._models: dict[str, set[str]] = {}
+        self._request_children: dict[tuple[str, int], tuple[Counter, Histogram]] = {}
         self._state = _StateCollector()
         registry.register(self._state)
         self._mirror: _StateMirror | None = None
@@ -206,8 +207,14 @@ class GatewayMetrics:
     def request_finished(self, endpoint: str, status: int, started: float) -> None:
         """Count an HTTP request answered with `status` (500 if the app raised before answering), and time it."""
         self.requests_in_flight.dec()
-        self.requests.labels(endpoint, str(status)).inc()
-        self.request_seconds.labels(endpoint).observe(time.perf_counter() - started)
+        children = self._request_children.get((endpoint, status))
+        if children is None:
+            # The labels' children by endpoint template and status (a bounded set): `labels()` costs more than
+            # counting.
+            children = (self.requests.labels(endpoint, str(status)), self.request_seconds.labels(endpoint))
+            self._request_children[(endpoint, status)] = children
+        children[0].inc()
+        children[1].observe(time.perf_counter() - started)
 
 
 class _RegistryObserver:

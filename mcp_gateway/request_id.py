@@ -14,8 +14,8 @@ handshake and listings at startup, recovery) carry none.
 
 from __future__ import annotations
 
+import random
 import re
-import uuid
 from collections.abc import Iterable
 from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING
@@ -58,7 +58,9 @@ def chosen_id(scope: Scope) -> str:
             if _SANE.fullmatch(candidate):
                 return candidate
             break
-    return uuid.uuid4().hex
+    # 128 random bits as 32 hex digits, like a UUID4's hex, from the random module (reseeded in every forked
+    # worker) instead of os.urandom: an id correlates log lines and needs no secrecy, and this is ~8x cheaper.
+    return f"{random.getrandbits(128):032x}"
 
 
 def bind_request_id(request_id: str) -> Token[str | None]:
