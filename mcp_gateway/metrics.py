@@ -220,6 +220,9 @@ class GatewayMetrics:
 class _RegistryObserver:
     def __init__(self, metrics: GatewayMetrics) -> None:
         self._metrics = metrics
+        self._children: dict[tuple[str, str, str], tuple[Counter, Histogram | None]] = {}
+        """The labels' children by server, tool and outcome (bounded by the configuration): `labels()` costs
+        more than counting."""
 
     def call_started(self) -> None:
         self._metrics.tool_calls_in_flight.inc()
@@ -227,9 +230,14 @@ class _RegistryObserver:
     def call_finished(self, server: str, tool: str, outcome: str, seconds: float) -> None:
         metrics = self._metrics
         metrics.tool_calls_in_flight.dec()
-        metrics.tool_calls.labels(server, tool, outcome).inc()
-        if tool:
-            metrics.tool_call_seconds.labels(server, tool).observe(seconds)
+        children = self._children.get((server, tool, outcome))
+        if children is None:
+            timed = metrics.tool_call_seconds.labels(server, tool) if tool else None
+            children = (metrics.tool_calls.labels(server, tool, outcome), timed)
+            self._children[(server, tool, outcome)] = children
+        children[0].inc()
+        if children[1] is not None:
+            children[1].observe(seconds)
 
     def server_recovered(self, server: str) -> None:
         self._metrics.upstream_recoveries.labels(server).inc()
