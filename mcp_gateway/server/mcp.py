@@ -273,11 +273,13 @@ def build_mcp_server(
         return tool.definition.input_schema if sees(current_principal(), tool) else None
 
     label = "mcp-gateway" if server is None else f"mcp-gateway/{server}"
+    own_info = types.Implementation(name=label, version=__version__)
+    """Built once: every answer of a modern-era request is stamped with the server's identity."""
 
     def info() -> types.Implementation:
         upstream = mcp_upstream(server) if server is not None else None
         upstream_info = upstream.server_info if upstream is not None else None
-        return upstream_info or types.Implementation(name=label, version=__version__)
+        return upstream_info or own_info
 
     def capabilities() -> types.ServerCapabilities:
         if server is None:
