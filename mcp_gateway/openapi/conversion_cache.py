@@ -30,7 +30,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
-from mcp_gateway.openapi.loader import SpecText
+from mcp_gateway.openapi.loader import SpecSource, SpecText
 from mcp_gateway.openapi.model import (
     BodyBinding,
     FieldEncoding,
@@ -39,10 +39,19 @@ from mcp_gateway.openapi.model import (
     OpenAPITools,
     ParameterBinding,
     SkippedOperation,
+    ToolKeep,
     ToolSpec,
 )
 
-__all__ = ["CACHE_DIR_VARIABLE", "ConversionCache", "convert", "default_cache_dir"]
+__all__ = [
+    "CACHE_DIR_VARIABLE",
+    "ConversionCache",
+    "content_key",
+    "convert",
+    "decode_entry",
+    "default_cache_dir",
+    "encode_entry",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -98,35 +107,39 @@ class ConversionCache:
     def __init__(self, directory: Path) -> None:
         self._directory = directory / "openapi"
 
-    def load(self, spec: SpecText) -> OpenAPITools | None:
-        path = self._entry_path(spec)
+    def load(self, spec: SpecSource, keep: ToolKeep | None = None) -> OpenAPITools | None:
+        """The stored conversion of `spec`, holding the tools `keep` admits (all for None), or None on a miss.
+        Raises SpecLoadError when a spec file cannot be read for its digest."""
+        path = self._entry_path(spec.location)
+        if not path.exists():
+            return None
+        key = content_key(spec)
         try:
             raw = path.read_bytes()
-        except FileNotFoundError:
-            return None
         except OSError as error:
             logger.warning("conversion cache: cannot read %s (%s); converting the spec", path, error)
             return None
         try:
-            return _decode_entry(raw, _content_key(spec))
+            return _decode_entry(raw, key, keep)
         except _CorruptEntry as error:
             logger.info("conversion cache: ignoring %s (%s); converting the spec", path, error)
             return None
 
     def store(self, spec: SpecText, tools: OpenAPITools) -> None:
-        payload = _encode_payload(tools)
-        if payload is None:
-            return
-        header = json.dumps(
-            {"format": _FORMAT, "key": _content_key(spec), "digest": hashlib.sha256(payload).hexdigest()}
-        ).encode()
-        path = self._entry_path(spec)
+        """Keep a whole conversion of `spec` (one that withholds tools has nothing to say about them: not kept)."""
+        entry = encode_entry(spec, tools)
+        if entry is not None:
+            self.store_entry(spec.location, entry)
+
+    def store_entry(self, location: str, entry: bytes) -> None:
+        """Keep an entry `encode_entry` made (in another process, say) for the spec read from `location`."""
+        path = self._entry_path(location)
         try:
             self._directory.mkdir(parents=True, exist_ok=True)
             handle, temporary = tempfile.mkstemp(dir=self._directory, prefix=".entry-", suffix=".tmp")
             try:
                 with os.fdopen(handle, "wb") as file:
-                    file.write(header + b"\n" + payload)
+                    file.write(entry)
                 os.replace(temporary, path)
             except BaseException:
                 Path(temporary).unlink(missing_ok=True)
@@ -134,34 +147,62 @@ class ConversionCache:
         except OSError as error:
             logger.warning("conversion cache: cannot write %s (%s); the next start converts again", path, error)
 
-    def _entry_path(self, spec: SpecText) -> Path:
-        return self._directory / (hashlib.sha256(spec.location.encode()).hexdigest()[:32] + ".json")
+    def _entry_path(self, location: str) -> Path:
+        return self._directory / (hashlib.sha256(location.encode()).hexdigest()[:32] + ".json")
 
 
-def convert(spec: SpecText, cache: ConversionCache | None) -> OpenAPITools:
-    """The spec's tools: from the cache when it holds this exact conversion, else converted (and stored).
+def convert(spec: SpecSource, cache: ConversionCache | None, keep: ToolKeep | None = None) -> OpenAPITools:
+    """The spec's tools, holding those `keep` admits (all for None): from the cache when it holds this exact
+    conversion, else converted (every operation, so the names are the same whatever `keep` is) and stored whole.
 
     Raises SpecLoadError as `build_tools` does. Blocking: run it in a worker thread.
     """
     if cache is not None:
-        cached = cache.load(spec)
+        cached = cache.load(spec, keep)
         if cached is not None:
             return cached
+    # Read once: the entry is stored under the digest of the text converted, even if the file changes meanwhile.
+    text = spec.read()
     # Imported here: the converter and its validation models cost a noticeable part of start-up, and a
     # start-up served from the cache never needs them.
     from mcp_gateway.openapi.tools import build_tools
 
-    tools = build_tools(spec.parse())
+    tools = build_tools(text.parse())
     if cache is not None:
-        cache.store(spec, tools)
-    return tools
+        cache.store(text, tools)
+    return tools.keeping(keep)
 
 
-def _content_key(spec: SpecText) -> str:
+def content_key(spec: SpecSource) -> str:
+    """What an entry is valid for: this converter and exactly this spec text."""
     digest = hashlib.sha256(converter_fingerprint().encode())
     digest.update(b"\0")
-    digest.update(spec.text.encode("utf-8", "surrogatepass"))
+    for chunk in spec.utf8_chunks():
+        digest.update(chunk)
     return digest.hexdigest()
+
+
+def encode_entry(spec: SpecText, tools: OpenAPITools) -> bytes | None:
+    """The cache entry of a whole conversion of `spec`, or None when it cannot be kept: it withholds tools, or
+    they do not have the shape this format keeps."""
+    if tools.withheld:
+        return None
+    payload = _encode_payload(tools)
+    if payload is None:
+        return None
+    header = json.dumps(
+        {"format": _FORMAT, "key": content_key(spec), "digest": hashlib.sha256(payload).hexdigest()}
+    ).encode()
+    return header + b"\n" + payload
+
+
+def decode_entry(entry: bytes, keep: ToolKeep | None = None) -> OpenAPITools | None:
+    """The tools of an entry `encode_entry` made, whatever spec it is for; None when it is damaged."""
+    try:
+        return _decode_entry(entry, None, keep)
+    except _CorruptEntry as error:
+        logger.warning("conversion: an unusable entry (%s)", error)
+        return None
 
 
 # --- encoding -------------------------------------------------------------------------------------------------
@@ -238,7 +279,8 @@ def _encode_binding(binding: HttpBinding) -> dict[str, Any]:
 # --- decoding -------------------------------------------------------------------------------------------------
 
 
-def _decode_entry(raw: bytes, key: str) -> OpenAPITools:
+def _decode_entry(raw: bytes, key: str | None, keep: ToolKeep | None) -> OpenAPITools:
+    """`key`: the one the entry must have (None: any)."""
     header_line, separator, payload = raw.partition(b"\n")
     if not separator:
         raise _CorruptEntry("no header")
@@ -248,31 +290,42 @@ def _decode_entry(raw: bytes, key: str) -> OpenAPITools:
         raise _CorruptEntry("unreadable header") from error
     if not isinstance(header, dict) or header.get("format") != _FORMAT:
         raise _CorruptEntry("another format")
-    if header.get("key") != key:
+    if key is not None and header.get("key") != key:
         raise _CorruptEntry("another spec or converter version")
     if header.get("digest") != hashlib.sha256(payload).hexdigest():
         raise _CorruptEntry("the payload does not match its digest")
     try:
-        return _decode_payload(json.loads(payload))
+        return _decode_payload(json.loads(payload), keep)
     except (ValueError, KeyError, TypeError, IndexError, AttributeError, RecursionError) as error:
         raise _CorruptEntry(f"malformed payload ({type(error).__name__})") from error
 
 
-def _decode_payload(payload: dict[str, Any]) -> OpenAPITools:
+def _decode_payload(payload: dict[str, Any], keep: ToolKeep | None) -> OpenAPITools:
     schemas = _typed(payload["schemas"], dict)
-    defsets = [
-        # Sorted keys, as the converter builds them; the schema objects are shared between the dicts.
-        {key: schemas[_typed(key, str)] for key in _typed(keys, list)}
-        for keys in _typed(payload["defsets"], list)
-    ]
+    keys_of = _typed(payload["defsets"], list)
+    defsets: dict[int, dict[str, Any]] = {}
+
+    def defset(index: int) -> dict[str, Any]:
+        # Built once, when a held tool first needs it; the schema objects are shared between the dicts.
+        found = defsets.get(index)
+        if found is None:
+            # Sorted keys, as the converter builds them.
+            found = defsets[index] = {key: schemas[_typed(key, str)] for key in _typed(keys_of[index], list)}
+        return found
+
     tools = []
+    withheld = []
     for item in _typed(payload["tools"], list):
+        name = _typed(item["name"], str)
+        if keep is not None and not keep(name):
+            withheld.append(name)
+            continue
         input_schema = dict(_typed(item["input_schema"], dict))
         defs_at = _optional(item["defs"], int)
         if defs_at is not None:
-            input_schema[_DEFS] = defsets[defs_at]
+            input_schema[_DEFS] = defset(defs_at)
         tools.append(ToolSpec(
-            name=_typed(item["name"], str),
+            name=name,
             source_name=_typed(item["source_name"], str),
             description=_typed(item["description"], str),
             input_schema=input_schema,
@@ -287,6 +340,7 @@ def _decode_payload(payload: dict[str, Any]) -> OpenAPITools:
             SkippedOperation(_typed(method, str), _typed(path, str), _optional(operation_id, str), _typed(reason, str))
             for method, path, operation_id, reason in _typed(payload["skipped"], list)
         ),
+        withheld=tuple(withheld),
     )
 
 
