@@ -92,12 +92,14 @@ class SpecText:
     def read(self) -> SpecText:
         return self
 
-    def utf8_chunks(self) -> Iterator[bytes]:
+    def utf8_chunks(self) -> Iterator[bytes | memoryview]:
         """The text as UTF-8, what a content digest is taken over (the same bytes as the file it came from)."""
         yield self.text.encode("utf-8", "surrogatepass")
 
 
-_CHUNK_BYTES = 1024 * 1024
+_CHUNK_BYTES = 64 * 1024
+"""Small enough to come from the heap and be reused, not mapped and unmapped (which makes the allocator map only
+larger blocks afterwards and keep the rest)."""
 
 
 @dataclass(frozen=True)
@@ -113,16 +115,19 @@ class SpecFile:
     def read(self) -> SpecText:
         return SpecText(_read_file_text(self.path), self.source, self.location)
 
-    def utf8_chunks(self) -> Iterator[bytes]:
-        """The file's bytes (not checked to be UTF-8: a digest that matches was taken over text that was)."""
+    def utf8_chunks(self) -> Iterator[bytes | memoryview]:
+        """The file's bytes (not checked to be UTF-8: a digest that matches was taken over text that was), read
+        into one small buffer: each chunk is only valid until the next is read."""
+        buffer = bytearray(_CHUNK_BYTES)
+        view = memoryview(buffer)
         size = 0
         try:
-            with self.path.open("rb") as file:
-                while chunk := file.read(_CHUNK_BYTES):
-                    size += len(chunk)
+            with self.path.open("rb", buffering=0) as file:
+                while read := file.readinto(buffer):
+                    size += read
                     if size > MAX_SPEC_BYTES:
                         raise SpecLoadError(self.source, f"larger than {MAX_SPEC_BYTES} bytes")
-                    yield chunk
+                    yield view[:read]
         except OSError as error:
             raise SpecLoadError(self.source, str(error)) from error
 

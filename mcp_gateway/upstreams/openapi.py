@@ -18,7 +18,8 @@ from mcp_gateway.config import OpenAPISource
 from mcp_gateway.http import httpx, new_client
 from mcp_gateway.limits import ServerLimits
 from mcp_gateway.memory_budget import UpstreamBudget
-from mcp_gateway.openapi.conversion_cache import ConversionCache, convert
+from mcp_gateway.openapi.conversion_cache import ConversionCache
+from mcp_gateway.openapi.conversion_process import convert_in_child
 from mcp_gateway.openapi.invoke import invoke
 from mcp_gateway.openapi.loader import SpecLoadError, read_spec_source
 from mcp_gateway.openapi.model import OpenAPITools, ToolKeep, ToolSpec
@@ -113,8 +114,9 @@ class OpenAPIUpstream:
             # A spec URL may live on another host than the API: the client-credentials token is for the API only.
             spec_client = self._client if self._token_auth is None else None
             spec = await read_spec_source(self._source.spec, base_dir=self._base_dir, client=spec_client)
-            # Large specs (GitHub's is 13 MB) take a moment to convert; keep the event loop responsive.
-            loaded = await anyio.to_thread.run_sync(convert, spec, self._cache, self._keep)
+            # Large specs (GitHub's is 13 MB) take a moment to convert; keep the event loop responsive. A spec not
+            # in the cache is converted in a child process, which keeps the memory that takes out of this one.
+            loaded = await anyio.to_thread.run_sync(convert_in_child, spec, self._cache, self._keep)
         except SpecLoadError as error:
             self._health = Health("unhealthy", f"server '{self.name}': {error}")
             return
