@@ -25,7 +25,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from mcp_gateway.openapi.conversion_cache import ConversionCache, convert, decode_entry, encode_entry
+from mcp_gateway.openapi.conversion_cache import ConversionCache, content_key, convert
+from mcp_gateway.openapi.conversion_entry import EntryError, decode_entry, encode_entry
 from mcp_gateway.openapi.loader import SpecFile, SpecLoadError, SpecSource, SpecText
 from mcp_gateway.openapi.model import OpenAPITools, ToolKeep
 
@@ -52,8 +53,13 @@ def convert_in_child(spec: SpecSource, cache: ConversionCache | None, keep: Tool
             return cached
     entry = _child_entry(spec)
     if entry is not None:
-        tools = decode_entry(entry, keep)
-        if tools is not None:
+        try:
+            # Any key: the child's is that of the text it read and converted.
+            tools = decode_entry(entry, None, keep)
+        except EntryError as error:
+            logger.warning("converting %s in this process: the converter process answered an unusable entry (%s)",
+                           spec.source, error)
+        else:
             if cache is not None:
                 cache.store_entry(spec.location, entry)
             return tools
@@ -112,7 +118,7 @@ def _child_main() -> int:
 
     try:
         text = spec.read()
-        entry = encode_entry(text, build_tools(text.parse()))
+        entry = encode_entry(build_tools(text.parse()), content_key(text))
     except SpecLoadError as error:
         sys.stdout.write(json.dumps({"source": error.source, "reason": error.reason}))
         return _CANNOT_LOAD
