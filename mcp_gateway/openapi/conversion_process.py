@@ -23,6 +23,7 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from mcp_gateway.openapi.conversion_cache import ConversionCache, content_key, convert
@@ -40,6 +41,9 @@ _NOT_ENCODABLE = 4
 """The child's exit status for a conversion the cache's format cannot carry: convert it here."""
 _PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 """Where this `mcp_gateway` package was imported from: the child must run the same code."""
+_CHILDREN = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
+"""At most one converting child per core: a config with many large specs converts them a few at a time rather
+than holding every child's memory at once (a limit on this process's children, not state a replica shares)."""
 
 
 def convert_in_child(spec: SpecSource, cache: ConversionCache | None, keep: ToolKeep | None = None) -> OpenAPITools:
@@ -81,7 +85,10 @@ def _child_entry(spec: SpecSource) -> bytes | None:
         filter(None, (str(_PACKAGE_ROOT), os.environ.get("PYTHONPATH")))
     )}
     try:
-        child = subprocess.run(command, input=text, capture_output=True, env=environment, check=False)
+        with _CHILDREN:
+            # A session of its own: a Ctrl-C meant for the gateway lets the conversion finish instead of failing it.
+            child = subprocess.run(command, input=text, capture_output=True, env=environment, check=False,
+                                   start_new_session=True)
     except OSError as error:
         logger.warning("converting %s in this process: cannot start a converter process (%s)",
                        spec.source, type(error).__name__)
