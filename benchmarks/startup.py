@@ -12,9 +12,10 @@ so a connection made early waits for it instead of being refused.
 
 Also printed: the gateway's CPU time (user + system, Linux /proc) when `initialize` was answered, which a busy
 machine inflates far less than the wall time; the time until every server has started (settled); the RSS of the
-gateway once its servers settled, and its peak until then (VmHWM); and the gateway's own import time (`python -X importtime`, the top-level module
-cumulative figure). With `--baseline-repo` (another checkout, e.g. `git archive main | tar -x -C /tmp/base`) the
-same starts run that code too, in turns with this checkout's, and the ratios baseline/this are printed.
+gateway once its servers settled, and its peak until then (VmHWM); and the gateway's own import time
+(`python -X importtime`, the top-level module cumulative figure). With `--baseline-repo` (another checkout, e.g.
+`git archive main | tar -x -C /tmp/base`) the same starts run that code too, in turns with this checkout's, and
+the ratios baseline/this are printed.
 """
 
 from __future__ import annotations
