@@ -74,7 +74,9 @@ def _child_entry(spec: SpecSource) -> bytes | None:
     """The entry the child wrote, or None when it could not make one; raises the child's SpecLoadError."""
     if not sys.executable:
         return None  # an embedded interpreter: no Python to start
-    command = [sys.executable, "-m", __name__, "--source", spec.source, "--location", spec.location]
+    # Not the location: a spec URL's query or userinfo may carry a credential, and a command line is public. The
+    # source is what errors may name (without those).
+    command = [sys.executable, "-m", __name__, "--source", spec.source]
     if isinstance(spec, SpecFile):
         command += ["--file", str(spec.path)]
         text = b""
@@ -114,13 +116,12 @@ def _child_main() -> int:
     gc.disable()
     parser = argparse.ArgumentParser(description="convert one OpenAPI spec; write its conversion cache entry")
     parser.add_argument("--source", required=True)
-    parser.add_argument("--location", required=True)
     parser.add_argument("--file", help="the spec's file (else its UTF-8 text on standard input)")
     args = parser.parse_args()
     if args.file is not None:
-        spec: SpecSource = SpecFile(Path(args.file), args.source, args.location)
+        spec: SpecSource = SpecFile(Path(args.file), args.source, args.source)
     else:
-        spec = SpecText(sys.stdin.buffer.read().decode("utf-8", "surrogatepass"), args.source, args.location)
+        spec = SpecText(sys.stdin.buffer.read().decode("utf-8", "surrogatepass"), args.source, args.source)
     from mcp_gateway.openapi.tools import build_tools
 
     try:

@@ -114,3 +114,19 @@ def test_the_converter_is_never_imported_into_the_process_that_asks() -> None:
     )
     shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
     assert json.loads(shown.stdout) == [["repos_get"], 1222, []]
+
+
+def test_a_spec_urls_credentials_never_reach_the_childs_command_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[list[str]] = []
+    real_run = subprocess.run
+
+    def recording_run(command: list[str], **options: object) -> subprocess.CompletedProcess[bytes]:
+        started.append(command)
+        return real_run(command, **options)  # type: ignore[call-overload, no-any-return]
+
+    monkeypatch.setattr(conversion_process.subprocess, "run", recording_run)
+    text = (UNIT_SPECS / "odd-names.yaml").read_text(encoding="utf-8")
+    spec = SpecText(text, "https://specs.example/api.yaml", "https://user:hunter2@specs.example/api.yaml?key=s3cret")
+    assert convert_in_child(spec, None) == convert(spec, None)
+    (command,) = started
+    assert not any("hunter2" in part or "s3cret" in part for part in command)
