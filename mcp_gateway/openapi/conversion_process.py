@@ -5,9 +5,10 @@ that memory is not given back to the system by a long-lived process (objects tha
 around them), which left the gateway ~35 MB larger after a cold start than after a start from the conversion
 cache. Here a child Python process reads, parses and converts the spec and writes the conversion cache's entry to
 its standard output; the gateway decodes that entry as it would a cached one (holding only the tools its filter
-admits) and keeps it in the cache. The child costs its interpreter's start and the converter's imports (~0.25 s),
-spent beside the gateway's own start. Small specs go to a child too: converting one in this process would import
-the converter here (~6 MB that stay).
+admits) and keeps it in the cache. The child costs its interpreter's start, the converter's imports and encoding
+its answer: a cold start of the bundled config has all its servers started ~0.4 s later, while the first
+`initialize` is answered no later (the conversion no longer competes for this process's GIL). Small specs go to a
+child too: converting one in this process would import the converter here (~6 MB that stay).
 
 Whatever goes wrong with the child (it cannot start, dies, or answers with something unusable) costs only the
 saving: the spec is converted in this process, as `convert` does. A spec that cannot be converted is reported by
