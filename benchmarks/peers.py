@@ -28,10 +28,19 @@ two cores (it is the bottleneck), so c=32 is driven by wrk (benchmarks/peers_wrk
 client drives c=32 too (32 sessions sharing `--calls` calls). Every measurement runs `--repetitions` times; the
 tables show medians; the ratios use wrk's c=32 when it ran.
 
-Pinning (Linux): before each row the server under test is moved to core 0 and every other process (the API, the
-floor when it is an upstream, the gateway's stdio child, the load generator) to the other cores, so a row measures
-one core of server. The xN rows are not pinned: using every core is their point. CPU per call is the server's
-user+system CPU divided by the calls (with its children for `gateway openapi xN`, whose children are the workers).
+Pinning (Linux), set before each row; core 1 stands for "every core but 0" on a bigger machine:
+- most rows (`direct`, `floor`, `gateway openapi`, `gateway mcp`, `gateway mcp stdio`, `baseline …`, `fastmcp …`):
+  the server under test alone on core 0; every other process (the API, the floor when it is an upstream, the
+  gateway's stdio child, the load generator) on core 1. So `floor` has core 0 to itself, but behind `gateway mcp`
+  the same floor shares core 1 with the API and the load generator: the upstream gets less CPU than alone, and
+  that row's ratio against `floor` understates the gateway (kept for comparison with earlier runs);
+- `gateway mcp (floor alone)` and `baseline mcp (floor alone)`: the upstream floor alone on core 1, as in the
+  `floor` row where it has core 0 alone; the gateway, the API and the load generator share core 0. This handicaps
+  the gateway, not the upstream, so its c=32 ratio against `floor` answers "as many calls/s as the upstream
+  itself can serve" like for like;
+- the xN rows are not pinned: using every core is their point.
+CPU per call is the server's user+system CPU divided by the calls (with its children for `gateway openapi xN`,
+whose children are the workers).
 """
 
 from __future__ import annotations
@@ -59,7 +68,7 @@ if str(REPO_ROOT) not in sys.path:
 from mcp import Client  # noqa: E402
 
 from benchmarks.gateway_calls import item_arguments, item_query, percentile, process_cpu_seconds  # noqa: E402
-from benchmarks.peers_report import HIGH_CONCURRENCY, Results, Sample, load_average, report  # noqa: E402
+from benchmarks.peers_report import FLOOR_ALONE, HIGH_CONCURRENCY, Results, Sample, load_average, report  # noqa: E402
 from benchmarks.peers_wrk import WRK_MISSING, WrkRun, run_wrk, wrk_path  # noqa: E402
 from mcp_gateway.http import httpx  # noqa: E402
 from tests.e2e.gateway_process import (  # noqa: E402
@@ -79,6 +88,8 @@ SERVERS_SCRIPT = str(REPO_ROOT / "benchmarks" / "peers_servers.py")
 FASTMCP_SCRIPT = str(REPO_ROOT / "benchmarks" / "peers_fastmcp.py")
 CALL_TIMEOUT_SECONDS = 30.0
 SERVER_CORE = 0
+UPSTREAM_CORE = 1
+"""The core the upstream gets to itself in the `(floor alone)` rows."""
 
 
 @dataclass
@@ -90,6 +101,8 @@ class Row:
     pids: tuple[int, ...]
     """The server under test: its CPU is measured, and a pinned row's one process gets core 0."""
     pinned: bool = True
+    alone: tuple[int, ...] = ()
+    """The row's upstream, given UPSTREAM_CORE to itself (the server under test then shares core 0 with the rest)."""
 
 
 def children_of(pid: int) -> list[int]:
@@ -123,10 +136,20 @@ def pin(pid: int, cores: set[int]) -> None:
 
 
 def pin_row(row: Row, processes: list[int]) -> None:
-    """A pinned row: its server on core 0, everything else (children too) on the others. An unpinned row: every
+    """A pinned row: its server on core 0, everything else (children too) on the others; a row with an upstream
+    `alone`: that upstream on UPSTREAM_CORE, everything else (the server too) on the others. An unpinned row: every
     process and child on every core, including the workers of `serve --workers N` that earlier rows pinned as
     children."""
     all_cores = set(range(os.cpu_count() or 1))
+    if row.alone and len(all_cores) > 1:
+        own = {UPSTREAM_CORE}
+        rest = all_cores - own
+        for pid in processes:
+            pin(pid, own if pid in row.alone else rest)
+            for child in children_of(pid):
+                pin(child, rest)
+        pin(os.getpid(), rest)
+        return
     others = all_cores - {SERVER_CORE} or all_cores
     for pid in processes:
         pin(pid, all_cores if not row.pinned else ({SERVER_CORE} if pid in row.pids else others))
@@ -339,12 +362,15 @@ def launch_rows(args: argparse.Namespace, log_dir: Path, stack: ExitStack) -> tu
         Row("floor", floor_url, "getItem", (pids["floor"],)),
         Row("gateway openapi", mcp_url("gateway", "/mcp/items"), "getItem", (pids["gateway"],)),
         Row("gateway mcp", mcp_url("gateway", "/mcp/floor"), "getItem", (pids["gateway"],)),
+        Row(FLOOR_ALONE, mcp_url("gateway", "/mcp/floor"), "getItem", (pids["gateway"],), alone=(pids["floor"],)),
         Row("gateway mcp stdio", mcp_url("gateway", "/mcp/floorstdio"), "getItem", (pids["gateway"],)),
     ]
     if args.baseline_repo is not None:
         rows += [
             Row("baseline openapi", mcp_url("baseline", "/mcp/items"), "getItem", (pids["baseline"],)),
             Row("baseline mcp", mcp_url("baseline", "/mcp/floor"), "getItem", (pids["baseline"],)),
+            Row(f"baseline {FLOOR_ALONE.removeprefix('gateway ')}", mcp_url("baseline", "/mcp/floor"), "getItem",
+                (pids["baseline"],), alone=(pids["floor"],)),
             Row("baseline mcp stdio", mcp_url("baseline", "/mcp/floorstdio"), "getItem", (pids["baseline"],)),
         ]
     if workers > 1:
@@ -443,7 +469,8 @@ def main() -> int:
             stack.close()  # the processes stop first, so their logs are whole
             shutil.copytree(log_dir, args.keep_logs, dirs_exist_ok=True)
     print(f"\n{len(rows)} rows x {args.repetitions} repetitions in {time.monotonic() - begun:.0f} s; medians; "
-          f"{os.cpu_count()} cores; server under test pinned to core {SERVER_CORE} except the xN rows")
+          f"{os.cpu_count()} cores; server under test alone on core {SERVER_CORE} except the xN rows (unpinned) and "
+          f"the '(floor alone)' rows (the floor alone on core {UPSTREAM_CORE}, the rest on core {SERVER_CORE})")
     return 0
 
 
