@@ -261,14 +261,17 @@ def started(launched: list[tuple[ManagedProcess, Callable[[], bool]]]) -> Iterat
 
 
 @contextmanager
-def profiling(row: Row, concurrency: int, repetition: int, directory: Path | None) -> Iterator[None]:
-    """With a directory: py-spy (collapsed stacks, 200 Hz) records the server during the first repetition."""
+def profiling(row: Row, run: str, repetition: int, directory: Path | None) -> Iterator[None]:
+    """With a directory: py-spy (collapsed stacks, 200 Hz) records the server during the first repetition's `run`
+    (`c1`, `c32`: the official client; `wrk`: wrk's c=32)."""
     if directory is None or len(row.pids) != 1 or repetition > 0:
         yield
         return
     directory.mkdir(parents=True, exist_ok=True)
-    output = directory / f"{row.label.replace(' ', '_')}-c{concurrency}.txt"
-    command = ["py-spy", "record", "--pid", str(row.pids[0]), "--format", "raw", "--rate", "200",
+    label = "".join(char if char.isalnum() else "_" for char in row.label)
+    output = directory / f"{label}-{run}.txt"
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))  # on PATH, or in this venv
+    command = [py_spy, "record", "--pid", str(row.pids[0]), "--format", "raw", "--rate", "200",
                "--output", str(output)]
     recorder = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(0.5)  # py-spy attaches before the first call
@@ -415,7 +418,7 @@ def measure(args: argparse.Namespace, rows: list[Row], pids: list[int], wrk: str
             steps += [HIGH_CONCURRENCY] if wrk is None or args.client_c32 else []
             for concurrency in steps:
                 calls = args.calls_c1 if concurrency == 1 else args.calls
-                with profiling(row, concurrency, repetition, args.profile):
+                with profiling(row, f"c{concurrency}", repetition, args.profile):
                     sample = anyio.run(drive, row, concurrency, calls, args.max_seconds, args.mode)
                 results.add(row.label, concurrency, sample)
                 print(f"[{repetition + 1}/{args.repetitions}] {row.label:<24} client c={concurrency:<2} "
@@ -426,7 +429,8 @@ def measure(args: argparse.Namespace, rows: list[Row], pids: list[int], wrk: str
             if raw is not None:
                 results.raw.setdefault(row.label, []).append(raw)
             if wrk is not None:
-                run = measure_wrk(row, wrk, args.wrk_seconds, warm=repetition == 0)
+                with profiling(row, "wrk", repetition, args.profile):
+                    run = measure_wrk(row, wrk, args.wrk_seconds, warm=repetition == 0)
                 results.add_wrk(row.label, run)
                 print(f"[{repetition + 1}/{args.repetitions}] {row.label:<24} wrk c={HIGH_CONCURRENCY} "
                       f"{run.requests} calls {run.calls_per_second:7.0f}/s p50 {run.p50_ms:6.2f} ms "

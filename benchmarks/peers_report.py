@@ -187,7 +187,8 @@ def target_lines(labels: list[str], results: Results) -> list[str]:
                          f"per CPU-s {ratio(per_cpu(label), per_cpu(single))}")
         if label.startswith("baseline "):
             now = label.removeprefix("baseline ")
-            lines.append(f"  gateway {now} c=32 vs baseline      {ratio(rate(f'gateway {now}'), rate(label)):>8}")
+            lines.append(f"  {f'gateway {now} c=32 vs baseline':<35} {ratio(rate(f'gateway {now}'), rate(label)):>8}"
+                         f"   per CPU-s {ratio(per_cpu(f'gateway {now}'), per_cpu(label))}")
     return lines
 
 
