@@ -34,10 +34,10 @@ Pinning (Linux), set before each row; core 1 stands for "every core but 0" on a 
   gateway's stdio child, the load generator) on core 1. So `floor` has core 0 to itself, but behind `gateway mcp`
   the same floor shares core 1 with the API and the load generator: the upstream gets less CPU than alone, and
   that row's ratio against `floor` understates the gateway (kept for comparison with earlier runs);
-- `gateway mcp (floor alone)` and `baseline mcp (floor alone)`: the upstream floor alone on core 1, as in the
-  `floor` row where it has core 0 alone; the gateway, the API and the load generator share core 0. This handicaps
-  the gateway, not the upstream, so its c=32 ratio against `floor` answers "as many calls/s as the upstream
-  itself can serve" like for like;
+- `gateway mcp (floor alone)` and `baseline mcp (floor alone)`: the upstream floor alone on core 0, exactly as in
+  the `floor` row (the same core: on a shared machine other work may load one core more than the other); the
+  gateway, the API and the load generator share core 1. This handicaps the gateway, not the upstream, so its c=32
+  ratio against `floor` answers "as many calls/s as the upstream itself can serve" like for like;
 - the xN rows are not pinned: using every core is their point.
 CPU per call is the server's user+system CPU divided by the calls (with its children for `gateway openapi xN`,
 whose children are the workers).
@@ -88,8 +88,7 @@ SERVERS_SCRIPT = str(REPO_ROOT / "benchmarks" / "peers_servers.py")
 FASTMCP_SCRIPT = str(REPO_ROOT / "benchmarks" / "peers_fastmcp.py")
 CALL_TIMEOUT_SECONDS = 30.0
 SERVER_CORE = 0
-UPSTREAM_CORE = 1
-"""The core the upstream gets to itself in the `(floor alone)` rows."""
+"""The core the server under test gets to itself; in the `(floor alone)` rows, the upstream."""
 
 
 @dataclass
@@ -102,7 +101,7 @@ class Row:
     """The server under test: its CPU is measured, and a pinned row's one process gets core 0."""
     pinned: bool = True
     alone: tuple[int, ...] = ()
-    """The row's upstream, given UPSTREAM_CORE to itself (the server under test then shares core 0 with the rest)."""
+    """The row's upstream, given SERVER_CORE to itself (the server under test then shares the others with the rest)."""
 
 
 def children_of(pid: int) -> list[int]:
@@ -136,23 +135,14 @@ def pin(pid: int, cores: set[int]) -> None:
 
 
 def pin_row(row: Row, processes: list[int]) -> None:
-    """A pinned row: its server on core 0, everything else (children too) on the others; a row with an upstream
-    `alone`: that upstream on UPSTREAM_CORE, everything else (the server too) on the others. An unpinned row: every
-    process and child on every core, including the workers of `serve --workers N` that earlier rows pinned as
-    children."""
+    """A pinned row: its server (or its upstream `alone`) on core 0, everything else (children too) on the others.
+    An unpinned row: every process and child on every core, including the workers of `serve --workers N` that
+    earlier rows pinned as children."""
     all_cores = set(range(os.cpu_count() or 1))
-    if row.alone and len(all_cores) > 1:
-        own = {UPSTREAM_CORE}
-        rest = all_cores - own
-        for pid in processes:
-            pin(pid, own if pid in row.alone else rest)
-            for child in children_of(pid):
-                pin(child, rest)
-        pin(os.getpid(), rest)
-        return
     others = all_cores - {SERVER_CORE} or all_cores
+    alone = row.alone or row.pids
     for pid in processes:
-        pin(pid, all_cores if not row.pinned else ({SERVER_CORE} if pid in row.pids else others))
+        pin(pid, all_cores if not row.pinned else ({SERVER_CORE} if pid in alone else others))
         for child in children_of(pid):  # stdio upstreams of a gateway (never the server), or workers
             pin(child, others if row.pinned else all_cores)
     pin(os.getpid(), others if row.pinned else all_cores)
@@ -474,7 +464,7 @@ def main() -> int:
             shutil.copytree(log_dir, args.keep_logs, dirs_exist_ok=True)
     print(f"\n{len(rows)} rows x {args.repetitions} repetitions in {time.monotonic() - begun:.0f} s; medians; "
           f"{os.cpu_count()} cores; server under test alone on core {SERVER_CORE} except the xN rows (unpinned) and "
-          f"the '(floor alone)' rows (the floor alone on core {UPSTREAM_CORE}, the rest on core {SERVER_CORE})")
+          f"the '(floor alone)' rows (the floor alone on core {SERVER_CORE}, the rest on the other cores)")
     return 0
 
 

@@ -1,5 +1,5 @@
 """benchmarks/peers.py pins each row's processes to cores as its docstring says, on real processes (Linux, two
-cores or more): the server under test alone on core 0 in most rows, the upstream alone on core 1 in the
+cores or more): the server under test alone on core 0 in most rows, the upstream alone on that core in the
 `(floor alone)` rows, every process on every core in the unpinned ones."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from benchmarks.peers import SERVER_CORE, UPSTREAM_CORE, Row, pin_row
+from benchmarks.peers import SERVER_CORE, Row, pin_row
 
 pytestmark = pytest.mark.skipif(
     not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2, reason="needs Linux and two cores"
@@ -44,12 +44,12 @@ def test_a_pinned_row_gives_its_server_core_0_alone(processes: dict[str, int]) -
     assert SERVER_CORE not in cores(processes["floor"]) | cores(processes["api"]) | cores(0)
 
 
-def test_a_floor_alone_row_gives_the_upstream_core_1_alone(processes: dict[str, int]) -> None:
+def test_a_floor_alone_row_gives_the_upstream_core_0_alone(processes: dict[str, int]) -> None:
     row = Row("gateway mcp (floor alone)", "http://127.0.0.1:1/mcp/floor", "getItem", (processes["gateway"],),
               alone=(processes["floor"],))
     pin_row(row, list(processes.values()))
-    assert cores(processes["floor"]) == {UPSTREAM_CORE}
-    assert UPSTREAM_CORE not in cores(processes["gateway"]) | cores(processes["api"]) | cores(0)
+    assert cores(processes["floor"]) == {SERVER_CORE}
+    assert SERVER_CORE not in cores(processes["gateway"]) | cores(processes["api"]) | cores(0)
 
 
 def test_an_unpinned_row_puts_every_process_on_every_core(processes: dict[str, int]) -> None:
