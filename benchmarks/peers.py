@@ -25,8 +25,8 @@ official client sends, with httpx2 and nothing else, so it is the server's laten
 own (`client CPU`: this process's CPU per call at c=1, about 2 ms). That client cannot load a server at c=32 on
 two cores (it is the bottleneck), so c=32 is driven by wrk (benchmarks/peers_wrk.py, benchmarks/peers_tools_call.lua:
 32 connections, `--wrk-seconds` each, every answer checked). Without wrk, or with `--client-c32`, the official
-client drives c=32 too (32 sessions sharing `--calls` calls). Every measurement runs `--repetitions` times; the
-tables show medians; the ratios use wrk's c=32 when it ran.
+client drives c=32 too (32 sessions sharing `--calls` calls). Every measurement runs `--repetitions` times, the
+rows in reverse order every other time; the tables show medians; the ratios use wrk's c=32 when it ran.
 
 Pinning (Linux), set before each row; core 1 stands for "every core but 0" on a bigger machine:
 - most rows (`direct`, `floor`, `gateway openapi`, `gateway mcp`, `gateway mcp stdio`, `baseline …`, `fastmcp …`):
@@ -402,7 +402,9 @@ def measure_wrk(row: Row, wrk: str, seconds: float, warm: bool) -> WrkRun:
 def measure(args: argparse.Namespace, rows: list[Row], pids: list[int], wrk: str | None) -> Results:
     results = Results()
     for repetition in range(args.repetitions):
-        for row in rows:
+        # Every other repetition in reverse: on a shared machine load drifts, and a fixed order would hand the
+        # same rows the same part of the drift every time.
+        for row in rows if repetition % 2 == 0 else reversed(rows):
             pin_row(row, pids)
             steps = [] if not row.pinned else [1]  # c=1 latency of a row spread over every core means little
             steps += [HIGH_CONCURRENCY] if wrk is None or args.client_c32 else []
