@@ -2,7 +2,8 @@
 
 Why: a call through the SDK's `Client` passes a dispatcher task, memory streams, a task group per POST and the
 transport's own SSE handling; py-spy put that client at about half of the gateway's CPU on the MCP-upstream path
-(benchmarks/peers.py --profile, c=32), ~2 ms per call, where this path costs ~1.2 ms (most of it the httpx2 POST).
+(benchmarks/peers.py --profile, c=32), ~2 ms per call, where this path cost ~1.2 ms (most of it the httpx2 POST),
+and costs ~0.6-0.7 ms since its POST goes out on the client's aiohttp session (lean_post.py; in process, c=1).
 In the modern era (2026-07-28) a `tools/call` is self-contained (no session), so one POST on the upstream's
 pooled client, answered with JSON or a short event stream, is the whole exchange.
 
