@@ -25,13 +25,22 @@ official client sends, with httpx2 and nothing else, so it is the server's laten
 own (`client CPU`: this process's CPU per call at c=1, about 2 ms). That client cannot load a server at c=32 on
 two cores (it is the bottleneck), so c=32 is driven by wrk (benchmarks/peers_wrk.py, benchmarks/peers_tools_call.lua:
 32 connections, `--wrk-seconds` each, every answer checked). Without wrk, or with `--client-c32`, the official
-client drives c=32 too (32 sessions sharing `--calls` calls). Every measurement runs `--repetitions` times; the
-tables show medians; the ratios use wrk's c=32 when it ran.
+client drives c=32 too (32 sessions sharing `--calls` calls). Every measurement runs `--repetitions` times, the
+rows in reverse order every other time; the tables show medians; the ratios use wrk's c=32 when it ran.
 
-Pinning (Linux): before each row the server under test is moved to core 0 and every other process (the API, the
-floor when it is an upstream, the gateway's stdio child, the load generator) to the other cores, so a row measures
-one core of server. The xN rows are not pinned: using every core is their point. CPU per call is the server's
-user+system CPU divided by the calls (with its children for `gateway openapi xN`, whose children are the workers).
+Pinning (Linux), set before each row; core 1 stands for "every core but 0" on a bigger machine:
+- most rows (`direct`, `floor`, `gateway openapi`, `gateway mcp`, `gateway mcp stdio`, `baseline …`, `fastmcp …`):
+  the server under test alone on core 0; every other process (the API, the floor when it is an upstream, the
+  gateway's stdio child, the load generator) on core 1. So `floor` has core 0 to itself, but behind `gateway mcp`
+  the same floor shares core 1 with the API and the load generator: the upstream gets less CPU than alone, and
+  that row's ratio against `floor` understates the gateway (kept for comparison with earlier runs);
+- `gateway mcp (floor alone)` and `baseline mcp (floor alone)`: the upstream floor alone on core 0, exactly as in
+  the `floor` row (the same core: on a shared machine other work may load one core more than the other); the
+  gateway, the API and the load generator share core 1. This handicaps the gateway, not the upstream, so its c=32
+  ratio against `floor` answers "as many calls/s as the upstream itself can serve" like for like;
+- the xN rows are not pinned: using every core is their point.
+CPU per call is the server's user+system CPU divided by the calls (with its children for `gateway openapi xN`,
+whose children are the workers).
 """
 
 from __future__ import annotations
@@ -59,7 +68,7 @@ if str(REPO_ROOT) not in sys.path:
 from mcp import Client  # noqa: E402
 
 from benchmarks.gateway_calls import item_arguments, item_query, percentile, process_cpu_seconds  # noqa: E402
-from benchmarks.peers_report import HIGH_CONCURRENCY, Results, Sample, load_average, report  # noqa: E402
+from benchmarks.peers_report import FLOOR_ALONE, HIGH_CONCURRENCY, Results, Sample, load_average, report  # noqa: E402
 from benchmarks.peers_wrk import WRK_MISSING, WrkRun, run_wrk, wrk_path  # noqa: E402
 from mcp_gateway.http import httpx  # noqa: E402
 from tests.e2e.gateway_process import (  # noqa: E402
@@ -79,6 +88,7 @@ SERVERS_SCRIPT = str(REPO_ROOT / "benchmarks" / "peers_servers.py")
 FASTMCP_SCRIPT = str(REPO_ROOT / "benchmarks" / "peers_fastmcp.py")
 CALL_TIMEOUT_SECONDS = 30.0
 SERVER_CORE = 0
+"""The core the server under test gets to itself; in the `(floor alone)` rows, the upstream."""
 
 
 @dataclass
@@ -90,6 +100,8 @@ class Row:
     pids: tuple[int, ...]
     """The server under test: its CPU is measured, and a pinned row's one process gets core 0."""
     pinned: bool = True
+    alone: tuple[int, ...] = ()
+    """The row's upstream, given SERVER_CORE to itself (the server under test then shares the others with the rest)."""
 
 
 def children_of(pid: int) -> list[int]:
@@ -123,13 +135,14 @@ def pin(pid: int, cores: set[int]) -> None:
 
 
 def pin_row(row: Row, processes: list[int]) -> None:
-    """A pinned row: its server on core 0, everything else (children too) on the others. An unpinned row: every
-    process and child on every core, including the workers of `serve --workers N` that earlier rows pinned as
-    children."""
+    """A pinned row: its server (or its upstream `alone`) on core 0, everything else (children too) on the others.
+    An unpinned row: every process and child on every core, including the workers of `serve --workers N` that
+    earlier rows pinned as children."""
     all_cores = set(range(os.cpu_count() or 1))
     others = all_cores - {SERVER_CORE} or all_cores
+    alone = row.alone or row.pids
     for pid in processes:
-        pin(pid, all_cores if not row.pinned else ({SERVER_CORE} if pid in row.pids else others))
+        pin(pid, all_cores if not row.pinned else ({SERVER_CORE} if pid in alone else others))
         for child in children_of(pid):  # stdio upstreams of a gateway (never the server), or workers
             pin(child, others if row.pinned else all_cores)
     pin(os.getpid(), others if row.pinned else all_cores)
@@ -238,14 +251,17 @@ def started(launched: list[tuple[ManagedProcess, Callable[[], bool]]]) -> Iterat
 
 
 @contextmanager
-def profiling(row: Row, concurrency: int, repetition: int, directory: Path | None) -> Iterator[None]:
-    """With a directory: py-spy (collapsed stacks, 200 Hz) records the server during the first repetition."""
+def profiling(row: Row, run: str, repetition: int, directory: Path | None) -> Iterator[None]:
+    """With a directory: py-spy (collapsed stacks, 200 Hz) records the server during the first repetition's `run`
+    (`c1`, `c32`: the official client; `wrk`: wrk's c=32)."""
     if directory is None or len(row.pids) != 1 or repetition > 0:
         yield
         return
     directory.mkdir(parents=True, exist_ok=True)
-    output = directory / f"{row.label.replace(' ', '_')}-c{concurrency}.txt"
-    command = ["py-spy", "record", "--pid", str(row.pids[0]), "--format", "raw", "--rate", "200",
+    label = "".join(char if char.isalnum() else "_" for char in row.label)
+    output = directory / f"{label}-{run}.txt"
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))  # on PATH, or in this venv
+    command = [py_spy, "record", "--pid", str(row.pids[0]), "--format", "raw", "--rate", "200",
                "--output", str(output)]
     recorder = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(0.5)  # py-spy attaches before the first call
@@ -339,12 +355,15 @@ def launch_rows(args: argparse.Namespace, log_dir: Path, stack: ExitStack) -> tu
         Row("floor", floor_url, "getItem", (pids["floor"],)),
         Row("gateway openapi", mcp_url("gateway", "/mcp/items"), "getItem", (pids["gateway"],)),
         Row("gateway mcp", mcp_url("gateway", "/mcp/floor"), "getItem", (pids["gateway"],)),
+        Row(FLOOR_ALONE, mcp_url("gateway", "/mcp/floor"), "getItem", (pids["gateway"],), alone=(pids["floor"],)),
         Row("gateway mcp stdio", mcp_url("gateway", "/mcp/floorstdio"), "getItem", (pids["gateway"],)),
     ]
     if args.baseline_repo is not None:
         rows += [
             Row("baseline openapi", mcp_url("baseline", "/mcp/items"), "getItem", (pids["baseline"],)),
             Row("baseline mcp", mcp_url("baseline", "/mcp/floor"), "getItem", (pids["baseline"],)),
+            Row(f"baseline {FLOOR_ALONE.removeprefix('gateway ')}", mcp_url("baseline", "/mcp/floor"), "getItem",
+                (pids["baseline"],), alone=(pids["floor"],)),
             Row("baseline mcp stdio", mcp_url("baseline", "/mcp/floorstdio"), "getItem", (pids["baseline"],)),
         ]
     if workers > 1:
@@ -383,13 +402,15 @@ def measure_wrk(row: Row, wrk: str, seconds: float, warm: bool) -> WrkRun:
 def measure(args: argparse.Namespace, rows: list[Row], pids: list[int], wrk: str | None) -> Results:
     results = Results()
     for repetition in range(args.repetitions):
-        for row in rows:
+        # Every other repetition in reverse: on a shared machine load drifts, and a fixed order would hand the
+        # same rows the same part of the drift every time.
+        for row in rows if repetition % 2 == 0 else reversed(rows):
             pin_row(row, pids)
             steps = [] if not row.pinned else [1]  # c=1 latency of a row spread over every core means little
             steps += [HIGH_CONCURRENCY] if wrk is None or args.client_c32 else []
             for concurrency in steps:
                 calls = args.calls_c1 if concurrency == 1 else args.calls
-                with profiling(row, concurrency, repetition, args.profile):
+                with profiling(row, f"c{concurrency}", repetition, args.profile):
                     sample = anyio.run(drive, row, concurrency, calls, args.max_seconds, args.mode)
                 results.add(row.label, concurrency, sample)
                 print(f"[{repetition + 1}/{args.repetitions}] {row.label:<24} client c={concurrency:<2} "
@@ -400,7 +421,8 @@ def measure(args: argparse.Namespace, rows: list[Row], pids: list[int], wrk: str
             if raw is not None:
                 results.raw.setdefault(row.label, []).append(raw)
             if wrk is not None:
-                run = measure_wrk(row, wrk, args.wrk_seconds, warm=repetition == 0)
+                with profiling(row, "wrk", repetition, args.profile):
+                    run = measure_wrk(row, wrk, args.wrk_seconds, warm=repetition == 0)
                 results.add_wrk(row.label, run)
                 print(f"[{repetition + 1}/{args.repetitions}] {row.label:<24} wrk c={HIGH_CONCURRENCY} "
                       f"{run.requests} calls {run.calls_per_second:7.0f}/s p50 {run.p50_ms:6.2f} ms "
@@ -443,7 +465,8 @@ def main() -> int:
             stack.close()  # the processes stop first, so their logs are whole
             shutil.copytree(log_dir, args.keep_logs, dirs_exist_ok=True)
     print(f"\n{len(rows)} rows x {args.repetitions} repetitions in {time.monotonic() - begun:.0f} s; medians; "
-          f"{os.cpu_count()} cores; server under test pinned to core {SERVER_CORE} except the xN rows")
+          f"{os.cpu_count()} cores; server under test alone on core {SERVER_CORE} except the xN rows (unpinned) and "
+          f"the '(floor alone)' rows (the floor alone on core {SERVER_CORE}, the rest on the other cores)")
     return 0
 
 

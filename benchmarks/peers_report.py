@@ -18,6 +18,8 @@ from benchmarks.gateway_calls import percentile
 from benchmarks.peers_wrk import WrkRun
 
 HIGH_CONCURRENCY = 32
+FLOOR_ALONE = "gateway mcp (floor alone)"
+"""The MCP-upstream row with the upstream floor alone on a core of its own, as in the `floor` row (peers.py)."""
 
 
 @dataclass
@@ -167,9 +169,13 @@ def target_lines(labels: list[str], results: Results) -> list[str]:
              f"  mcp c=1 p50 over calling the floor  {fmt(over(p50('gateway mcp'), p50('floor'))):>5} ms   "
              "(< 2 ms; official client)",
              f"    the same, raw modern-era POST     {fmt(over(raw('gateway mcp'), raw('floor'))):>5} ms",
+             f"    floor alone on its core: official {fmt(over(p50(FLOOR_ALONE), p50('floor'))):>5} ms, raw "
+             f"{fmt(over(raw(FLOOR_ALONE), raw('floor')))} ms",
              f"  mcp c=32 vs FastMCP proxy           {ratio(rate('gateway mcp'), rate('fastmcp proxy')):>8}   (>= 10x)",
              f"  mcp c=32 vs its upstream alone      {ratio(rate('gateway mcp'), rate('floor')):>8}   (>= 1x: "
-             "the floor row is that upstream served alone)"]
+             "the floor row is that upstream served alone; behind the gateway it shares a core with the load)",
+             f"    floor alone on its core           {ratio(rate(FLOOR_ALONE), rate('floor')):>8}   (like for like: "
+             "the upstream has a core to itself in both rows)"]
     for label in labels:
         if " x" in label and not label.endswith(" x1"):  # against one worker unpinned, where it was measured
             single = label.rsplit(" x", 1)[0]
@@ -181,7 +187,8 @@ def target_lines(labels: list[str], results: Results) -> list[str]:
                          f"per CPU-s {ratio(per_cpu(label), per_cpu(single))}")
         if label.startswith("baseline "):
             now = label.removeprefix("baseline ")
-            lines.append(f"  gateway {now} c=32 vs baseline      {ratio(rate(f'gateway {now}'), rate(label)):>8}")
+            lines.append(f"  {f'gateway {now} c=32 vs baseline':<35} {ratio(rate(f'gateway {now}'), rate(label)):>8}"
+                         f"   per CPU-s {ratio(per_cpu(f'gateway {now}'), per_cpu(label))}")
     return lines
 
 

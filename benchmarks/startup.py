@@ -12,9 +12,10 @@ so a connection made early waits for it instead of being refused.
 
 Also printed: the gateway's CPU time (user + system, Linux /proc) when `initialize` was answered, which a busy
 machine inflates far less than the wall time; the time until every server has started (settled); the RSS of the
-gateway once its servers settled; and the gateway's own import time (`python -X importtime`, the top-level module
-cumulative figure). With `--baseline-repo` (another checkout, e.g. `git archive main | tar -x -C /tmp/base`) the
-same starts run that code too, in turns with this checkout's, and the ratios baseline/this are printed.
+gateway once its servers settled, and its peak until then (VmHWM); and the gateway's own import time
+(`python -X importtime`, the top-level module cumulative figure). With `--baseline-repo` (another checkout, e.g.
+`git archive main | tar -x -C /tmp/base`) the same starts run that code too, in turns with this checkout's, and
+the ratios baseline/this are printed.
 """
 
 from __future__ import annotations
@@ -52,13 +53,14 @@ _HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "ap
 _START_TIMEOUT_SECONDS = 60.0
 
 
-def _rss_mb(pid: int) -> float | None:
+def _rss_mb(pid: int, field: str = "VmRSS") -> float | None:
+    """`field` of /proc/PID/status in MB: VmRSS (now) or VmHWM (the peak so far)."""
     try:
         status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
         return None
     for line in status.splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return None
 
@@ -73,6 +75,8 @@ class Start:
     """From spawn to every server started."""
     rss_mb: float | None
     """Once the servers settled."""
+    peak_rss_mb: float | None
+    """The highest RSS until then."""
 
 
 def _cpu_seconds(pid: int) -> float | None:
@@ -101,7 +105,7 @@ def _one_start(config: Path, cache_dir: Path, log_dir: Path, code: Path | None =
         cpu = _cpu_seconds(process.pid)
         _await_settled(url)
         settled = time.perf_counter() - started
-        return Start(elapsed, cpu, settled, _rss_mb(process.pid))
+        return Start(elapsed, cpu, settled, _rss_mb(process.pid), _rss_mb(process.pid, "VmHWM"))
     finally:
         process.terminate()
         try:
@@ -154,6 +158,7 @@ def _report(label: str, starts: list[Start]) -> dict[str, float | None]:
         "CPU at initialize s": _median([start.cpu_seconds for start in starts]),
         "all servers started s": _median([start.settled_seconds for start in starts]),
         "RSS MB": _median([start.rss_mb for start in starts]),
+        "peak RSS MB": _median([start.peak_rss_mb for start in starts]),
     }
     spread = f"{min(start.seconds for start in starts):.3f}-{max(start.seconds for start in starts):.3f}"
     shown = "   ".join(f"{name} {value:.3f}" for name, value in figures.items() if value is not None)
@@ -191,7 +196,7 @@ def main() -> int:
         if len(codes) == 2:
             this, baseline = codes
             for cache in ("cold", "warm"):
-                for name in ("initialize s", "CPU at initialize s"):
+                for name in ("initialize s", "CPU at initialize s", "RSS MB"):
                     ours, theirs = figures[(this, cache)][name], figures[(baseline, cache)][name]
                     if ours and theirs:
                         print(f"{cache} {name}: baseline / this {theirs / ours:.2f}x")

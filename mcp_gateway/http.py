@@ -12,6 +12,7 @@ import socket
 from collections.abc import AsyncIterator, Iterable
 from typing import Any, Literal
 
+import aiohttp
 import anyio
 import httpcore2
 import httpx2 as httpx
@@ -19,7 +20,7 @@ from httpcore2._utils import is_socket_readable
 
 from mcp_gateway.http_wire import AiohttpTransport
 
-__all__ = ["DEFAULT_LIMITS", "DEFAULT_TIMEOUT", "DEFAULT_WIRE", "Wire", "httpx", "new_client"]
+__all__ = ["DEFAULT_LIMITS", "DEFAULT_TIMEOUT", "DEFAULT_WIRE", "Wire", "aiohttp_session", "httpx", "new_client"]
 
 Wire = Literal["aiohttp", "httpcore"]
 DEFAULT_WIRE: Wire = "aiohttp"
@@ -218,3 +219,12 @@ def new_client(
         follow_redirects=False,
         trust_env=False,
     )
+
+
+def aiohttp_session(client: httpx.AsyncClient) -> aiohttp.ClientSession | None:
+    """The aiohttp session under a `new_client` client on aiohttp's wire, once its first request opened it; None
+    for any other client (httpx2's own pool, a test's transport)."""
+    transport = client._transport  # httpx2 keeps the transport it was given there; no public accessor
+    while isinstance(transport, _EventStreamReuse | _SafeRequestResend):
+        transport = transport._inner
+    return transport.session if isinstance(transport, AiohttpTransport) else None

@@ -23,14 +23,14 @@ aiohttp runs on asyncio alone; the gateway's loop is asyncio (uvloop included).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, NoReturn
 
 import aiohttp
 import httpx2 as httpx
 from yarl import URL
 
-__all__ = ["AiohttpTransport"]
+__all__ = ["AiohttpTransport", "client_timeout", "raise_mapped"]
 
 _MAX_HEADER_BYTES = 16 * 1024
 _RETRY_BACKOFF_SECONDS = 0.5
@@ -50,7 +50,7 @@ class _ResponseStream(httpx.AsyncByteStream):
             try:
                 chunk = await content.readany()
             except Exception as error:
-                _raise_mapped(error, self._request, reading_body=True)
+                raise_mapped(error, self._request, reading_body=True)
             if not chunk:
                 return
             yield chunk
@@ -88,23 +88,20 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             max_field_size=_MAX_HEADER_BYTES,
         )
 
+    @property
+    def session(self) -> aiohttp.ClientSession | None:
+        """The aiohttp session once the first request opened it (upstreams/lean_post.py sends on it directly)."""
+        return self._session
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if self._session is None:
             self._session = self._open_session()
-        timeout = request.extensions.get("timeout", {})
-        pool_wait = timeout.get("pool")
-        connect = timeout.get("connect")
         options: dict[str, Any] = {
             "headers": request.headers.multi_items(),
             "data": _body(request),
             "allow_redirects": False,
             "compress": None,
-            "timeout": aiohttp.ClientTimeout(
-                total=None,
-                connect=None if pool_wait is None or connect is None else pool_wait + connect,
-                sock_connect=connect,
-                sock_read=timeout.get("read"),
-            ),
+            "timeout": client_timeout(request.extensions.get("timeout", {})),
         }
         url = URL(str(request.url), encoded=True)  # as httpx2 encoded it, byte for byte
         attempt = 0
@@ -114,11 +111,11 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 break
             except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as error:
                 if attempt >= self._retries or isinstance(error, aiohttp.ClientSSLError):
-                    _raise_mapped(error, request)
+                    raise_mapped(error, request)
                 await asyncio.sleep(0 if attempt == 0 else _RETRY_BACKOFF_SECONDS * 2 ** (attempt - 1))
                 attempt += 1
             except Exception as error:
-                _raise_mapped(error, request)
+                raise_mapped(error, request)
         return httpx.Response(
             response.status,
             headers=list(response.raw_headers),
@@ -136,6 +133,18 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             self._session = None
 
 
+def client_timeout(timeout: Mapping[str, float | None]) -> aiohttp.ClientTimeout:
+    """httpx2's timeouts (`Timeout.as_dict()`, a request's `timeout` extension) as aiohttp's, mapped as above."""
+    pool_wait = timeout.get("pool")
+    connect = timeout.get("connect")
+    return aiohttp.ClientTimeout(
+        total=None,
+        connect=None if pool_wait is None or connect is None else pool_wait + connect,
+        sock_connect=connect,
+        sock_read=timeout.get("read"),
+    )
+
+
 def _body(request: httpx.Request) -> bytes | AsyncIterator[bytes] | None:
     try:
         content = request.content
@@ -146,7 +155,7 @@ def _body(request: httpx.Request) -> bytes | AsyncIterator[bytes] | None:
     return content or None
 
 
-def _raise_mapped(error: Exception, request: httpx.Request, *, reading_body: bool = False) -> NoReturn:
+def raise_mapped(error: Exception, request: httpx.Request, *, reading_body: bool = False) -> NoReturn:
     """Raise the httpx2 exception httpcore2 raises for the same failure, `error` as its cause (the chain down to
     the OS error is aiohttp's: describe_transport_error names "connection refused" from it)."""
     message = str(error) or type(error).__name__

@@ -319,6 +319,10 @@ class Registry:
         for server_name, server in self._servers.items():
             tool_filter = server.tool_filter
             candidates = [(tool.name, local) for owner, tool, local in collected if owner == server_name]
+            # Tools an upstream converted but did not hold because this filter refuses them (an OpenAPI spec's);
+            # their names are already valid, so each is its own server name.
+            withheld: Sequence[str] = getattr(server.upstream, "withheld_tools", ())
+            candidates += [(name, name) for name in withheld]
             if not candidates:
                 continue
             patterns = (*(tool_filter.allowed or ()), *tool_filter.disallowed)

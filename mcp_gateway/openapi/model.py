@@ -6,13 +6,16 @@ a particular spec library.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 Location = Literal["path", "query", "header", "cookie"]
 HTTP_METHODS: tuple[str, ...] = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 """The fixed method order used everywhere operations are enumerated."""
+
+ToolKeep = Callable[[str], bool]
+"""Which converted tools, by allocated name, a server holds (its tool filter); the others are named only."""
 
 
 @dataclass(frozen=True)
@@ -100,7 +103,26 @@ class OpenAPITools:
     """Document-level server URLs with variables filled in from their defaults."""
     tools: tuple[ToolSpec, ...]
     skipped: tuple[SkippedOperation, ...] = ()
+    withheld: tuple[str, ...] = ()
+    """Names of tools that were converted but are not held (`keeping`): counted and known by name only, so a
+    server that holds a few tools of a large spec neither keeps the rest in memory nor names them differently."""
 
     @property
     def operation_count(self) -> int:
-        return len(self.tools) + len(self.skipped)
+        return len(self.tools) + len(self.withheld) + len(self.skipped)
+
+    @property
+    def converted_count(self) -> int:
+        """Operations that became tools, held or not."""
+        return len(self.tools) + len(self.withheld)
+
+    def keeping(self, keep: ToolKeep | None) -> OpenAPITools:
+        """These tools with only those `keep` admits held (all of them for None); the rest become `withheld`."""
+        if keep is None:
+            return self
+        kept = [keep(tool.name) for tool in self.tools]
+        if all(kept):
+            return self
+        held = tuple(tool for tool, is_kept in zip(self.tools, kept, strict=True) if is_kept)
+        dropped = tuple(tool.name for tool, is_kept in zip(self.tools, kept, strict=True) if not is_kept)
+        return replace(self, tools=held, withheld=self.withheld + dropped)

@@ -12,6 +12,7 @@ from mcp_gateway.config import GatewayConfig, ServerEntry
 from mcp_gateway.limits import CallLimiter
 from mcp_gateway.memory_budget import MemoryBudget
 from mcp_gateway.openapi.conversion_cache import ConversionCache
+from mcp_gateway.openapi.model import ToolKeep
 from mcp_gateway.registry import Registry, RegistryServer, ToolFilter
 from mcp_gateway.upstreams.base import Health, Upstream
 from mcp_gateway.upstreams.mcp import McpUpstream
@@ -48,15 +49,25 @@ class UnavailableUpstream:
         return None
 
 
+def _held_by(tool_filter: ToolFilter | None) -> ToolKeep | None:
+    """What an OpenAPI upstream holds under `tool_filter`. Its tool names are already valid and unique, so the
+    registry lists each under the same name (upstream name = server name) and this is the filter's own verdict."""
+    if tool_filter is None or (tool_filter.allowed is None and not tool_filter.disallowed):
+        return None
+    return lambda name: tool_filter.admits(name, name)
+
+
 def create_upstream(
     entry: ServerEntry,
     base_dir: Path,
     memory: MemoryBudget | None = None,
     tokens: TokenCaches | None = None,
     cache: ConversionCache | None = None,
+    tool_filter: ToolFilter | None = None,
 ) -> Upstream:
     """`tokens`: the gateway's shared OAuth2 client-credentials tokens (a private cache when not given);
-    `cache`: converted OpenAPI specs kept between starts (none: every start converts)."""
+    `cache`: converted OpenAPI specs kept between starts (none: every start converts); `tool_filter`: the
+    server's, so an OpenAPI upstream holds only the tools it lets through."""
     tokens = tokens or TokenCaches()
     config = entry.config
     if config is None:
@@ -68,6 +79,7 @@ def create_upstream(
         return OpenAPIUpstream(
             entry.name, config.openapi, base_dir, tokens, limits=config.limits, budget=budget,
             forward_user_authorization=config.forward_user_authorization, cache=cache,
+            keep=_held_by(tool_filter),
         )
     kind = config.kind
     cwd = config.cwd
@@ -99,11 +111,6 @@ def registry_server(
 ) -> RegistryServer:
     """One config entry as the registry holds it (not started); `memory` is the gateway-wide budget, `tokens`
     the shared OAuth2 client-credentials tokens, `cache` the converted specs kept between starts."""
-    try:
-        upstream = create_upstream(entry, base_dir, memory, tokens, cache)
-    except ValueError as error:
-        # The config loader should have caught it; if not, this server is unusable, the others are not.
-        upstream = UnavailableUpstream(entry.name, Health("unhealthy", f"server '{entry.name}': {error}"))
     tool_filter = ToolFilter()
     if entry.config is not None:
         allowed = entry.config.allowed_tools
@@ -111,6 +118,11 @@ def registry_server(
             allowed=tuple(allowed) if allowed is not None else None,
             disallowed=tuple(entry.config.disallowed_tools),
         )
+    try:
+        upstream = create_upstream(entry, base_dir, memory, tokens, cache, tool_filter)
+    except ValueError as error:
+        # The config loader should have caught it; if not, this server is unusable, the others are not.
+        upstream = UnavailableUpstream(entry.name, Health("unhealthy", f"server '{entry.name}': {error}"))
     limiter = CallLimiter(entry.name, entry.config.limits) if entry.config is not None else None
     return RegistryServer(upstream, entry.kind or "invalid", tool_filter, limiter)
 

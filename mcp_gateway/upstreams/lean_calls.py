@@ -2,15 +2,18 @@
 
 Why: a call through the SDK's `Client` passes a dispatcher task, memory streams, a task group per POST and the
 transport's own SSE handling; py-spy put that client at about half of the gateway's CPU on the MCP-upstream path
-(benchmarks/peers.py --profile, c=32), ~2 ms per call, where this path costs ~1.2 ms (most of it the httpx2 POST).
+(benchmarks/peers.py --profile, c=32), ~2 ms per call, where this path cost ~1.2 ms (most of it the httpx2 POST),
+and costs ~0.6-0.7 ms since its POST goes out on the client's aiohttp session (lean_post.py; in process, c=1).
 In the modern era (2026-07-28) a `tools/call` is self-contained (no session), so one POST on the upstream's
 pooled client, answered with JSON or a short event stream, is the whole exchange.
 
 What stays the SDK's: the envelope its session stamps on every request (protocol version, client info and
 capabilities in `_meta`; `MCP-Protocol-Version`, `Mcp-Method`, `Mcp-Name`, `Mcp-Param-*` headers), the JSON-RPC
 and result types with their per-version check (mcp_types), the output-schema check of structured content, and the
-HTTP client (its headers, auth and connection pool). What goes back to the SDK's `Client` (the same calls channel,
-so the outcome is what it was before this path existed), in each case before or instead of trusting this answer:
+HTTP client (its headers, auth, cookies and connection pool: upstreams/lean_post.py sends a plain POST on the
+client's aiohttp session only where the client's own layers would change nothing). What goes back to the SDK's
+`Client` (the same calls channel, so the outcome is what it was before this path existed), in each case before or
+instead of trusting this answer:
 - a redirect: nothing ran; the SDK follows one that stays within the origin;
 - `HEADER_MISMATCH`: nothing ran; the SDK lists the tool again and resends once (not for a caller passing input
   rounds, whose calls the SDK's session sends once: the refusal is the answer);
@@ -39,11 +42,23 @@ from pydantic import TypeAdapter, ValidationError
 
 from mcp_gateway.http import httpx
 from mcp_gateway.upstreams import era
+from mcp_gateway.upstreams.lean_post import LeanPost
 
 _BASE_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
 _CALL_RESULT: TypeAdapter[types.CallToolResult | types.InputRequiredResult] = TypeAdapter(
     types.CallToolResult | types.InputRequiredResult
 )
+
+
+def _json_answer(content: bytes) -> types.JSONRPCResponse | types.JSONRPCError:
+    """A JSON answer to the POST, as the SDK's transport reads it."""
+    try:
+        message = types.jsonrpc_message_adapter.validate_json(content, by_name=False)
+    except ValidationError as error:
+        raise MCPError(types.PARSE_ERROR, f"Failed to parse JSON response: {error}") from None
+    if isinstance(message, types.JSONRPCResponse | types.JSONRPCError):
+        return message
+    raise MCPError(types.PARSE_ERROR, "Failed to parse JSON response: not a response")
 
 
 class _HandBack(Exception):
@@ -59,8 +74,7 @@ class LeanCalls:
 
     def __init__(self, client: Client, http_client: httpx.AsyncClient, url: str) -> None:
         self._client = client
-        self._http = http_client
-        self._url = httpx.URL(url)  # parsed once: parsing the string on every call was ~5% of a call's CPU
+        self._post = LeanPost(http_client, url)
         self._ids = itertools.count(1)
 
     @property
@@ -112,12 +126,14 @@ class LeanCalls:
         message = {"jsonrpc": "2.0", "id": next(self._ids), **data}
         # Encoded as httpx2 encodes the SDK transport's `json=`, so the upstream receives the same bytes.
         body = json.dumps(message, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
-        request = self._http.build_request("POST", self._url, content=body, headers=headers)
-        response = await self._http.send(request, stream=True, follow_redirects=False)
-        try:
-            answer = await self._answer(response)
-        finally:
-            await response.aclose()
+        sent = await self._post.send(body, headers)
+        if isinstance(sent, bytes):
+            answer = _json_answer(sent)
+        else:
+            try:
+                answer = await self._answer(sent)
+            finally:
+                await sent.aclose()
         if isinstance(answer, types.JSONRPCError):
             if answer.error.code == types.HEADER_MISMATCH and not passes_input:
                 raise _HandBack()
@@ -126,7 +142,7 @@ class LeanCalls:
 
     async def _answer(self, response: httpx.Response) -> types.JSONRPCResponse | types.JSONRPCError:
         """The upstream's answer to the POST, as the SDK's transport would read it."""
-        if response.next_request is not None:
+        if response.next_request is not None or response.has_redirect_location:
             raise _HandBack()
         if response.status_code == 202:
             raise MCPError(types.INVALID_REQUEST, "server answered a request with 202 Accepted")
@@ -144,13 +160,7 @@ class LeanCalls:
                 raise MCPError(types.METHOD_NOT_FOUND, "Not Found")
             raise MCPError(types.INTERNAL_ERROR, "Server returned an error response")
         if content_type.startswith("application/json"):
-            try:
-                message = types.jsonrpc_message_adapter.validate_json(await response.aread(), by_name=False)
-            except ValidationError as error:
-                raise MCPError(types.PARSE_ERROR, f"Failed to parse JSON response: {error}") from None
-            if isinstance(message, types.JSONRPCResponse | types.JSONRPCError):
-                return message
-            raise MCPError(types.PARSE_ERROR, "Failed to parse JSON response: not a response")
+            return _json_answer(await response.aread())
         if content_type.startswith("text/event-stream"):
             return await self._from_events(response)
         raise MCPError(types.INVALID_REQUEST, f"Unexpected content type: {content_type}")

@@ -18,10 +18,11 @@ from mcp_gateway.config import OpenAPISource
 from mcp_gateway.http import httpx, new_client
 from mcp_gateway.limits import ServerLimits
 from mcp_gateway.memory_budget import UpstreamBudget
-from mcp_gateway.openapi.conversion_cache import ConversionCache, convert
+from mcp_gateway.openapi.conversion_cache import ConversionCache
+from mcp_gateway.openapi.conversion_process import convert_in_child
 from mcp_gateway.openapi.invoke import invoke
-from mcp_gateway.openapi.loader import SpecLoadError, read_spec_text
-from mcp_gateway.openapi.model import OpenAPITools, ToolSpec
+from mcp_gateway.openapi.loader import SpecLoadError, read_spec_source
+from mcp_gateway.openapi.model import OpenAPITools, ToolKeep, ToolSpec
 from mcp_gateway.upstreams.base import Health
 
 logger = logging.getLogger(__name__)
@@ -57,10 +58,15 @@ class OpenAPIUpstream:
         budget: UpstreamBudget | None = None,
         forward_user_authorization: bool = False,
         cache: ConversionCache | None = None,
+        keep: ToolKeep | None = None,
     ) -> None:
-        """`cache`: where converted specs are kept between starts (None: convert at every start)."""
+        """`cache`: where converted specs are kept between starts (None: convert at every start); `keep`: which
+        tools, by name, to hold (the server's tool filter; None: all). Every operation is still converted for its
+        name, so the held tools are named as without the filter; a reload that changes the filter builds a new
+        upstream."""
         self.name = name
         self._cache = cache
+        self._keep = keep
         self._source = source
         self._limits = limits or ServerLimits()
         self._budget = budget
@@ -107,9 +113,10 @@ class OpenAPIUpstream:
         try:
             # A spec URL may live on another host than the API: the client-credentials token is for the API only.
             spec_client = self._client if self._token_auth is None else None
-            spec = await read_spec_text(self._source.spec, base_dir=self._base_dir, client=spec_client)
-            # Large specs (GitHub's is 13 MB) take a moment to convert; keep the event loop responsive.
-            loaded = await anyio.to_thread.run_sync(convert, spec, self._cache)
+            spec = await read_spec_source(self._source.spec, base_dir=self._base_dir, client=spec_client)
+            # Large specs (GitHub's is 13 MB) take a moment to convert; keep the event loop responsive. A spec not
+            # in the cache is converted in a child process, which keeps the memory that takes out of this one.
+            loaded = await anyio.to_thread.run_sync(convert_in_child, spec, self._cache, self._keep)
         except SpecLoadError as error:
             self._health = Health("unhealthy", f"server '{self.name}': {error}")
             return
@@ -121,7 +128,9 @@ class OpenAPIUpstream:
             return
         self._loaded = loaded
         self._by_name = {tool.name: tool for tool in loaded.tools}
-        detail = f"{len(loaded.tools)} of {loaded.operation_count} operations converted"
+        detail = f"{loaded.converted_count} of {loaded.operation_count} operations converted"
+        if loaded.withheld:
+            detail += f", {len(loaded.tools)} held (tool filter)"
         if loaded.skipped:
             detail += f"; {len(loaded.skipped)} skipped: " + "; ".join(
                 f"{skip.method.upper()} {skip.path}: {skip.reason}" for skip in loaded.skipped[:5]
@@ -135,6 +144,12 @@ class OpenAPIUpstream:
         if self._health.state != "unhealthy":
             return
         await self.start()
+
+    @property
+    def withheld_tools(self) -> tuple[str, ...]:
+        """The names of converted tools not held because the tool filter refuses them (the registry checks its
+        filter patterns against these too)."""
+        return self._loaded.withheld if self._loaded is not None else ()
 
     def tools(self) -> list[types.Tool]:
         if self._loaded is None:

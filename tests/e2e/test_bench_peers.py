@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.peers_report import FLOOR_ALONE
 from benchmarks.peers_wrk import WRK_MISSING, run_wrk, wrk_path
 from tests.e2e.gateway_process import REPO_ROOT, UPSTREAM_API_SPEC, Gateway, UpstreamAPI, running_gateway, write_config
 
@@ -39,11 +40,12 @@ def test_without_wrk_the_official_client_drives_c32_and_the_wrk_table_is_skipped
     tmp_path: Path,
 ) -> None:
     # A PATH without wrk on it; every process the runner starts is found by absolute path.
-    run = run_peers("--only", "gateway openapi,gateway mcp", env={**os.environ, "PATH": str(tmp_path)})
+    labels = ("gateway openapi", "gateway mcp", FLOOR_ALONE)
+    run = run_peers("--only", ",".join(labels), env={**os.environ, "PATH": str(tmp_path)})
     assert WRK_MISSING in run.stdout
     assert "wrk c=32 (modern era)" not in run.stdout
     rows = table_rows(run.stdout, "official SDK client")
-    for label in ("direct", "floor", "gateway openapi", "gateway mcp"):
+    for label in ("direct", "floor", *labels):
         assert label in rows, run.stdout
         assert rows[label].rstrip().endswith(" 0"), f"errors in row {label!r}: {rows[label]}"
         assert " - " not in rows[label].split(label, 1)[1].strip().rsplit(" ", 4)[0], rows[label]  # c=32 measured

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from benchmarks.peers_report import Results, Sample, report
+from benchmarks.peers_report import FLOOR_ALONE, Results, Sample, report
 from benchmarks.peers_wrk import WrkOutputError, WrkRun, parse_wrk_output
 
 
@@ -65,3 +65,17 @@ def test_a_row_with_errors_shows_them_and_yields_no_ratio() -> None:
     text = report(["floor", "gateway openapi"], results)
     assert "5 (HTTP 404: nope)" in text
     assert re.search(r"openapi c=32 vs bare SDK floor +- ", text), text
+
+
+def test_the_mcp_rows_ratios_against_the_upstream_are_given_both_ways_the_upstream_is_pinned() -> None:
+    results = Results()
+    for label, p50 in (("floor", 0.004), ("gateway mcp", 0.0075), (FLOOR_ALONE, 0.0055)):
+        results.add(label, 1, Sample(10, 1.0, [p50] * 10, 0, 0.02, 0.02))
+    results.add_wrk("floor", wrk_run(500, 2.0))
+    results.add_wrk("gateway mcp", wrk_run(350, 1.3))
+    results.add_wrk(FLOOR_ALONE, wrk_run(490, 1.4))
+    text = report(["floor", "gateway mcp", FLOOR_ALONE], results)
+    assert re.search(r"mcp c=32 vs its upstream alone +0\.70x", text), text
+    assert re.search(r"floor alone on its core +0\.98x", text), text
+    assert re.search(r"mcp c=1 p50 over calling the floor +3\.50 ms", text), text
+    assert re.search(r"floor alone on its core: official +1\.50 ms", text), text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -142,8 +143,8 @@ def _stored_entry(tmp_path: Path) -> tuple[ConversionCache, SpecText, Path]:
         pytest.param(lambda raw: raw[: len(raw) // 2], id="truncated"),
         pytest.param(lambda raw: b"", id="empty"),
         pytest.param(lambda raw: b"\x00\xff garbage", id="garbage"),
-        pytest.param(lambda raw: raw.replace(b'"name":"', b'"name":"x', 1), id="payload-edited"),
-        pytest.param(lambda raw: raw.replace(b'"format": 1,', b'"format": 99,', 1), id="other-format"),
+        pytest.param(lambda raw: raw.replace(b'"source_name":"', b'"source_name":"x', 1), id="payload-edited"),
+        pytest.param(lambda raw: raw.replace(b'"format": 2,', b'"format": 99,', 1), id="other-format"),
     ],
 )
 def test_a_damaged_entry_is_ignored_and_rebuilt(tmp_path: Path, damage: object,
@@ -163,15 +164,61 @@ def test_a_damaged_entry_is_ignored_and_rebuilt(tmp_path: Path, damage: object,
     assert cache.load(spec) == good, "the damaged entry was replaced"
 
 
-def test_a_well_formed_payload_of_the_wrong_shape_is_a_miss(tmp_path: Path) -> None:
+def _forged(tmp_path: Path, edit: Callable[[bytes], bytes]) -> tuple[ConversionCache, SpecText]:
+    """The stored entry with its payload edited and its digest made to match."""
     cache, spec, entry = _stored_entry(tmp_path)
     header, _, payload = entry.read_bytes().partition(b"\n")
-    document = json.loads(payload)
-    document["tools"][0]["binding"]["parameters"] = [["a", "a", "nowhere", True, None, None, False, None]]
-    forged = json.dumps(document).encode()
+    forged = edit(payload)
+    assert forged != payload
     fields = json.loads(header)
     fields["digest"] = conversion_cache.hashlib.sha256(forged).hexdigest()
     entry.write_bytes(json.dumps(fields).encode() + b"\n" + forged)
+    return cache, spec
+
+
+@pytest.mark.parametrize("edit", [
+    pytest.param(lambda payload: payload.replace(b'"path"', b'"nowhere"', 1), id="unknown-location"),
+    pytest.param(lambda payload: payload.replace(b'"tools":[["', b'"tools":[[7,"', 1), id="name-not-a-string"),
+    pytest.param(lambda payload: payload.replace(b'"tools":[["', b'"tools":[["x",-9,99999999],["', 1),
+                 id="record-outside-the-entry"),
+    pytest.param(lambda payload: payload.partition(b"\n")[0], id="no-records"),
+    pytest.param(lambda payload: payload.replace(b"\n", b" ", 1), id="no-index"),
+])
+def test_a_well_formed_payload_of_the_wrong_shape_is_a_miss(tmp_path: Path, edit: Callable[[bytes], bytes]) -> None:
+    cache, spec = _forged(tmp_path, edit)
+    assert cache.load(spec) is None
+
+
+def test_a_filtered_load_decodes_only_the_tools_it_holds(tmp_path: Path, github: SpecText,
+                                                         github_converted: OpenAPITools) -> None:
+    cache = ConversionCache(tmp_path)
+    cache.store(github, github_converted)
+    kept = {"repos_get", "pulls_get"}
+    held = cache.load(github, kept.__contains__)
+    assert held is not None
+    assert list(held.tools) == [tool for tool in github_converted.tools if tool.name in kept]
+    assert len(held.withheld) == 1221 and held.operation_count == github_converted.operation_count
+    (entry,) = _entries(tmp_path)
+    # The other tools' records are never parsed: an entry whose other records are damaged (digest fixed up)
+    # still gives these two.
+    header, _, payload = entry.read_bytes().partition(b"\n")
+    index, _, records = payload.partition(b"\n")
+    spans = {name: (start, end) for name, start, end in json.loads(index)["tools"]}
+    start, end = spans["repos_list-for-user"]
+    damaged = index + b"\n" + records[:start] + b"!" * (end - start) + records[end:]
+    fields = json.loads(header)
+    fields["digest"] = conversion_cache.hashlib.sha256(damaged).hexdigest()
+    entry.write_bytes(json.dumps(fields).encode() + b"\n" + damaged)
+    assert cache.load(github, kept.__contains__) == held
+    assert cache.load(github) is None
+
+
+def test_a_filtered_conversion_is_not_stored(tmp_path: Path) -> None:
+    spec = _spec(UNIT_SPECS / "odd-names.yaml")
+    cache = ConversionCache(tmp_path)
+    held = convert(spec, None, lambda name: name == "updateItem")
+    assert [tool.name for tool in held.tools] == ["updateItem"]
+    cache.store(spec, held)
     assert cache.load(spec) is None
 
 

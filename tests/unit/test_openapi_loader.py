@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
+import anyio
 import pytest
 
 from mcp_gateway.http import httpx
-from mcp_gateway.openapi.loader import SpecLoadError, parse_spec_text, read_spec, read_spec_file
+from mcp_gateway.openapi import loader
+from mcp_gateway.openapi.loader import (
+    SpecFile,
+    SpecLoadError,
+    parse_spec_text,
+    read_spec,
+    read_spec_file,
+    read_spec_source,
+)
 
 SPECS = Path(__file__).parent / "specs"
 
@@ -255,3 +265,28 @@ BUNDLED_SPECS = sorted(path for path in (Path(__file__).parents[2] / "specs").it
 @pytest.mark.parametrize("spec", BUNDLED_SPECS, ids=lambda path: path.name)
 def test_every_bundled_spec_still_loads(spec: Path) -> None:
     assert isinstance(read_spec_file(spec).get("paths"), dict)
+
+
+def test_a_spec_file_digests_as_its_text_does(tmp_path: Path) -> None:
+    path = tmp_path / "spec.json"
+    path.write_bytes('{"openapi": "3.0.0", "info": {"title": "caf\u00e9 \U0001f600"}}'.encode() * 5000)
+    as_file = SpecFile(path, str(path), str(path))
+    as_text = as_file.read()
+    assert b"".join(bytes(chunk) for chunk in as_file.utf8_chunks()) == path.read_bytes()
+    assert b"".join(bytes(chunk) for chunk in as_text.utf8_chunks()) == path.read_bytes()
+
+
+def test_a_spec_file_too_large_or_gone_is_a_load_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "spec.json"
+    path.write_bytes(b" " * 200_000)
+    monkeypatch.setattr(loader, "MAX_SPEC_BYTES", 100_000)
+    with pytest.raises(SpecLoadError, match="larger than 100000 bytes"):
+        anyio.run(partial(read_spec_source, str(path)))
+    spec = SpecFile(path, str(path), str(path))
+    with pytest.raises(SpecLoadError, match="larger than 100000 bytes"):
+        list(spec.utf8_chunks())
+    path.unlink()
+    with pytest.raises(SpecLoadError, match="No such file"):
+        list(spec.utf8_chunks())
+    with pytest.raises(SpecLoadError, match="No such file"):
+        anyio.run(partial(read_spec_source, str(path)))
