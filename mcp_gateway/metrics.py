@@ -44,7 +44,6 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mcp_gateway.upstreams.base import HealthState
 
@@ -136,6 +135,7 @@ class GatewayMetrics:
             ["provider", "model", "kind"], registry=registry,
         )
         self._models: dict[str, set[str]] = {}
+        self._request_children: dict[tuple[str, int], tuple[Counter, Histogram]] = {}
         self._state = _StateCollector()
         registry.register(self._state)
         self._mirror: _StateMirror | None = None
@@ -199,13 +199,30 @@ class GatewayMetrics:
             self._mirror.mirror()
             await anyio.sleep(MIRROR_INTERVAL_SECONDS)
 
-    def middleware(self, app: ASGIApp, endpoints: Iterable[str]) -> ASGIApp:
-        return _RequestMetrics(app, self, endpoints)
+    def request_started(self) -> float:
+        """Count an HTTP request in flight; its start, for `request_finished`."""
+        self.requests_in_flight.inc()
+        return time.perf_counter()
+
+    def request_finished(self, endpoint: str, status: int, started: float) -> None:
+        """Count an HTTP request answered with `status` (500 if the app raised before answering), and time it."""
+        self.requests_in_flight.dec()
+        children = self._request_children.get((endpoint, status))
+        if children is None:
+            # The labels' children by endpoint template and status (a bounded set): `labels()` costs more than
+            # counting.
+            children = (self.requests.labels(endpoint, str(status)), self.request_seconds.labels(endpoint))
+            self._request_children[(endpoint, status)] = children
+        children[0].inc()
+        children[1].observe(time.perf_counter() - started)
 
 
 class _RegistryObserver:
     def __init__(self, metrics: GatewayMetrics) -> None:
         self._metrics = metrics
+        self._children: dict[tuple[str, str, str], tuple[Counter, Histogram | None]] = {}
+        """The labels' children by server, tool and outcome (bounded by the configuration): `labels()` costs
+        more than counting."""
 
     def call_started(self) -> None:
         self._metrics.tool_calls_in_flight.inc()
@@ -213,9 +230,14 @@ class _RegistryObserver:
     def call_finished(self, server: str, tool: str, outcome: str, seconds: float) -> None:
         metrics = self._metrics
         metrics.tool_calls_in_flight.dec()
-        metrics.tool_calls.labels(server, tool, outcome).inc()
-        if tool:
-            metrics.tool_call_seconds.labels(server, tool).observe(seconds)
+        children = self._children.get((server, tool, outcome))
+        if children is None:
+            timed = metrics.tool_call_seconds.labels(server, tool) if tool else None
+            children = (metrics.tool_calls.labels(server, tool, outcome), timed)
+            self._children[(server, tool, outcome)] = children
+        children[0].inc()
+        if children[1] is not None:
+            children[1].observe(seconds)
 
     def server_recovered(self, server: str) -> None:
         self._metrics.upstream_recoveries.labels(server).inc()
@@ -327,12 +349,11 @@ class _StateMirror:
         child.inc(grown)
 
 
-class _RequestMetrics:
-    """Counts every HTTP request by endpoint and status, and times it."""
+class EndpointLabels:
+    """The endpoint label of a request path: its route's template, never a raw path, so the label set stays
+    bounded."""
 
-    def __init__(self, app: ASGIApp, metrics: GatewayMetrics, endpoints: Iterable[str]) -> None:
-        self.app = app
-        self.metrics = metrics
+    def __init__(self, endpoints: Iterable[str]) -> None:
         self._endpoints = frozenset(endpoints)
         # Templates ending in one parameter (`/v1/responses/{response_id}`) by their fixed part; the label is the
         # template, never the id.
@@ -353,27 +374,3 @@ class _RequestMetrics:
         if path.startswith("/.well-known/"):
             return "/.well-known/*"
         return OTHER_ENDPOINT
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        metrics = self.metrics
-        status = 500
-        """What the client sees if the app raises before it answers (the server then answers 500)."""
-
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        started = time.perf_counter()
-        metrics.requests_in_flight.inc()
-        try:
-            await self.app(scope, receive, send_status)
-        finally:
-            metrics.requests_in_flight.dec()
-            endpoint = self.endpoint(scope["path"])
-            metrics.requests.labels(endpoint, str(status)).inc()
-            metrics.request_seconds.labels(endpoint).observe(time.perf_counter() - started)

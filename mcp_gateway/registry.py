@@ -177,8 +177,8 @@ class Registry:
     async def wait_started(self, servers: Sequence[str] | None = None) -> None:
         """Until `servers` have finished starting (healthy or not), or with None until every server has and the
         listings hold their tools. Immediately when `start` has not begun or is done."""
-        if self._all_started is None:
-            return
+        if self._all_started is None or self._all_started.is_set():
+            return  # without the checkpoint of waiting on a set event: every request asks
         if servers is None:
             await self._all_started.wait()
             return

@@ -1,9 +1,10 @@
 """One id per HTTP request, to follow it through the gateway's log lines, its response and the calls it makes.
 
 A request that arrives with a sane `X-Request-Id` (a load balancer or the caller set one) keeps it; otherwise the
-gateway makes one. The id is returned in the response's `X-Request-Id`, stamped on every log record written while
-the request runs (see log_format.py), and sent as `X-Request-Id` on the requests it causes: OpenAPI upstream calls,
-LLM provider calls and calls to MCP upstreams over HTTP (streamable HTTP and legacy SSE).
+gateway makes one (server/front_gate.py does this for every HTTP request). The id is returned in the response's
+`X-Request-Id`, stamped on every log record written while the request runs (see log_format.py), and sent as
+`X-Request-Id` on the requests it causes: OpenAPI upstream calls, LLM provider calls and calls to MCP upstreams over
+HTTP (streamable HTTP and legacy SSE).
 
 The MCP case works because the SDK's client (mcp 2.x) hands each message to its transport with the sender's context
 (`mcp.shared._context_streams`) and starts the message's POST in that context: an httpx request hook then sees the
@@ -13,12 +14,13 @@ handshake and listings at startup, recovery) carry none.
 
 from __future__ import annotations
 
+import random
 import re
-import uuid
-from contextvars import ContextVar
+from collections.abc import Iterable
+from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 if TYPE_CHECKING:
     from mcp_gateway.http import httpx
@@ -48,35 +50,28 @@ async def tag_outbound_hook(request: httpx.Request) -> None:
     tag_outbound(request)
 
 
-def _chosen_id(scope: Scope) -> str:
+def chosen_id(scope: Scope) -> str:
+    """The request's own `X-Request-Id` when it is sane, else a new id."""
     for name, value in scope["headers"]:
         if name == _RAW_HEADER:
             candidate: str = value.decode("latin-1")
             if _SANE.fullmatch(candidate):
                 return candidate
             break
-    return uuid.uuid4().hex
+    # 128 random bits as 32 hex digits, like a UUID4's hex, from the random module (reseeded in every forked
+    # worker) instead of os.urandom: an id correlates log lines and needs no secrecy, and this is ~8x cheaper.
+    return f"{random.getrandbits(128):032x}"
 
 
-class RequestIdMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+def bind_request_id(request_id: str) -> Token[str | None]:
+    """Make `request_id` the current one (for log lines and outbound calls) until `unbind_request_id`."""
+    return _current.set(request_id)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        request_id = _chosen_id(scope)
-        header = (_RAW_HEADER, request_id.encode())
 
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = [pair for pair in message.get("headers", ()) if pair[0].lower() != _RAW_HEADER]
-                message = {**message, "headers": [*headers, header]}
-            await send(message)
+def unbind_request_id(token: Token[str | None]) -> None:
+    _current.reset(token)
 
-        token = _current.set(request_id)
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            _current.reset(token)
+
+def with_request_id(headers: Iterable[tuple[bytes, bytes]], request_id: bytes) -> list[tuple[bytes, bytes]]:
+    """A response's headers carrying `request_id` as its one `X-Request-Id`."""
+    return [*(pair for pair in headers if pair[0].lower() != _RAW_HEADER), (_RAW_HEADER, request_id)]

@@ -1,11 +1,11 @@
 """Authentication for every HTTP path of the gateway but the probes (`/health`, `/ready`) and `/.well-known/*`.
 
-One ASGI middleware: a path added later is protected by default. It takes the credential from
-`x-mcp-gateway-key`, `Authorization: Bearer` or `x-api-key` (where the Anthropic SDK and Claude Code send theirs),
-finds the caller (a gateway key, else a JWT from the configured authorization server) and leaves the `Principal`
-in the scope for the front doors. The caller also becomes the scope's `user` in the form the mcp SDK's session
-manager checks, so the SDK itself refuses a session id presented by another caller, answering 404 as for an unknown
-session.
+Checked for every request by the gateway's one ASGI gate (server/front_gate.py), so a path added later is protected
+by default. It takes the credential from `x-mcp-gateway-key`, `Authorization: Bearer` or `x-api-key` (where the
+Anthropic SDK and Claude Code send theirs), finds the caller (a gateway key, else a JWT from the configured
+authorization server) and leaves the `Principal` in the scope for the front doors. The caller also becomes the
+scope's `user` in the form the mcp SDK's session manager checks, so the SDK itself refuses a session id presented by
+another caller, answering 404 as for an unknown session.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from mcp.server.auth.routes import build_resource_metadata_url, cors_middleware
 from mcp.shared.auth import ProtectedResourceMetadata
 from pydantic import AnyHttpUrl
 from starlette.datastructures import Headers
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from mcp_gateway.auth.keys import KEY_PREFIX, KeyRing
 from mcp_gateway.auth.principal import Principal, bind_principal, principal_of
@@ -107,76 +107,67 @@ class Authenticator:
         return [Route(path, endpoint=handler, methods=["GET", "OPTIONS"])]
 
 
-class AuthMiddleware:
-    def __init__(self, app: ASGIApp, authenticator: Authenticator) -> None:
-        self.app = app
-        self.authenticator = authenticator
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # Websockets are authenticated too: none are served today, but a route added later must not be open.
-        if scope["type"] not in ("http", "websocket") or is_public(scope["path"]):
-            await self.app(scope, receive, send)
-            return
-        credential = presented_credential(Headers(scope=scope))
-        if credential is None:
-            await self._refuse(scope, receive, send, None)
-            return
-        try:
-            principal = await self.authenticator.principal(credential)
-        except TokenRejected as rejected:
-            await self._refuse(scope, receive, send, str(rejected))
-            return
-        except KeysUnavailable as unavailable:
-            if scope["type"] == "websocket":
-                await send({"type": "websocket.close", "code": 1011})
-                return
-            response = JSONResponse({"error": "temporarily_unavailable", "error_description": str(unavailable)},
-                                    status_code=503, headers={"Retry-After": "5"})
-            await response(scope, receive, send)
-            return
-        bind_principal(scope, principal)
-        bind_key_credentials(scope, self.authenticator.keys.credentials(principal))
-        # The form the SDK's session manager compares to bind each MCP session to the caller that opened it.
-        # Principal names are unique: key names cannot contain the '@' and ':' of a token's `sub@issuer`.
-        scope["user"] = AuthenticatedUser(AccessToken(token="", client_id=principal.name, scopes=[]))
-        await self.app(scope, receive, send)
-
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send, reason: str | None) -> None:
-        client = scope.get("client")
-        address = client[0] if client else "unknown"
-        # The path is the caller's text: quoted, so it cannot forge log lines.
-        logger.info("refused %s %r from %s: %s", scope.get("method", "WEBSOCKET"), scope["path"], address,
-                    reason or "no credential")
+async def authenticated(authenticator: Authenticator, scope: Scope, receive: Receive, send: Send) -> bool:
+    """Whether the request may go on: its caller found and bound to the scope, or False with the refusal sent
+    (401 with the challenge, 503 while the token keys cannot be fetched). Public paths always go on."""
+    # Websockets are authenticated too: none are served today, but a route added later must not be open.
+    if scope["type"] not in ("http", "websocket") or is_public(scope["path"]):
+        return True
+    credential = presented_credential(Headers(scope=scope))
+    if credential is None:
+        await _refuse(authenticator, scope, receive, send, None)
+        return False
+    try:
+        principal = await authenticator.principal(credential)
+    except TokenRejected as rejected:
+        await _refuse(authenticator, scope, receive, send, str(rejected))
+        return False
+    except KeysUnavailable as unavailable:
         if scope["type"] == "websocket":
-            await send({"type": "websocket.close", "code": 1008})
-            return
-        description = reason or f"send a gateway key as 'Authorization: Bearer KEY' or '{KEY_HEADER}'"
-        body: dict[str, object] = {"error": "invalid_token" if reason else "unauthorized",
-                                   "error_description": description}
-        if scope["path"].startswith(ANTHROPIC_PATHS):
-            # The Anthropic SDK shows `error.message`; the key itself is never quoted.
-            message = f"{description}; send the gateway key as 'x-api-key' or 'Authorization: Bearer'"
-            body = {"type": "error", "error": {"type": "authentication_error", "message": message}}
-        response = JSONResponse(body, status_code=401,
-                                headers={"WWW-Authenticate": self.authenticator.challenge(reason)})
+            await send({"type": "websocket.close", "code": 1011})
+            return False
+        response = JSONResponse({"error": "temporarily_unavailable", "error_description": str(unavailable)},
+                                status_code=503, headers={"Retry-After": "5"})
         await response(scope, receive, send)
+        return False
+    bind_principal(scope, principal)
+    bind_key_credentials(scope, authenticator.keys.credentials(principal))
+    # The form the SDK's session manager compares to bind each MCP session to the caller that opened it.
+    # Principal names are unique: key names cannot contain the '@' and ':' of a token's `sub@issuer`.
+    scope["user"] = AuthenticatedUser(AccessToken(token="", client_id=principal.name, scopes=[]))
+    return True
 
 
-class ServerAccess:
+async def _refuse(
+    authenticator: Authenticator, scope: Scope, receive: Receive, send: Send, reason: str | None
+) -> None:
+    client = scope.get("client")
+    address = client[0] if client else "unknown"
+    # The path is the caller's text: quoted, so it cannot forge log lines.
+    logger.info("refused %s %r from %s: %s", scope.get("method", "WEBSOCKET"), scope["path"], address,
+                reason or "no credential")
+    if scope["type"] == "websocket":
+        await send({"type": "websocket.close", "code": 1008})
+        return
+    description = reason or f"send a gateway key as 'Authorization: Bearer KEY' or '{KEY_HEADER}'"
+    body: dict[str, object] = {"error": "invalid_token" if reason else "unauthorized",
+                               "error_description": description}
+    if scope["path"].startswith(ANTHROPIC_PATHS):
+        # The Anthropic SDK shows `error.message`; the key itself is never quoted.
+        message = f"{description}; send the gateway key as 'x-api-key' or 'Authorization: Bearer'"
+        body = {"type": "error", "error": {"type": "authentication_error", "message": message}}
+    response = JSONResponse(body, status_code=401, headers={"WWW-Authenticate": authenticator.challenge(reason)})
+    await response(scope, receive, send)
+
+
+def server_refusal(scope: Scope, server: str) -> Response | None:
     """`/mcp/{server}` for a caller that may not use that server: 403 with `insufficient_scope`, as the MCP
-    authorization spec answers a token that lacks a permission (an unknown server stays 404)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        server = scope.get("path_params", {}).get("server", "")
-        if not principal_of(scope).sees_server(server):
-            response = JSONResponse(
-                {"error": "insufficient_scope", "error_description": f"no access to server '{server}'"},
-                status_code=403,
-                headers={"WWW-Authenticate": 'Bearer realm="mcp-gateway", error="insufficient_scope"'},
-            )
-            await response(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
+    authorization spec answers a token that lacks a permission (an unknown server stays 404). None when the
+    caller may."""
+    if principal_of(scope).sees_server(server):
+        return None
+    return JSONResponse(
+        {"error": "insufficient_scope", "error_description": f"no access to server '{server}'"},
+        status_code=403,
+        headers={"WWW-Authenticate": 'Bearer realm="mcp-gateway", error="insufficient_scope"'},
+    )

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Any
 
 import mcp_types
@@ -123,13 +123,8 @@ def _check_required(tool: ToolSpec, arguments: Mapping[str, Any]) -> None:
         raise ArgumentError(f"missing required argument{'s' if len(missing) > 1 else ''} {listed}")
 
 
-@asynccontextmanager
-async def _reservation(budget: UpstreamBudget | None) -> AsyncIterator[Reservation | None]:
-    if budget is None:
-        yield None
-        return
-    async with budget.reservation() as reservation:
-        yield reservation
+def _reservation(budget: UpstreamBudget | None) -> AbstractAsyncContextManager[Reservation | None]:
+    return budget.reservation() if budget is not None else nullcontext(None)
 
 
 def _declared_length(response: httpx.Response) -> int | None:

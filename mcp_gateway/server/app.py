@@ -1,4 +1,4 @@
-"""Starlette app assembly: registry lifespan, MCP endpoints, REST endpoints, DNS-rebinding protection."""
+"""Starlette app assembly: registry lifespan, MCP endpoints, REST endpoints, and the gate in front of them all."""
 
 from __future__ import annotations
 
@@ -6,108 +6,36 @@ import logging
 import os
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import anyio
 import anyio.abc
 from anyio.abc import TaskGroup
-from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
-from starlette.datastructures import Headers
-from starlette.responses import JSONResponse
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mcp_gateway.auth.middleware import Authenticator, AuthMiddleware, ServerAccess
+from mcp_gateway.auth.middleware import Authenticator
 from mcp_gateway.auth.settings import AccessSettings
 from mcp_gateway.llm.models import ModelsConfig, parse_models
 from mcp_gateway.llm.store import ResponseStore, SqliteResponseStore, default_database_path
 from mcp_gateway.metrics import GatewayMetrics
 from mcp_gateway.registry import Registry
 from mcp_gateway.reload import ConfigReloader
-from mcp_gateway.request_id import RequestIdMiddleware
 from mcp_gateway.server.drain import Drain
+from mcp_gateway.server.front_gate import FrontGate
+from mcp_gateway.server.host_policy import LOOPBACK_HOSTS, HostPolicy
 from mcp_gateway.server.llm_front_doors import LlmFrontDoors
 from mcp_gateway.server.mcp import McpEndpoints
 from mcp_gateway.server.rest import metrics_route, rest_routes
 from mcp_gateway.server.sessions import SessionLimits
-from mcp_gateway.server.start_gate import StartedRoutes
 
 if TYPE_CHECKING:
     # Only a gateway started with --redis-url imports the redis package.
     from mcp_gateway.cluster.state import SharedState
 
+__all__ = ["LOOPBACK_HOSTS", "HostPolicy", "create_app"]
+
 logger = logging.getLogger(__name__)
-
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
-
-
-@dataclass(frozen=True)
-class HostPolicy:
-    """Which Host and Origin headers the gateway answers; empty `hosts` means any (explicit remote binding)."""
-
-    hosts: tuple[str, ...] = LOOPBACK_HOSTS
-    origins: tuple[str, ...] = field(default_factory=lambda: tuple(f"http://{host}" for host in LOOPBACK_HOSTS))
-
-    @property
-    def enforced(self) -> bool:
-        return bool(self.hosts)
-
-    def transport_security(self) -> TransportSecuritySettings:
-        if not self.enforced:
-            return TransportSecuritySettings(enable_dns_rebinding_protection=False)
-        return TransportSecuritySettings(
-            enable_dns_rebinding_protection=True,
-            allowed_hosts=[pattern for host in self.hosts for pattern in (host, f"{host}:*")],
-            allowed_origins=[pattern for origin in self.origins for pattern in (origin, f"{origin}:*")],
-        )
-
-    def admits_host(self, host: str | None) -> bool:
-        return not self.enforced or (host is not None and _strip_port(host.lower()) in self.hosts)
-
-    def admits_origin(self, origin: str | None) -> bool:
-        return not self.enforced or origin is None or _strip_port(origin.lower()) in self.origins
-
-
-def _strip_port(value: str) -> str:
-    head, separator, tail = value.rpartition(":")
-    if separator and tail.isdigit() and not head.endswith(("http", "https")):
-        return head
-    return value
-
-
-class HostCheckMiddleware:
-    """Rejects requests whose Host or Origin is not ours, so a web page cannot rebind a name to loopback and
-    drive the gateway (the SDK checks /mcp; this covers the REST endpoints too)."""
-
-    def __init__(self, app: ASGIApp, policy: HostPolicy) -> None:
-        self.app = app
-        self.policy = policy
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            headers = Headers(scope=scope)
-            # The MCP transport spec answers a foreign Origin with 403; a foreign Host is a misdirected request.
-            if not self.policy.admits_host(headers.get("host")):
-                refusal = {"error": "host not allowed (the gateway answers other names with --allowed-host NAME)"}
-                await JSONResponse(refusal, status_code=421)(scope, receive, send)
-                return
-            if not self.policy.admits_origin(headers.get("origin")):
-                await JSONResponse({"error": "origin not allowed"}, status_code=403)(scope, receive, send)
-                return
-            # Host names are case-insensitive (RFC 9110); the SDK's own check behind us compares exact strings.
-            scope = _lowercase_headers(scope, (b"host", b"origin"))
-        await self.app(scope, receive, send)
-
-
-def _lowercase_headers(scope: Scope, names: tuple[bytes, ...]) -> Scope:
-    headers: list[tuple[bytes, bytes]] = scope["headers"]
-    if all(name not in names or value == value.lower() for name, value in headers):
-        return scope
-    lowered = [(name, value.lower() if name in names else value) for name, value in headers]
-    return {**scope, "headers": lowered}
-
 
 def create_app(
     registry: Registry,
@@ -182,8 +110,8 @@ def create_app(
         # Both spellings are routes of their own: a redirect would lose the POST body for many clients.
         Route("/mcp", gateway_app, methods=["GET", "POST", "DELETE"]),
         Route("/mcp/", gateway_app, methods=["GET", "POST", "DELETE"]),
-        Route("/mcp/{server}", ServerAccess(server_app), methods=["GET", "POST", "DELETE"]),
-        Route("/mcp/{server}/", ServerAccess(server_app), methods=["GET", "POST", "DELETE"]),
+        Route("/mcp/{server}", server_app, methods=["GET", "POST", "DELETE"]),
+        Route("/mcp/{server}/", server_app, methods=["GET", "POST", "DELETE"]),
         *rest_routes(
             registry,
             draining=(lambda: drain.draining) if drain is not None else lambda: False,
@@ -196,11 +124,15 @@ def create_app(
     if authenticator is not None:
         routes += authenticator.metadata_routes()
     app = Starlette(routes=routes, lifespan=lifespan)
-    if authenticator is not None:
-        app.add_middleware(AuthMiddleware, authenticator=authenticator)
-    app.add_middleware(StartedRoutes, registry=registry)
-    app.add_middleware(HostCheckMiddleware, policy=host_policy)
-    # Outermost, so refusals (wrong Host, no key) are counted too, and carry a request id.
-    app.add_middleware(metrics.middleware, endpoints=[route.path for route in routes])
-    app.add_middleware(RequestIdMiddleware)
+    # Request ids, metrics, Host/Origin, the start gate and authentication in one pass, before any route; the MCP
+    # endpoints straight from there (server/front_gate.py).
+    app.add_middleware(
+        FrontGate,
+        policy=host_policy,
+        metrics=metrics,
+        endpoints=[route.path for route in routes],
+        registry=registry,
+        mcp=endpoints,
+        authenticator=authenticator,
+    )
     return app

@@ -38,6 +38,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mcp_gateway import __version__
+from mcp_gateway.auth.middleware import server_refusal
 from mcp_gateway.auth.principal import Principal, caller_of, current_principal
 from mcp_gateway.auth.user_credentials import credentials_of
 from mcp_gateway.registry import Registry, UnknownServerError, UnknownToolError
@@ -272,11 +273,13 @@ def build_mcp_server(
         return tool.definition.input_schema if sees(current_principal(), tool) else None
 
     label = "mcp-gateway" if server is None else f"mcp-gateway/{server}"
+    own_info = types.Implementation(name=label, version=__version__)
+    """Built once: every answer of a modern-era request is stamped with the server's identity."""
 
     def info() -> types.Implementation:
         upstream = mcp_upstream(server) if server is not None else None
         upstream_info = upstream.server_info if upstream is not None else None
-        return upstream_info or types.Implementation(name=label, version=__version__)
+        return upstream_info or own_info
 
     def capabilities() -> types.ServerCapabilities:
         if server is None:
@@ -466,13 +469,34 @@ class McpEndpoints:
         return self._pool.open_sessions()
 
     def gateway_app(self) -> ASGIApp:
-        return _AsgiEndpoint(self._handle_gateway)
+        return _AsgiEndpoint(self.handle_gateway)
 
     def server_app(self) -> ASGIApp:
-        return _AsgiEndpoint(self._handle_server)
+        """`/mcp/{server}` as a route's endpoint (the server named by the path parameter)."""
 
-    async def _handle_gateway(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def handle(scope: Scope, receive: Receive, send: Send) -> None:
+            await self.handle_server(scope.get("path_params", {}).get("server", ""), scope, receive, send)
+
+        return _AsgiEndpoint(handle)
+
+    async def handle_gateway(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A request of `/mcp`."""
         await self._handle(self.gateway, scope, receive, send)
+
+    async def handle_server(self, server: str, scope: Scope, receive: Receive, send: Send) -> None:
+        """A request of `/mcp/{server}`: 403 for a caller that may not use the server, 404 for an unknown one."""
+        refusal = server_refusal(scope, server)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        session_manager = self.per_server.get(server)
+        if session_manager is None:
+            response = JSONResponse(
+                {"error": f"unknown server '{server}'", "servers": self._registry.server_names()}, status_code=404
+            )
+            await response(scope, receive, send)
+            return
+        await self._handle(session_manager, scope, receive, send)
 
     async def _handle(
         self, manager: StreamableHTTPSessionManager, scope: Scope, receive: Receive, send: Send
@@ -484,17 +508,6 @@ class McpEndpoints:
             await onward(scope, receive, send)
         else:
             await calls.handle(manager, scope, receive, send, onward)
-
-    async def _handle_server(self, scope: Scope, receive: Receive, send: Send) -> None:
-        server = scope.get("path_params", {}).get("server", "")
-        session_manager = self.per_server.get(server)
-        if session_manager is None:
-            response = JSONResponse(
-                {"error": f"unknown server '{server}'", "servers": self._registry.server_names()}, status_code=404
-            )
-            await response(scope, receive, send)
-            return
-        await self._handle(session_manager, scope, receive, send)
 
 
 __all__ = ["McpEndpoints", "UnknownServerError", "build_mcp_server"]

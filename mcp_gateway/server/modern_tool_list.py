@@ -51,10 +51,10 @@ from starlette.types import Scope, Send
 
 from mcp_gateway.auth.principal import principal_of
 from mcp_gateway.registry import Registry, UnknownServerError
+from mcp_gateway.server.wire_gates import plain_listing_request
 
 __all__ = ["ModernToolList", "is_modern_request", "modern_answer_bytes"]
 
-_KEPT_PARAMS = frozenset({"cursor", "_meta"})
 _VERSION_HEADER = MCP_PROTOCOL_VERSION_HEADER.lower().encode()
 _PLACEHOLDER_PREFIX = '{"jsonrpc":"2.0","id":0,"result":'
 
@@ -146,21 +146,8 @@ async def _no_receive() -> Any:  # pragma: no cover - a plain Response never rea
 
 def _listing_request(body: bytes) -> dict[str, Any] | None:
     """The decoded body when it is one plain `tools/list` request the SDK's request model accepts, or None."""
-    try:
-        message = json.loads(body)
-    except (ValueError, RecursionError, UnicodeDecodeError):
-        return None
-    if not isinstance(message, dict) or message.get("method") != "tools/list" or message.get("jsonrpc") != "2.0":
-        return None
-    if not {"jsonrpc", "id", "method", "params"}.issuperset(message):
-        return None
-    request_id = message.get("id")
-    if isinstance(request_id, bool) or not isinstance(request_id, int | str):
-        return None  # the SDK's model would coerce some ids (1.0 -> 1): its answer, then
-    params = message.get("params", {})
-    if not isinstance(params, dict) or not _KEPT_PARAMS.issuperset(params):
-        return None
-    if not isinstance(params.get("cursor"), str | None):
+    message = plain_listing_request(body)
+    if message is None:
         return None
     try:
         JSONRPCRequest.model_validate(message)

@@ -20,11 +20,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from mcp.server.context import CallNext, HandlerResult, ServerMiddleware, ServerRequestContext
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mcp_gateway.registry import Registry
 
-__all__ = ["IDENTITY_METHODS", "StartedRequests", "StartedRoutes"]
+__all__ = ["IDENTITY_METHODS", "StartedRequests", "waits_for_start"]
 
 IDENTITY_METHODS = frozenset({"initialize", "server/discover"})
 """Requests answered with the endpoint's identity and capabilities."""
@@ -48,16 +47,7 @@ class StartedRequests(ServerMiddleware[Any]):
         return await call_next(ctx)
 
 
-class StartedRoutes:
-    """ASGI middleware holding HTTP requests outside the MCP endpoints until every server has started."""
-
-    def __init__(self, app: ASGIApp, registry: Registry) -> None:
-        self._app = app
-        self._registry = registry
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            path: str = scope.get("path", "")
-            if not (path.startswith(_UNGATED_PATHS) or path == "/mcp" or path.startswith("/mcp/")):
-                await self._registry.wait_started()
-        await self._app(scope, receive, send)
+def waits_for_start(path: str) -> bool:
+    """Whether an HTTP request outside the MCP endpoints waits until every server has started (the routes that
+    report state answer at once; the MCP endpoints wait per request, `StartedRequests`)."""
+    return not (path.startswith(_UNGATED_PATHS) or path == "/mcp" or path.startswith("/mcp/"))

@@ -35,7 +35,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import anyio
 import mcp_types as types
@@ -48,15 +48,15 @@ from mcp.server.transport_security import TransportSecurityMiddleware, Transport
 from mcp.shared.exceptions import MCPError
 from mcp.shared.inbound import (
     ERROR_CODE_HTTP_STATUS,
-    MCP_PARAM_HEADER_PREFIX,
     MCP_PROTOCOL_VERSION_HEADER,
+    X_MCP_HEADER_KEY,
     InboundLadderRejection,
     classify_inbound_request,
     find_duplicated_routing_header,
     validate_mcp_param_headers,
 )
 from mcp.shared.jsonrpc_dispatcher import progress_token_from_params
-from mcp_types import CORE_RESULT_TYPES, SERVER_INFO_META_KEY, JSONRPCError, JSONRPCRequest, JSONRPCResponse
+from mcp_types import CORE_RESULT_TYPES, SERVER_INFO_META_KEY, JSONRPCError, JSONRPCRequest, RequestId
 from mcp_types import methods as sdk_methods
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import BaseModel, ValidationError
@@ -84,7 +84,6 @@ Onward = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _METHOD = "tools/call"
 _VERSION_HEADER = MCP_PROTOCOL_VERSION_HEADER.lower().encode()
-_PARAM_PREFIX = MCP_PARAM_HEADER_PREFIX.lower()
 _GATEWAY_MIDDLEWARE = (StartedRequests, ToolListAnswers, InitializeStash)
 """The server middleware whose effect on a tool call is done here (waiting for the start); any other (the SDK's
 tracing) sends the call to the SDK."""
@@ -99,6 +98,7 @@ class ToolCallWire:
         self._registry = registry
         self._calls = calls
         self._security: tuple[TransportSecuritySettings | None, TransportSecurityMiddleware] | None = None
+        self._annotated = _AnnotatedSchemas()
 
     async def handle(
         self, manager: StreamableHTTPSessionManager, scope: Scope, receive: Receive, send: Send, onward: Onward
@@ -121,7 +121,7 @@ class ToolCallWire:
 
     async def _answering(
         self, manager: StreamableHTTPSessionManager, scope: Scope, body: bytes
-    ) -> Callable[[], Awaitable[JSONRPCResponse | JSONRPCError]] | None:
+    ) -> Callable[[], Awaitable[_Answer]] | None:
         """The call to make and answer, once every check the SDK would make has passed; else None."""
         server = manager.app
         if not isinstance(server, Server) or not self._plain(server):
@@ -140,9 +140,14 @@ class ToolCallWire:
         except (ValueError, RecursionError):  # ValidationError is a ValueError
             return None
         headers = request.headers
-        if find_duplicated_routing_header(headers.items()) is not None:
+        pairs = headers.items()
+        if find_duplicated_routing_header(pairs) is not None:
             return None
-        verdict = classify_inbound_request(decoded, headers=dict(headers))
+        # As `dict(headers)` (the first of repeated names wins), without a scan of every header per name.
+        first_values: dict[str, str] = {}
+        for name, value in pairs:
+            first_values.setdefault(name, value)
+        verdict = classify_inbound_request(decoded, headers=first_values)
         if isinstance(verdict, InboundLadderRejection) or progress_token_from_params(call.params) is not None:
             return None
         version = verdict.protocol_version
@@ -157,14 +162,14 @@ class ToolCallWire:
         except MCPError:
             return None
         raw_arguments = (call.params or {}).get("arguments") or {}
-        param_headers = raw_arguments or any(name.startswith(_PARAM_PREFIX) for name in headers)
-        if param_headers and validate_mcp_param_headers(tool.definition.input_schema, raw_arguments, headers):
+        schema = tool.definition.input_schema
+        if self._annotated.declares(schema) and validate_mcp_param_headers(schema, raw_arguments, headers):
             return None
         arguments = dict(params.arguments or {})
         relayed = self._calls.relayed(tool)
         credentials = credentials_of(scope) if relayed is None else {}
 
-        async def answer() -> JSONRPCResponse | JSONRPCError:
+        async def answer() -> _Answer:
             try:
                 await self._registry.wait_started()
                 if relayed is None:
@@ -173,14 +178,15 @@ class ToolCallWire:
                     result = await self._calls.relay(params.name, arguments, _plain_relay(params, call.params))
                 shaped = _shaped(server, version, result)
             except Exception as error:
-                return JSONRPCError(jsonrpc="2.0", id=call.id, error=modern_error_data(error))
-            return JSONRPCResponse(jsonrpc="2.0", id=call.id, result=shaped)
+                return _error_answer(JSONRPCError(jsonrpc="2.0", id=call.id, error=modern_error_data(error)))
+            return _Answer(200, _encoded_result(call.id, shaped))
 
         return answer
 
     def _plain(self, server: Server[Any]) -> bool:
+        # Exact types: a subclass could do more than the gateway's own layers (and an ABC's isinstance is slow).
         return server.cache_hints.get(_METHOD) is None and all(
-            isinstance(layer, _GATEWAY_MIDDLEWARE) for layer in server.middleware
+            type(layer) in _GATEWAY_MIDDLEWARE for layer in server.middleware
         )
 
     def _security_of(self, manager: StreamableHTTPSessionManager) -> TransportSecurityMiddleware:
@@ -226,28 +232,36 @@ def _shaped(server: Server[Any], version: str, result: BaseModel) -> dict[str, A
     return dumped
 
 
-def _encoded(message: JSONRPCResponse | JSONRPCError) -> bytes:
-    # As the SDK's modern entry encodes it (json.dumps of the model's dump), so the bytes are the same.
-    return json.dumps(message.model_dump(mode="json", by_alias=True, exclude_none=True), separators=(",", ":")).encode()
+class _Answer(NamedTuple):
+    """An answer as it goes on the wire: its HTTP status and JSON-RPC message."""
+
+    status: int
+    body: bytes
 
 
-def _status(message: JSONRPCResponse | JSONRPCError) -> int:
-    return ERROR_CODE_HTTP_STATUS.get(message.error.code, 200) if isinstance(message, JSONRPCError) else 200
+def _encoded_result(request_id: RequestId, result: dict[str, Any]) -> bytes:
+    # The SDK's modern entry encodes `JSONRPCResponse(...).model_dump(mode="json", by_alias=True, exclude_none=True)`
+    # with json.dumps: the model's three fields in this order, and the result (already its wire form) as it is
+    # (tests/unit/test_tool_call_wire.py compares the bytes).
+    message = {"jsonrpc": "2.0", "id": request_id, "result": result}
+    return json.dumps(message, separators=(",", ":")).encode()
 
 
-async def _write_json(message: JSONRPCResponse | JSONRPCError, send: Send) -> None:
-    body = _encoded(message)
-    headers = [(b"content-length", str(len(body)).encode()), *_JSON_HEADERS]
-    await send({"type": "http.response.start", "status": _status(message), "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+def _error_answer(message: JSONRPCError) -> _Answer:
+    body = json.dumps(message.model_dump(mode="json", by_alias=True, exclude_none=True), separators=(",", ":"))
+    return _Answer(ERROR_CODE_HTTP_STATUS.get(message.error.code, 200), body.encode())
 
 
-async def _write_deferring_stream(
-    answering: Callable[[], Awaitable[JSONRPCResponse | JSONRPCError]], receive: Receive, send: Send
-) -> None:
+async def _write_json(answer: _Answer, send: Send) -> None:
+    headers = [(b"content-length", str(len(answer.body)).encode()), *_JSON_HEADERS]
+    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+    await send({"type": "http.response.body", "body": answer.body})
+
+
+async def _write_deferring_stream(answering: Callable[[], Awaitable[_Answer]], receive: Receive, send: Send) -> None:
     """The SDK's event-stream mode: JSON if the answer comes within its keep-alive interval, else an event stream
     opened then and pinged at that interval until the answer comes; a client that goes away cancels the call."""
-    answered: list[JSONRPCResponse | JSONRPCError] = []
+    answered: list[_Answer] = []
     streaming = False
     async with anyio.create_task_group() as task_group:
 
@@ -270,7 +284,31 @@ async def _write_deferring_stream(
     if not answered:
         return
     if streaming:
-        event = b"event: message\r\ndata: " + _encoded(answered[0]) + b"\r\n\r\n"
+        event = b"event: message\r\ndata: " + answered[0].body + b"\r\n\r\n"
         await send({"type": "http.response.body", "body": event, "more_body": False})
     else:
         await _write_json(answered[0], send)
+
+
+class _AnnotatedSchemas:
+    """Which input schemas mention `x-mcp-header`. Only those can make the SDK refuse a call for its `Mcp-Param-*`
+    headers (without an annotation its check passes whatever the headers say), so only those are walked per call;
+    the answer is kept per schema object (the registry's, alive until it is rebuilt)."""
+
+    _LIMIT = 4096
+
+    def __init__(self) -> None:
+        self._known: dict[int, tuple[Mapping[str, Any], bool]] = {}
+
+    def declares(self, schema: Mapping[str, Any]) -> bool:
+        known = self._known.get(id(schema))
+        if known is not None and known[0] is schema:
+            return known[1]
+        try:
+            declares = X_MCP_HEADER_KEY in json.dumps(schema)
+        except (TypeError, ValueError, RecursionError):
+            declares = True  # the SDK's own walk decides
+        if len(self._known) >= self._LIMIT:
+            self._known.clear()  # tools of registries rebuilt since
+        self._known[id(schema)] = (schema, declares)
+        return declares

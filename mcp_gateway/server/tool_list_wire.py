@@ -23,7 +23,6 @@ Modern-era requests are answered by server/modern_tool_list.py; other stateless 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Container, Hashable
 from typing import Any
 
@@ -41,11 +40,17 @@ from starlette.types import Message, Receive, Scope, Send
 from mcp_gateway.auth.principal import principal_of
 from mcp_gateway.registry import Registry, UnknownServerError
 from mcp_gateway.server.modern_tool_list import ModernToolList, is_modern_request
-from mcp_gateway.server.wire_gates import holding_session, is_json_content, replaying, small_body, write_answer
+from mcp_gateway.server.wire_gates import (
+    holding_session,
+    is_json_content,
+    plain_listing_request,
+    replaying,
+    small_body,
+    write_answer,
+)
 
 __all__ = ["InitializeStash", "ListedSessions", "ToolListWire"]
 
-_KEPT_PARAMS = frozenset({"cursor", "_meta"})
 _SESSION_HEADER = MCP_SESSION_ID_HEADER.encode()
 _SESSION_SCOPE_KEY = "mcp_gateway.initialized_session"
 
@@ -193,21 +198,7 @@ class ToolListWire:
 
 def _listing_request(body: bytes) -> tuple[int | str, str | None] | None:
     """(id, cursor) of a body that is one plain `tools/list` request, or None."""
-    try:
-        message = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    message = plain_listing_request(body)
+    if message is None:
         return None
-    if not isinstance(message, dict) or message.get("method") != "tools/list" or message.get("jsonrpc") != "2.0":
-        return None
-    if not {"jsonrpc", "id", "method", "params"}.issuperset(message):
-        return None
-    request_id = message.get("id")
-    if isinstance(request_id, bool) or not isinstance(request_id, int | str):
-        return None
-    params = message.get("params", {})
-    if not isinstance(params, dict) or not _KEPT_PARAMS.issuperset(params):
-        return None
-    cursor = params.get("cursor")
-    if not isinstance(cursor, str | None) or not isinstance(params.get("_meta", {}), dict):
-        return None
-    return request_id, cursor
+    return message["id"], message.get("params", {}).get("cursor")

@@ -6,6 +6,7 @@ Used by server/tool_list_wire.py (repeated handshake-era listings) and every oth
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -18,7 +19,15 @@ from mcp.server.streamable_http import (
 )
 from starlette.types import Message, Receive, Scope, Send
 
-__all__ = ["MAX_BODY_BYTES", "holding_session", "is_json_content", "replaying", "small_body", "write_answer"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "holding_session",
+    "is_json_content",
+    "plain_listing_request",
+    "replaying",
+    "small_body",
+    "write_answer",
+]
 
 MAX_BODY_BYTES = 4096
 """A `tools/list` request is a few hundred bytes; anything bigger (or of unknown length) goes to the SDK unread."""
@@ -31,6 +40,8 @@ _SSE_HEADERS = [
 ]
 """What the SDK's event-stream answer carries (its own headers and sse-starlette's), besides the session id."""
 _JSON_HEADERS = [(b"content-type", CONTENT_TYPE_JSON.encode())]
+_LISTING_KEYS = frozenset({"jsonrpc", "id", "method", "params"})
+_LISTING_PARAMS = frozenset({"cursor", "_meta"})
 
 
 async def small_body(scope: Scope, receive: Receive) -> bytes | None:
@@ -61,6 +72,28 @@ def replaying(body: bytes, receive: Receive) -> Receive:
         return await receive()
 
     return replay
+
+
+def plain_listing_request(body: bytes) -> dict[str, Any] | None:
+    """The decoded body when it is one plain JSON-RPC `tools/list` request (params at most a string `cursor` and a
+    `_meta` object, an integer or string id), or None: then the SDK reads the body and answers itself."""
+    try:
+        message = json.loads(body)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError; RecursionError: nested too deep
+        return None
+    if not isinstance(message, dict) or message.get("method") != "tools/list" or message.get("jsonrpc") != "2.0":
+        return None
+    if not _LISTING_KEYS.issuperset(message):
+        return None
+    request_id = message.get("id")
+    if isinstance(request_id, bool) or not isinstance(request_id, int | str):
+        return None  # the SDK's model would coerce some ids (1.0 -> 1): its answer, then
+    params = message.get("params", {})
+    if not isinstance(params, dict) or not _LISTING_PARAMS.issuperset(params):
+        return None
+    if not isinstance(params.get("cursor"), str | None) or not isinstance(params.get("_meta", {}), dict):
+        return None
+    return message
 
 
 def is_json_content(content_type: str) -> bool:

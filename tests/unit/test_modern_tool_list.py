@@ -13,7 +13,7 @@ import pytest
 
 from mcp_gateway.http import httpx
 from mcp_gateway.server.wire_gates import MAX_BODY_BYTES
-from tests.unit.test_tool_list_wire import READER, TOOLS, Gateway, running_gateway
+from tests.unit.test_tool_list_wire import READER, TOOLS, Gateway, nested_listing, running_gateway
 
 pytestmark = pytest.mark.anyio
 
@@ -178,3 +178,12 @@ async def test_with_tracing_on_every_listing_goes_through_the_sdk() -> None:
         traced = await post(gateway, listing())
         assert len(gateway.reached_sdk) == 2
     assert traced.status_code == 200
+
+
+async def test_a_body_nested_too_deep_goes_to_the_sdk() -> None:
+    async with running_gateway() as gateway:
+        await post(gateway, listing())
+        before = len(gateway.reached_sdk)
+        answered = await gateway.http.post("/mcp", content=nested_listing(1500), headers=HEADERS)
+        assert len(gateway.reached_sdk) == before + 1
+    assert answered.status_code < 500

@@ -218,6 +218,17 @@ async def test_param_headers_are_checked_as_the_sdk_checks_them() -> None:
     assert disagreeing.status_code == missing.status_code == 400
 
 
+async def test_param_headers_of_a_tool_without_annotations_are_answered_here_as_the_sdk_answers_them() -> None:
+    async with running_gateway() as gateway:
+        lean = await gateway.call("/mcp/api", "echo", {"text": "x"}, request_id="call-2", **{"Mcp-Param-Text": "y"})
+        assert gateway.reached_sdk == []
+        sdk = await gateway.call("/mcp/api", "echo", {"text": "x"}, request_id="call-2", through_sdk=True,
+                                 **{"Mcp-Param-Text": "y"})
+        assert [body["method"] for body in gateway.reached_sdk] == ["tools/call"]
+    assert lean.status_code == sdk.status_code == 200
+    assert lean.content == sdk.content
+
+
 @pytest.mark.parametrize(
     ("params", "principal"),
     [

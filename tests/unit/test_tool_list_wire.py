@@ -20,7 +20,7 @@ from mcp_gateway.auth.principal import Principal, bind_principal
 from mcp_gateway.http import httpx
 from mcp_gateway.registry import ToolFilter
 from mcp_gateway.server.mcp import McpEndpoints
-from mcp_gateway.server.wire_gates import MAX_BODY_BYTES
+from mcp_gateway.server.wire_gates import MAX_BODY_BYTES, plain_listing_request
 from tests.unit.test_registry import InMemoryUpstream, make_registry
 
 pytestmark = pytest.mark.anyio
@@ -80,7 +80,10 @@ async def running_gateway(*, stateless: bool = False) -> AsyncIterator[Gateway]:
             if not message.get("more_body"):
                 break
         if body.strip():
-            gateway.reached_sdk.append(json.loads(body))
+            try:
+                gateway.reached_sdk.append(json.loads(body))
+            except (ValueError, RecursionError):
+                gateway.reached_sdk.append({"unparsed": body.decode("latin-1")})
         replayed = [body]
 
         async def replay() -> dict[str, Any]:
@@ -199,5 +202,31 @@ async def test_anything_but_a_plain_listing_the_sdk_answered_goes_to_the_sdk(bod
         await gateway.list_page(session)
         before = len(gateway.reached_sdk)
         answered = await gateway.http.post("/mcp", content=json.dumps(body).encode(), headers=session)
+        assert len(gateway.reached_sdk) == before + 1
+    assert answered.status_code < 500
+
+
+def nested_listing(depth: int) -> bytes:
+    """A `tools/list` request whose `_meta` nests arrays `depth` deep: small enough for the wire to read, too deep
+    for Python's JSON decoder (its recursion limit)."""
+    head = b'{"jsonrpc":"2.0","id":9,"method":"tools/list","params":{"_meta":{"x":'
+    return head + b"[" * depth + b"]" * depth + b"}}}"
+
+
+def test_a_body_nested_too_deep_is_no_plain_listing() -> None:
+    body = nested_listing(1500)
+    assert len(body) <= MAX_BODY_BYTES
+    with pytest.raises(RecursionError):
+        json.loads(body)
+    assert plain_listing_request(body) is None
+    assert plain_listing_request(nested_listing(3)) is not None
+
+
+async def test_a_body_nested_too_deep_goes_to_the_sdk() -> None:
+    async with running_gateway() as gateway:
+        session = await gateway.open_session()
+        await gateway.list_page(session)
+        before = len(gateway.reached_sdk)
+        answered = await gateway.http.post("/mcp", content=nested_listing(1500), headers=session)
         assert len(gateway.reached_sdk) == before + 1
     assert answered.status_code < 500
