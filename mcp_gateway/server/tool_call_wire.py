@@ -32,12 +32,13 @@ with pings, and a client that disconnects cancels the call. tests/unit/test_tool
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, NamedTuple
 
-import anyio
 import mcp_types as types
 from mcp.server import _streamable_http_modern as sdk_modern
 from mcp.server.lowlevel import Server
@@ -260,34 +261,64 @@ async def _write_json(answer: _Answer, send: Send) -> None:
 
 async def _write_deferring_stream(answering: Callable[[], Awaitable[_Answer]], receive: Receive, send: Send) -> None:
     """The SDK's event-stream mode: JSON if the answer comes within its keep-alive interval, else an event stream
-    opened then and pinged at that interval until the answer comes; a client that goes away cancels the call."""
-    answered: list[_Answer] = []
-    streaming = False
-    async with anyio.create_task_group() as task_group:
+    opened then and pinged at that interval until the answer comes; a client that goes away cancels the call.
 
-        async def keep_alive() -> None:
-            nonlocal streaming
-            while True:
-                with anyio.move_on_after(sdk_modern._SSE_PING_INTERVAL):
-                    while (await receive()).get("type") != "http.disconnect":
-                        pass
-                    task_group.cancel_scope.cancel()
-                    return
-                if not streaming:
-                    await send({"type": "http.response.start", "status": 200, "headers": sdk_modern._SSE_HEADERS})
-                    streaming = True
-                await send({"type": "http.response.body", "body": _PING, "more_body": True})
-
-        task_group.start_soon(keep_alive)
-        answered.append(await answering())
-        task_group.cancel_scope.cancel()
-    if not answered:
+    The call runs in this task and the client is watched from a plain asyncio task beside it (the gateway runs on
+    asyncio): an anyio task group per call, its cancel scopes and their backend look-ups were ~13% of the gateway's
+    CPU on this path (benchmarks/peers.py --profile, c=32), for a watcher that almost never acts."""
+    caller = asyncio.current_task()
+    assert caller is not None, "called from a task"
+    keep_alive = _KeepAlive(receive, send, caller)
+    watcher = asyncio.get_running_loop().create_task(keep_alive.watch())
+    try:
+        answer = await answering()
+    except asyncio.CancelledError:
+        watcher.cancel()
+        # The watcher's own cancel ends here (the client is gone); any other cancel goes on.
+        if keep_alive.disconnected and caller.uncancel() == 0:
+            return
+        raise
+    watcher.cancel()
+    if keep_alive.disconnected:
+        caller.uncancel()  # the call ended before the watcher's cancel reached it: the client is gone all the same
         return
-    if streaming:
-        event = b"event: message\r\ndata: " + answered[0].body + b"\r\n\r\n"
-        await send({"type": "http.response.body", "body": event, "more_body": False})
-    else:
-        await _write_json(answered[0], send)
+    if not keep_alive.streaming:
+        # Not a byte sent yet: the watcher waits on `receive`, and its cancel needs no waiting for.
+        await _write_json(answer, send)
+        return
+    with contextlib.suppress(asyncio.CancelledError):
+        await watcher  # a ping being written ends first
+    event = b"event: message\r\ndata: " + answer.body + b"\r\n\r\n"
+    await send({"type": "http.response.body", "body": event, "more_body": False})
+
+
+class _KeepAlive:
+    """The watch on a call's client while the call runs: cancels the call when the client disconnects, and once
+    the call outlasts the SDK's keep-alive interval, opens the event stream and pings it at that interval."""
+
+    def __init__(self, receive: Receive, send: Send, caller: asyncio.Task[Any]) -> None:
+        self._receive = receive
+        self._send = send
+        self._caller = caller
+        self.streaming = False
+        self.disconnected = False
+
+    async def watch(self) -> None:
+        while True:
+            try:
+                async with asyncio.timeout(sdk_modern._SSE_PING_INTERVAL):
+                    while (await self._receive()).get("type") != "http.disconnect":
+                        pass
+            except TimeoutError:
+                if not self.streaming:
+                    self.streaming = True  # before the first send: from here the answer waits for this task
+                    await self._send({"type": "http.response.start", "status": 200,
+                                      "headers": sdk_modern._SSE_HEADERS})
+                await self._send({"type": "http.response.body", "body": _PING, "more_body": True})
+            else:
+                self.disconnected = True
+                self._caller.cancel()
+                return
 
 
 class _AnnotatedSchemas:

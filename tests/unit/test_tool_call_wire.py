@@ -7,7 +7,7 @@ reach it. A request is sent to the SDK itself by padding its body past what the 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,6 +44,7 @@ class ToolsUpstream(InMemoryUpstream):
     def __init__(self) -> None:
         super().__init__("api", ["echo", "fails", "structured", "boom", "slow", "routed"])
         self.release = anyio.Event()
+        self.cancelled = anyio.Event()
 
     def tools(self) -> list[types.Tool]:
         echo_schema = {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}
@@ -70,7 +71,11 @@ class ToolsUpstream(InMemoryUpstream):
         if name == "routed":
             return types.CallToolResult(content=[types.TextContent(text=arguments["region"])])
         if name == "slow":
-            await self.release.wait()
+            try:
+                await self.release.wait()
+            except anyio.get_cancelled_exc_class():
+                self.cancelled.set()
+                raise
             return types.CallToolResult(content=[types.TextContent(text="late")])
         raise RuntimeError("secret-token-123 leaked?")
 
@@ -81,6 +86,7 @@ class Gateway:
     upstream: ToolsUpstream
     reached_sdk: list[dict[str, Any]] = field(default_factory=list)
     principal: Principal | None = None
+    app: Callable[[Scope, Receive, Send], Awaitable[None]] | None = None
 
     async def call(self, path: str, name: str, arguments: dict[str, Any] | None = None, *, through_sdk: bool = False,
                    request_id: int | str = 7, body: dict[str, Any] | None = None, **headers: str) -> httpx.Response:
@@ -141,6 +147,7 @@ async def running_gateway(*, json_responses: bool = False) -> AsyncIterator[Gate
         watch(endpoints.gateway)
         watch(endpoints.per_server["api"])
         gateway.http = http
+        gateway.app = asgi
         yield gateway
 
 
@@ -277,3 +284,39 @@ async def test_a_call_that_outlasts_the_keep_alive_interval_becomes_a_pinged_eve
     assert answer.text.startswith(": ping\r\n\r\n")
     event = answer.text.rsplit("event: message\r\ndata: ", 1)[1]
     assert json.loads(event)["result"]["content"][0]["text"] == "late"
+
+
+async def test_a_client_that_disconnects_cancels_its_call() -> None:
+    async with running_gateway() as gateway:
+        assert gateway.app is not None
+        params = {"name": "slow", "arguments": {}, "_meta": META}
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params}).encode()
+        headers = {**HEADERS, "Mcp-Method": "tools/call", "Mcp-Name": "slow", "Host": "127.0.0.1",
+                   "Content-Length": str(len(body))}
+        scope = {"type": "http", "http_version": "1.1", "method": "POST", "scheme": "http", "path": "/mcp/api",
+                 "raw_path": b"/mcp/api", "root_path": "", "query_string": b"", "server": ("127.0.0.1", 80),
+                 "client": ("127.0.0.1", 50000),
+                 "headers": [(name.lower().encode(), value.encode()) for name, value in headers.items()]}
+        unread = [{"type": "http.request", "body": body, "more_body": False}]
+        gone = anyio.Event()
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            if unread:
+                return unread.pop()
+            await gone.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as task_group:
+                task_group.start_soon(gateway.app, scope, receive, send)
+                while not gateway.upstream.calls:
+                    await anyio.sleep(0.01)
+                gone.set()
+                await gateway.upstream.cancelled.wait()
+        assert gateway.upstream.calls == [("slow", {})]
+        assert sent == []
+        assert gateway.reached_sdk == []
