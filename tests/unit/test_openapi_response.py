@@ -294,3 +294,35 @@ async def test_invoke_against_a_real_server() -> None:
         "cookies": {"sid": ""},
         "form": [["meta[k]", "1"], ["draft", "false"]],
     }
+
+
+class TestCharset:
+    """The body's text is decoded as httpx2 decodes it, whether or not Content-Type names a charset."""
+
+    BODY = "Grüße, 東京".encode()
+
+    @pytest.mark.parametrize(
+        "content_type",
+        [
+            "text/plain",
+            "text/plain; charset=latin-1",
+            "text/plain; CHARSET=\"iso-8859-1\"",
+            "text/plain; charset=no-such-codec",
+            "application/json; charset=utf-8",
+            "text/plain; format=flowed",
+        ],
+    )
+    def test_text_matches_httpx(self, content_type: str) -> None:
+        body = b'"' + self.BODY + b'"' if "json" in content_type else self.BODY
+        expected = response(content=body, headers={"content-type": content_type}).text
+        assert only_text(to_call_result(response(content=body, headers={"content-type": content_type}))) == expected
+
+    def test_default_encoding_of_a_response_without_charset_still_applies(self) -> None:
+        latin = response(content="café".encode("latin-1"), headers={"content-type": "text/plain"},
+                         default_encoding="latin-1")
+        assert only_text(to_call_result(latin)) == "café"
+
+    def test_error_excerpt_is_decoded_alike(self) -> None:
+        failed = response(500, content="Fehler: ü".encode("latin-1"),
+                          headers={"content-type": "text/plain; charset=latin-1"})
+        assert "Fehler: ü" in only_text(to_call_result(failed))
