@@ -20,13 +20,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack, ExitStack
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import anyio
@@ -35,77 +31,28 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from mcp import Client  # noqa: E402
-
-from benchmarks.gateway_calls import item_arguments, percentile, process_cpu_seconds  # noqa: E402
+from benchmarks.interleaved import (  # noqa: E402
+    CALL_TIMEOUT_SECONDS,
+    Call,
+    Target,
+    arguments,
+    interleaved_rounds,
+    mcp_calls,
+    report,
+)
 from benchmarks.peers import SERVERS_SCRIPT, gateway_args, pin, python_process, started  # noqa: E402
-from benchmarks.peers_report import load_average  # noqa: E402
 from mcp_gateway.http import httpx  # noqa: E402
 from tests.e2e.gateway_process import LOOPBACK, free_port, http_ready, port_ready, write_config  # noqa: E402
 
-TOOL = "getItem"
-MODERN = "2026-07-28"
-CLIENTS = ("raw", "official")
-CALL_TIMEOUT_SECONDS = 30.0
-WARM_CALLS = 20
-
-
-@dataclass
-class Target:
-    name: str
-    url: str
-    pid: int
-    latencies: dict[str, list[float]] = field(default_factory=lambda: {client: [] for client in CLIENTS})
-    cpu_ms_per_call: float | None = None
-
-    def p50_ms(self, client: str) -> float:
-        return percentile(self.latencies[client], 0.5) * 1000
-
-
-def raw_body(sequence: int) -> dict[str, object]:
-    meta = {"io.modelcontextprotocol/protocolVersion": MODERN, "io.modelcontextprotocol/clientCapabilities": {}}
-    return {"jsonrpc": "2.0", "id": sequence, "method": "tools/call",
-            "params": {"name": TOOL, "arguments": item_arguments(sequence), "_meta": meta}}
-
-
-RAW_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json",
-               "mcp-protocol-version": MODERN, "mcp-method": "tools/call", "mcp-name": TOOL}
-
 
 async def measure(targets: list[Target], calls: int) -> None:
-    """`calls` rounds; each round calls every target once per client, in an order that rotates every round."""
+    """Every target (the floor and the gateways in front of it) called by both clients, in interleaved rounds."""
     async with AsyncExitStack() as stack:
         http = await stack.enter_async_context(httpx.AsyncClient(timeout=CALL_TIMEOUT_SECONDS))
-        steps: list[tuple[Target, str, Callable[[int], Awaitable[None]]]] = []
+        steps: list[tuple[Target, str, Call]] = []
         for target in targets:
-            client = await stack.enter_async_context(
-                Client(target.url, read_timeout_seconds=CALL_TIMEOUT_SECONDS, cache=None)
-            )
-
-            async def raw(sequence: int, url: str = target.url) -> None:
-                response = await http.post(url, json=raw_body(sequence), headers=RAW_HEADERS)
-                if response.status_code != 200 or '"result"' not in response.text:
-                    raise RuntimeError(f"{url}: HTTP {response.status_code}: {response.text[:300]}")
-
-            async def official(sequence: int, client: Client = client, url: str = target.url) -> None:
-                if (await client.call_tool(TOOL, item_arguments(sequence))).is_error:
-                    raise RuntimeError(f"{url}: the tool call failed")
-
-            steps += [(target, "raw", raw), (target, "official", official)]
-        for sequence in range(WARM_CALLS):
-            for _, _, call in steps:
-                await call(sequence)
-        cpu_before = [process_cpu_seconds(target.pid) for target in targets]
-        for sequence in range(calls):
-            shift = sequence % len(steps)
-            for target, client_name, call in steps[shift:] + steps[:shift]:
-                started_at = time.perf_counter()
-                await call(sequence)
-                target.latencies[client_name].append(time.perf_counter() - started_at)
-        for target, before in zip(targets, cpu_before, strict=True):
-            after = process_cpu_seconds(target.pid)
-            if before is not None and after is not None:
-                target.cpu_ms_per_call = (after - before) * 1000 / (calls * len(CLIENTS))
+            steps += [(target, name, call) for name, call in await mcp_calls(stack, http, target)]
+        await interleaved_rounds(targets, steps, calls)
 
 
 def run_once(args: argparse.Namespace) -> list[Target]:
@@ -145,56 +92,9 @@ def run_once(args: argparse.Namespace) -> list[Target]:
         return targets
 
 
-def fmt(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}"
-
-
-def median(values: list[float]) -> float | None:
-    return statistics.median(values) if values else None
-
-
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--calls", type=int, default=400, help="rounds per repetition (each calls every target "
-                        "once per client)")
-    parser.add_argument("--repetitions", type=int, default=3)
-    parser.add_argument("--baseline-repo", type=Path, help="a checkout whose gateway is measured too (e.g. main)")
-    args = parser.parse_args()
-    print(f"before: {load_average()}", flush=True)
-    p50s: dict[tuple[str, str], list[float]] = {}
-    adds: dict[tuple[str, str], list[float]] = {}
-    cpu: dict[str, list[float]] = {}
-    names: list[str] = []
-    for repetition in range(args.repetitions):
-        targets = run_once(args)
-        names = [target.name for target in targets]
-        floor = targets[0]
-        line = [f"[{repetition + 1}/{args.repetitions}]"]
-        for target in targets:
-            for client in CLIENTS:
-                p50s.setdefault((target.name, client), []).append(target.p50_ms(client))
-                if target is not floor:
-                    adds.setdefault((target.name, client), []).append(target.p50_ms(client) - floor.p50_ms(client))
-            if target is not floor and target.cpu_ms_per_call is not None:
-                cpu.setdefault(target.name, []).append(target.cpu_ms_per_call)
-            line.append(f"{target.name} p50 raw {target.p50_ms('raw'):.2f} official {target.p50_ms('official'):.2f} "
-                        f"CPU {fmt(target.cpu_ms_per_call if target is not floor else None)};")
-        print(" ".join(line), load_average(), flush=True)
-
-    print(f"\nc=1, {args.calls} interleaved rounds x {args.repetitions} repetitions, medians "
-          "(gateways alone on core 0; floor, API and client on core 1)")
-    print(f"{'target':<10} {'raw p50 ms':>10} {'official p50 ms':>15} {'adds raw':>9} {'adds official':>13} "
-          f"{'CPU ms/call':>11}")
-    for name in names:
-        print(f"{name:<10} {fmt(median(p50s[(name, 'raw')])):>10} {fmt(median(p50s[(name, 'official')])):>15} "
-              f"{fmt(median(adds.get((name, 'raw'), []))):>9} {fmt(median(adds.get((name, 'official'), []))):>13} "
-              f"{fmt(median(cpu.get(name, []))):>11}")
-    gateway_cpu, baseline_cpu = median(cpu.get("gateway", [])), median(cpu.get("baseline", []))
-    if gateway_cpu and baseline_cpu:
-        print(f"gateway CPU per call: {baseline_cpu / gateway_cpu:.2f}x less than the baseline's")
-    print("target (issue 15): the gateway adds < 2 ms p50 over calling the floor directly")
-    print(load_average())
-    return 0
+    return report(arguments(__doc__), run_once, "gateways alone on core 0; floor, API and client on core 1",
+                  "target (issue 15): the gateway adds < 2 ms p50 over calling the floor directly")
 
 
 if __name__ == "__main__":
