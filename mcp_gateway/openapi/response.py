@@ -90,6 +90,9 @@ def _text(response: httpx.Response) -> str | None:
     a multiple of the unit: "UTF-16 stream does not start with BOM"), with a UnicodeError that is no
     UnicodeDecodeError."""
     try:
+        if response.encoding == "utf-8":
+            # What httpx2's incremental decoder makes of a whole body, without building one per response.
+            return response.content.decode("utf-8", "replace")
         return response.text
     except UnicodeError:
         return None
