@@ -108,6 +108,8 @@ def _array(value: Sequence[Any], encode: Encoder) -> list[str]:
 def expand_path(name: str, value: Any, style: str | None, explode: bool | None) -> str:
     """The text that replaces `{name}` in a path template, for the simple, label and matrix styles."""
     style = style or "simple"
+    if style == "simple" and type(value) in _SCALARS:
+        return encode_strict(to_text(value))  # `_simple`'s last line, without its container checks
     explode = default_explode(style) if explode is None else explode
     encode = encode_strict
     if style == "simple":

@@ -19,6 +19,7 @@ from mcp_gateway.openapi.serialize import (
     encode_query_value,
     encode_strict,
     expand_pairs,
+    expand_path,
     to_text,
 )
 
@@ -53,3 +54,10 @@ def test_a_scalar_is_one_pair_in_every_pair_style(style: str | None, explode: bo
 def test_a_scalar_in_deep_object_style_is_still_refused() -> None:
     with pytest.raises(ValueShapeError):
         expand_pairs("filter", "x", "deepObject", True, encode_value=encode_query_value)
+
+
+@pytest.mark.parametrize("explode", [None, True, False])
+@given(value=st.none() | st.booleans() | st.integers() | st.floats() | texts)
+def test_a_scalar_path_value_in_simple_style_is_its_strict_encoding(explode: bool | None, value: Any) -> None:
+    assert expand_path("id", value, None, explode) == expand_path("id", value, "simple", explode)
+    assert expand_path("id", value, "simple", explode) == quote(to_text(value), safe="")
