@@ -24,7 +24,7 @@ import contextlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import mcp_types as types
 from mcp_types import SERVER_INFO_META_KEY
@@ -65,11 +65,18 @@ class WireResult:
         return types.CallToolResult.model_validate(self.wire, by_name=False)
 
     def for_output_check(self) -> types.CallToolResult:
-        """A model carrying what the SDK client's output-schema check reads (the structured content, and whether
-        the result set it), without a parse of the rest."""
-        if "structuredContent" in self.wire:
-            return types.CallToolResult.model_construct(content=[], structured_content=self.wire["structuredContent"])
-        return types.CallToolResult.model_construct(content=[])
+        """What the SDK client's output-schema check (`ClientSession.validate_tool_result`) reads of a result: its
+        structured content, and whether the result set it. Not a model: even `model_construct` cost more than the
+        walk (py-spy, c=32); tests/e2e/test_lean_calls.py runs the check on kept results, met and broken."""
+        return cast(types.CallToolResult, _OutputCheck(self.wire))
+
+
+class _OutputCheck:
+    __slots__ = ("model_fields_set", "structured_content")
+
+    def __init__(self, wire: dict[str, Any]) -> None:
+        self.structured_content = wire.get("structuredContent")
+        self.model_fields_set = {"structured_content"} if "structuredContent" in wire else set()
 
 
 class _Refused(Exception):
