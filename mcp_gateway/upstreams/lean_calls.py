@@ -9,7 +9,9 @@ pooled client, answered with JSON or a short event stream, is the whole exchange
 
 What stays the SDK's: the envelope its session stamps on every request (protocol version, client info and
 capabilities in `_meta`; `MCP-Protocol-Version`, `Mcp-Method`, `Mcp-Name`, `Mcp-Param-*` headers), the JSON-RPC
-and result types with their per-version check (mcp_types), the output-schema check of structured content, and the
+and result types with their per-version check (mcp_types; a caller that writes the result back out unchanged may
+take it as the upstream's wire dict instead, when one walk shows the check would pass it and change nothing:
+upstreams/wire_result.py), the output-schema check of structured content, and the
 HTTP client (its headers, auth, cookies and connection pool: upstreams/lean_post.py sends a plain POST on the
 client's aiohttp session only where the client's own layers would change nothing). What goes back to the SDK's
 `Client` (the same calls channel, so the outcome is what it was before this path existed), in each case before or
