@@ -206,7 +206,7 @@ RESULTS = shaped_object({"content": st.lists(BLOCKS, max_size=3), "structuredCon
                          "isError": st.booleans(), "_meta": META, "resultType": st.just("complete")})
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(RESULTS)
 def test_a_generated_result_kept_is_written_as_the_sdk_writes_it(result: dict[str, Any]) -> None:
     raw = from_upstream(result)
