@@ -12,6 +12,9 @@ $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# An editable install writes no bytecode of its own; with PYTHONDONTWRITEBYTECODE set, every start would compile
+	# the gateway's modules again (~90 ms of CPU). pip compiles an installed package (the container image) itself.
+	$(BIN)/python -m compileall -q mcp_gateway >/dev/null
 	touch $@
 
 install: $(BIN)/.installed

@@ -26,6 +26,7 @@ from mcp_gateway.config import ConfigError, load_config
 from mcp_gateway.log_format import LOG_FORMATS, configure_logging
 from mcp_gateway.openapi.conversion_cache import CACHE_DIR_VARIABLE, ConversionCache, default_cache_dir
 from mcp_gateway.openapi.loader import SpecLoadError, read_spec
+from mcp_gateway.wire_validators import defer_wire_validators
 
 if TYPE_CHECKING:
     from mcp_gateway.auth.client_credentials import TokenCaches
@@ -232,6 +233,7 @@ def _shared_state(redis_url: str | None, response_ttl_days: float) -> SharedStat
 
 
 def command_serve(args: argparse.Namespace) -> int:
+    defer_wire_validators()
     if args.workers > 1:
         from mcp_gateway.server.workers import sockets_per_worker
 
@@ -330,6 +332,7 @@ def _serve_one(
 
 
 def command_stdio(args: argparse.Namespace) -> int:
+    defer_wire_validators()
     from mcp_gateway.server.stdio import serve_stdio
 
     sock = _bind("127.0.0.1", 0)

@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar, overload
 
 import anyio
 import anyio.abc
@@ -103,7 +103,17 @@ class CallObserver(Protocol):
     def server_recovered(self, server: str) -> None: ...
 
 
-ToolRelay = Callable[[Upstream, str, dict[str, Any]], Awaitable[types.CallToolResult]]
+class RelayedResult(Protocol):
+    """What the registry reads of a relayed call's result (a `CallToolResult`, or a result a front door keeps in
+    another form to write it unchanged, upstreams/wire_result.py)."""
+
+    @property
+    def is_error(self) -> bool: ...
+
+
+Relayed = TypeVar("Relayed", bound=RelayedResult)
+
+ToolRelay = Callable[[Upstream, str, dict[str, Any]], Awaitable[Relayed]]
 """(upstream, the tool's upstream name, arguments) -> result: how a front door calls a tool it relays."""
 
 
@@ -387,9 +397,19 @@ class Registry:
             raise UnknownToolError(name)
         return found
 
+    @overload
+    async def call_tool(self, name: str, arguments: dict[str, Any], server: str | None = None) -> types.CallToolResult:
+        ...
+
+    @overload
     async def call_tool(
-        self, name: str, arguments: dict[str, Any], server: str | None = None, *, relay: ToolRelay | None = None
-    ) -> types.CallToolResult:
+        self, name: str, arguments: dict[str, Any], server: str | None = None, *, relay: ToolRelay[Relayed]
+    ) -> Relayed | types.CallToolResult: ...
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], server: str | None = None, *,
+        relay: ToolRelay[RelayedResult] | None = None,
+    ) -> RelayedResult:
         """Validate the arguments, wait for the server's call limit, and call the tool: through `relay` when a
         front door carries more than the call (progress, a client's own session), else `upstream.call_tool`."""
         observer = self.observer
@@ -414,8 +434,8 @@ class Registry:
             observer.call_finished(server_label, tool_label, outcome, time.perf_counter() - started)
 
     async def _call_tool(
-        self, name: str, arguments: dict[str, Any], server: str | None, relay: ToolRelay | None
-    ) -> tuple[types.CallToolResult, RegisteredTool | None, ToolOutcome]:
+        self, name: str, arguments: dict[str, Any], server: str | None, relay: ToolRelay[RelayedResult] | None
+    ) -> tuple[RelayedResult, RegisteredTool | None, ToolOutcome]:
         tool = self.resolve(name, server)
         problems = self._validators.problems(tool.gateway_name, tool.definition.input_schema, arguments)
         if problems:
@@ -423,7 +443,8 @@ class Registry:
                                         is_error=True), tool, "invalid_arguments"
         registered = self._servers[tool.server]
 
-        async def invoke() -> tuple[types.CallToolResult, RegisteredTool | None, ToolOutcome]:
+        async def invoke() -> tuple[RelayedResult, RegisteredTool | None, ToolOutcome]:
+            result: RelayedResult
             if relay is not None:
                 result = await relay(registered.upstream, tool.upstream_name, arguments)
             else:

@@ -18,6 +18,7 @@ the child and raised here as the same SpecLoadError.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import logging
@@ -40,6 +41,8 @@ _CANNOT_LOAD = 3
 """The child's exit status for a spec that cannot be converted; its standard output names source and reason."""
 _NOT_ENCODABLE = 4
 """The child's exit status for a conversion the cache's format cannot carry: convert it here."""
+_CHILD_NICENESS = 10
+"""How much lower than the gateway's the child's CPU priority is (`nice`)."""
 _PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 """Where this `mcp_gateway` package was imported from: the child must run the same code."""
 _CHILDREN = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
@@ -88,19 +91,24 @@ def _child_entry(spec: SpecSource) -> bytes | None:
         filter(None, (str(_PACKAGE_ROOT), os.environ.get("PYTHONPATH")))
     )}
     try:
-        with _CHILDREN:
-            # A session of its own: a Ctrl-C meant for the gateway lets the conversion finish instead of failing it.
-            child = subprocess.run(command, input=text, capture_output=True, env=environment, check=False,
-                                   start_new_session=True)
+        # A session of its own: a Ctrl-C meant for the gateway lets the conversion finish instead of failing it.
+        with _CHILDREN, subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=subprocess.PIPE, env=environment, start_new_session=True) as child:
+            _yield_to_the_gateway(child.pid)
+            try:
+                output, _ = child.communicate(text)
+            except BaseException:
+                child.kill()  # as subprocess.run does: no child left converting for nobody
+                raise
     except OSError as error:
         logger.warning("converting %s in this process: cannot start a converter process (%s)",
                        spec.source, type(error).__name__)
         return None
     if child.returncode == 0:
-        return child.stdout
+        return output
     if child.returncode == _CANNOT_LOAD:
         try:
-            reported = json.loads(child.stdout)
+            reported = json.loads(output)
             failure = SpecLoadError(str(reported["source"]), str(reported["reason"]))
         except (ValueError, KeyError, TypeError):
             failure = None
@@ -110,6 +118,14 @@ def _child_entry(spec: SpecSource) -> bytes | None:
         logger.warning("converting %s in this process: the converter process ended with status %d",
                        spec.source, child.returncode)
     return None
+
+
+def _yield_to_the_gateway(pid: int) -> None:
+    """Lower the child's CPU priority: where cores are busy, the gateway's answers (the first `initialize`
+    among them, while a cold start converts) go first, and the conversion takes what is left. On an idle core it
+    runs as fast as before."""
+    with contextlib.suppress(OSError):  # gone already, or a platform without priorities
+        os.setpriority(os.PRIO_PROCESS, pid, os.getpriority(os.PRIO_PROCESS, 0) + _CHILD_NICENESS)
 
 
 def _child_main() -> int:

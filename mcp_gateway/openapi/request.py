@@ -128,7 +128,8 @@ def parsed_url(url: str) -> httpx.URL | str:
     if separator != "://" or scheme not in ("http", "https") or len(url) > MAX_URL_LENGTH:
         return url
     authority_end = len(rest)
-    for delimiter in "/?":
+    # RFC 3986 ends the authority at "/", "?" or "#"; a fragment then fails the plain-path check and falls back.
+    for delimiter in "/?#":
         position = rest.find(delimiter)
         if position != -1 and position < authority_end:
             authority_end = position

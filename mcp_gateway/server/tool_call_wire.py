@@ -75,6 +75,7 @@ from mcp_gateway.server.wire_gates import replaying, small_body
 from mcp_gateway.upstreams.base import Upstream
 from mcp_gateway.upstreams.mcp import McpUpstream
 from mcp_gateway.upstreams.mcp_session import relayable_params
+from mcp_gateway.upstreams.wire_result import WireResult
 
 __all__ = ["ToolCallWire"]
 
@@ -174,7 +175,7 @@ class ToolCallWire:
             try:
                 await self._registry.wait_started()
                 if relayed is None:
-                    result: BaseModel = await self._calls.call(params.name, arguments, credentials)
+                    result: BaseModel | WireResult = await self._calls.call(params.name, arguments, credentials)
                 else:
                     result = await self._calls.relay(params.name, arguments, _plain_relay(params, call.params))
                 shaped = _shaped(server, version, result)
@@ -198,22 +199,45 @@ class ToolCallWire:
         return self._security[1]
 
 
-def _plain_relay(params: types.CallToolRequestParams, raw: Mapping[str, Any] | None) -> ToolRelay:
+def _plain_relay(
+    params: types.CallToolRequestParams, raw: Mapping[str, Any] | None
+) -> ToolRelay[types.CallToolResult | WireResult]:
     """A modern-era call relayed as the SDK's handler relays it for a client without a session of its own: on
     the upstream's shared session, with the caller's `_meta` (less its envelope), the call's params for an
-    upstream that asks for input, and no progress (none was asked for)."""
+    upstream that asks for input, and no progress (none was asked for). A plain result may come back as the
+    upstream's own wire dict, which `_shaped` writes as the SDK would."""
     meta = (relayable_params(raw) or {}).get("_meta")
 
-    async def relay_call(upstream: Upstream, upstream_name: str, checked: dict[str, Any]) -> types.CallToolResult:
+    async def relay_call(
+        upstream: Upstream, upstream_name: str, checked: dict[str, Any]
+    ) -> types.CallToolResult | WireResult:
         assert isinstance(upstream, McpUpstream), "only MCP upstreams are relayed"
-        return await upstream.call_tool(upstream_name, checked, meta=dict(meta) if isinstance(meta, Mapping) else None,
-                                        passing_input=params)
+        return await upstream.relay_tool_call(
+            upstream_name, checked, meta=dict(meta) if isinstance(meta, Mapping) else None, passing_input=params
+        )
 
     return relay_call
 
 
-def _shaped(server: Server[Any], version: str, result: BaseModel) -> dict[str, Any]:
-    """The result's wire form as the SDK's server runner shapes it for `version`."""
+def _shaped(server: Server[Any], version: str, result: BaseModel | WireResult) -> dict[str, Any]:
+    """The result's wire form as the SDK's server runner shapes it for `version`. A result kept as the upstream's
+    wire dict is already in that form when the upstream spoke `version`: the SDK's validation and dump would give
+    it back as it is (upstreams/wire_result.py), so only the stamps below are left to add."""
+    if isinstance(result, WireResult) and result.protocol_version == version:
+        dumped = result.wire
+    else:
+        dumped = _dumped(version, result.model() if isinstance(result, WireResult) else result)
+    if dumped.get("resultType") is None:
+        dumped["resultType"] = "complete"
+    meta = dumped.get("_meta")
+    if meta is None:
+        dumped["_meta"] = {SERVER_INFO_META_KEY: server.server_info_stamp}
+    elif isinstance(meta, dict) and meta.get(SERVER_INFO_META_KEY) is None:
+        dumped["_meta"] = {**meta, SERVER_INFO_META_KEY: server.server_info_stamp}
+    return dumped
+
+
+def _dumped(version: str, result: BaseModel) -> dict[str, Any]:
     dumped = result.model_dump(by_alias=True, mode="json", exclude_none=True)
     result_type = dumped.get("resultType")
     if version not in MODERN_PROTOCOL_VERSIONS or not isinstance(result_type, str) or result_type in CORE_RESULT_TYPES:
@@ -223,13 +247,6 @@ def _shaped(server: Server[Any], version: str, result: BaseModel) -> dict[str, A
             # As the SDK: a server bug, and its detail (which may echo the result) stays in the log.
             logger.exception("handler for %r returned an invalid result", _METHOD)
             raise MCPError(code=types.INTERNAL_ERROR, message="Handler returned an invalid result") from None
-    if dumped.get("resultType") is None:
-        dumped["resultType"] = "complete"
-    meta = dumped.get("_meta")
-    if meta is None:
-        dumped["_meta"] = {SERVER_INFO_META_KEY: server.server_info_stamp}
-    elif isinstance(meta, dict) and meta.get(SERVER_INFO_META_KEY) is None:
-        dumped["_meta"] = {**meta, SERVER_INFO_META_KEY: server.server_info_stamp}
     return dumped
 
 

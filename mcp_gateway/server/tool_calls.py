@@ -15,7 +15,14 @@ from mcp.shared.exceptions import MCPError
 
 from mcp_gateway.auth.principal import Principal
 from mcp_gateway.auth.user_credentials import forwarding
-from mcp_gateway.registry import RegisteredTool, Registry, ToolRelay, UnknownServerError, UnknownToolError
+from mcp_gateway.registry import (
+    RegisteredTool,
+    Registry,
+    Relayed,
+    ToolRelay,
+    UnknownServerError,
+    UnknownToolError,
+)
 from mcp_gateway.upstreams.era import InputRequired
 from mcp_gateway.upstreams.mcp import McpUpstream
 
@@ -62,8 +69,8 @@ class ToolCalls:
             return await self._registry.call_tool(name, arguments, self._server)
 
     async def relay(
-        self, name: str, arguments: dict[str, Any], relay_call: ToolRelay
-    ) -> types.CallToolResult | types.InputRequiredResult:
+        self, name: str, arguments: dict[str, Any], relay_call: ToolRelay[Relayed]
+    ) -> Relayed | types.CallToolResult | types.InputRequiredResult:
         """Call a relayed tool through `relay_call`, under the registry's argument check and call limit; a
         modern-era upstream's request for input is the answer (the client calls again with its responses)."""
         try:

@@ -9,7 +9,9 @@ pooled client, answered with JSON or a short event stream, is the whole exchange
 
 What stays the SDK's: the envelope its session stamps on every request (protocol version, client info and
 capabilities in `_meta`; `MCP-Protocol-Version`, `Mcp-Method`, `Mcp-Name`, `Mcp-Param-*` headers), the JSON-RPC
-and result types with their per-version check (mcp_types), the output-schema check of structured content, and the
+and result types with their per-version check (mcp_types; a caller that writes the result back out unchanged may
+take it as the upstream's wire dict instead, when one walk shows the check would pass it and change nothing:
+upstreams/wire_result.py), the output-schema check of structured content, and the
 HTTP client (its headers, auth, cookies and connection pool: upstreams/lean_post.py sends a plain POST on the
 client's aiohttp session only where the client's own layers would change nothing). What goes back to the SDK's
 `Client` (the same calls channel, so the outcome is what it was before this path existed), in each case before or
@@ -28,7 +30,6 @@ Cancelling the calling task closes the POST, which is the modern era's cancellat
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
 from typing import Any, cast
@@ -37,17 +38,14 @@ import mcp_types as types
 from mcp import Client
 from mcp.shared.exceptions import MCPError
 from mcp.shared.message import ClientMessageMetadata
-from mcp_types import methods
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from mcp_gateway.http import httpx
 from mcp_gateway.upstreams import era
 from mcp_gateway.upstreams.lean_post import LeanPost
+from mcp_gateway.upstreams.wire_result import CALL_RESULT, WireResult, kept_wire, parsed_result
 
 _BASE_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
-_CALL_RESULT: TypeAdapter[types.CallToolResult | types.InputRequiredResult] = TypeAdapter(
-    types.CallToolResult | types.InputRequiredResult
-)
 
 
 def _json_answer(content: bytes) -> types.JSONRPCResponse | types.JSONRPCError:
@@ -88,12 +86,14 @@ class LeanCalls:
         meta: dict[str, Any] | None = None,
         *,
         answers: types.InputResponseRequestParams | None = None,
-    ) -> types.CallToolResult:
+        keep_wire: bool = False,
+    ) -> types.CallToolResult | WireResult:
         """Call `name`; raises what the SDK client raises for the same answer (`MCPError`, `RuntimeError` for
         structured content that breaks the output schema, httpx errors). `answers`: a modern-era caller's call,
         which answers input requests itself: its answers to an earlier round, if any, are sent along, and an
         input-required result is raised for it to answer (`era.InputRequired`, as `era.call_passing_input` does);
-        without `answers`, the SDK client's rounds get it."""
+        without `answers`, the SDK client's rounds get it. `keep_wire`: a result in the form the SDK writes comes
+        back as the upstream's own wire dict (upstreams/wire_result.py), for a writer that relays it unchanged."""
         params: dict[str, Any] = {"name": name, "arguments": arguments}
         if meta is not None:
             # As the SDK serializes its `_meta` model: keys set to null are left out (an empty one is still sent).
@@ -104,20 +104,23 @@ class LeanCalls:
             )
             params.update(carried.model_dump(by_alias=True, mode="json", exclude_none=True))
         data: dict[str, Any] = {"method": "tools/call", "params": params}
+        result: types.CallToolResult | types.InputRequiredResult | WireResult
         try:
-            result = await self._send(data, passes_input=answers is not None)
+            result = await self._send(data, passes_input=answers is not None, keep_wire=keep_wire)
         except _HandBack as hand_back:
             result = await self._by_sdk(name, arguments, meta, answers, hand_back.resume_from)
         else:
-            if isinstance(result, types.CallToolResult) and not result.is_error:
+            if isinstance(result, WireResult) and not result.is_error:
+                await self._client.session.validate_tool_result(name, result.for_output_check())
+            elif isinstance(result, types.CallToolResult) and not result.is_error:
                 await self._client.session.validate_tool_result(name, result)
         if isinstance(result, types.InputRequiredResult):
             raise era.InputRequired(result)
         return result
 
     async def _send(
-        self, data: dict[str, Any], *, passes_input: bool
-    ) -> types.CallToolResult | types.InputRequiredResult:
+        self, data: dict[str, Any], *, passes_input: bool, keep_wire: bool
+    ) -> types.CallToolResult | types.InputRequiredResult | WireResult:
         options: dict[str, Any] = {}
         # The session's own stamp (bound when the channel negotiated the era): nothing of the envelope is
         # restated here. tests/unit/test_lean_calls.py fails if an SDK upgrade renames it.
@@ -138,6 +141,10 @@ class LeanCalls:
             if answer.error.code == types.HEADER_MISMATCH and not passes_input:
                 raise _HandBack()
             raise MCPError.from_error_data(answer.error)
+        if keep_wire:
+            kept = kept_wire(answer.result, self._client.protocol_version)
+            if kept is not None:
+                return kept
         return self._parse(answer.result, passes_input=passes_input)
 
     async def _answer(self, response: httpx.Response) -> types.JSONRPCResponse | types.JSONRPCError:
@@ -193,10 +200,7 @@ class LeanCalls:
         raise MCPError(types.CONNECTION_CLOSED, "SSE stream ended without a response")
 
     def _parse(self, raw: dict[str, Any], *, passes_input: bool) -> types.CallToolResult | types.InputRequiredResult:
-        # A version without a tools/call row (KeyError) is not checked here, as the SDK client does not check it.
-        with contextlib.suppress(KeyError):
-            methods.validate_server_result("tools/call", self._client.protocol_version, raw)
-        result = _CALL_RESULT.validate_python(raw, by_name=False)
+        result = parsed_result(raw, self._client.protocol_version)
         if isinstance(result, types.InputRequiredResult) and not passes_input:
             raise _HandBack()
         return result
@@ -218,7 +222,7 @@ class LeanCalls:
                     update={"input_responses": answers.input_responses, "request_state": answers.request_state}
                 )
             resumed = await session.send_request(
-                types.CallToolRequest(params=params), _CALL_RESULT,
+                types.CallToolRequest(params=params), CALL_RESULT,
                 metadata=ClientMessageMetadata(resumption_token=resume_from),
             )
             if isinstance(resumed, types.CallToolResult):

@@ -47,6 +47,7 @@ from mcp_gateway.upstreams.sse_retry import resume_request_streams_at_once
 from mcp_gateway.upstreams.stdio_noise import quiet_sdk_parse_failures, stdout_noise_handler
 from mcp_gateway.upstreams.tool_listing import list_all_tools
 from mcp_gateway.upstreams.transport_noise import quiet_sdk_transport_failures
+from mcp_gateway.upstreams.wire_result import WireResult
 
 logger = logging.getLogger(__name__)
 
@@ -162,6 +163,32 @@ class McpUpstream:
         """Call a tool on the shared session, or on `session` (one client's own). Progress the upstream reports
         goes to `on_progress`; `meta` is the caller's request `_meta`, relayed. `passing_input`: a modern-era
         client's call, see `era.call_passing_input`."""
+        result = await self._call_tool(name, arguments, on_progress, meta, session, passing_input, keep_wire=False)
+        return result if isinstance(result, types.CallToolResult) else result.model()
+
+    async def relay_tool_call(
+        self,
+        name: str,
+        arguments: dict[str, Any],
+        *,
+        meta: dict[str, Any] | None = None,
+        passing_input: types.InputResponseRequestParams | None = None,
+    ) -> types.CallToolResult | WireResult:
+        """`call_tool` on the shared session for a writer that relays the result unchanged: a result already in
+        the form the SDK writes may come back as the upstream's own wire dict (upstreams/wire_result.py)."""
+        return await self._call_tool(name, arguments, None, meta, None, passing_input, keep_wire=True)
+
+    async def _call_tool(
+        self,
+        name: str,
+        arguments: dict[str, Any],
+        on_progress: ProgressCallback | None,
+        meta: dict[str, Any] | None,
+        session: McpSession | None,
+        passing_input: types.InputResponseRequestParams | None,
+        *,
+        keep_wire: bool,
+    ) -> types.CallToolResult | WireResult:
         connection = session.connection if session is not None else await self._usable_connection()
         client = connection.client if connection is not None else None
         lean = connection.calls if connection is not None and session is None else None
@@ -179,7 +206,7 @@ class McpUpstream:
                 # asyncio's own deadline (the gateway runs on asyncio): anyio's cancel scope and its backend look-ups
                 # were ~3% of the gateway's CPU per relayed call (benchmarks/peers.py --profile, c=32).
                 async with asyncio.timeout(self._spec.timeout):
-                    return await lean.call_tool(name, arguments, meta, answers=passing_input)
+                    return await lean.call_tool(name, arguments, meta, answers=passing_input, keep_wire=keep_wire)
             with anyio.fail_after(self._spec.timeout):
                 if passing_input is not None and era.is_modern(client):
                     return await era.call_passing_input(

@@ -12,6 +12,8 @@ answered the other ways a streamable-HTTP server may answer them, instead of the
   refusal, as a server refuses a call to a tool that changed since the client listed it;
 - `ask`: answered by the shaper, not the tool: an input-required result asking for a name, and a greeting once the
   call carries the answer;
+- `verbatim` and `verbatim_counted` (whose output schema wants `{"n": integer}`): answered by the shaper with the
+  `result` argument, a JSON text, as the result, byte for byte: results the SDK server would never write;
 - `GET /posts`: how many `tools/call` POSTs each tool received, so a test can tell a call sent once from a call
   sent again.
 The echo tools echo the text with the `X-Request-Id` the call was sent with ("-" without one).
@@ -23,7 +25,7 @@ import argparse
 import itertools
 import json
 from collections import Counter
-from typing import Any
+from typing import Any, TypedDict
 
 import mcp_types as types
 import uvicorn
@@ -34,6 +36,10 @@ from tests.e2e.mcp_upstream import build_server
 Scope = dict[str, Any]
 
 MOVED_PATH = "/mcp/moved"
+
+
+class Counted(TypedDict):
+    n: int
 
 
 def _request_id(ctx: Context) -> str:
@@ -86,6 +92,11 @@ class Shaper:
             message_id = json.loads(await _body(receive))["id"]
             await _respond(send, 400, "application/json", json.dumps({"jsonrpc": "2.0", "id": message_id,
                                                                        "error": error}).encode())
+        elif tool in ("verbatim", "verbatim_counted"):
+            call = json.loads(await _body(receive))
+            answer = b'{"jsonrpc":"2.0","id":%s,"result":%s}' % (json.dumps(call["id"]).encode(),
+                                                                  call["params"]["arguments"]["result"].encode())
+            await _respond(send, 200, "application/json", answer)
         elif tool == "ask":
             answer = _ask(json.loads(await _body(receive)), headers.get("x-request-id", "-"))
             await _respond(send, 200, "application/json", answer)
@@ -193,6 +204,16 @@ def build_app() -> Shaper:
     def mismatched_echo(text: str, ctx: Context) -> str:
         """Echo `text` and the call's X-Request-Id; refused before it runs unless listed just before."""
         return f"{text} {_request_id(ctx)}"
+
+    @server.tool(structured_output=False)
+    def verbatim(result: str) -> str:
+        """Answer with `result`, a JSON text, as the result (never runs: the shaper answers every call)."""
+        return "unreachable"
+
+    @server.tool()
+    def verbatim_counted(result: str) -> Counted:
+        """As `verbatim`, for a tool whose output schema wants a count."""
+        return Counted(n=0)
 
     @server.tool()
     def ask() -> str:

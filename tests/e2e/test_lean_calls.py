@@ -28,9 +28,11 @@ from mcp.client.session import ClientRequestContext
 from mcp.client.streamable_http import streamable_http_client
 
 from mcp_gateway.http import new_client
+from mcp_gateway.server.wire_gates import MAX_BODY_BYTES
 from mcp_gateway.upstreams import mcp as mcp_upstream
 from mcp_gateway.upstreams.mcp import McpUpstream
 from mcp_gateway.upstreams.mcp_spec import McpServerSpec
+from mcp_gateway.upstreams.wire_result import WIRE_VERSION
 from tests.e2e.gateway_process import (
     LOOPBACK,
     ConnectMode,
@@ -43,6 +45,7 @@ from tests.e2e.gateway_process import (
     stopping,
     write_config,
 )
+from tests.unit.test_wire_result import KEPT, REFUSED
 
 pytestmark = pytest.mark.anyio
 
@@ -261,3 +264,32 @@ async def test_the_callers_own_task_sends_a_plain_call_and_the_sdk_client_sends_
     caller = asyncio.current_task()
     assert senders[0] == ("echo", caller)
     assert senders[1][0] == "echo" and senders[1][1] is not caller
+
+
+VERBATIM = [("verbatim", result) for result in [*KEPT.values(), *REFUSED.values()]] + [
+    ("verbatim_counted", {"content": [{"type": "text", "text": "1"}], "structuredContent": {"n": 1},
+                          "resultType": "complete"}),
+    ("verbatim_counted", {"content": [], "structuredContent": {"n": "one"}, "resultType": "complete"}),
+    ("verbatim_counted", {"content": [], "resultType": "complete"}),
+    ("verbatim_counted", {"content": [], "isError": True, "resultType": "complete"}),
+]
+VERBATIM_IDS = [*KEPT, *REFUSED, "output schema met", "output schema broken", "no structured content",
+                "error result without structured content"]
+
+
+@pytest.mark.parametrize(("tool", "result"), VERBATIM, ids=VERBATIM_IDS)
+async def test_a_relayed_result_is_written_as_the_sdk_writes_it(
+    gateway: Gateway, tool: str, result: dict[str, Any]
+) -> None:
+    # The same modern-era POST twice: as it is, it is answered before the SDK's transport, where a result in the
+    # SDK's form is written from the upstream's own wire dict (upstreams/wire_result.py); padded past what that
+    # path reads, the SDK's transport and handler answer it, through the SDK's parse and dump.
+    meta = {types.PROTOCOL_VERSION_META_KEY: WIRE_VERSION, types.CLIENT_CAPABILITIES_META_KEY: {}}
+    params = {"name": tool, "arguments": {"result": json.dumps(result)}, "_meta": meta}
+    body = json.dumps({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": params})
+    headers = {"accept": "application/json, text/event-stream", "content-type": "application/json",
+               "mcp-protocol-version": WIRE_VERSION, "mcp-method": "tools/call", "mcp-name": tool}
+    async with httpx.AsyncClient(timeout=30) as http:
+        kept = await http.post(gateway.server_url("shaped"), content=body, headers=headers)
+        sdk = await http.post(gateway.server_url("shaped"), content=body + " " * MAX_BODY_BYTES, headers=headers)
+    assert (kept.status_code, kept.content) == (sdk.status_code, sdk.content)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -116,20 +118,44 @@ def test_the_converter_is_never_imported_into_the_process_that_asks() -> None:
     assert json.loads(shown.stdout) == [["repos_get"], 1222, []]
 
 
-def test_a_spec_urls_credentials_never_reach_the_childs_command_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    started: list[list[str]] = []
-    real_run = subprocess.run
+class _RecordedChild(subprocess.Popen[bytes]):
+    """A converter process whose command line and CPU priority (when it is given its input) are noted."""
 
-    def recording_run(command: list[str], **options: object) -> subprocess.CompletedProcess[bytes]:
-        started.append(command)
-        return real_run(command, **options)  # type: ignore[call-overload, no-any-return]
+    started: ClassVar[list[tuple[list[str], int]]] = []
 
-    monkeypatch.setattr(conversion_process.subprocess, "run", recording_run)
+    def communicate(self, input: bytes | None = None, timeout: float | None = None) -> tuple[bytes, bytes]:
+        _RecordedChild.started.append(([str(part) for part in self.args], os.getpriority(os.PRIO_PROCESS, self.pid)))
+        return super().communicate(input, timeout)
+
+
+@pytest.fixture
+def recorded_children(monkeypatch: pytest.MonkeyPatch) -> list[tuple[list[str], int]]:
+    monkeypatch.setattr(_RecordedChild, "started", [])
+    monkeypatch.setattr(conversion_process.subprocess, "Popen", _RecordedChild)
+    return _RecordedChild.started
+
+
+def _spec_with_credentials() -> SpecText:
     text = (UNIT_SPECS / "odd-names.yaml").read_text(encoding="utf-8")
-    spec = SpecText(text, "https://specs.example/api.yaml", "https://user:hunter2@specs.example/api.yaml?key=s3cret")
+    return SpecText(text, "https://specs.example/api.yaml", "https://user:hunter2@specs.example/api.yaml?key=s3cret")
+
+
+def test_a_spec_urls_credentials_never_reach_the_childs_command_line(
+    recorded_children: list[tuple[list[str], int]],
+) -> None:
+    spec = _spec_with_credentials()
     assert convert_in_child(spec, None) == convert(spec, None)
-    (command,) = started
+    ((command, _),) = recorded_children
     assert not any("hunter2" in part or "s3cret" in part for part in command)
+
+
+def test_the_child_converts_at_a_lower_cpu_priority_than_the_gateway(
+    recorded_children: list[tuple[list[str], int]],
+) -> None:
+    spec = _spec_with_credentials()
+    assert convert_in_child(spec, None) == convert(spec, None)
+    ((_, priority),) = recorded_children
+    assert priority == os.getpriority(os.PRIO_PROCESS, 0) + 10
 
 
 def test_the_child_imports_neither_the_http_stack_nor_the_sdk() -> None:

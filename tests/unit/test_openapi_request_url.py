@@ -62,6 +62,8 @@ def assert_parsed_alike(url: str) -> None:
         "http:/relative",
         "http://host:notaport/x",
         "http://127.0.0.1:8080/a?b=c?d/e",
+        "http://127.0.0.1:8080#/",
+        "http://127.0.0.1:8080?#/",
     ],
 )
 def test_request_urls_parse_as_httpx_parses_them(url: str) -> None:
