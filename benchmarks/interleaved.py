@@ -37,6 +37,8 @@ class Target:
     url: str
     pid: int
     latencies: dict[str, list[float]] = field(default_factory=lambda: {client: [] for client in CLIENTS})
+    client_cpu: dict[str, list[float]] = field(default_factory=lambda: {client: [] for client in CLIENTS})
+    """This process's CPU seconds per call, by client: what each client itself costs (calls run one at a time)."""
     cpu_ms_per_call: float | None = None
 
     def p50_ms(self, client: str) -> float:
@@ -78,9 +80,11 @@ async def interleaved_rounds(targets: list[Target], steps: list[tuple[Target, st
     for sequence in range(calls):
         shift = sequence % len(steps)
         for target, client_name, call in steps[shift:] + steps[:shift]:
+            cpu_at = time.process_time()
             started_at = time.perf_counter()
             await call(sequence)
             target.latencies[client_name].append(time.perf_counter() - started_at)
+            target.client_cpu[client_name].append(time.process_time() - cpu_at)
     for target, before in zip(targets, cpu_before, strict=True):
         after = process_cpu_seconds(target.pid)
         if before is not None and after is not None:
@@ -112,6 +116,7 @@ def report(args: argparse.Namespace, run_once: Callable[[argparse.Namespace], li
     p50s: dict[tuple[str, str], list[float]] = {}
     adds: dict[tuple[str, str], list[float]] = {}
     cpu: dict[str, list[float]] = {}
+    client_cpu: dict[tuple[str, str], list[float]] = {}
     names: list[str] = []
     for repetition in range(args.repetitions):
         targets = run_once(args)
@@ -121,6 +126,9 @@ def report(args: argparse.Namespace, run_once: Callable[[argparse.Namespace], li
         for target in targets:
             for client in CLIENTS:
                 p50s.setdefault((target.name, client), []).append(target.p50_ms(client))
+                if target.client_cpu[client]:
+                    client_cpu.setdefault((target.name, client), []).append(
+                        statistics.fmean(target.client_cpu[client]) * 1000)
                 if target is not reference:
                     adds.setdefault((target.name, client), []).append(
                         target.p50_ms(client) - reference.p50_ms(client))
@@ -137,6 +145,9 @@ def report(args: argparse.Namespace, run_once: Callable[[argparse.Namespace], li
         print(f"{name:<10} {fmt(median(p50s[(name, 'raw')])):>10} {fmt(median(p50s[(name, 'official')])):>15} "
               f"{fmt(median(adds.get((name, 'raw'), []))):>9} {fmt(median(adds.get((name, 'official'), []))):>13} "
               f"{fmt(median(cpu.get(name, []))):>11}")
+    print("client CPU ms/call (this process; what each client costs itself): " + "; ".join(
+        f"{name} raw {fmt(median(client_cpu.get((name, 'raw'), [])))} "
+        f"official {fmt(median(client_cpu.get((name, 'official'), [])))}" for name in names))
     gateway_cpu, baseline_cpu = median(cpu.get("gateway", [])), median(cpu.get("baseline", []))
     if gateway_cpu and baseline_cpu:
         print(f"gateway CPU per call: {baseline_cpu / gateway_cpu:.2f}x less than the baseline's")

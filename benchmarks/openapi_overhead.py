@@ -11,7 +11,8 @@ gateway in front of it and, with `--baseline-repo`, another checkout's gateway i
 
 Pinning (Linux): each gateway alone on core 0; the API and this load generator on core 1. Printed per repetition
 and as medians: p50s, each gateway's p50 minus the direct GET's, each gateway's CPU per call (user+system from
-/proc, both clients' calls counted), the CPU ratio baseline / gateway and the load average.
+/proc, both clients' calls counted), each client's own CPU per call in this process (the official client's share
+of its figure), the CPU ratio baseline / gateway and the load average.
 """
 
 from __future__ import annotations

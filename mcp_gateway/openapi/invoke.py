@@ -12,10 +12,12 @@ from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Any
 
+import aiohttp
 import mcp_types
 
 from mcp_gateway.auth.outbound import CredentialSource, header_secrets, redact
-from mcp_gateway.http import httpx
+from mcp_gateway.http import direct_wire, httpx, open_on_wire
+from mcp_gateway.http_wire import as_httpx_response, raise_mapped
 from mcp_gateway.memory_budget import BudgetExhausted, Reservation, UpstreamBudget
 from mcp_gateway.openapi.arguments import ArgumentError, provided
 from mcp_gateway.openapi.model import ToolSpec
@@ -127,11 +129,11 @@ def _reservation(budget: UpstreamBudget | None) -> AbstractAsyncContextManager[R
     return budget.reservation() if budget is not None else nullcontext(None)
 
 
-def _declared_length(response: httpx.Response) -> int | None:
-    if response.headers.get("content-encoding"):
+def _declared_length(headers: Mapping[str, str]) -> int | None:
+    if headers.get("content-encoding"):
         return None  # the length of the compressed body; the decoded one is only known while reading
     try:
-        length = int(response.headers.get("content-length", ""))
+        length = int(headers.get("content-length", ""))
     except ValueError:
         return None
     return length if length >= 0 else None
@@ -146,9 +148,44 @@ async def _send_bounded(
 ) -> httpx.Response | None:
     """Send and read the body, or None when the body exceeds MAX_RESPONSE_BYTES. Raises BudgetExhausted when
     the memory budget has no room for the body."""
-    response = await client.send(request, stream=True, auth=httpx.USE_CLIENT_DEFAULT if client_auth else None)
+    wire = None if (client_auth and client.auth is not None) or request.url.userinfo else direct_wire(client)
+    if wire is None:
+        auth = httpx.USE_CLIENT_DEFAULT if client_auth else None
+        return await _read_bounded(await client.send(request, stream=True, auth=auth), reservation, budget_wait)
+    answer = await open_on_wire(client, wire, request)
+    declared = _declared_length(answer.headers)
+    if declared is None or declared > MAX_RESPONSE_BYTES:
+        return await _read_bounded(_as_client_response(client, answer, request), reservation, budget_wait)
+    # A plain body of known, allowed length (the usual answer): read whole on the wire, as the client reads it.
     try:
-        declared = _declared_length(response)
+        if reservation is not None:
+            await reservation.wait_for(declared, budget_wait)
+        try:
+            body = await answer.read()
+        except Exception as error:
+            raise_mapped(error, request, reading_body=True)
+    finally:
+        answer.release()  # returns the connection to the pool once the body was read, closes it otherwise
+    return _as_client_response(client, answer, request, body)
+
+
+def _as_client_response(
+    client: httpx.AsyncClient, answer: aiohttp.ClientResponse, request: httpx.Request, body: bytes | None = None
+) -> httpx.Response:
+    """The wire's answer as `client.send` hands it back: tied to its request, its cookies kept in the client's jar."""
+    response = as_httpx_response(answer, request, body)
+    response.request = request
+    if "set-cookie" in answer.headers:
+        client.cookies.extract_cookies(response)
+    return response
+
+
+async def _read_bounded(
+    response: httpx.Response, reservation: Reservation | None, budget_wait: float
+) -> httpx.Response | None:
+    """Read the body of a streamed response (see `_send_bounded`)."""
+    try:
+        declared = _declared_length(response.headers)
         if declared is not None and declared > MAX_RESPONSE_BYTES:
             return None
         if reservation is not None:
@@ -179,7 +216,7 @@ async def _send_bounded(
         response.status_code,
         headers=kept_headers,
         content=b"".join(chunks),
-        request=request,
+        request=response.request,
         extensions=response.extensions,
     )
 

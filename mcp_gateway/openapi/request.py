@@ -181,18 +181,26 @@ def _wanted(parameter: ParameterBinding, arguments: Mapping[str, Any]) -> bool:
 def _fill_path(binding: HttpBinding, arguments: Mapping[str, Any]) -> str:
     by_name = {parameter.name: parameter for parameter in binding.parameters if parameter.location == "path"}
     filled_segments: list[str] = []
-    for segment in binding.path.split("/"):
-        names = _PLACEHOLDER.findall(segment)
+    for segment, names in _path_segments(binding.path):
         if not names:
             filled_segments.append(segment)
             continue
-        filled = _PLACEHOLDER.sub(lambda match: _path_value(by_name, match.group(1), arguments), segment)
+        if len(names) == 1 and segment == f"{{{names[0]}}}":
+            filled = _path_value(by_name, names[0], arguments)  # the usual segment: one placeholder, alone
+        else:
+            filled = _PLACEHOLDER.sub(lambda match: _path_value(by_name, match.group(1), arguments), segment)
         # An expansion that leaves the segment empty or made of dots would address a different resource.
         if not filled.strip("."):
             arguments_named = ", ".join(f"'{by_name[name].argument}'" for name in names)
             raise ArgumentError(f"path argument {arguments_named} would make the path segment {filled!r}")
         filled_segments.append(filled)
     return "/".join(filled_segments)
+
+
+@lru_cache(maxsize=4096)
+def _path_segments(path: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """A path template's segments, each with the placeholders it holds: found once per operation, not per call."""
+    return tuple((segment, tuple(_PLACEHOLDER.findall(segment))) for segment in path.split("/"))
 
 
 def _content_encoded(parameter: ParameterBinding, value: Any) -> Any:

@@ -34,22 +34,22 @@ def to_call_result(
     if response.status_code == 204 or not response.content:
         return text_result(status_line if response.status_code == 204 else f"{status_line} (empty body)")
     kind = _response_kind(response)
-    if kind == "json" and len(response.content) > MAX_STRUCTURED_BYTES:
-        # The text alone serves every client; parsing too would hold the body again as Python objects (several
-        # times its size) and send it twice.
-        return text_result(redact(response.text, secrets))
-    if kind == "json":
+    if kind == "binary":
+        return _binary_result(response, status_line, secrets)
+    text = _text(response)
+    if text is None:
+        return error_result(f"{status_line}: {_undecodable(response)}")
+    if kind == "json" and len(response.content) <= MAX_STRUCTURED_BYTES:
+        # Larger JSON goes as text alone, which serves every client; parsing it too would hold the body again as
+        # Python objects (several times its size) and send it twice.
         parsed = _parse_json(response)
         if parsed is not _NOT_JSON:
             structured = _redact_json(parsed, secrets)
             return mcp_types.CallToolResult(
-                content=[mcp_types.TextContent(text=redact(response.text, secrets))],
+                content=[mcp_types.TextContent(text=redact(text, secrets))],
                 structured_content=structured if isinstance(structured, dict) else {"result": structured},
             )
-        return text_result(redact(response.text, secrets))
-    if kind == "text":
-        return text_result(redact(response.text, secrets))
-    return _binary_result(response, status_line, secrets)
+    return text_result(redact(text, secrets))
 
 
 def reason_phrase(response: httpx.Response) -> str:
@@ -82,6 +82,27 @@ def _skip_charset_parsing(response: httpx.Response) -> None:
         return
     with suppress(ValueError):  # its text was already decoded: nothing left to save
         response.encoding = response.default_encoding
+
+
+def _text(response: httpx.Response) -> str | None:
+    """The body as text, or None when its charset cannot decode it. httpx2 replaces bytes a charset cannot read, but
+    some codecs refuse a whole body instead (UTF-16 or UTF-32 without a byte-order mark and of a length that is not
+    a multiple of the unit: "UTF-16 stream does not start with BOM"), with a UnicodeError that is no
+    UnicodeDecodeError."""
+    try:
+        if response.encoding == "utf-8":
+            # What httpx2's incremental decoder makes of a whole body, without building one per response.
+            return response.content.decode("utf-8", "replace")
+        return response.text
+    except UnicodeError:
+        return None
+
+
+def _undecodable(response: httpx.Response) -> str:
+    return (
+        f"the {_media_type(response) or 'response'} body ({len(response.content)} bytes) cannot be decoded as "
+        f"its declared charset {response.encoding or ''!r}"
+    )
 
 
 class _NotJson:
@@ -144,7 +165,13 @@ def _excerpt(response: httpx.Response, max_excerpt: int, secrets: Sequence[str])
     if kind == "binary":
         return f"<{len(response.content)} bytes of {_media_type(response) or 'binary data'}>"
     parsed = _parse_json(response) if kind == "json" else _NOT_JSON
-    body = response.text if parsed is _NOT_JSON else json.dumps(parsed, separators=(",", ":"), ensure_ascii=False)
+    if parsed is _NOT_JSON:
+        text = _text(response)
+        if text is None:
+            return f"<{_undecodable(response)}>"
+        body = text
+    else:
+        body = json.dumps(parsed, separators=(",", ":"), ensure_ascii=False)
     # Redact before cutting, so the cut cannot leave a recognisable piece of a secret behind.
     body = redact(body, secrets)
     if len(body) <= max_excerpt:

@@ -115,6 +115,18 @@ async def test_a_cookie_key_reflected_by_the_upstream_is_masked(gateway: Gateway
     assert "auth_token=***" in text
 
 
+@pytest.mark.parametrize("status", [200, 502])
+async def test_a_body_its_declared_charset_cannot_decode_is_an_error_result(gateway: Gateway, status: int) -> None:
+    # Not a JSON-RPC internal error: the codec's UnicodeError used to escape the call.
+    result = await call(gateway, "api-getUndecodable", {"status": status})
+    assert result.is_error
+    assert result_text(result).startswith(f"server 'api': HTTP {status} "), result_text(result)
+    assert "application/json body (33 bytes) cannot be decoded as its declared charset 'utf-16'" in (
+        result_text(result)
+    )
+    assert "Traceback" not in gateway.log()
+
+
 async def test_a_spec_url_that_expands_past_the_cap_or_serves_html_is_refused(gateway: Gateway) -> None:
     bomb = gateway.server_status("bomb")
     assert bomb["health"] == "unhealthy"

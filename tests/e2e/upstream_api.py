@@ -142,6 +142,13 @@ def build_app() -> Starlette:
         size = int(float(request.query_params.get("mb", "1")) * 1024 * 1024)
         return Response(b'{"data": "' + b"x" * size + b'"}', media_type="application/json")
 
+    async def undecodable(request: Request) -> Response:
+        """JSON in UTF-16 without a byte-order mark, one byte short: no UTF-16 decoder can read it."""
+        await received.record(request)
+        status = int(request.query_params.get("status", "200"))
+        body = '{"name": "Grüße"}'.encode("utf-16-le")[:-1]
+        return Response(body, status_code=status, headers={"Content-Type": "application/json; charset=utf-16"})
+
     async def received_requests(request: Request) -> Response:
         if request.method == "DELETE":
             received.clear()
@@ -162,6 +169,7 @@ def build_app() -> Starlette:
             Route("/__gzip-bomb", gzip_bomb, methods=["GET"]),
             Route("/__html", html_page, methods=["GET"]),
             Route("/big", big_json, methods=ALL_METHODS),
+            Route("/undecodable", undecodable, methods=ALL_METHODS),
             # Everything else is echoed. Matching on the whole path (not per template) means a wrongly
             # encoded path parameter still gets an answer that shows exactly what arrived.
             Route("/{anything:path}", echo, methods=ALL_METHODS),

@@ -326,3 +326,25 @@ class TestCharset:
         failed = response(500, content="Fehler: ü".encode("latin-1"),
                           headers={"content-type": "text/plain; charset=latin-1"})
         assert "Fehler: ü" in only_text(to_call_result(failed))
+
+    @pytest.mark.parametrize("status", [200, 502])
+    @pytest.mark.parametrize(
+        ("content_type", "body"),
+        [
+            ("application/json; charset=utf-16", '{"a": 1}'.encode("utf-16-le")[:-1]),
+            ("text/plain; charset=utf-32", "abc".encode("utf-32-le") + b"\x00"),
+        ],
+        ids=["utf-16-odd", "utf-32-short"],
+    )
+    def test_a_body_its_charset_cannot_decode_is_an_error_result(
+        self, status: int, content_type: str, body: bytes
+    ) -> None:
+        with pytest.raises(UnicodeError):
+            _ = response(status, content=body, headers={"content-type": content_type}).text
+        result = to_call_result(response(status, content=body, headers={"content-type": content_type}))
+        assert result.is_error
+        charset = content_type.rsplit("=", 1)[1]
+        media_type = content_type.split(";")[0]
+        assert f"the {media_type} body ({len(body)} bytes) cannot be decoded as its declared charset '{charset}'" in (
+            only_text(result)
+        )
